@@ -1,0 +1,38 @@
+/* admin.h: what the commands of tessera-admin share.
+ *
+ * Each command is a function that parses its own options and returns a
+ * ts_error_t; main() turns the error into a message on stderr and a
+ * sysexits status, and is the only place that decides the exit code.
+ */
+#ifndef ADMIN_H
+#define ADMIN_H
+
+#include <apr_getopt.h>
+#include <apr_pools.h>
+#include <jansson.h>
+
+#include "ts_error.h"
+
+typedef struct admin_ctx_t {
+  apr_pool_t *pool;
+  int argc;                 /* the command's own arguments, argv[0] is */
+  const char *const *argv;  /* the command name */
+  const char *program;      /* "tessera-admin" */
+  int exit_status;          /* set by a command that succeeds partly */
+} admin_ctx_t;
+
+ts_error_t *admin_cmd_env(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_ports(admin_ctx_t *ctx);
+
+/* Parse options of one (sub)command. OPTS ends with a { NULL } entry. On
+ * return *OS points past the options; a bad option is a TS_EUSAGE error
+ * naming it and USAGE. Interleaved operands are allowed. */
+ts_error_t *admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx,
+                              int argc, const char *const *argv);
+ts_error_t *admin_usage_error(const char *usage, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+/* Print JSON to stdout, pretty and with a newline; takes the reference. */
+void admin_print_json(json_t *json);
+
+#endif

@@ -1,0 +1,113 @@
+/* cmd_ports.c: `tessera-admin ports`, the port plan (SPEC §1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_env.h>
+#include <apr_strings.h>
+
+#include "admin.h"
+#include "ts_ports.h"
+#include "ts_settings.h"
+
+static const char usage[] =
+  "usage: tessera-admin ports [--models N] [--json]\n"
+  "\n"
+  "Show the ports Tessera uses, derived from the license server's port p\n"
+  "in INOHOST: p license server, p+1 bus, p+2 hub, p+3 agent (or\n"
+  "INOAGENTPORT), p+4 notification service, p+5 proxy, then one port per\n"
+  "model server. Firewalls must pass all of them.\n"
+  "\n"
+  "  --models N   room for N model servers (default 20, at most 1000)\n"
+  "  --json       machine-readable output\n";
+
+ts_error_t *
+admin_cmd_ports(admin_ctx_t *ctx)
+{
+  static const apr_getopt_option_t opts[] = {
+    { "models", 'm', 1, "model servers" },
+    { "json", 'j', 0, "JSON output" },
+    { "help", 'h', 0, "this help" },
+    { NULL, 0, 0, NULL }
+  };
+  apr_getopt_t *os;
+  apr_status_t s;
+  int ch, json = 0, models = TS_PLAN_DEFAULT_MODELS, p, agent;
+  const char *arg;
+  tsp_settings_t *store;
+  tsp_settings_roots_t roots = { 0 };
+  ts_settings_t *settings;
+  const ts_setting_value_t *host, *agent_v;
+  apr_array_header_t *plan;
+  char *end, *sysconfdir;
+
+  TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
+  while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
+    if (ch == 'h') {
+      fputs(usage, stdout);
+      return NULL;
+    }
+    if (ch == 'j')
+      json = 1;
+    else {
+      models = (int)strtol(arg, &end, 10);
+      if (*end || !*arg || models < 1 || models > TS_PLAN_MAX_MODELS)
+        return admin_usage_error(usage, "--models takes a number in 1..%d, "
+                                 "not '%s'", TS_PLAN_MAX_MODELS, arg);
+    }
+  }
+  if (s != APR_EOF || os->ind != ctx->argc)
+    return admin_usage_error(usage, "unexpected argument '%s'",
+                             os->argv[os->ind < ctx->argc ? os->ind
+                                                          : os->ind - 1]);
+
+  if (apr_env_get(&sysconfdir, "TESSERA_SYSCONFDIR", ctx->pool)
+      == APR_SUCCESS && *sysconfdir)
+    roots.sysconfdir = sysconfdir;
+  TS_ERR(tsp_settings_open(&store, &roots, ctx->pool));
+  TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
+  host = ts_settings_get(settings, "INOHOST");
+  agent_v = ts_settings_get(settings, "INOAGENTPORT");
+  if (host->problem)
+    return ts_error_createf(TS_ECONFIG, "INOHOST '%s' from the %s is "
+                            "invalid: %s; fix it with `tessera-admin env "
+                            "set INOHOST <host>.<port>`", host->value,
+                            ts_source_name(host->source), host->problem);
+  if (agent_v->problem)
+    return ts_error_createf(TS_ECONFIG, "%s", agent_v->problem);
+  p = ts_settings_port(settings);
+  agent = atoi(agent_v->value);
+  TS_ERR(ts_port_plan(&plan, p, agent, models, ctx->pool));
+
+  if (json) {
+    json_t *list = json_array();
+    for (int i = 0; i < plan->nelts; i++) {
+      const ts_port_entry_t *e = &APR_ARRAY_IDX(plan, i, ts_port_entry_t);
+      json_array_append_new(list, json_pack("{s:i, s:i, s:s, s:s, s:s}",
+        "first", e->first, "last", e->last, "component", e->component,
+        "offset", e->offset, "runs", e->runs));
+    }
+    admin_print_json(json_pack("{s:s, s:s, s:i, s:i, s:o, s:[i,i]}",
+      "inohost", host->value, "source", ts_source_name(host->source),
+      "p", p, "models", models, "ports", list,
+      "firewall", p, p + 5 + models));
+    return NULL;
+  }
+  printf("Port plan for INOHOST %s (p = %d, from the %s)\n\n", host->value,
+         p, ts_source_name(host->source));
+  printf("%-13s %-14s %-21s %s\n", "PORT", "OFFSET", "COMPONENT", "RUNS AS");
+  for (int i = 0; i < plan->nelts; i++) {
+    const ts_port_entry_t *e = &APR_ARRAY_IDX(plan, i, ts_port_entry_t);
+    const char *ports = e->first == e->last
+      ? apr_itoa(ctx->pool, e->first)
+      : apr_psprintf(ctx->pool, "%d-%d", e->first, e->last);
+    printf("%-13s %-14s %-21s %s\n", ports, e->offset, e->component,
+           e->runs);
+  }
+  printf("\nFirewall: pass TCP %d-%d (p..p+5 and %d model servers)%s.\n",
+         p, p + 5 + models, models,
+         agent > p + 5 + models || agent < p
+           ? apr_psprintf(ctx->pool, " and TCP %d (agent)", agent) : "");
+  printf("Linux holds a closed port in TIME_WAIT for a while: if model "
+         "servers restart often,\nleave spare ports with --models.\n");
+  return NULL;
+}

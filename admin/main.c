@@ -1,0 +1,85 @@
+/* main.c: tessera-admin, the administration program.
+ *
+ * Dispatches to one command per module (cmd_*.c), and is the one place
+ * that turns an error into a message and a sysexits status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_general.h>
+
+#include "admin.h"
+#include "ts_version.h"
+
+static const char usage[] =
+  "usage: tessera-admin [--help] [--version] <command> [<args>]\n"
+  "\n"
+  "commands:\n"
+  "  env     show and change the architecture settings (INOHOST, ...)\n"
+  "  ports   show the port plan derived from INOHOST\n"
+  "\n"
+  "`tessera-admin <command> --help` describes each command.\n";
+
+static const struct {
+  const char *name;
+  ts_error_t *(*run)(admin_ctx_t *ctx);
+} commands[] = {
+  { "env", admin_cmd_env },
+  { "ports", admin_cmd_ports },
+};
+
+static ts_error_t *
+dispatch(admin_ctx_t *ctx, int argc, const char *const *argv)
+{
+  if (argc < 2)
+    return ts_error_createf(TS_EUSAGE, "no command given\n%s", usage);
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+      || strcmp(argv[1], "help") == 0) {
+    fputs(usage, stdout);
+    return NULL;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("tessera-admin %s\n", TS_VERSION);
+    return NULL;
+  }
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      ctx->argc = argc - 1;
+      ctx->argv = argv + 1;
+      return commands[i].run(ctx);
+    }
+  return ts_error_createf(TS_EUSAGE, "unknown command '%s'\n%s", argv[1],
+                          usage);
+}
+
+int
+main(int argc, const char *const *argv)
+{
+  admin_ctx_t ctx = { 0 };
+  ts_error_t *err;
+  int status;
+
+  if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+    fputs("tessera-admin: cannot initialize APR\n", stderr);
+    return TS_EX_OSERR;
+  }
+  apr_pool_create(&ctx.pool, NULL);
+  ctx.program = "tessera-admin";
+  err = dispatch(&ctx, argc, argv);
+  if (err) {
+    fprintf(stderr, "tessera-admin: %s\n", ts_error_text(err, ctx.pool));
+#ifndef NDEBUG
+    for (ts_error_t *e = err; e; e = e->cause)
+      if (e->file && getenv("TESSERA_DEBUG"))
+        fprintf(stderr, "  at %s:%ld\n", e->file, e->line);
+#endif
+    status = ts_error_exit_status(err);
+    ts_error_clear(err);
+  }
+  else
+    status = ctx.exit_status;
+  fflush(stdout);
+  apr_pool_destroy(ctx.pool);
+  apr_terminate();
+  return status;
+}

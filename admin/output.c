@@ -1,0 +1,50 @@
+/* output.c: option parsing and JSON output shared by the commands. */
+#include "admin.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+
+ts_error_t *
+admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx, int argc,
+                  const char *const *argv)
+{
+  apr_status_t s = apr_getopt_init(os, ctx->pool, argc, argv);
+
+  if (s)
+    return ts_error_aprf(s, "cannot parse the command line");
+  (*os)->interleave = 1;
+  (*os)->errfn = NULL;     /* we report bad options ourselves */
+  return NULL;
+}
+
+ts_error_t *
+admin_usage_error(const char *usage, const char *fmt, ...)
+{
+  apr_pool_t *pool;
+  va_list ap;
+  const char *msg;
+  ts_error_t *err;
+
+  apr_pool_create(&pool, NULL);
+  va_start(ap, fmt);
+  msg = apr_pvsprintf(pool, fmt, ap);
+  va_end(ap);
+  err = ts_error_createf(TS_EUSAGE, "%s\n%s", msg, usage);
+  apr_pool_destroy(pool);
+  return err;
+}
+
+void
+admin_print_json(json_t *json)
+{
+  char *text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+  if (text) {
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+  }
+  json_decref(json);
+}

@@ -1,0 +1,11 @@
+# Third-party libraries, found through pkg-config on Linux and in the
+# mingw-w64 prefix (TESSERA_DEPS_PREFIX) for the Windows build.
+find_package(PkgConfig REQUIRED)
+
+pkg_check_modules(APR REQUIRED IMPORTED_TARGET apr-1>=1.7)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+if(TESSERA_TESTS)
+  pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
+endif()

@@ -1,0 +1,58 @@
+/* ts_ports.c: the derived port plan (SPEC §1). */
+#include "ts_ports.h"
+
+#include <apr_strings.h>
+
+#include "ts_settings.h"
+
+static void
+add(apr_array_header_t *plan, int first, int last, const char *component,
+    const char *offset, const char *runs)
+{
+  ts_port_entry_t *e = apr_array_push(plan);
+
+  e->first = first;
+  e->last = last;
+  e->component = component;
+  e->offset = offset;
+  e->runs = runs;
+}
+
+ts_error_t *
+ts_port_plan(apr_array_header_t **entries, int p, int agent_port, int models,
+             apr_pool_t *pool)
+{
+  apr_array_header_t *plan = apr_array_make(pool, 8, sizeof(ts_port_entry_t));
+
+  if (p < TS_PORT_MIN || p > TS_PORT_MAX)
+    return ts_error_createf(TS_EINVAL, "the license server port %d must lie "
+                            "in %d..%d", p, TS_PORT_MIN, TS_PORT_MAX);
+  if (models < 1 || models > TS_PLAN_MAX_MODELS)
+    return ts_error_createf(TS_EINVAL, "room for %d model servers: choose "
+                            "1..%d", models, TS_PLAN_MAX_MODELS);
+  add(plan, p, p, "license server", "p",
+      "tesserad license: service/daemon");
+  add(plan, p + 1, p + 1, "bus", "p+1",
+      "mosquitto, started by the license server or its own service");
+  add(plan, p + 2, p + 2, "hub", "p+2", "inside the license server");
+  add(plan, agent_port, agent_port, "agent",
+      agent_port == p + 3 ? "p+3" : "INOAGENTPORT",
+      "tesserad agent: one per model-server machine");
+  add(plan, p + 4, p + 4, "notification service", "p+4", "tesserad notify");
+  add(plan, p + 5, p + 5, "proxy", "p+5", "tesserad proxy: one per machine");
+  add(plan, p + 6, p + 5 + models, "model servers",
+      apr_psprintf(pool, "p+6..p+%d", 5 + models),
+      "tesserad model: each binds the next free port");
+  /* Keep the list in port order when the agent port was moved. */
+  for (int i = 1; i < plan->nelts; i++)
+    for (int j = i; j > 0; j--) {
+      ts_port_entry_t *a = &APR_ARRAY_IDX(plan, j - 1, ts_port_entry_t);
+      ts_port_entry_t *b = &APR_ARRAY_IDX(plan, j, ts_port_entry_t);
+      ts_port_entry_t t;
+      if (a->first <= b->first)
+        break;
+      t = *a; *a = *b; *b = t;
+    }
+  *entries = plan;
+  return NULL;
+}

@@ -1,0 +1,52 @@
+/* system.c (posix): privileges, default locations, directory sync. */
+#include "tsp.h"
+
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
+#include <apr_env.h>
+#include <apr_strings.h>
+
+int
+tsp_is_privileged(void)
+{
+  return geteuid() == 0;
+}
+
+const char *
+tsp_privileged_command(const char *command, apr_pool_t *pool)
+{
+  return apr_pstrcat(pool, "sudo ", command, NULL);
+}
+
+const char *
+tsp_default_data_dir(apr_pool_t *pool)
+{
+  char *xdg, *home;
+
+  if (geteuid() == 0)
+    return "/var/lib/tessera";
+  if (apr_env_get(&xdg, "XDG_DATA_HOME", pool) == APR_SUCCESS && *xdg)
+    return apr_pstrcat(pool, xdg, "/tessera", NULL);
+  if (apr_env_get(&home, "HOME", pool) == APR_SUCCESS && *home)
+    return apr_pstrcat(pool, home, "/.local/share/tessera", NULL);
+  return "/var/lib/tessera";
+}
+
+ts_error_t *
+tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  (void)scratch_pool;
+  if (fd < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "open(\"%s\") failed",
+                         dir);
+  if (fsync(fd) != 0 && errno != EINVAL) {
+    int e = errno;
+    close(fd);
+    return ts_error_aprf(APR_FROM_OS_ERROR(e), "fsync(\"%s\") failed", dir);
+  }
+  close(fd);
+  return NULL;
+}

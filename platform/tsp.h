@@ -1,0 +1,96 @@
+/* tsp.h: the whole contract between Tessera's core and the platform.
+ *
+ * Two implementations with the same file names live in platform/posix/ and
+ * platform/win32/; the build picks one. Core code includes only this header
+ * for anything that differs between Linux and Windows, and never tests the
+ * platform itself.
+ *
+ * Errors: every function that can fail returns a ts_error_t (NULL on
+ * success). System errors are converted to ts_error_t here, at the
+ * boundary, with the failing call and the path or key in the message.
+ * Pools: output parameters first, pools last; results are allocated in
+ * RESULT_POOL, temporary data in SCRATCH_POOL.
+ */
+#ifndef TSP_H
+#define TSP_H
+
+#include <apr_hash.h>
+#include <apr_pools.h>
+
+#include "ts_error.h"
+
+/* ---- architecture settings store (SPEC §2) ---------------------------- */
+
+/* Where a setting is stored: for the current user or for all users. */
+typedef enum ts_scope_t {
+  TS_SCOPE_USER,
+  TS_SCOPE_ALL
+} ts_scope_t;
+
+/* Where an effective value came from. */
+typedef enum tsp_source_t {
+  TSP_SRC_DEFAULT,
+  TSP_SRC_PROCESS_ENV,
+  TSP_SRC_USER_FILE,      /* posix: $XDG_CONFIG_HOME/tessera/environment */
+  TSP_SRC_SYSTEM_FILE,    /* posix: /etc/tessera/environment */
+  TSP_SRC_HKCU,           /* win32: HKCU\Software\Tessera\<major.minor> */
+  TSP_SRC_HKLM            /* win32: HKLM\SOFTWARE\Tessera\<major.minor> */
+} tsp_source_t;
+
+/* The roots of the store, injectable so tests never touch the real ones.
+ * A NULL field means the real location. */
+typedef struct tsp_settings_roots_t {
+  const char *sysconfdir;       /* posix: instead of /etc */
+  const char *home;             /* posix: instead of $HOME */
+  const char *xdg_config_home;  /* posix: instead of $XDG_CONFIG_HOME */
+  const char *registry_subkey;  /* win32: instead of Software\Tessera\<v> */
+} tsp_settings_roots_t;
+
+typedef struct tsp_settings_t tsp_settings_t;
+
+/* Open the settings store. ROOTS may be NULL. The store lives in POOL. */
+ts_error_t *tsp_settings_open(tsp_settings_t **store,
+                              const tsp_settings_roots_t *roots,
+                              apr_pool_t *pool);
+
+/* Read every value stored in SCOPE into *VALUES (name -> const char *),
+ * including names Tessera does not know. A scope with nothing stored yet
+ * gives an empty hash. A malformed store is an error naming the file and
+ * line (or key and value) and what is wrong. */
+ts_error_t *tsp_settings_read(apr_hash_t **values, tsp_settings_t *store,
+                              ts_scope_t scope, apr_pool_t *result_pool,
+                              apr_pool_t *scratch_pool);
+
+/* Store NAME = VALUE in SCOPE, or remove NAME when VALUE is NULL. The
+ * change is atomic and serialized against other writers; other entries,
+ * comments and unknown lines are kept. Lacking the right to write gives an
+ * error with code TS_EPERM. Validation is the caller's job. */
+ts_error_t *tsp_settings_write(tsp_settings_t *store, ts_scope_t scope,
+                               const char *name, const char *value,
+                               apr_pool_t *scratch_pool);
+
+/* Where SCOPE is stored: a file path or a registry key, for messages. */
+const char *tsp_settings_location(const tsp_settings_t *store,
+                                  ts_scope_t scope);
+
+/* The provenance of values read from SCOPE. */
+tsp_source_t tsp_settings_source(ts_scope_t scope);
+
+/* ---- process and system ------------------------------------------------ */
+
+/* True when this process may write the all-users scope (root on Linux, an
+ * elevated administrator on Windows). */
+int tsp_is_privileged(void);
+
+/* COMMAND as the user must run it to have the rights for the all-users
+ * scope ("sudo COMMAND" on Linux). */
+const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
+
+/* The directory under which Tessera keeps licenses, parameters and
+ * projects when the settings do not say otherwise. */
+const char *tsp_default_data_dir(apr_pool_t *pool);
+
+/* Make a rename or file creation inside DIR durable. */
+ts_error_t *tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool);
+
+#endif
