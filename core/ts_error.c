@@ -96,7 +96,7 @@ ts_error_exit_status(const ts_error_t *err)
 static const char *
 one_text(const ts_error_t *err, apr_pool_t *pool)
 {
-  const char *text = err->message;
+  const char *text = apr_pstrdup(pool, err->message);
 
   if (err->apr_err) {
     char buf[256];

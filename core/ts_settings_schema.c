@@ -109,7 +109,7 @@ static const char re_ipv6[] =
 static const char re_dns[] =
   "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
   "(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
-static const char re_port[] = "^[1-9][0-9]{0,4}$";
+static const char re_port[] = "^[1-9][0-9]*$";
 
 /* Why HOST is not a valid DNS name: the first offending label. */
 static ts_error_t *
@@ -195,12 +195,12 @@ check_port(int *port, const char *text, apr_pool_t *pool)
   if (!matches(re_port, text))
     return ts_error_createf(TS_EINVAL, "the port '%s' is not a number "
                             "without leading zeros", text);
-  n = strtol(text, NULL, 10);
+  n = strlen(text) > 5 ? TS_PORT_MAX + 1L : strtol(text, NULL, 10);
   if (n < TS_PORT_MIN || n > TS_PORT_MAX)
-    return ts_error_createf(TS_EINVAL, "the port %ld must lie in %d..%d "
+    return ts_error_createf(TS_EINVAL, "the port %s must lie in %d..%d "
                             "(Tessera uses the ports from p up to "
                             "p+5 and beyond for model servers)",
-                            n, TS_PORT_MIN, TS_PORT_MAX);
+                            text, TS_PORT_MIN, TS_PORT_MAX);
   *port = (int)n;
   return NULL;
 }
