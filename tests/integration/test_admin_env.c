@@ -1,0 +1,324 @@
+/* test_admin_env.c: `tessera-admin env` and `ports` end to end through the
+ * real binary, as an administrator uses them: exit codes, the JSON output
+ * parsed, and nothing written when a change is refused. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "run.h"
+
+static char root[] = "/tmp/tessera-admin-XXXXXX";
+static char home[256], etc[256], userfile[300], sysfile[300];
+
+static void
+setup(void)
+{
+  cr_assert_not_null(mkdtemp(root));
+  chmod(root, 0755);
+  snprintf(home, sizeof(home), "%s/home", root);
+  snprintf(etc, sizeof(etc), "%s/etc", root);
+  snprintf(userfile, sizeof(userfile), "%s/.config/tessera/environment",
+           home);
+  snprintf(sysfile, sizeof(sysfile), "%s/tessera/environment", etc);
+  mkdir(home, 0755);
+  mkdir(etc, 0755);
+}
+
+static void
+teardown(void)
+{
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+  cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(admin_env, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Run tessera-admin with ARGS as UID, in the test's HOME and /etc, plus
+ * EXTRA ("NAME=value" or NULL). */
+static run_result_t
+admin_as(uid_t uid, const char *extra, const char *const *args)
+{
+  const char *argv[16] = { TESSERA_ADMIN };
+  char h[300], e[300], a[512], u[512];
+  const char *env[8] = { "PATH=/usr/bin:/bin", h, e };
+  int n = 3, i;
+
+  snprintf(h, sizeof(h), "HOME=%s", home);
+  snprintf(e, sizeof(e), "TESSERA_SYSCONFDIR=%s", etc);
+  if (getenv("ASAN_OPTIONS")) {
+    snprintf(a, sizeof(a), "ASAN_OPTIONS=%s", getenv("ASAN_OPTIONS"));
+    env[n++] = a;
+  }
+  if (getenv("UBSAN_OPTIONS")) {
+    snprintf(u, sizeof(u), "UBSAN_OPTIONS=%s", getenv("UBSAN_OPTIONS"));
+    env[n++] = u;
+  }
+  if (extra)
+    env[n++] = extra;
+  for (i = 0; args[i]; i++)
+    argv[i + 1] = args[i];
+  return run(argv, env, uid);
+}
+
+#define ADMIN(...) admin_as((uid_t)-1, NULL, (const char *[]){ __VA_ARGS__, NULL })
+
+static char *
+slurp(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  long n;
+
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  rewind(f);
+  buf = calloc(1, (size_t)n + 1);
+  cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  return buf;
+}
+
+static json_t *
+setting(json_t *show, const char *name)
+{
+  size_t i;
+  json_t *v;
+
+  json_array_foreach(json_object_get(show, "settings"), i, v)
+    if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0)
+      return v;
+  cr_assert_fail("no %s in env show --json", name);
+  return NULL;
+}
+
+static json_t *
+show_json(void)
+{
+  run_result_t r = ADMIN("env", "show", "--json");
+  json_error_t jerr;
+  json_t *j;
+
+  cr_assert_eq(r.status, 0, "env show: %d %s", r.status, r.err);
+  j = json_loads(r.out, 0, &jerr);
+  cr_assert_not_null(j, "env show --json is not JSON: %s\n%s", jerr.text,
+                     r.out);
+  run_free(&r);
+  return j;
+}
+
+Test(admin_env, set_user_then_show_json_names_the_user_file)
+{
+  run_result_t r = ADMIN("env", "set", "INOHOST", "lic1.17000", "--scope",
+                         "user");
+  json_t *show, *v;
+
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, userfile), "%s", r.out);
+  run_free(&r);
+  show = show_json();
+  v = setting(show, "INOHOST");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "value")),
+                   "lic1.17000");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "source")),
+                   "user file");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "location")),
+                   userfile);
+  cr_assert(json_is_true(json_object_get(v, "restart_required")));
+  cr_assert_str_eq(json_string_value(json_object_get(
+                   setting(show, "INOLANG"), "source")), "default");
+  json_decref(show);
+}
+
+Test(admin_env, bad_port_is_refused_and_nothing_is_written)
+{
+  run_result_t r = ADMIN("env", "set", "INOHOST", "lic1.17000", "--scope",
+                         "user");
+  char *before, *after;
+
+  cr_assert_eq(r.status, 0);
+  run_free(&r);
+  before = slurp(userfile);
+  r = ADMIN("env", "set", "INOHOST", "lic1.80", "--scope", "user");
+  cr_assert_eq(r.status, 65, "exit %d, want EX_DATAERR", r.status);
+  cr_assert(strstr(r.err, "must lie in 1024..64000"), "%s", r.err);
+  cr_assert(strstr(r.err, "example: tessera-admin env set INOHOST "
+                   "lic1.17000"), "%s", r.err);
+  after = slurp(userfile);
+  cr_assert_str_eq(after, before);
+  free(before);
+  free(after);
+  run_free(&r);
+
+  /* with no file yet, a refusal creates none */
+  r = ADMIN("env", "set", "INOLIC", "relative/dir", "--scope", "all");
+  cr_assert_eq(r.status, 65);
+  cr_assert(strstr(r.err, "not an absolute path"), "%s", r.err);
+  cr_assert_eq(access(sysfile, F_OK), -1);
+  run_free(&r);
+}
+
+Test(admin_env, all_users_scope_without_rights_is_ex_noperm)
+{
+  run_result_t r;
+
+  chown(home, 65534, 65534);
+  r = admin_as(65534, NULL, (const char *[]){ "env", "set", "INOHOST",
+               "lic1.17000", "--scope", "all", NULL });
+  cr_assert_eq(r.status, 77, "exit %d, want EX_NOPERM: %s", r.status,
+               r.err);
+  cr_assert(strstr(r.err, "sudo tessera-admin env set INOHOST lic1.17000 "
+                   "--scope all"), "%s", r.err);
+  cr_assert(strstr(r.err, "--scope user"), "%s", r.err);
+  cr_assert_eq(access(sysfile, F_OK), -1, "nothing may be written");
+  run_free(&r);
+
+  /* the same user may keep the setting for themselves */
+  r = admin_as(65534, NULL, (const char *[]){ "env", "set", "INOHOST",
+               "lic1.17000", NULL });
+  cr_assert_eq(r.status, 0, "default scope of a normal user: %s", r.err);
+  cr_assert_eq(access(userfile, F_OK), 0);
+  run_free(&r);
+}
+
+Test(admin_env, process_environment_overrides_and_says_so)
+{
+  run_result_t r = ADMIN("env", "set", "INOHOST", "lic1.17000", "--scope",
+                         "user");
+  run_free(&r);
+  r = admin_as((uid_t)-1, "INOHOST=env1.18000",
+               (const char *[]){ "env", "show", "--json", NULL });
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.out, "\"value\": \"env1.18000\""), "%s", r.out);
+  cr_assert(strstr(r.out, "\"source\": \"process environment\""), "%s",
+            r.out);
+  run_free(&r);
+  r = admin_as((uid_t)-1, "INOHOST=env1.18000",
+               (const char *[]){ "env", "set", "INOHOST", "lic2.17000",
+                                 "--scope", "user", NULL });
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.err, "process environment"), "%s", r.err);
+  run_free(&r);
+}
+
+Test(admin_env, get_unset_and_scopes)
+{
+  run_result_t r = ADMIN("env", "set", "INOLANG", "de", "--scope", "all");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = ADMIN("env", "get", "INOLANG");
+  cr_assert_eq(r.status, 0);
+  cr_assert_str_eq(r.out, "de\n");
+  run_free(&r);
+  r = ADMIN("env", "unset", "INOLANG", "--scope", "all");
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.out, "INOLANG removed from"), "%s", r.out);
+  run_free(&r);
+  r = ADMIN("env", "get", "INOLANG");
+  cr_assert_str_eq(r.out, "en\n");
+  run_free(&r);
+  r = ADMIN("env", "unset", "INOLANG", "--scope", "all");
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.out, "nothing changed"), "%s", r.out);
+  run_free(&r);
+}
+
+Test(admin_env, invalid_stored_value_shows_with_ex_config)
+{
+  run_result_t r;
+
+  {
+    char dir[300];
+    FILE *f;
+    snprintf(dir, sizeof(dir), "%s/tessera", etc);
+    mkdir(dir, 0755);
+    f = fopen(sysfile, "w");
+    fputs("INOHOST=lic1.80\n", f);
+    fclose(f);
+  }
+  r = ADMIN("env", "show");
+  cr_assert_eq(r.status, 78, "exit %d, want EX_CONFIG", r.status);
+  cr_assert(strstr(r.out, "! invalid: the port 80 must lie"), "%s", r.out);
+  run_free(&r);
+  r = ADMIN("ports");
+  cr_assert_eq(r.status, 78);
+  cr_assert(strstr(r.err, "INOHOST 'lic1.80' from the system file"), "%s",
+            r.err);
+  run_free(&r);
+}
+
+Test(admin_env, malformed_file_is_named_with_its_line)
+{
+  char dir[300];
+  FILE *f;
+  run_result_t r;
+
+  snprintf(dir, sizeof(dir), "%s/tessera", etc);
+  mkdir(dir, 0755);
+  f = fopen(sysfile, "w");
+  fputs("# ok\nINOHOST=lic1 17000\n", f);
+  fclose(f);
+  r = ADMIN("env", "show");
+  cr_assert_neq(r.status, 0);
+  cr_assert(strstr(r.err, "line 2 is malformed"), "%s", r.err);
+  cr_assert(strstr(r.err, sysfile), "%s", r.err);
+  run_free(&r);
+}
+
+Test(admin_env, ports_plan_json)
+{
+  run_result_t r = ADMIN("env", "set", "INOHOST", "lic1.20000", "--scope",
+                         "user");
+  json_t *j, *ports;
+
+  run_free(&r);
+  r = ADMIN("ports", "--json", "--models", "10");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  j = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(j, "%s", r.out);
+  cr_assert_eq(json_integer_value(json_object_get(j, "p")), 20000);
+  ports = json_object_get(j, "ports");
+  cr_assert_eq(json_array_size(ports), 7);
+  cr_assert_eq(json_integer_value(json_object_get(json_array_get(ports, 1),
+                                                  "first")), 20001);
+  cr_assert_eq(json_integer_value(json_array_get(json_object_get(j,
+               "firewall"), 1)), 20015);
+  json_decref(j);
+  run_free(&r);
+}
+
+Test(admin_env, usage_errors_and_help)
+{
+  static const char *const helps[][4] = {
+    { "--help" }, { "env", "--help" }, { "ports", "--help" },
+    { "env", "show", "--help" }, { "env", "set", "--help" } };
+  run_result_t r;
+
+  for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+    r = admin_as((uid_t)-1, NULL, (const char *const *)helps[i]);
+    cr_assert_eq(r.status, 0, "help %zu", i);
+    cr_assert(strstr(r.out, "usage: tessera-admin"), "help %zu: %s", i,
+              r.out);
+    run_free(&r);
+  }
+  r = ADMIN("frobnicate");
+  cr_assert_eq(r.status, 64);
+  cr_assert(strstr(r.err, "unknown command 'frobnicate'"));
+  run_free(&r);
+  r = ADMIN("env", "set", "INOHOST");
+  cr_assert_eq(r.status, 64);
+  run_free(&r);
+  r = ADMIN("env", "set", "NOPE", "x");
+  cr_assert_eq(r.status, 64);
+  cr_assert(strstr(r.err, "'NOPE' is not a Tessera setting"));
+  run_free(&r);
+  r = ADMIN("env", "show", "--scope", "everyone");
+  cr_assert_eq(r.status, 64);
+  run_free(&r);
+}
