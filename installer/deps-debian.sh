@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what Tessera needs to build, run and test on Debian 12.
+# Idempotent: when every package is already installed it asks no mirror.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
+  libapr1-dev libxml2-dev libpcre2-dev libjansson-dev
+  # tests
+  libcriterion-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+fi
