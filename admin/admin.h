@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ts_error.h"
+#include "tsp.h"
 
 typedef struct admin_ctx_t {
   apr_pool_t *pool;
@@ -31,6 +32,11 @@ ts_error_t *admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx,
                               int argc, const char *const *argv);
 ts_error_t *admin_usage_error(const char *usage, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
+
+/* Open the settings store. TESSERA_SYSCONFDIR (instead of /etc) and
+ * TESSERA_REGISTRY_KEY (instead of Software\Tessera\<major.minor>) move
+ * it, for packaging and tests. */
+ts_error_t *admin_open_store(tsp_settings_t **store, apr_pool_t *pool);
 
 /* Print JSON to stdout, pretty and with a newline; takes the reference. */
 void admin_print_json(json_t *json);

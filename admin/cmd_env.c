@@ -123,18 +123,6 @@ value_json(const ts_setting_value_t *v, int port, apr_pool_t *pool)
                    "format", v->def->format);
 }
 
-static ts_error_t *
-open_store(tsp_settings_t **store, apr_pool_t *pool)
-{
-  tsp_settings_roots_t roots = { 0 };
-  char *sysconfdir;
-
-  /* TESSERA_SYSCONFDIR relocates /etc, for packaging and tests. */
-  if (apr_env_get(&sysconfdir, "TESSERA_SYSCONFDIR", pool) == APR_SUCCESS
-      && *sysconfdir)
-    roots.sysconfdir = sysconfdir;
-  return tsp_settings_open(store, &roots, pool);
-}
 
 static ts_error_t *
 env_show(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o)
@@ -239,7 +227,7 @@ explain(ts_error_t *err, const char *verb, const char *name,
 
   if (ts_error_code(err) == TS_EPERM && scope == TS_SCOPE_ALL) {
     text = apr_psprintf(pool, "%s\n  the all-users settings need "
-      "administrator rights: run `%s`,\n  or keep the setting for yourself "
+      "administrator rights: run %s,\n  or keep the setting for yourself "
       "with --scope user", ts_error_text(err, pool),
       tsp_privileged_command(command_line(verb, name, value, scope, pool),
                              pool));
@@ -377,7 +365,7 @@ admin_cmd_env(admin_ctx_t *ctx)
   verb = o.args[0];
   o.args++;
   o.nargs--;
-  TS_ERR(open_store(&store, ctx->pool));
+  TS_ERR(admin_open_store(&store, ctx->pool));
   if (strcmp(verb, "show") == 0 && o.nargs == 0)
     return env_show(ctx, store, &o);
   if (strcmp(verb, "show") == 0)

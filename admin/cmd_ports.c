@@ -34,11 +34,10 @@ admin_cmd_ports(admin_ctx_t *ctx)
   int ch, json = 0, models = TS_PLAN_DEFAULT_MODELS, p, agent;
   const char *arg;
   tsp_settings_t *store;
-  tsp_settings_roots_t roots = { 0 };
   ts_settings_t *settings;
   const ts_setting_value_t *host, *agent_v;
   apr_array_header_t *plan;
-  char *end, *sysconfdir;
+  char *end;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
@@ -60,10 +59,7 @@ admin_cmd_ports(admin_ctx_t *ctx)
                              os->argv[os->ind < ctx->argc ? os->ind
                                                           : os->ind - 1]);
 
-  if (apr_env_get(&sysconfdir, "TESSERA_SYSCONFDIR", ctx->pool)
-      == APR_SUCCESS && *sysconfdir)
-    roots.sysconfdir = sysconfdir;
-  TS_ERR(tsp_settings_open(&store, &roots, ctx->pool));
+  TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
   host = ts_settings_get(settings, "INOHOST");
   agent_v = ts_settings_get(settings, "INOAGENTPORT");

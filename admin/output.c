@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <apr_env.h>
 #include <apr_strings.h>
+
+#include "tsp.h"
 
 ts_error_t *
 admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx, int argc,
@@ -47,4 +50,19 @@ admin_print_json(json_t *json)
     free(text);
   }
   json_decref(json);
+}
+
+ts_error_t *
+admin_open_store(tsp_settings_t **store, apr_pool_t *pool)
+{
+  tsp_settings_roots_t *roots = apr_pcalloc(pool, sizeof(*roots));
+  char *value;
+
+  if (apr_env_get(&value, "TESSERA_SYSCONFDIR", pool) == APR_SUCCESS
+      && *value)
+    roots->sysconfdir = value;
+  if (apr_env_get(&value, "TESSERA_REGISTRY_KEY", pool) == APR_SUCCESS
+      && *value)
+    roots->registry_subkey = value;
+  return tsp_settings_open(store, roots, pool);
 }

@@ -9,7 +9,7 @@ packages=(
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev
   # tests
-  libcriterion-dev
+  libcriterion-dev file
 )
 
 missing=()

@@ -8,3 +8,5 @@ cd "$(dirname "$0")/.."
 bash installer/deps-debian.sh
 # Linux: debug build with AddressSanitizer and UBSan.
 cmake --workflow --preset linux-asan
+# Windows: cross-built with mingw-w64, tests under wine.
+bash installer/windows-test.sh

@@ -82,8 +82,8 @@ tsp_source_t tsp_settings_source(ts_scope_t scope);
  * elevated administrator on Windows). */
 int tsp_is_privileged(void);
 
-/* COMMAND as the user must run it to have the rights for the all-users
- * scope ("sudo COMMAND" on Linux). */
+/* How to run COMMAND with the rights for the all-users scope, as a phrase
+ * for messages ("`sudo COMMAND`" on Linux). */
 const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
 
 /* The directory under which Tessera keeps licenses, parameters and

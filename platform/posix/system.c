@@ -16,7 +16,7 @@ tsp_is_privileged(void)
 const char *
 tsp_privileged_command(const char *command, apr_pool_t *pool)
 {
-  return apr_pstrcat(pool, "sudo ", command, NULL);
+  return apr_pstrcat(pool, "`sudo ", command, "`", NULL);
 }
 
 const char *

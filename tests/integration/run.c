@@ -1,73 +1,80 @@
-/* run.c: fork/exec with captured stdout and stderr for the integration
- * tests (Linux only; the Windows tests have their own runner). */
+/* run.c: start a program with APR and capture its stdout and stderr in
+ * temporary files (no pipes, so a chatty program cannot deadlock us). */
 #include "run.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <criterion/criterion.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
 
-static void
-append(char **buf, size_t *len, const char *data, size_t n)
+#ifdef _WIN32
+#define NULL_DEVICE "NUL"
+#else
+#define NULL_DEVICE "/dev/null"
+#endif
+
+static char *
+slurp(apr_file_t *f, apr_pool_t *pool)
 {
-  *buf = realloc(*buf, *len + n + 1);
-  memcpy(*buf + *len, data, n);
-  *len += n;
-  (*buf)[*len] = '\0';
+  apr_off_t off = 0;
+  apr_finfo_t fi;
+  char *buf;
+  apr_size_t got;
+
+  (void)pool;
+  apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+  apr_file_seek(f, APR_SET, &off);
+  buf = calloc(1, (size_t)fi.size + 1);
+  apr_file_read_full(f, buf, (apr_size_t)fi.size, &got);
+  return buf;
+}
+
+static apr_file_t *
+temp_file(apr_pool_t *pool)
+{
+  const char *dir;
+  apr_file_t *f;
+
+  cr_assert_eq(apr_temp_dir_get(&dir, pool), APR_SUCCESS);
+  cr_assert_eq(apr_file_mktemp(&f, apr_pstrcat(pool, dir, "/run-XXXXXX",
+                                               NULL), 0, pool), APR_SUCCESS);
+  return f;
 }
 
 run_result_t
-run(const char *const *argv, const char *const *env, uid_t uid)
+run(const char *const *argv, const char *const *env, const char *user)
 {
-  run_result_t r = { -1, calloc(1, 1), calloc(1, 1) };
-  int out[2], err[2], status;
-  size_t out_len = 0, err_len = 0;
-  pid_t pid;
+  run_result_t r = { -1, NULL, NULL };
+  apr_pool_t *pool;
+  apr_procattr_t *attr;
+  apr_proc_t proc;
+  apr_file_t *out, *err, *in;
+  apr_exit_why_e why;
+  apr_status_t s;
+  int code;
 
-  if (pipe(out) || pipe(err))
-    abort();
-  pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    if (uid != (uid_t)-1 && (setgid(uid) || setuid(uid)))
-      _exit(126);
-    execve(argv[0], (char *const *)argv, (char *const *)env);
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  for (int open_fds = 2; open_fds > 0;) {
-    struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-    char buf[4096];
-    if (poll(fds, 2, -1) < 0)
-      break;
-    for (int i = 0; i < 2; i++) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
-        continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n <= 0) {
-        close(fds[i].fd);
-        if (i == 0) out[0] = -1; else err[0] = -1;
-        open_fds--;
-      }
-      else if (i == 0)
-        append(&r.out, &out_len, buf, (size_t)n);
-      else
-        append(&r.err, &err_len, buf, (size_t)n);
-    }
-    if (out[0] < 0 && err[0] < 0)
-      break;
-  }
-  waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status)
-                               : 128 + WTERMSIG(status);
+  apr_pool_create(&pool, NULL);
+  out = temp_file(pool);
+  err = temp_file(pool);
+  cr_assert_eq(apr_file_open(&in, NULL_DEVICE, APR_FOPEN_READ,
+                             APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+  apr_procattr_create(&attr, pool);
+  apr_procattr_child_in_set(attr, in, NULL);
+  apr_procattr_child_out_set(attr, out, NULL);
+  apr_procattr_child_err_set(attr, err, NULL);
+  apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+  if (user)
+    cr_assert_eq(apr_procattr_user_set(attr, user, NULL), APR_SUCCESS,
+                 "cannot run as %s", user);
+  s = apr_proc_create(&proc, argv[0], argv, env, attr, pool);
+  cr_assert_eq(s, APR_SUCCESS, "cannot start %s", argv[0]);
+  apr_proc_wait(&proc, &code, &why, APR_WAIT);
+  r.status = why == APR_PROC_EXIT ? code : 128 + code;
+  r.out = slurp(out, pool);
+  r.err = slurp(err, pool);
+  apr_pool_destroy(pool);
   return r;
 }
 

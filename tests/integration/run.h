@@ -1,19 +1,21 @@
-/* run.h: run a real program as a user would, and collect what it says. */
+/* run.h: run a real program as a user would, and collect what it says.
+ * Portable (APR processes), so the Linux and the Windows end-to-end tests
+ * share it. */
 #ifndef TESTS_RUN_H
 #define TESTS_RUN_H
 
-#include <sys/types.h>
-
 typedef struct run_result_t {
-  int status;      /* exit status, or 128 + signal */
+  int status;      /* exit status; 128 + signal when killed */
   char *out;       /* stdout, NUL-terminated, malloc'ed */
   char *err;       /* stderr */
 } run_result_t;
 
-/* Run ARGV (NULL-terminated) with ENV (NULL-terminated "NAME=value"
- * entries replacing the whole environment), as UID unless UID is -1,
- * with stdin from /dev/null. */
-run_result_t run(const char *const *argv, const char *const *env, uid_t uid);
+/* Run ARGV (NULL-terminated; argv[0] the program's path) with ENV
+ * (NULL-terminated "NAME=value" entries replacing the whole environment),
+ * as the account USER unless it is NULL (Linux, as root only), with stdin
+ * from the null device. Aborts the test on a failure to start. */
+run_result_t run(const char *const *argv, const char *const *env,
+                 const char *user);
 
 void run_free(run_result_t *r);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <apr_general.h>
 
 #include "run.h"
 
@@ -17,6 +18,7 @@ static char home[256], etc[256], userfile[300], sysfile[300];
 static void
 setup(void)
 {
+  apr_initialize();
   cr_assert_not_null(mkdtemp(root));
   chmod(root, 0755);
   snprintf(home, sizeof(home), "%s/home", root);
@@ -34,14 +36,15 @@ teardown(void)
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
   cr_assert_eq(system(cmd), 0);
+  apr_terminate();
 }
 
 TestSuite(admin_env, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Run tessera-admin with ARGS as UID, in the test's HOME and /etc, plus
- * EXTRA ("NAME=value" or NULL). */
+/* Run tessera-admin with ARGS as USER (NULL: as we are), in the test's
+ * HOME and /etc, plus EXTRA ("NAME=value" or NULL). */
 static run_result_t
-admin_as(uid_t uid, const char *extra, const char *const *args)
+admin_as(const char *user, const char *extra, const char *const *args)
 {
   const char *argv[16] = { TESSERA_ADMIN };
   char h[300], e[300], a[512], u[512];
@@ -62,10 +65,10 @@ admin_as(uid_t uid, const char *extra, const char *const *args)
     env[n++] = extra;
   for (i = 0; args[i]; i++)
     argv[i + 1] = args[i];
-  return run(argv, env, uid);
+  return run(argv, env, user);
 }
 
-#define ADMIN(...) admin_as((uid_t)-1, NULL, (const char *[]){ __VA_ARGS__, NULL })
+#define ADMIN(...) admin_as(NULL, NULL, (const char *[]){ __VA_ARGS__, NULL })
 
 static char *
 slurp(const char *path)
@@ -169,7 +172,7 @@ Test(admin_env, all_users_scope_without_rights_is_ex_noperm)
   run_result_t r;
 
   chown(home, 65534, 65534);
-  r = admin_as(65534, NULL, (const char *[]){ "env", "set", "INOHOST",
+  r = admin_as("nobody", NULL, (const char *[]){ "env", "set", "INOHOST",
                "lic1.17000", "--scope", "all", NULL });
   cr_assert_eq(r.status, 77, "exit %d, want EX_NOPERM: %s", r.status,
                r.err);
@@ -180,7 +183,7 @@ Test(admin_env, all_users_scope_without_rights_is_ex_noperm)
   run_free(&r);
 
   /* the same user may keep the setting for themselves */
-  r = admin_as(65534, NULL, (const char *[]){ "env", "set", "INOHOST",
+  r = admin_as("nobody", NULL, (const char *[]){ "env", "set", "INOHOST",
                "lic1.17000", NULL });
   cr_assert_eq(r.status, 0, "default scope of a normal user: %s", r.err);
   cr_assert_eq(access(userfile, F_OK), 0);
@@ -192,14 +195,14 @@ Test(admin_env, process_environment_overrides_and_says_so)
   run_result_t r = ADMIN("env", "set", "INOHOST", "lic1.17000", "--scope",
                          "user");
   run_free(&r);
-  r = admin_as((uid_t)-1, "INOHOST=env1.18000",
+  r = admin_as(NULL, "INOHOST=env1.18000",
                (const char *[]){ "env", "show", "--json", NULL });
   cr_assert_eq(r.status, 0);
   cr_assert(strstr(r.out, "\"value\": \"env1.18000\""), "%s", r.out);
   cr_assert(strstr(r.out, "\"source\": \"process environment\""), "%s",
             r.out);
   run_free(&r);
-  r = admin_as((uid_t)-1, "INOHOST=env1.18000",
+  r = admin_as(NULL, "INOHOST=env1.18000",
                (const char *[]){ "env", "set", "INOHOST", "lic2.17000",
                                  "--scope", "user", NULL });
   cr_assert_eq(r.status, 0);
@@ -301,7 +304,7 @@ Test(admin_env, usage_errors_and_help)
   run_result_t r;
 
   for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
-    r = admin_as((uid_t)-1, NULL, (const char *const *)helps[i]);
+    r = admin_as(NULL, NULL, (const char *const *)helps[i]);
     cr_assert_eq(r.status, 0, "help %zu", i);
     cr_assert(strstr(r.out, "usage: tessera-admin"), "help %zu: %s", i,
               r.out);

@@ -111,10 +111,19 @@ Test(settings, schema_is_complete)
   cr_assert_null(ts_settings_find("PATH"));
 }
 
+/* Absolute paths in the platform's own syntax. */
+#ifdef _WIN32
+#define ABS_DIR "C:\\Tessera\\projects"
+#define ABS_DIR_SPACE "D:\\my licenses"
+#else
+#define ABS_DIR "/srv/tessera/projects"
+#define ABS_DIR_SPACE "/srv/my licenses"
+#endif
+
 Test(settings, directories_must_be_absolute)
 {
-  cr_assert_null(problem("INOPRJ", "/srv/tessera/projects"));
-  cr_assert_null(problem("INOLIC", "/srv/my licenses"));
+  cr_assert_null(problem("INOPRJ", ABS_DIR));
+  cr_assert_null(problem("INOLIC", ABS_DIR_SPACE));
   cr_assert(strstr(problem("INOPRJ", "projects"), "not an absolute path"));
   cr_assert(strstr(problem("INODIR", "./params"), "not an absolute path"));
   cr_assert(strstr(problem("INODIR", ""), "empty"));

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Build the libraries of Tessera's Windows build from Debian's source
+# packages, cross-compiled with mingw-w64 for x86_64-w64-mingw32, into a
+# prefix cached outside the work tree.
+#
+#   bash installer/windows-deps.sh        prints the prefix on its last line
+#
+# The prefix is keyed by the source tarballs (their names carry the Debian
+# versions), this script and the toolchain file: a second run with the same
+# key only prints the prefix; a fresh machine, or a new package version,
+# rebuilds from scratch. Everything is built as static libraries, so the
+# .exe files need no DLLs beside them.
+#
+# Sources come from `apt-get source` against a deb-src entry that mirrors
+# the machine's deb entry. The mirror may lack a package's Debian packaging
+# tarball (criterion, boxfort, nanomsg, the security pcre2 .dsc); the orig
+# tarballs are used, which is what Tessera needs: upstream code plus the
+# minimal fixes in installer/windows-deps-patches.py, each with its reason.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${TESSERA_CACHE:-/var/cache/tessera-build}
+src=$cache/src
+host=x86_64-w64-mingw32
+jobs=$(nproc)
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+log() { printf 'windows-deps: %s\n' "$*" >&2; }
+die() { printf 'windows-deps: error: %s\n' "$*" >&2; exit 1; }
+
+# --- host tools -----------------------------------------------------------
+tools=(mingw-w64 wine wine64 cmake ninja-build meson pkg-config dpkg-dev
+       debugbreak xz-utils bzip2)
+missing=()
+for p in "${tools[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing host tools: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- deb-src entries: same URIs and suites as the deb entries --------------
+srclist=/etc/apt/sources.list.d/tessera-deb-src.sources
+if [ ! -f "$srclist" ]; then
+  log "adding deb-src entries in $srclist"
+  python3 - "$srclist" <<'PY'
+import re, sys, glob
+stanzas = []
+for path in glob.glob('/etc/apt/sources.list.d/*.sources'):
+    for st in open(path).read().strip().split('\n\n'):
+        lines = [l for l in st.splitlines() if not l.lstrip().startswith('#')]
+        if any(re.match(r'Types:.*\bdeb\b', l) for l in lines) and \
+           any('debian' in l for l in lines if l.startswith('URIs:')):
+            stanzas.append('\n'.join(
+                'Types: deb-src' if l.startswith('Types:') else l for l in lines))
+for line in open('/etc/apt/sources.list').read().splitlines() \
+        if glob.glob('/etc/apt/sources.list') else []:
+    m = re.match(r'\s*deb\s+(\[[^]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)', line)
+    if m:
+        stanzas.append(f"Types: deb-src\nURIs: {m.group(2)}\n"
+                       f"Suites: {m.group(3)}\nComponents: {m.group(4)}")
+if not stanzas:
+    sys.exit("no Debian deb entry found to mirror as deb-src")
+open(sys.argv[1] + '.tmp', 'w').write('\n\n'.join(stanzas) + '\n')
+PY
+  $SUDO mv "$srclist.tmp" "$srclist"
+  $SUDO apt-get update -qq
+fi
+
+# --- sources ----------------------------------------------------------------
+# source package -> glob of its orig tarball
+declare -A orig=(
+  [apr]='apr_*.orig.tar.*'
+  [pcre2]='pcre2_*.orig.tar.*'
+  [jansson]='jansson_*.orig.tar.*'
+  [libxml2]='libxml2_*.orig.tar.*'
+  [nanomsg]='nanomsg_*.orig.tar.*'
+  [nanopb]='nanopb_*.orig.tar.*'
+  [boxfort]='boxfort_*.orig.tar.*'
+  [criterion]='criterion_*.orig.tar.*'
+)
+packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion)
+mkdir -p "$src"
+chmod 755 "$cache" "$src"
+for p in "${packages[@]}"; do
+  if ! compgen -G "$src/${orig[$p]}" >/dev/null; then
+    log "apt-get source $p"
+    # Partial failures (a missing .debian.tar.xz) are expected: only the
+    # orig tarball is needed, and it is checked below.
+    (cd "$src" && apt-get source --download-only -qq "$p" >/dev/null 2>&1) || true
+    compgen -G "$src/${orig[$p]}" >/dev/null \
+      || die "apt-get source $p did not fetch its orig tarball into $src"
+  fi
+done
+# klib's khash.h and kvec.h (a Criterion submodule, not packaged on its
+# own): from Debian's libslow5-dev, which ships an unmodified copy in
+# /usr/include/slow5/klib (minimap2's copy needs its kalloc.h).
+if ! compgen -G "$src/libslow5-dev_*.deb" >/dev/null; then
+  (cd "$src" && apt-get download -qq libslow5-dev >/dev/null 2>&1) \
+    || die "apt-get download libslow5-dev failed (needed for klib headers)"
+fi
+
+key=$( { for p in "${packages[@]}"; do ls "$src"/${orig[$p]}; done
+         ls "$src"/libslow5-dev_*.deb
+         cat "$0" "$here/installer/windows-deps-patches.py" \
+             "$here/cmake/mingw-w64.cmake"; } | sha256sum | cut -c1-12)
+prefix=$cache/mingw64-$key
+if [ -f "$prefix/.complete" ]; then
+  log "cached: $prefix"
+  echo "$prefix"
+  exit 0
+fi
+
+work=$cache/work-$key
+rm -rf "$work" "$prefix"
+mkdir -p "$work" "$prefix/lib/pkgconfig" "$prefix/include"
+log "building into $prefix (work: $work)"
+started=$(date +%s)
+
+unpack() {  # package -> prints the unpacked directory
+  local tarball dir
+  tarball=$(ls "$src"/${orig[$1]} | grep -v '\.asc$' | head -1)
+  dir=$work/$1
+  mkdir -p "$dir"
+  tar -xf "$tarball" -C "$dir" --strip-components=1
+  echo "$dir"
+}
+
+cmake_build() {  # srcdir [cmake args...]
+  local dir=$1; shift
+  cmake -S "$dir" -B "$dir/_build" -G Ninja \
+    -DCMAKE_TOOLCHAIN_FILE="$here/cmake/mingw-w64.cmake" \
+    -DTESSERA_DEPS_PREFIX="$prefix" \
+    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release \
+    "$@" >"$dir/_configure.log" 2>&1 \
+    || { tail -30 "$dir/_configure.log"; die "configure of $dir failed"; }
+  ninja -C "$dir/_build" -j "$jobs" >"$dir/_build.log" 2>&1 \
+    || { grep -E 'error|FAILED' "$dir/_build.log" | head -30; die "build of $dir failed"; }
+  ninja -C "$dir/_build" install >/dev/null
+}
+
+pcfile() {  # name version cflags libs
+  cat >"$prefix/lib/pkgconfig/$1.pc" <<EOF
+prefix=$prefix
+includedir=\${prefix}/include
+libdir=\${prefix}/lib
+
+Name: $1
+Description: $1 for $host (built by Tessera's windows-deps.sh)
+Version: $2
+Cflags: -I\${includedir} $3
+Libs: -L\${libdir} $4
+EOF
+}
+
+version() {  # package -> upstream version from its orig tarball name
+  ls "$src"/${orig[$1]} | grep -v '\.asc$' | head -1 \
+    | sed -E 's/^.*_([^_]*)\.orig\.tar\..*$/\1/; s/\+dfsg.*//'
+}
+
+export WINEPREFIX=${WINEPREFIX:-$cache/wineprefix}
+export WINEDEBUG=-all
+
+# --- APR ------------------------------------------------------------------
+# Its autotools configure cannot pick a printf format for mingw64's 64-bit
+# ssize_t; its CMake build works with the fixes in windows-deps-patches.py.
+build_apr() {
+  local d; d=$(unpack apr)
+  python3 "$here/installer/windows-deps-patches.py" apr "$d"
+  # HAVE_ATOMIC_BUILTINS*: see windows-deps-patches.py.
+  cmake_build "$d" "-DCMAKE_C_FLAGS=-DHAVE_ATOMIC_BUILTINS=1 -DHAVE_ATOMIC_BUILTINS64=1"
+  # The CMake build installs no pkg-config file; static use needs
+  # APR_DECLARE_STATIC.
+  pcfile apr-1 "$(version apr)" "-DAPR_DECLARE_STATIC" \
+    "-lapr-1 -lws2_32 -lmswsock -lrpcrt4 -liphlpapi -ladvapi32 -lshell32"
+}
+
+# --- PCRE2, jansson: their CMake builds work as they are -------------------
+build_pcre2() {
+  local d; d=$(unpack pcre2)
+  cmake_build "$d" -DBUILD_SHARED_LIBS=OFF -DPCRE2_BUILD_TESTS=OFF \
+    -DPCRE2_BUILD_PCRE2GREP=OFF -DPCRE2_SUPPORT_JIT=OFF
+  # Static use needs PCRE2_STATIC, which the generated .pc omits.
+  pcfile libpcre2-8 "$(version pcre2)" "-DPCRE2_STATIC" "-lpcre2-8"
+}
+
+build_jansson() {
+  local d; d=$(unpack jansson)
+  cmake_build "$d" -DJANSSON_BUILD_DOCS=OFF -DJANSSON_EXAMPLES=OFF \
+    -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_BUILD_SHARED_LIBS=OFF
+}
+
+# --- libxml2 ----------------------------------------------------------------
+build_libxml2() {
+  local d; d=$(unpack libxml2)
+  # Win32 threads, not mingw's winpthreads: hide pthread.h from both
+  # FindThreads and libxml2's own check, so threads.c takes its
+  # HAVE_WIN32_THREADS branch and nothing links libwinpthread.
+  cmake_build "$d" -DBUILD_SHARED_LIBS=OFF -DLIBXML2_WITH_PYTHON=OFF \
+    -DLIBXML2_WITH_LZMA=OFF -DLIBXML2_WITH_ZLIB=OFF -DLIBXML2_WITH_ICONV=OFF \
+    -DLIBXML2_WITH_TESTS=OFF -DLIBXML2_WITH_PROGRAMS=OFF \
+    -DLIBXML2_WITH_THREADS=ON -DCMAKE_HAVE_PTHREAD_H=OFF -DHAVE_PTHREAD_H=OFF
+  # The generated .pc lists -lpthread; static use needs ws2_32.
+  pcfile libxml-2.0 "$(version libxml2)" '-I${includedir}/libxml2 -DLIBXML_STATIC' \
+    "-lxml2 -lws2_32"
+}
+
+# --- Criterion and what it needs -------------------------------------------
+build_nanomsg() {
+  local d; d=$(unpack nanomsg)
+  cmake_build "$d" -DNN_TESTS=OFF -DNN_TOOLS=OFF -DNN_STATIC_LIB=ON \
+    -DNN_ENABLE_DOC=OFF -DNN_ENABLE_GETADDRINFO_A=OFF
+  # A static nanomsg must be compiled against with NN_STATIC_LIB, or its
+  # functions are declared dllimport.
+  pcfile nanomsg "$(version nanomsg)" "-DNN_STATIC_LIB" \
+    "-lnanomsg -lws2_32 -lmswsock -ladvapi32"
+}
+
+write_meson_cross() {
+  cat >"$1" <<CROSS
+[binaries]
+c = '$host-gcc'
+cpp = '$host-g++'
+ar = '$host-ar'
+strip = '$host-strip'
+windres = '$host-windres'
+pkgconfig = 'pkg-config'
+cmake = 'cmake'
+exe_wrapper = '$here/cmake/wine-run'
+
+[properties]
+pkg_config_libdir = '$prefix/lib/pkgconfig'
+cmake_toolchain_file = '$here/cmake/mingw-w64.cmake'
+cmake_defaults = false
+
+[cmake]
+TESSERA_DEPS_PREFIX = '$prefix'
+
+[host_machine]
+system = 'windows'
+cpu_family = 'x86_64'
+cpu = 'x86_64'
+endian = 'little'
+CROSS
+}
+
+build_criterion() {
+  local d; d=$(unpack criterion)
+  # Its git submodules are empty in the orig tarball:
+  #  - klib (khash.h, kvec.h) from Debian's libslow5-dev;
+  #  - debugbreak.h from Debian's debugbreak package.
+  local k=$work/klib
+  mkdir -p "$k"
+  dpkg-deb -x "$(ls "$src"/libslow5-dev_*.deb | head -1)" "$k"
+  cp "$k"/usr/include/slow5/klib/khash.h "$k"/usr/include/slow5/klib/kvec.h \
+    "$d/dependencies/klib/"
+  cp /usr/include/debugbreak.h "$d/dependencies/debugbreak/"
+  # Its meson subprojects come from Debian's orig tarballs, not from git.
+  # nanopb stays a subproject (it is not installed in the prefix), so
+  # Criterion uses its own pre-generated protocol code: with nanopb found in
+  # the prefix it regenerates that code with the host's protoc-gen-nanopb,
+  # and that build crashed in pb_encode under wine.
+  mkdir -p "$d/subprojects/boxfort" "$d/subprojects/nanopb"
+  tar -xf "$(ls "$src"/${orig[boxfort]} | head -1)" -C "$d/subprojects/boxfort" \
+    --strip-components=1
+  tar -xf "$(ls "$src"/${orig[nanopb]} | head -1)" -C "$d/subprojects/nanopb" \
+    --strip-components=1
+  python3 "$here/installer/windows-deps-patches.py" criterion "$d"
+  write_meson_cross "$work/meson-cross.txt"
+  meson setup "$d/_build" "$d" --cross-file "$work/meson-cross.txt" \
+    --prefix "$prefix" --wrap-mode=nodownload -Ddefault_library=static \
+    -Dtests=false -Dsamples=false -Dtheories=disabled -Ddiffs=disabled \
+    -Di18n=disabled -Dcxx-support=disabled >"$d/_configure.log" 2>&1 \
+    || { tail -30 "$d/_configure.log"; die "meson setup of criterion failed"; }
+  ninja -C "$d/_build" -j "$jobs" >"$d/_build.log" 2>&1 \
+    || { grep -E 'error|FAILED' "$d/_build.log" | head -30; die "build of criterion failed"; }
+  ninja -C "$d/_build" install >/dev/null
+  # Static only: the import library beside libcriterion.a would win.
+  rm -f "$prefix/lib/libcriterion.dll.a" "$prefix/bin/libcriterion-3.dll"
+  pcfile criterion "$(version criterion)" "-DCRITERION_STATIC" \
+    "-lcriterion -lprotobuf_nanopb_static -lnanomsg -lws2_32 -lmswsock -ladvapi32 -lpsapi"
+}
+
+build_apr
+build_pcre2
+build_jansson
+build_libxml2
+build_nanomsg
+build_criterion
+rm -rf "$work"
+
+touch "$prefix/.complete"
+log "done in $(( $(date +%s) - started )) s: $prefix"
+echo "$prefix"

@@ -1,0 +1,105 @@
+/* system.c (win32): privileges, default locations, directory sync, and
+ * the UTF-16 and error helpers of win32_util.h. */
+#include "tsp.h"
+
+#include <windows.h>
+#include <stdarg.h>
+#include <apr_env.h>
+#include <apr_strings.h>
+
+#include "win32_util.h"
+
+ts_error_t *
+tsw_utf8_to_wide(const wchar_t **out, const char *in, apr_pool_t *pool)
+{
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, in, -1, NULL, 0);
+  wchar_t *buf;
+
+  if (n <= 0)
+    return ts_error_createf(TS_EINVAL, "'%s' is not valid UTF-8", in);
+  buf = apr_palloc(pool, (apr_size_t)n * sizeof(wchar_t));
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, in, -1, buf, n);
+  *out = buf;
+  return NULL;
+}
+
+ts_error_t *
+tsw_wide_to_utf8(const char **out, const wchar_t *in, apr_pool_t *pool)
+{
+  int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, in, -1, NULL, 0,
+                              NULL, NULL);
+  char *buf;
+
+  if (n <= 0)
+    return ts_error_createf(TS_EINVAL, "a registry or system string is not "
+                            "valid UTF-16");
+  buf = apr_palloc(pool, (apr_size_t)n);
+  WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, in, -1, buf, n, NULL,
+                      NULL);
+  *out = buf;
+  return NULL;
+}
+
+ts_error_t *
+tsw_error(unsigned long code, const char *fmt, ...)
+{
+  apr_pool_t *pool;
+  const char *msg;
+  ts_error_t *err;
+  va_list ap;
+
+  if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
+    return ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", fmt);
+  va_start(ap, fmt);
+  msg = apr_pvsprintf(pool, fmt, ap);
+  va_end(ap);
+  err = ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", msg);
+  apr_pool_destroy(pool);
+  return err;
+}
+
+int
+tsp_is_privileged(void)
+{
+  HANDLE token;
+  TOKEN_ELEVATION elevation;
+  DWORD len;
+  int elevated = 0;
+
+  if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) {
+    if (GetTokenInformation(token, TokenElevation, &elevation,
+                            sizeof(elevation), &len))
+      elevated = elevation.TokenIsElevated != 0;
+    CloseHandle(token);
+  }
+  return elevated;
+}
+
+const char *
+tsp_privileged_command(const char *command, apr_pool_t *pool)
+{
+  return apr_pstrcat(pool, "`", command, "` from a Command Prompt opened "
+                     "with \"Run as administrator\"", NULL);
+}
+
+const char *
+tsp_default_data_dir(apr_pool_t *pool)
+{
+  char *dir;
+  const char *var = tsp_is_privileged() ? "ProgramData" : "LOCALAPPDATA";
+
+  if (apr_env_get(&dir, var, pool) == APR_SUCCESS && *dir)
+    return apr_pstrcat(pool, dir, "\\Tessera", NULL);
+  return "C:\\ProgramData\\Tessera";
+}
+
+ts_error_t *
+tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool)
+{
+  /* NTFS journals its metadata: a completed MoveFileEx (which
+   * apr_file_rename uses) survives a crash without flushing the directory,
+   * and Windows offers no portable way to flush a directory handle. */
+  (void)dir;
+  (void)scratch_pool;
+  return NULL;
+}
