@@ -287,7 +287,7 @@ report_effect(tsp_settings_t *store, const char *name, const char *written,
             v->location ? " (" : "", v->location ? v->location : "",
             v->location ? ")" : "", scope_label(scope));
   if ((v->value == NULL) != (old_value == NULL)
-      || (v->value && strcmp(v->value, old_value) != 0))
+      || (v->value && old_value && strcmp(v->value, old_value) != 0))
     changed = 1;
   if (v->def->restart && changed)
     fprintf(stderr, "restart after this change: %s\n", v->def->restart);
@@ -316,7 +316,9 @@ env_change(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o,
   if (set)
     value = o->args[1];
   err = ts_settings_resolve(&before, store, ctx->pool, ctx->pool);
-  if (!err && ts_settings_get(before, name))
+  /* a value that was only the default is initial setup, not a change */
+  if (!err && ts_settings_get(before, name)
+      && ts_settings_get(before, name)->source != TSP_SRC_DEFAULT)
     old_value = ts_settings_get(before, name)->value;
   if (!err)
     err = set ? ts_settings_set(store, o->scope, name, value, ctx->pool)
