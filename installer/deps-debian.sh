@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what Tessera needs to build, run and test on Debian 12.
+# Install what Tessera needs to build, run and test on Debian 12, plus any
+# packages named as arguments (the Windows build adds its tools that way).
 # Idempotent: when every package is already installed it asks no mirror.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ packages=(
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev
   # tests
   libcriterion-dev file
+  "$@"
 )
 
 missing=()

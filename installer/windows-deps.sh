@@ -30,19 +30,8 @@ log() { printf 'windows-deps: %s\n' "$*" >&2; }
 die() { printf 'windows-deps: error: %s\n' "$*" >&2; exit 1; }
 
 # --- host tools -----------------------------------------------------------
-tools=(mingw-w64 wine wine64 cmake ninja-build meson pkg-config dpkg-dev
-       debugbreak xz-utils bzip2)
-missing=()
-for p in "${tools[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "installing host tools: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$here/installer/deps-debian.sh" mingw-w64 wine wine64 meson dpkg-dev \
+  debugbreak xz-utils bzip2 >&2
 
 # --- deb-src entries: same URIs and suites as the deb entries --------------
 srclist=/etc/apt/sources.list.d/tessera-deb-src.sources
@@ -295,5 +284,9 @@ build_criterion
 rm -rf "$work"
 
 touch "$prefix/.complete"
+# Prefixes of older keys are of no further use.
+for old in "$cache"/mingw64-*; do
+  [ "$old" = "$prefix" ] || rm -rf "$old"
+done
 log "done in $(( $(date +%s) - started )) s: $prefix"
 echo "$prefix"
