@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
-  libapr1-dev libxml2-dev libpcre2-dev libjansson-dev
+  libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
   # tests
   libcriterion-dev file
   "$@"

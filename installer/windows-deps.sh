@@ -72,8 +72,9 @@ declare -A orig=(
   [nanopb]='nanopb_*.orig.tar.*'
   [boxfort]='boxfort_*.orig.tar.*'
   [criterion]='criterion_*.orig.tar.*'
+  [libmicrohttpd]='libmicrohttpd_*.orig.tar.*'
 )
-packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion)
+packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -199,6 +200,21 @@ build_libxml2() {
     "-lxml2 -lws2_32"
 }
 
+# --- libmicrohttpd: its autotools build works as it is ----------------------
+build_libmicrohttpd() {
+  local d; d=$(unpack libmicrohttpd)
+  (cd "$d" && ./configure --host=$host --prefix="$prefix" --enable-static \
+     --disable-shared --disable-doc --disable-examples --disable-curl \
+     --disable-https --without-gnutls --disable-nls \
+     --enable-itc=socketpair >"$d/_configure.log" 2>&1) \
+    || { tail -30 "$d/_configure.log"; die "configure of libmicrohttpd failed"; }
+  make -C "$d" -j "$jobs" >"$d/_build.log" 2>&1 \
+    || { grep -E 'error' "$d/_build.log" | head -30; die "build of libmicrohttpd failed"; }
+  make -C "$d" install >/dev/null 2>&1
+  # Static use needs Winsock.
+  pcfile libmicrohttpd "$(version libmicrohttpd)" "" "-lmicrohttpd -lws2_32"
+}
+
 # --- Criterion and what it needs -------------------------------------------
 build_nanomsg() {
   local d; d=$(unpack nanomsg)
@@ -279,6 +295,7 @@ build_apr
 build_pcre2
 build_jansson
 build_libxml2
+build_libmicrohttpd
 build_nanomsg
 build_criterion
 rm -rf "$work"

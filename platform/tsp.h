@@ -90,7 +90,64 @@ const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
  * projects when the settings do not say otherwise. */
 const char *tsp_default_data_dir(apr_pool_t *pool);
 
+/* True when S says an address (a port) is already in use. */
+int tsp_status_is_addr_in_use(apr_status_t s);
+
 /* Make a rename or file creation inside DIR durable. */
 ts_error_t *tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool);
+
+/* ---- service runtime ---------------------------------------------------
+ *
+ * The platform owns the process lifecycle (systemd notify, signals and the
+ * classic --daemon fork on Linux; the service control manager or a console
+ * on Windows); the server logic comes in as hooks. One start path serves
+ * every mode. */
+
+typedef enum tsp_run_mode_t {
+  TSP_RUN_FOREGROUND,   /* Linux default (new-style daemon), Windows --console */
+  TSP_RUN_DAEMON,       /* Linux --daemon: fork, setsid, fork, pid file */
+  TSP_RUN_SERVICE       /* Windows: under the service control manager */
+} tsp_run_mode_t;
+
+typedef struct tsp_service_t tsp_service_t;
+
+typedef struct tsp_service_hooks_t {
+  void *baton;
+  /* Bring the server up; return only when it serves (its port accepts
+   * connections), or with the reason it cannot. */
+  ts_error_t *(*start)(void *baton, tsp_service_t *service);
+  /* Re-read the configuration and reopen the log files. An error keeps
+   * the server running on its old configuration. */
+  ts_error_t *(*reload)(void *baton);
+  /* Stop serving; called once, on the main thread. */
+  void (*stop)(void *baton);
+  /* Log a line about the runtime (level as in ts_log_level_t). */
+  void (*log)(void *baton, int level, const char *message);
+} tsp_service_hooks_t;
+
+typedef struct tsp_service_options_t {
+  const char *name;             /* service name, e.g. "tessera-license" */
+  tsp_run_mode_t mode;
+  const char *pidfile;          /* Linux: locked pid file, or NULL */
+  apr_interval_time_t stop_deadline;
+} tsp_service_options_t;
+
+/* Run until told to stop. *EXIT_STATUS receives the status the process
+ * should exit with. An error means the server could not start; in
+ * --daemon mode the platform has already reported it to the parent. */
+ts_error_t *tsp_service_run(int *exit_status,
+                            const tsp_service_options_t *options,
+                            const tsp_service_hooks_t *hooks,
+                            apr_pool_t *pool);
+
+/* A one-line status for the service manager (systemd STATUS=). */
+void tsp_service_status(tsp_service_t *service, const char *text);
+
+/* Raise the soft limit of open files to WANT (0: as high as allowed);
+ * *SOFT and *HARD receive the limits in force afterwards (-1: none). */
+ts_error_t *tsp_fd_limit_raise(long *soft, long *hard, long want);
+
+/* True when stderr is connected to the systemd journal. */
+int tsp_stderr_is_journal(void);
 
 #endif

@@ -103,3 +103,9 @@ tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool)
   (void)scratch_pool;
   return NULL;
 }
+
+int
+tsp_status_is_addr_in_use(apr_status_t s)
+{
+  return s == APR_FROM_OS_ERROR(WSAEADDRINUSE);
+}

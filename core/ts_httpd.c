@@ -1,0 +1,140 @@
+/* ts_httpd.c: the HTTP listener (see ts_httpd.h). */
+#include "ts_httpd.h"
+
+#include <string.h>
+#include <apr_network_io.h>
+#include <apr_portable.h>
+#include <apr_strings.h>
+#include <microhttpd.h>
+
+#include "tsp.h"
+
+struct ts_httpd_t {
+  struct MHD_Daemon *mhd;
+  apr_socket_t *listener;
+  ts_http_handler_t handler;
+  void *baton;
+  ts_log_t *log;
+  int port;
+  apr_pool_t *pool;
+};
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *conn, const char *url,
+       const char *method, const char *version, const char *upload_data,
+       size_t *upload_size, void **con_cls)
+{
+  ts_httpd_t *httpd = cls;
+  ts_http_reply_t reply = { 200, "application/json", "" };
+  struct MHD_Response *resp;
+  apr_pool_t *pool;
+  enum MHD_Result rc;
+
+  (void)version;
+  (void)upload_data;
+  /* Bodies are not used yet: swallow them, answer on the last call. */
+  if (*con_cls == NULL) {
+    *con_cls = conn;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  apr_pool_create(&pool, NULL);
+  httpd->handler(&reply, httpd->baton, method, url, pool);
+  resp = MHD_create_response_from_buffer(strlen(reply.body),
+                                         (void *)reply.body,
+                                         MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          reply.content_type);
+  rc = MHD_queue_response(conn, (unsigned int)reply.status, resp);
+  MHD_destroy_response(resp);
+  apr_pool_destroy(pool);
+  return rc;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+  ts_httpd_t *httpd = cls;
+  char buf[512];
+
+  apr_vsnprintf(buf, sizeof(buf), fmt, ap);
+  buf[strcspn(buf, "\n")] = '\0';
+  ts_log(httpd->log, TS_LOG_WARNING, "http: %s", buf);
+}
+
+/* Bind PORT on the any-address of FAMILY. */
+static apr_status_t
+bind_any(apr_socket_t **sock, int family, int port, apr_pool_t *pool)
+{
+  apr_sockaddr_t *sa;
+  apr_status_t s;
+
+  s = apr_sockaddr_info_get(&sa, family == APR_INET6 ? "::" : "0.0.0.0",
+                            family, (apr_port_t)port, 0, pool);
+  if (!s)
+    s = apr_socket_create(sock, family, SOCK_STREAM, APR_PROTO_TCP, pool);
+  if (s)
+    return s;
+  apr_socket_opt_set(*sock, APR_SO_REUSEADDR, 1);
+  if (family == APR_INET6)
+    apr_socket_opt_set(*sock, APR_IPV6_V6ONLY, 0);
+  s = apr_socket_bind(*sock, sa);
+  if (!s)
+    s = apr_socket_listen(*sock, SOMAXCONN);
+  if (s)
+    apr_socket_close(*sock);
+  return s;
+}
+
+ts_error_t *
+ts_httpd_start(ts_httpd_t **httpd_p, int port, ts_http_handler_t handler,
+               void *baton, ts_log_t *log, apr_pool_t *pool)
+{
+  ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
+  apr_os_sock_t fd;
+  apr_status_t s;
+
+  httpd->handler = handler;
+  httpd->baton = baton;
+  httpd->log = log;
+  httpd->port = port;
+  httpd->pool = pool;
+  s = bind_any(&httpd->listener, APR_INET6, port, pool);
+  if (s && !tsp_status_is_addr_in_use(s) && !APR_STATUS_IS_EACCES(s))
+    s = bind_any(&httpd->listener, APR_INET, port, pool);   /* no IPv6 */
+  if (tsp_status_is_addr_in_use(s))
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+      "cannot listen on port %d: another program uses it; find it with "
+      "`ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | findstr :%d`), "
+      "or choose another port in INOHOST", port, port, port);
+  if (s)
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                             "cannot listen on port %d", port);
+  apr_os_sock_get(&fd, httpd->listener);
+  httpd->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD
+                                | MHD_USE_ERROR_LOG,
+                                (uint16_t)port, NULL, NULL, answer, httpd,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
+                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                MHD_OPTION_CONNECTION_TIMEOUT,
+                                (unsigned int)60,
+                                MHD_OPTION_END);
+  if (!httpd->mhd) {
+    apr_socket_close(httpd->listener);
+    return ts_error_createf(TS_EUNAVAIL, "cannot start the HTTP server on "
+                            "port %d (libmicrohttpd refused; see the log)",
+                            port);
+  }
+  *httpd_p = httpd;
+  return NULL;
+}
+
+void
+ts_httpd_stop(ts_httpd_t *httpd)
+{
+  /* MHD_stop_daemon closes the listen socket it was given. */
+  MHD_stop_daemon(httpd->mhd);
+}

@@ -1,0 +1,40 @@
+/* ts_httpd.h: the HTTP/1.1 listener every Tessera server speaks on its
+ * port (SPEC §6), over libmicrohttpd.
+ *
+ * The listening socket is made here with APR, so a port that cannot be
+ * bound gives a precise error (which port, which address, why) before
+ * libmicrohttpd takes it over; ts_httpd_start() returns only when the port
+ * accepts connections. Requests are answered by a handler that fills a
+ * ts_http_reply_t; libmicrohttpd's own thread runs it.
+ */
+#ifndef TS_HTTPD_H
+#define TS_HTTPD_H
+
+#include <apr_pools.h>
+#include "ts_error.h"
+#include "ts_log.h"
+
+typedef struct ts_http_reply_t {
+  int status;                 /* 200, 404, ... */
+  const char *content_type;   /* default application/json */
+  const char *body;           /* default empty */
+} ts_http_reply_t;
+
+/* Answer METHOD URL into REPLY, allocating from POOL (cleared after the
+ * reply is sent). */
+typedef void (*ts_http_handler_t)(ts_http_reply_t *reply, void *baton,
+                                  const char *method, const char *url,
+                                  apr_pool_t *pool);
+
+typedef struct ts_httpd_t ts_httpd_t;
+
+/* Listen on PORT on every address (IPv6 and IPv4 where the system has
+ * both) and serve with HANDLER. */
+ts_error_t *ts_httpd_start(ts_httpd_t **httpd, int port,
+                           ts_http_handler_t handler, void *baton,
+                           ts_log_t *log, apr_pool_t *pool);
+
+/* Close the listener and wait for requests in progress. */
+void ts_httpd_stop(ts_httpd_t *httpd);
+
+#endif

@@ -1,0 +1,48 @@
+/* ts_log.h: a server's log.
+ *
+ * Lines go to the log file (SPEC §5) and, in the foreground, to stderr:
+ *
+ *   2026-11-22T04:40:00.123Z info  license: serving on port 17000
+ *
+ * Timestamps are ISO 8601 in UTC with milliseconds. Under systemd (stderr
+ * is the journal), stderr lines carry the syslog priority as "<N>" instead
+ * of a timestamp, which the journal turns into the entry's priority. The
+ * file is reopened on request (SIGHUP, PARAMCHANGE), so logrotate can move
+ * it away without copytruncate. Safe to use from several threads.
+ */
+#ifndef TS_LOG_H
+#define TS_LOG_H
+
+#include <apr_pools.h>
+#include "ts_error.h"
+
+typedef enum ts_log_level_t {
+  TS_LOG_ERROR = 3,    /* the syslog priorities, used as "<N>" prefixes */
+  TS_LOG_WARNING = 4,
+  TS_LOG_INFO = 6,
+  TS_LOG_DEBUG = 7
+} ts_log_level_t;
+
+typedef struct ts_log_t ts_log_t;
+
+/* Open (create, append) the log file PATH, creating its directory. With
+ * TO_STDERR, lines are also written to stderr; JOURNAL selects the "<N>"
+ * form there. The log lives in POOL. */
+ts_error_t *ts_log_open(ts_log_t **log, const char *path, int to_stderr,
+                        int journal, apr_pool_t *pool);
+
+/* Reopen the file at the same path: lines written after this go to a new
+ * file if the old one was renamed. On failure the old file stays in use. */
+ts_error_t *ts_log_reopen(ts_log_t *log);
+
+void ts_log(ts_log_t *log, ts_log_level_t level, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+/* Log ERR (its whole chain) at LEVEL with a leading context. Does not
+ * clear ERR. */
+void ts_log_error(ts_log_t *log, ts_log_level_t level, const ts_error_t *err,
+                  const char *context);
+
+const char *ts_log_path(const ts_log_t *log);
+
+#endif

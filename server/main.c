@@ -1,0 +1,139 @@
+/* main.c: tesserad, the program every Tessera server runs as:
+ *
+ *   tesserad <role> [--daemon | --console | --service] [--check]
+ *
+ * It resolves the settings, opens the role's log and hands the server to
+ * the platform's service runtime (foreground or --daemon on Linux; console
+ * or the service control manager on Windows). Exit codes from sysexits.h.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_getopt.h>
+#include <apr_strings.h>
+
+#include "ts_server.h"
+#include "ts_settings.h"
+#include "ts_version.h"
+
+static const char usage[] =
+  "usage: tesserad <role> [--daemon | --console | --service] [--check]\n"
+  "\n"
+  "Run a Tessera server. Roles: license (in this build).\n"
+  "\n"
+  "  (no option)  foreground; under systemd a Type=notify service\n"
+  "  --daemon     Linux: detach (fork, setsid, fork) once serving; the pid\n"
+  "               file INOLIC/logs/<role>.<port>/<role>.pid is locked\n"
+  "  --console    foreground, explicitly (Windows: not as a service)\n"
+  "  --service    Windows: run under the service control manager (the\n"
+  "               registered service's command line)\n"
+  "  --check      validate the settings and exit\n"
+  "\n"
+  "Signals (Linux): TERM/INT stop, HUP reloads and reopens the log.\n";
+
+typedef struct opts_t {
+  const char *role;
+  tsp_run_mode_t mode;
+  int check;
+} opts_t;
+
+static ts_error_t *
+parse(opts_t *o, int *help, int argc, const char *const *argv,
+      apr_pool_t *pool)
+{
+  static const apr_getopt_option_t table[] = {
+    { "daemon", 'd', 0, NULL }, { "console", 'c', 0, NULL },
+    { "service", 's', 0, NULL }, { "check", 'k', 0, NULL },
+    { "help", 'h', 0, NULL }, { "version", 'v', 0, NULL },
+    { NULL, 0, 0, NULL }
+  };
+  apr_getopt_t *os;
+  apr_status_t s;
+  int ch;
+  const char *arg;
+
+  memset(o, 0, sizeof(*o));
+  *help = 0;
+  o->mode = TSP_RUN_FOREGROUND;
+  apr_getopt_init(&os, pool, argc, argv);
+  os->interleave = 1;
+  os->errfn = NULL;
+  while ((s = apr_getopt_long(os, table, &ch, &arg)) == APR_SUCCESS) {
+    switch (ch) {
+    case 'd': o->mode = TSP_RUN_DAEMON; break;
+    case 'c': o->mode = TSP_RUN_FOREGROUND; break;
+    case 's': o->mode = TSP_RUN_SERVICE; break;
+    case 'k': o->check = 1; break;
+    case 'h': *help = 1; break;
+    case 'v': *help = 2; break;
+    }
+  }
+  if (s != APR_EOF)
+    return ts_error_createf(TS_EUSAGE, "unknown option '%s'\n%s",
+                            os->argv[os->ind - 1], usage);
+  if (*help)
+    return NULL;
+  if (os->ind != argc - 1)
+    return ts_error_createf(TS_EUSAGE, "name one role\n%s", usage);
+  o->role = os->argv[os->ind];
+  return NULL;
+}
+
+static ts_error_t *
+run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
+{
+  opts_t o;
+  int help;
+  tsp_settings_t *store;
+  ts_server_t *server;
+  tsp_service_hooks_t hooks;
+  tsp_service_options_t options = { 0 };
+
+  *status = TS_EX_OK;
+  TS_ERR(parse(&o, &help, argc, argv, pool));
+  if (help == 1) {
+    fputs(usage, stdout);
+    return NULL;
+  }
+  if (help == 2) {
+    printf("tesserad %s\n", TS_VERSION);
+    return NULL;
+  }
+  TS_ERR(tsp_settings_open(&store, NULL, pool));
+  TS_ERR(ts_server_create(&server, o.role, store, o.mode != TSP_RUN_SERVICE,
+                          pool));
+  if (o.check) {
+    printf("tesserad %s: settings are valid (port %d)\n", o.role,
+           ts_server_port(server));
+    return NULL;
+  }
+  ts_server_hooks(&hooks, server);
+  options.name = apr_pstrcat(pool, "tessera-", o.role, NULL);
+  options.mode = o.mode;
+  options.pidfile = ts_server_pidfile(server);
+  options.stop_deadline = apr_time_from_sec(20);
+  return tsp_service_run(status, &options, &hooks, pool);
+}
+
+int
+main(int argc, const char *const *argv)
+{
+  apr_pool_t *pool;
+  ts_error_t *err;
+  int status;
+
+  if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+    fputs("tesserad: cannot initialize APR\n", stderr);
+    return TS_EX_OSERR;
+  }
+  apr_pool_create(&pool, NULL);
+  err = run(&status, argc, argv, pool);
+  if (err) {
+    fprintf(stderr, "tesserad: %s\n", ts_error_text(err, pool));
+    status = ts_error_exit_status(err);
+    ts_error_clear(err);
+  }
+  apr_pool_destroy(pool);
+  apr_terminate();
+  return status;
+}
