@@ -78,7 +78,11 @@ bind_any(apr_socket_t **sock, int family, int port, apr_pool_t *pool)
     s = apr_socket_create(sock, family, SOCK_STREAM, APR_PROTO_TCP, pool);
   if (s)
     return s;
-  apr_socket_opt_set(*sock, APR_SO_REUSEADDR, 1);
+  s = tsp_listener_prepare(*sock);
+  if (s) {
+    apr_socket_close(*sock);
+    return s;
+  }
   if (family == APR_INET6)
     apr_socket_opt_set(*sock, APR_IPV6_V6ONLY, 0);
   s = apr_socket_bind(*sock, sa);

@@ -159,6 +159,9 @@ start(void *baton, tsp_service_t *service)
     ts_log_error(server->log, TS_LOG_WARNING, err, "open-files limit");
     ts_error_clear(err);
   }
+  else if (soft < 0)
+    ts_log(server->log, TS_LOG_INFO, "open files: no per-process limit "
+           "applies");
   else
     ts_log(server->log, TS_LOG_INFO, "open files: soft limit %ld, hard "
            "limit %ld: room for about %ld client connections", soft, hard,

@@ -90,6 +90,13 @@ const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
  * projects when the settings do not say otherwise. */
 const char *tsp_default_data_dir(apr_pool_t *pool);
 
+/* Prepare SOCK, not yet bound, to listen: a restarted server may bind its
+ * port again at once (SO_REUSEADDR on Linux, where TIME_WAIT would hold
+ * it), and no other program may bind it while we hold it
+ * (SO_EXCLUSIVEADDRUSE on Windows, where SO_REUSEADDR would allow that). */
+struct apr_socket_t;
+apr_status_t tsp_listener_prepare(struct apr_socket_t *sock);
+
 /* True when S says an address (a port) is already in use. */
 int tsp_status_is_addr_in_use(apr_status_t s);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <apr_env.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
 
 int
@@ -55,4 +56,10 @@ int
 tsp_status_is_addr_in_use(apr_status_t s)
 {
   return s == APR_FROM_OS_ERROR(EADDRINUSE);
+}
+
+apr_status_t
+tsp_listener_prepare(apr_socket_t *sock)
+{
+  return apr_socket_opt_set(sock, APR_SO_REUSEADDR, 1);
 }

@@ -2,9 +2,12 @@
  * the UTF-16 and error helpers of win32_util.h. */
 #include "tsp.h"
 
+#include <winsock2.h>
 #include <windows.h>
 #include <stdarg.h>
 #include <apr_env.h>
+#include <apr_network_io.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "win32_util.h"
@@ -108,4 +111,17 @@ int
 tsp_status_is_addr_in_use(apr_status_t s)
 {
   return s == APR_FROM_OS_ERROR(WSAEADDRINUSE);
+}
+
+apr_status_t
+tsp_listener_prepare(apr_socket_t *sock)
+{
+  apr_os_sock_t s;
+  BOOL on = TRUE;
+
+  apr_os_sock_get(&s, sock);
+  if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on,
+                 sizeof(on)) != 0)
+    return APR_FROM_OS_ERROR(WSAGetLastError());
+  return APR_SUCCESS;
 }

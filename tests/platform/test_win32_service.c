@@ -1,0 +1,212 @@
+/* test_win32_service.c: tesserad.exe under the real Windows service
+ * control manager (wine's services.exe in CI): install with
+ * CreateServiceW, start, RUNNING only once the port accepts connections,
+ * PARAMCHANGE reloads, STOP stops with exit code 0, delete; and a start
+ * that fails ends STOPPED with Tessera's exit status as the
+ * service-specific code.
+ *
+ * A service does not inherit the test's environment, so the settings go
+ * into HKLM\SOFTWARE\Tessera\<major.minor> of the test's own wine prefix,
+ * and are removed afterwards. */
+#include <winsock2.h>
+#include <windows.h>
+#include <stdio.h>
+#include <string.h>
+#include <criterion/criterion.h>
+
+#include "ts_version.h"
+
+static wchar_t service_name[64];
+static char lic[MAX_PATH], logfile[MAX_PATH];
+static int port;
+static SC_HANDLE scm;
+
+static int
+free_port(void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  int len = sizeof(sa), p;
+  SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  getsockname(s, (struct sockaddr *)&sa, &len);
+  p = ntohs(sa.sin_port);
+  closesocket(s);
+  return p;
+}
+
+static void
+set_setting(const wchar_t *name, const char *value)
+{
+  HKEY key;
+  wchar_t w[MAX_PATH];
+
+  cr_assert_eq(RegCreateKeyExW(HKEY_LOCAL_MACHINE,
+               L"SOFTWARE\\Tessera\\" TS_VERSION_MAJOR_MINOR_W, 0, NULL, 0,
+               KEY_SET_VALUE | KEY_WOW64_64KEY, NULL, &key, NULL), 0);
+  if (value) {
+    MultiByteToWideChar(CP_UTF8, 0, value, -1, w, MAX_PATH);
+    RegSetValueExW(key, name, 0, REG_SZ, (BYTE *)w,
+                   (DWORD)((wcslen(w) + 1) * sizeof(wchar_t)));
+  }
+  else
+    RegDeleteValueW(key, name);
+  RegCloseKey(key);
+}
+
+static void
+setup(void)
+{
+  WSADATA wsa;
+  char host[64], tmp[MAX_PATH];
+
+  WSAStartup(MAKEWORD(2, 2), &wsa);
+  port = free_port();
+  GetTempPathA(sizeof(tmp), tmp);
+  snprintf(lic, sizeof(lic), "%stessera-svc-%lu", tmp,
+           (unsigned long)GetCurrentProcessId());
+  CreateDirectoryA(lic, NULL);
+  snprintf(logfile, sizeof(logfile), "%s\\logs\\license.%d\\license.log",
+           lic, port);
+  snprintf(host, sizeof(host), "127.0.0.1.%d", port);
+  set_setting(L"INOHOST", host);
+  set_setting(L"INOLIC", lic);
+  swprintf(service_name, 64, L"TesseraTest%lu",
+           (unsigned long)GetCurrentProcessId());
+  scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS);
+  cr_assert_not_null(scm, "OpenSCManagerW: %lu", GetLastError());
+}
+
+static void
+teardown(void)
+{
+  SC_HANDLE svc = OpenServiceW(scm, service_name, SERVICE_ALL_ACCESS);
+  if (svc) {
+    SERVICE_STATUS st;
+    ControlService(svc, SERVICE_CONTROL_STOP, &st);
+    DeleteService(svc);
+    CloseServiceHandle(svc);
+  }
+  CloseServiceHandle(scm);
+  set_setting(L"INOHOST", NULL);
+  set_setting(L"INOLIC", NULL);
+  WSACleanup();
+}
+
+TestSuite(win32_service, .init = setup, .fini = teardown, .timeout = 120);
+
+static SC_HANDLE
+install(void)
+{
+  wchar_t cmd[MAX_PATH * 2];
+  SC_HANDLE svc;
+
+  swprintf(cmd, MAX_PATH * 2, L"\"%hs\" license --service", TESSERAD);
+  svc = CreateServiceW(scm, service_name, L"Tessera test license server",
+                       SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
+                       SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, cmd,
+                       NULL, NULL, NULL, NULL, NULL);
+  cr_assert_not_null(svc, "CreateServiceW: %lu", GetLastError());
+  return svc;
+}
+
+/* Poll until the service leaves PENDING; returns its status. */
+static SERVICE_STATUS
+settle(SC_HANDLE svc, DWORD pending)
+{
+  SERVICE_STATUS st;
+
+  for (int i = 0; i < 600; i++) {
+    cr_assert(QueryServiceStatus(svc, &st));
+    if (st.dwCurrentState != pending)
+      return st;
+    Sleep(50);
+  }
+  cr_assert_fail("the service stayed in state %lu for 30 s", pending);
+  return st;
+}
+
+static int
+connects(int p)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p) };
+  SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
+  int ok;
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+  closesocket(s);
+  return ok;
+}
+
+static int
+log_contains(const char *text)
+{
+  static char buf[65536];
+  FILE *f = fopen(logfile, "r");
+  size_t n;
+
+  if (!f)
+    return 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return strstr(buf, text) != NULL;
+}
+
+Test(win32_service, install_start_running_paramchange_stop_delete)
+{
+  SC_HANDLE svc = install();
+  SERVICE_STATUS st;
+
+  cr_assert(StartServiceW(svc, 0, NULL), "StartServiceW: %lu",
+            GetLastError());
+  st = settle(svc, SERVICE_START_PENDING);
+  cr_assert_eq(st.dwCurrentState, SERVICE_RUNNING, "state %lu, exit %lu/%lu",
+               st.dwCurrentState, st.dwWin32ExitCode,
+               st.dwServiceSpecificExitCode);
+  cr_assert(connects(port), "RUNNING before the port accepted connections");
+  cr_assert(st.dwControlsAccepted & SERVICE_ACCEPT_PARAMCHANGE);
+  cr_assert(st.dwControlsAccepted & SERVICE_ACCEPT_STOP);
+
+  cr_assert(ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st),
+            "PARAMCHANGE: %lu", GetLastError());
+  for (int i = 0; i < 100 && !log_contains("log file reopened"); i++)
+    Sleep(50);
+  cr_assert(log_contains("log file reopened"), "no reload in %s", logfile);
+
+  cr_assert(ControlService(svc, SERVICE_CONTROL_STOP, &st), "STOP: %lu",
+            GetLastError());
+  st = settle(svc, SERVICE_STOP_PENDING);
+  cr_assert_eq(st.dwCurrentState, SERVICE_STOPPED);
+  cr_assert_eq(st.dwWin32ExitCode, NO_ERROR);
+  cr_assert(!connects(port), "still listening after STOPPED");
+  cr_assert(log_contains("stopped"));
+
+  cr_assert(DeleteService(svc), "DeleteService: %lu", GetLastError());
+  CloseServiceHandle(svc);
+}
+
+Test(win32_service, failed_start_reports_the_exit_status)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+  SOCKET busy = socket(AF_INET, SOCK_STREAM, 0);
+  SC_HANDLE svc;
+  SERVICE_STATUS st;
+
+  cr_assert_eq(bind(busy, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  cr_assert_eq(listen(busy, 1), 0);
+  svc = install();
+  cr_assert(StartServiceW(svc, 0, NULL), "StartServiceW: %lu",
+            GetLastError());
+  st = settle(svc, SERVICE_START_PENDING);
+  closesocket(busy);
+  cr_assert_eq(st.dwCurrentState, SERVICE_STOPPED);
+  cr_assert_eq(st.dwWin32ExitCode, ERROR_SERVICE_SPECIFIC_ERROR);
+  cr_assert_eq(st.dwServiceSpecificExitCode, 69, "EX_UNAVAILABLE, got %lu",
+               st.dwServiceSpecificExitCode);
+  cr_assert(log_contains("another program uses it"));
+  DeleteService(svc);
+  CloseServiceHandle(svc);
+}
