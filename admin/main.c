@@ -17,6 +17,7 @@ static const char usage[] =
   "commands:\n"
   "  env     show and change the architecture settings (INOHOST, ...)\n"
   "  ports   show the port plan derived from INOHOST\n"
+  "  service register servers with systemd or the Windows service manager\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -26,6 +27,7 @@ static const struct {
 } commands[] = {
   { "env", admin_cmd_env },
   { "ports", admin_cmd_ports },
+  { "service", admin_cmd_service },
 };
 
 static ts_error_t *

@@ -150,6 +150,43 @@ ts_error_t *tsp_service_run(int *exit_status,
 /* A one-line status for the service manager (systemd STATUS=). */
 void tsp_service_status(tsp_service_t *service, const char *text);
 
+/* ---- service registration (tessera-admin service ...) ------------------ */
+
+typedef struct tsp_service_spec_t {
+  const char *role;             /* "license" */
+  const char *name;             /* "tessera-license" */
+  const char *description;
+  const char *program;          /* absolute path of tesserad */
+  const char *account;          /* Linux: the dedicated user ("tessera") */
+  const char *const *after;     /* services this one starts after, or NULL */
+  const char *const *writable;  /* directories the account must write */
+  long nofile;                  /* Linux: LimitNOFILE= */
+  const char *sysconfdir;       /* Linux: instead of /etc, or NULL */
+} tsp_service_spec_t;
+
+/* Register SPEC with the service manager (systemd unit, enabled and
+ * started; Windows service with description, restart on failure and
+ * dependencies, started). */
+ts_error_t *tsp_service_install(const tsp_service_spec_t *spec,
+                                apr_pool_t *pool);
+
+/* Stop and remove service NAME; data, logs and settings stay. */
+ts_error_t *tsp_service_uninstall(const tsp_service_spec_t *spec,
+                                  apr_pool_t *pool);
+
+/* Start (START non-zero) or stop service NAME and wait for the result. */
+ts_error_t *tsp_service_control(const tsp_service_spec_t *spec, int start,
+                                apr_pool_t *pool);
+
+/* *STATE: "running", "stopped", "starting", "stopping", "failed" or
+ * "not installed"; *DETAIL: the service manager's own words. */
+ts_error_t *tsp_service_query(const char **state, const char **detail,
+                              const tsp_service_spec_t *spec,
+                              apr_pool_t *pool);
+
+/* The path of the running program, for finding tesserad beside it. */
+ts_error_t *tsp_program_path(const char **path, apr_pool_t *pool);
+
 /* Raise the soft limit of open files to WANT (0: as high as allowed);
  * *SOFT and *HARD receive the limits in force afterwards (-1: none). */
 ts_error_t *tsp_fd_limit_raise(long *soft, long *hard, long want);

@@ -1,0 +1,151 @@
+/* cmd_service.c: `tessera-admin service`, registering Tessera servers with
+ * the operating system's service manager (systemd units on Linux, Windows
+ * services). Services belong to all-users installations (SPEC §3): without
+ * administrator rights the command refuses and says what to do instead. */
+#include <stdio.h>
+#include <string.h>
+#include <apr_env.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+
+#include "admin.h"
+#include "ts_server.h"
+#include "ts_settings.h"
+
+static const char usage[] =
+  "usage: tessera-admin service install|uninstall|start|stop|status <role>\n"
+  "                             [--program PATH] [--json]\n"
+  "\n"
+  "Register a Tessera server with the service manager: on Linux a systemd\n"
+  "unit (Type=notify, running as the user 'tessera', reading\n"
+  "/etc/tessera/environment), on Windows a service running as\n"
+  "LocalService with restart on failure. Roles: license.\n"
+  "\n"
+  "  --program PATH  the tesserad to register (default: the one installed\n"
+  "                  beside tessera-admin)\n"
+  "  --json          machine-readable status\n";
+
+static const char *
+find_tesserad(apr_pool_t *pool)
+{
+  static const char *const places[] = { "", "../sbin/", "../server/", NULL };
+  const char *self, *name;
+  char *dir, *candidate;
+  apr_finfo_t fi;
+
+  if (tsp_program_path(&self, pool))
+    return NULL;
+  name = strstr(self, "tessera-admin");
+  if (!name)
+    return NULL;
+  dir = apr_pstrndup(pool, self, name - self);
+  for (int i = 0; places[i]; i++) {
+    candidate = apr_pstrcat(pool, dir, places[i], "tesserad",
+                            name + strlen("tessera-admin"), NULL);
+    if (apr_filepath_merge(&candidate, NULL, candidate, APR_FILEPATH_NATIVE,
+                           pool) == APR_SUCCESS
+        && apr_stat(&fi, candidate, APR_FINFO_TYPE, pool) == APR_SUCCESS
+        && fi.filetype == APR_REG)
+      return candidate;
+  }
+  return NULL;
+}
+
+ts_error_t *
+admin_cmd_service(admin_ctx_t *ctx)
+{
+  static const apr_getopt_option_t opts[] = {
+    { "program", 'p', 1, NULL }, { "json", 'j', 0, NULL },
+    { "help", 'h', 0, NULL }, { NULL, 0, 0, NULL }
+  };
+  apr_getopt_t *os;
+  apr_status_t s;
+  int ch, json = 0;
+  const char *arg, *verb, *role, *program = NULL, *state, *detail;
+  tsp_service_spec_t spec = { 0 };
+  tsp_settings_t *store;
+  ts_settings_t *settings;
+  char *sysconfdir;
+
+  TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
+  while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
+    if (ch == 'h') {
+      fputs(usage, stdout);
+      return NULL;
+    }
+    if (ch == 'j')
+      json = 1;
+    else
+      program = arg;
+  }
+  if (s != APR_EOF || ctx->argc - os->ind != 2)
+    return admin_usage_error(usage, "service takes a subcommand and a role");
+  verb = os->argv[os->ind];
+  role = os->argv[os->ind + 1];
+  if (!ts_server_role_available(role))
+    return admin_usage_error(usage, "'%s' is not a role of this build "
+                             "(roles: license)", role);
+  if (strcmp(verb, "install") && strcmp(verb, "uninstall")
+      && strcmp(verb, "start") && strcmp(verb, "stop")
+      && strcmp(verb, "status"))
+    return admin_usage_error(usage, "unknown service subcommand '%s'", verb);
+
+  spec.role = role;
+  spec.name = apr_pstrcat(ctx->pool, "tessera-", role, NULL);
+  spec.description = apr_psprintf(ctx->pool, "Tessera %s server: licenses, "
+                                  "seats and the model-server registry",
+                                  role);
+  spec.account = "tessera";
+  spec.nofile = 65536;
+  if (apr_env_get(&sysconfdir, "TESSERA_SYSCONFDIR", ctx->pool)
+      == APR_SUCCESS && *sysconfdir)
+    spec.sysconfdir = sysconfdir;
+
+  if (strcmp(verb, "status") == 0) {
+    TS_ERR(tsp_service_query(&state, &detail, &spec, ctx->pool));
+    if (json)
+      admin_print_json(json_pack("{s:s, s:s, s:s}", "service", spec.name,
+                                 "state", state, "detail", detail));
+    else
+      printf("%s: %s\n", spec.name, state);
+    if (strcmp(state, "running") != 0)
+      ctx->exit_status = TS_EX_UNAVAILABLE;
+    return NULL;
+  }
+  if (!tsp_is_privileged())
+    return ts_error_createf(TS_EPERM, "services belong to all-users "
+      "installations, and this user lacks the administrator rights they "
+      "need.\n  For a current-user installation run the server yourself: "
+      "`tesserad %s` (foreground) or `tesserad %s --daemon` (Linux, "
+      "detached).\n  To %s the service, run %s.", role, role, verb,
+      tsp_privileged_command(apr_psprintf(ctx->pool, "tessera-admin service"
+                                          " %s %s", verb, role), ctx->pool));
+  if (strcmp(verb, "install") == 0) {
+    const char **writable = apr_pcalloc(ctx->pool, 2 * sizeof(char *));
+    TS_ERR(admin_open_store(&store, ctx->pool));
+    TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
+    if (ts_settings_get(settings, "INOHOST")->problem
+        || ts_settings_get(settings, "INOLIC")->problem)
+      return ts_error_createf(TS_ECONFIG, "the settings are invalid; "
+                              "`tessera-admin env show` says which");
+    writable[0] = ts_settings_get(settings, "INOLIC")->value;
+    spec.writable = writable;
+    spec.program = program ? program : find_tesserad(ctx->pool);
+    if (!spec.program)
+      return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "
+                              "tessera-admin; name it with --program PATH");
+    TS_ERR(tsp_service_install(&spec, ctx->pool));
+    printf("%s installed and started (%s)\n", spec.name, spec.program);
+    return NULL;
+  }
+  if (strcmp(verb, "uninstall") == 0) {
+    TS_ERR(tsp_service_uninstall(&spec, ctx->pool));
+    printf("%s stopped and removed; licenses, logs and settings are kept\n",
+           spec.name);
+    return NULL;
+  }
+  TS_ERR(tsp_service_control(&spec, strcmp(verb, "start") == 0, ctx->pool));
+  printf("%s %s\n", spec.name, strcmp(verb, "start") == 0 ? "started"
+                                                           : "stopped");
+  return NULL;
+}
