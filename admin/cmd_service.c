@@ -128,6 +128,18 @@ admin_cmd_service(admin_ctx_t *ctx)
         || ts_settings_get(settings, "INOLIC")->problem)
       return ts_error_createf(TS_ECONFIG, "the settings are invalid; "
                               "`tessera-admin env show` says which");
+    /* The service runs as another user, whose defaults would differ:
+     * make the directories it uses explicit in the all-users settings. */
+    for (const char *const *n = (const char *const[]){ "INOLIC", "INODIR",
+         "INOPRJ", NULL }; *n; n++) {
+      const ts_setting_value_t *v = ts_settings_get(settings, *n);
+      if (v->source == TSP_SRC_DEFAULT) {
+        TS_ERR(ts_settings_set(store, TS_SCOPE_ALL, *n, v->value,
+                               ctx->pool));
+        printf("%s = %s written to %s (the service's default)\n", *n,
+               v->value, tsp_settings_location(store, TS_SCOPE_ALL));
+      }
+    }
     writable[0] = ts_settings_get(settings, "INOLIC")->value;
     spec.writable = writable;
     spec.program = program ? program : find_tesserad(ctx->pool);

@@ -31,8 +31,10 @@ run_tool(int *status, const char **out, const char *const *argv,
   apr_exit_why_e why;
   apr_file_t *tmp;
   apr_status_t s;
-  const char *text;
+  apr_finfo_t fi;
+  apr_off_t off = 0;
   apr_size_t len;
+  char *text;
   char tmpl[] = "/tmp/tessera-tool-XXXXXX";
 
   s = apr_file_mktemp(&tmp, tmpl, 0, pool);
@@ -48,9 +50,13 @@ run_tool(int *status, const char **out, const char *const *argv,
   apr_proc_wait(&proc, status, &why, APR_WAIT);
   if (why != APR_PROC_EXIT)
     *status = 128 + *status;
-  if (ts_file_read_all(&text, &len, tmpl, pool))
-    text = "";
-  *out = apr_pstrdup(pool, text);
+  /* Read through our handle: the file was deleted when the copy handed to
+   * the child was closed (apr_file_mktemp's DELONCLOSE). */
+  apr_file_info_get(&fi, APR_FINFO_SIZE, tmp);
+  apr_file_seek(tmp, APR_SET, &off);
+  text = apr_pcalloc(pool, (apr_size_t)fi.size + 1);
+  apr_file_read_full(tmp, text, (apr_size_t)fi.size, &len);
+  *out = text;
   apr_file_close(tmp);
   return NULL;
 }
@@ -69,10 +75,11 @@ systemctl(const char *const *args, const tsp_service_spec_t *spec,
   }
   TS_ERR(run_tool(&status, &out, argv, pool));
   if (status != 0)
-    return ts_error_createf(TS_EUNAVAIL, "`%s` failed (exit %d) for %s: %s",
-                            cmd, status, spec->name,
-                            *out ? apr_pstrndup(pool, out, strcspn(out, "\n"))
-                                 : "no output");
+    return ts_error_createf(TS_EUNAVAIL, "`%s` failed (exit %d)%s%s; "
+                            "`systemctl status %s` and `journalctl -u %s` "
+                            "say why", cmd, status, *out ? ": " : "",
+                            apr_pstrndup(pool, out, strcspn(out, "\n")),
+                            spec->name, spec->name);
   return NULL;
 }
 

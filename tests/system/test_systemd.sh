@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# tesserad under a real systemd: boot a Debian 12 root with systemd-nspawn
+# (a throwaway overlay over the cached root of installer/systemd-rootfs.sh),
+# register the license server with `tessera-admin service install`, and
+# check through nsenter and the journal that
+#   - the unit becomes active only after tesserad said READY=1 (its
+#     "serving on port" line comes before systemd's "Started"),
+#   - /health answers while it is active,
+#   - `systemctl reload` makes it reload (log reopened) and stay active,
+#   - stderr lines reach the journal with their priority, not as "<6>",
+#   - `systemctl stop` stops it cleanly, and uninstall removes the unit.
+# Needs root. Usage: test_systemd.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
+admin=$build/admin/tessera-admin
+tesserad=$build/server/tesserad
+
+pass=0 fail=0
+check() {  # description command...
+  local what=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok   - $what"
+  else fail=$((fail + 1)); echo "FAIL - $what"; fi
+}
+
+root=$(bash "$here/installer/systemd-rootfs.sh" | tail -1)
+machine=tessera-test-$$
+log=$(mktemp)
+# Share the host's network (loopback only is used); the build tree is
+# bound read-only at the same path, so the unit can name the binary.
+systemd-nspawn -D "$root" -b --register=no --keep-unit --volatile=overlay \
+  --machine="$machine" --bind-ro="$build" -q </dev/null >"$log" 2>&1 &
+nspawn=$!
+leader=
+cleanup() {
+  [ -n "$leader" ] && in_ct systemctl poweroff >/dev/null 2>&1 || true
+  for _ in $(seq 50); do kill -0 $nspawn 2>/dev/null || break; sleep 0.1; done
+  kill $nspawn 2>/dev/null || true
+  wait $nspawn 2>/dev/null || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+in_ct() {
+  nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root "$@"
+}
+
+for _ in $(seq 100); do
+  leader=$(pgrep -P $nspawn -x systemd || true)
+  [ -n "$leader" ] && break
+  sleep 0.1
+done
+[ -n "$leader" ] || { cat "$log"; echo "Bail out! the container did not boot"; exit 1; }
+for _ in $(seq 150); do
+  state=$(in_ct systemctl is-system-running 2>/dev/null || true)
+  case $state in running|degraded) break;; esac
+  sleep 0.2
+done
+check "systemd in the container is up ($state)" \
+  test "$state" = running -o "$state" = degraded
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check "env set INOHOST for all users" \
+  in_ct "$admin" env set INOHOST "127.0.0.1.$port" --scope all
+check "service install license" \
+  in_ct "$admin" service install license --program "$tesserad"
+check "unit is active" test "$(in_ct systemctl is-active tessera-license)" = active
+
+journal() { in_ct journalctl -q -o cat --no-pager "$@"; }
+order=$(in_ct journalctl -q --no-pager -o cat _PID=1 -u tessera-license \
+          + _SYSTEMD_UNIT=tessera-license.service 2>/dev/null \
+        | grep -n -E 'serving on port|Started' || true)
+serving_line=$(echo "$order" | grep "serving on port" | head -1 | cut -d: -f1 || true)
+started_line=$(echo "$order" | grep Started | head -1 | cut -d: -f1 || true)
+check "READY came before systemd marked the unit started" \
+  test -n "$serving_line" -a -n "$started_line" -a "${serving_line:-0}" -lt "${started_line:-0}"
+check "/health answers while active" \
+  sh -c "curl -sf http://127.0.0.1:$port/health | grep -q '\"status\":\"ok\"'"
+status_running() { in_ct "$admin" service status license | grep -q running; }
+in_ct "$admin" service status license --json || true
+check "status says running" status_running
+
+check "systemctl reload" in_ct systemctl reload tessera-license
+for _ in $(seq 50); do
+  journal -u tessera-license | grep -q 'log file reopened' && break
+  sleep 0.1
+done
+in_journal() { journal -u tessera-license | grep -q "$1"; }
+check "the reload reopened the log" in_journal 'log file reopened'
+check "still active after the reload" test "$(in_ct systemctl is-active tessera-license)" = active
+priorities_parsed() {
+  journal -u tessera-license -p info | grep -q 'serving on port' &&
+    ! journal -u tessera-license | grep -q '^<[0-9]>'
+}
+check "journal has info lines with their priority, no '<6>' prefix" \
+  priorities_parsed
+check "the unit runs as the dedicated user" \
+  test "$(in_ct systemctl show -p User --value tessera-license)" = tessera
+
+check "systemctl stop" in_ct systemctl stop tessera-license
+check "unit is inactive after stop" \
+  test "$(in_ct systemctl is-active tessera-license || true)" = inactive
+check "tesserad logged its stop" in_journal 'stopped'
+check "service uninstall" in_ct "$admin" service uninstall license
+check "no unit file after uninstall" \
+  test ! -e "$root/etc/systemd/system/tessera-license.service" -a \
+       "$(in_ct systemctl show -p LoadState --value tessera-license)" = not-found
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
