@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <criterion/criterion.h>
+#include <apr_general.h>
 
 #include "ts_version.h"
+#include "../integration/run.h"
 
 static wchar_t service_name[64];
 static char lic[MAX_PATH], logfile[MAX_PATH];
@@ -59,6 +61,8 @@ static void
 setup(void)
 {
   WSADATA wsa;
+
+  apr_initialize();
   char host[64], tmp[MAX_PATH];
 
   WSAStartup(MAKEWORD(2, 2), &wsa);
@@ -79,19 +83,28 @@ setup(void)
 }
 
 static void
-teardown(void)
+drop_service(const wchar_t *name)
 {
-  SC_HANDLE svc = OpenServiceW(scm, service_name, SERVICE_ALL_ACCESS);
+  SC_HANDLE svc = OpenServiceW(scm, name, SERVICE_ALL_ACCESS);
   if (svc) {
     SERVICE_STATUS st;
     ControlService(svc, SERVICE_CONTROL_STOP, &st);
     DeleteService(svc);
     CloseServiceHandle(svc);
   }
+}
+
+static void
+teardown(void)
+{
+  drop_service(service_name);
+  drop_service(L"tessera-license");
   CloseServiceHandle(scm);
-  set_setting(L"INOHOST", NULL);
-  set_setting(L"INOLIC", NULL);
+  for (const wchar_t *const *n = (const wchar_t *const[]){ L"INOHOST",
+       L"INOLIC", L"INODIR", L"INOPRJ", NULL }; *n; n++)
+    set_setting(*n, NULL);
   WSACleanup();
+  apr_terminate();
 }
 
 TestSuite(win32_service, .init = setup, .fini = teardown, .timeout = 120);
@@ -209,4 +222,65 @@ Test(win32_service, failed_start_reports_the_exit_status)
   cr_assert(log_contains("another program uses it"));
   DeleteService(svc);
   CloseServiceHandle(svc);
+}
+
+/* The same through the administration program. */
+static run_result_t
+admin(const char *const *args)
+{
+  const char *argv[12] = { TESSERA_ADMIN };
+  static char copies[6][1024];
+  static const char *const keep[] = { "SystemRoot", "windir", "TEMP", "TMP",
+                                      "PATH", NULL };
+  const char *env[8];
+  int n = 0;
+
+  for (int i = 0; keep[i]; i++)
+    if (getenv(keep[i])) {
+      snprintf(copies[i], sizeof(copies[i]), "%s=%s", keep[i],
+               getenv(keep[i]));
+      env[n++] = copies[i];
+    }
+  env[n] = NULL;
+  for (int i = 0; args[i]; i++)
+    argv[i + 1] = args[i];
+  return run(argv, env, NULL);
+}
+
+Test(win32_service, admin_install_status_stop_uninstall)
+{
+  run_result_t r;
+  SC_HANDLE svc;
+  SERVICE_STATUS st;
+
+  r = admin((const char *[]){ "service", "install", "license", "--program",
+                              TESSERAD, NULL });
+  cr_assert_eq(r.status, 0, "install: %d %s %s", r.status, r.out, r.err);
+  cr_assert(strstr(r.out, "tessera-license installed and started"), "%s",
+            r.out);
+  run_free(&r);
+  svc = OpenServiceW(scm, L"tessera-license", SERVICE_QUERY_STATUS);
+  cr_assert_not_null(svc);
+  cr_assert(QueryServiceStatus(svc, &st));
+  cr_assert_eq(st.dwCurrentState, SERVICE_RUNNING);
+  CloseServiceHandle(svc);
+  cr_assert(connects(port));
+
+  r = admin((const char *[]){ "service", "status", "license", NULL });
+  cr_assert_eq(r.status, 0);
+  cr_assert(strstr(r.out, "running"), "%s", r.out);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "stop", "license", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "status", "license", NULL });
+  cr_assert_eq(r.status, 69);
+  cr_assert(strstr(r.out, "stopped"), "%s", r.out);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "uninstall", "license", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "status", "license", NULL });
+  cr_assert(strstr(r.out, "not installed"), "%s", r.out);
+  run_free(&r);
 }
