@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 1: install what is needed, build, and run Tessera on its
-# embedded defaults. Until the servers exist this shows the effective
-# architecture settings and the port plan derived from them.
+# embedded defaults: show the effective settings and the port plan, then
+# run the license server in the foreground on loopback (Ctrl-C stops it).
+# Its license directory defaults to build/demo/license here, so nothing is
+# written outside the work tree unless INOLIC says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,9 +12,16 @@ cmake --preset linux >/dev/null
 cmake --build --preset linux
 
 admin=build/linux/admin/tessera-admin
+export INOLIC=${INOLIC:-$PWD/build/demo/license}
 echo
 echo "== tessera-admin env show   (the effective architecture settings)"
 "$admin" env show
 echo
 echo "== tessera-admin ports      (the port plan derived from INOHOST)"
 "$admin" ports
+port=$("$admin" env get INOHOST | sed 's/.*\.//')
+echo
+echo "== tesserad license         (foreground; Ctrl-C stops it)"
+echo "   in another terminal:     curl http://localhost:$port/health"
+echo "   its log:                 $INOLIC/logs/license.$port/license.log"
+exec build/linux/server/tesserad license
