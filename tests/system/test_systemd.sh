@@ -13,8 +13,11 @@
 set -euo pipefail
 build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")/../.." && pwd)
-admin=$build/admin/tessera-admin
-tesserad=$build/server/tesserad
+# Inside the container the build tree is bound read-only at /opt/tessera:
+# a fixed path outside /tmp and /home, which the unit's PrivateTmp= and
+# ProtectHome= would hide wherever the tree lives on the host.
+admin=/opt/tessera/admin/tessera-admin
+tesserad=/opt/tessera/server/tesserad
 
 pass=0 fail=0
 check() {  # description command...
@@ -26,10 +29,10 @@ check() {  # description command...
 root=$(bash "$here/installer/systemd-rootfs.sh" | tail -1)
 machine=tessera-test-$$
 log=$(mktemp)
-# Share the host's network (loopback only is used); the build tree is
-# bound read-only at the same path, so the unit can name the binary.
+# Share the host's network (loopback only is used).
 systemd-nspawn -D "$root" -b --register=no --keep-unit --volatile=overlay \
-  --machine="$machine" --bind-ro="$build" -q </dev/null >"$log" 2>&1 &
+  --machine="$machine" --bind-ro="$build:/opt/tessera" -q </dev/null \
+  >"$log" 2>&1 &
 nspawn=$!
 leader=
 cleanup() {
