@@ -69,7 +69,11 @@ run(const char *const *argv, const char *const *env, const char *user)
     cr_assert_eq(apr_procattr_user_set(attr, user, NULL), APR_SUCCESS,
                  "cannot run as %s", user);
   s = apr_proc_create(&proc, argv[0], argv, env, attr, pool);
-  cr_assert_eq(s, APR_SUCCESS, "cannot start %s", argv[0]);
+  if (s) {
+    char buf[256];
+    cr_assert_fail("cannot start %s: %s (%d)", argv[0],
+                   apr_strerror(s, buf, sizeof(buf)), s);
+  }
   apr_proc_wait(&proc, &code, &why, APR_WAIT);
   r.status = why == APR_PROC_EXIT ? code : 128 + code;
   r.out = slurp(out, pool);

@@ -82,6 +82,9 @@ setup(void)
   cr_assert_not_null(scm, "OpenSCManagerW: %lu", GetLastError());
 }
 
+/* Stop NAME, wait until it has stopped, delete it: a service deleted
+ * while it still runs is only marked for deletion, and creating it again
+ * fails until it stops. */
 static void
 drop_service(const wchar_t *name)
 {
@@ -89,6 +92,9 @@ drop_service(const wchar_t *name)
   if (svc) {
     SERVICE_STATUS st;
     ControlService(svc, SERVICE_CONTROL_STOP, &st);
+    for (int i = 0; i < 200 && QueryServiceStatus(svc, &st)
+                    && st.dwCurrentState != SERVICE_STOPPED; i++)
+      Sleep(50);
     DeleteService(svc);
     CloseServiceHandle(svc);
   }
