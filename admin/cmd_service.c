@@ -128,6 +128,16 @@ admin_cmd_service(admin_ctx_t *ctx)
         || ts_settings_get(settings, "INOLIC")->problem)
       return ts_error_createf(TS_ECONFIG, "the settings are invalid; "
                               "`tessera-admin env show` says which");
+    /* Refuse before anything is written. */
+    {
+      const char *warning;
+      TS_ERR(ts_check_local_dir(&warning, "INOPRJ",
+                                ts_settings_get(settings, "INOPRJ")->value,
+                                tsp_services_refuse_remote_projects(),
+                                ctx->pool));
+      if (warning)
+        fprintf(stderr, "warning: %s\n", warning);
+    }
     /* The service runs as another user, whose defaults would differ:
      * make the directories it uses explicit in the all-users settings. */
     for (const char *const *n = (const char *const[]){ "INOLIC", "INODIR",

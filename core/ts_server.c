@@ -27,6 +27,8 @@ ts_server_role_available(const char *role)
 
 struct ts_server_t {
   const char *role;
+  int as_service;
+  ts_settings_t *settings;
   tsp_settings_t *store;
   int port;
   const char *logfile;
@@ -64,8 +66,37 @@ in_dir(const char *dir, const char *name, apr_pool_t *pool)
 }
 
 ts_error_t *
+ts_check_local_dir(const char **warning, const char *name, const char *value,
+                   int refuse, apr_pool_t *pool)
+{
+  tsp_fs_info_t fs;
+  const char *text;
+
+  *warning = NULL;
+  TS_ERR_W(tsp_path_fs_info(&fs, value, pool), "cannot tell where %s %s "
+           "lives", name, value);
+  if (!fs.remote)
+    return NULL;
+  text = apr_psprintf(pool, "%s %s is on a network file system (%s at %s%s"
+    "%s): %s; move it to a local disk with `tessera-admin env set %s "
+    "<local directory> --scope all`", name, value, fs.fstype, fs.mount,
+    strcmp(fs.resolved, value) ? ", resolved to " : "",
+    strcmp(fs.resolved, value) ? fs.resolved : "",
+    refuse ? "Windows services must not keep project directories with "
+             "repositories on network drives (file locks are unreliable "
+             "there, and a service does not see a user's mapped drives)"
+           : "file locks and state files are unreliable on network file "
+             "systems", name);
+  if (refuse)
+    return ts_error_createf(TS_ECONFIG, "%s", text);
+  *warning = text;
+  return NULL;
+}
+
+ts_error_t *
 ts_server_create(ts_server_t **server_p, const char *role,
-                 tsp_settings_t *store, int to_stderr, apr_pool_t *pool)
+                 tsp_settings_t *store, int to_stderr, int as_service,
+                 apr_pool_t *pool)
 {
   ts_server_t *server = apr_pcalloc(pool, sizeof(*server));
   ts_settings_t *settings;
@@ -83,6 +114,8 @@ ts_server_create(ts_server_t **server_p, const char *role,
                             "fix with `tessera-admin env set NAME VALUE`",
                             role, problems);
   server->role = role;
+  server->as_service = as_service;
+  server->settings = settings;
   server->store = store;
   server->port = ts_settings_port(settings);
   server->pool = pool;
@@ -166,6 +199,24 @@ start(void *baton, tsp_service_t *service)
     ts_log(server->log, TS_LOG_INFO, "open files: soft limit %ld, hard "
            "limit %ld: room for about %ld client connections", soft, hard,
            soft > RESERVED_FDS ? soft - RESERVED_FDS : 0);
+  /* Project directories on network drives (SPEC §4): refused for Windows
+   * services, reported elsewhere. */
+  for (const char *const *n = (const char *const[]){ "INOPRJ", "INOLIC",
+       NULL }; *n; n++) {
+    const char *warning;
+    err = ts_check_local_dir(&warning, *n,
+                             ts_settings_get(server->settings, *n)->value,
+                             server->as_service
+                             && strcmp(*n, "INOPRJ") == 0
+                             && tsp_services_refuse_remote_projects(),
+                             server->pool);
+    if (err) {
+      ts_log_error(server->log, TS_LOG_ERROR, err, "cannot start");
+      return err;
+    }
+    if (warning)
+      ts_log(server->log, TS_LOG_WARNING, "%s", warning);
+  }
   server->started = apr_time_now();
   err = ts_httpd_start(&server->httpd, server->port, handle, server,
                        server->log, server->pool);

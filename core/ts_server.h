@@ -20,10 +20,20 @@ extern const char *const ts_server_roles[];
 int ts_server_role_available(const char *role);
 
 /* Resolve the settings for ROLE and open its log (to stderr as well when
- * TO_STDERR). Invalid settings are a TS_ECONFIG error naming each. */
+ * TO_STDERR). Invalid settings are a TS_ECONFIG error naming each. AS_SERVICE
+ * says the server runs under the Windows service manager, where a project
+ * directory on a network drive refuses the start (SPEC §4). */
 ts_error_t *ts_server_create(ts_server_t **server, const char *role,
                              tsp_settings_t *store, int to_stderr,
-                             apr_pool_t *pool);
+                             int as_service, apr_pool_t *pool);
+
+/* Check that directory setting NAME (INOPRJ, INOLIC, ...) with VALUE is
+ * not on a network file system. When REFUSE, a network path is a
+ * TS_ECONFIG error saying why and how to fix it; otherwise *WARNING gets
+ * the same text (NULL when the path is local). */
+ts_error_t *ts_check_local_dir(const char **warning, const char *name,
+                               const char *value, int refuse,
+                               apr_pool_t *pool);
 
 /* Paths: the log file and the pid file (INOLIC/logs/<role>.<port>/...). */
 const char *ts_server_pidfile(const ts_server_t *server);

@@ -76,6 +76,27 @@ const char *tsp_settings_location(const tsp_settings_t *store,
 /* The provenance of values read from SCOPE. */
 tsp_source_t tsp_settings_source(ts_scope_t scope);
 
+/* ---- file systems ------------------------------------------------------- */
+
+typedef struct tsp_fs_info_t {
+  int remote;            /* a network file system, drive or share */
+  const char *fstype;    /* "nfs4", "fuse.sshfs", "network drive", ... */
+  const char *mount;     /* its mount point, drive or share */
+  const char *resolved;  /* PATH with symlinks (junctions, SUBST) resolved */
+} tsp_fs_info_t;
+
+/* Where PATH lives. A path that does not exist yet is judged by its
+ * nearest existing ancestor. Linux: statfs() magic numbers and the file
+ * system type from /proc/self/mountinfo (longest mount point, so bind and
+ * nested mounts are right). Windows: UNC paths by their form, drive types,
+ * SUBST targets and volume mount points. */
+ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
+                             apr_pool_t *pool);
+
+/* True where services must not keep projects on network file systems
+ * (Windows, SPEC §4); elsewhere a network path is only reported. */
+int tsp_services_refuse_remote_projects(void);
+
 /* ---- process and system ------------------------------------------------ */
 
 /* True when this process may write the all-users scope (root on Linux, an

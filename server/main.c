@@ -101,7 +101,7 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
   }
   TS_ERR(tsp_settings_open(&store, NULL, pool));
   TS_ERR(ts_server_create(&server, o.role, store, o.mode != TSP_RUN_SERVICE,
-                          pool));
+                          o.mode == TSP_RUN_SERVICE, pool));
   if (o.check) {
     printf("tesserad %s: settings are valid (port %d)\n", o.role,
            ts_server_port(server));

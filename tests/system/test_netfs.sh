@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A real network file system on loopback: sshd on 127.0.0.1 with a test
+# key, a directory mounted with sshfs (fuse.sshfs), a symlink into it and a
+# bind mount of it; then the file-system test program checks that all three
+# are reported as network and tmpfs and the local disk are not, and
+# tesserad warns (Linux does not refuse) about INOPRJ on the mount.
+# Needs root. Usage: test_netfs.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
+bash "$here/installer/deps-debian.sh" openssh-server sshfs >&2
+
+work=$(mktemp -d /var/tmp/tessera-netfs-XXXXXX)
+mnt=$work/mnt bind=$work/bind tmpfs=$work/tmpfs
+mkdir -p "$work/remote/projects" "$mnt" "$bind" "$tmpfs" "$work/ssh"
+sshd_pid=
+cleanup() {
+  umount "$bind" 2>/dev/null || true
+  fusermount -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+  umount "$tmpfs" 2>/dev/null || true
+  [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/client_key"
+cp "$work/ssh/client_key.pub" "$work/ssh/authorized_keys"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/ssh/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $port
+HostKey $work/ssh/host_key
+AuthorizedKeysFile $work/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+StrictModes no
+PidFile $work/ssh/sshd.pid
+Subsystem sftp internal-sftp
+CONF
+mkdir -p /run/sshd
+/usr/sbin/sshd -D -e -f "$work/ssh/sshd_config" 2>"$work/ssh/sshd.log" &
+sshd_pid=$!
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+  sleep 0.1
+done
+sshfs -p "$port" -o IdentityFile="$work/ssh/client_key" \
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  -o BatchMode=yes "root@127.0.0.1:$work/remote" "$mnt" \
+  || { cat "$work/ssh/sshd.log"; echo "Bail out! sshfs mount failed"; exit 1; }
+ln -s "$mnt/projects" "$work/link"
+mount --bind "$mnt" "$bind"
+mount -t tmpfs tmpfs "$tmpfs"
+
+export TESSERA_TEST_NETFS_MOUNT=$mnt TESSERA_TEST_NETFS_LINK=$work/link
+export TESSERA_TEST_NETFS_BIND=$bind TESSERA_TEST_TMPFS=$tmpfs
+export TESSERA_TEST_LOCAL=$work
+"$build/tests/test_fs_info" --verbose=0 -j1
+
+# tesserad reports INOPRJ on the network mount (warning, still starts)
+lic=$work/lic
+lport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+INOHOST="127.0.0.1.$lport" INOLIC="$lic" INOPRJ="$mnt/projects" HOME="$work" \
+  ASAN_OPTIONS=detect_leaks=0 timeout 20 "$build/server/tesserad" license \
+  >"$work/tesserad.out" 2>&1 &
+pid=$!
+for _ in $(seq 50); do
+  grep -q 'serving on port' "$work/tesserad.out" 2>/dev/null && break
+  sleep 0.1
+done
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+if grep -q "warn .*INOPRJ $mnt/projects is on a network file system (fuse.sshfs" \
+     "$work/tesserad.out" && grep -q 'serving on port' "$work/tesserad.out"; then
+  echo "1 passed, 0 failed"
+else
+  cat "$work/tesserad.out"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
