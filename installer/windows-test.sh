@@ -22,7 +22,20 @@ export WINEDEBUG=-all
 
 stop_wine() { wineserver -k 2>/dev/null || true; }
 trap stop_wine EXIT
-wineserver -p 2>/dev/null || true   # already running for this prefix: use it
+
+# N: is a network drive for the network-drive tests: wine takes the drive
+# type from HKLM\Software\Wine\Drives and the target from dosdevices,
+# and reads them when it starts, so set them up, then restart the server.
+netdrive=${TESSERA_CACHE:-/var/cache/tessera-build}/netdrive
+mkdir -p "$netdrive/projects"
+wine cmd /c exit </dev/null >/dev/null 2>&1    # creates the prefix if new
+ln -sfn "$netdrive" "$WINEPREFIX/dosdevices/n:"
+wine reg add 'HKLM\Software\Wine\Drives' /v n: /d network /f \
+  </dev/null >/dev/null 2>&1
+wineserver -k 2>/dev/null || true
+wineserver -w 2>/dev/null || true
+
+wineserver -p 2>/dev/null || true
 wine cmd /c exit </dev/null >/dev/null 2>&1
 
 cmake --preset windows >/dev/null

@@ -290,3 +290,37 @@ Test(win32_service, admin_install_status_stop_uninstall)
   cr_assert(strstr(r.out, "not installed"), "%s", r.out);
   run_free(&r);
 }
+
+/* SPEC §4: a Windows service refuses projects on a network drive, at
+ * install and at start. N: is a network drive (installer/windows-test.sh). */
+Test(win32_service, project_directory_on_a_network_drive_is_refused)
+{
+  SC_HANDLE svc;
+  SERVICE_STATUS st;
+  run_result_t r;
+
+  set_setting(L"INOPRJ", "N:\\projects");
+  r = admin((const char *[]){ "service", "install", "license", "--program",
+                              TESSERAD, NULL });
+  cr_assert_eq(r.status, 78, "install: exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "INOPRJ N:\\projects is on a network file system"),
+            "%s", r.err);
+  cr_assert(strstr(r.err, "Windows services must not keep project"), "%s",
+            r.err);
+  run_free(&r);
+  svc = OpenServiceW(scm, L"tessera-license", SERVICE_QUERY_STATUS);
+  cr_assert_null(svc, "install registered the service despite refusing");
+
+  /* registered by other means, it refuses to start */
+  svc = install();
+  cr_assert(StartServiceW(svc, 0, NULL), "StartServiceW: %lu",
+            GetLastError());
+  st = settle(svc, SERVICE_START_PENDING);
+  cr_assert_eq(st.dwCurrentState, SERVICE_STOPPED);
+  cr_assert_eq(st.dwWin32ExitCode, ERROR_SERVICE_SPECIFIC_ERROR);
+  cr_assert_eq(st.dwServiceSpecificExitCode, 78, "EX_CONFIG, got %lu",
+               st.dwServiceSpecificExitCode);
+  cr_assert(log_contains("network drive"), "log lacks the reason");
+  DeleteService(svc);
+  CloseServiceHandle(svc);
+}
