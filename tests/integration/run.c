@@ -88,3 +88,23 @@ run_free(run_result_t *r)
   free(r->out);
   free(r->err);
 }
+
+const char *const *
+run_env(const char *const *keep, const char *extra)
+{
+  static char copies[16][2048];
+  static const char *env[18];
+  int n = 0;
+
+  for (int i = 0; keep[i] && n < 16; i++)
+    if (getenv(keep[i])) {
+      apr_snprintf(copies[n], sizeof(copies[n]), "%s=%s", keep[i],
+                   getenv(keep[i]));
+      env[n] = copies[n];
+      n++;
+    }
+  if (extra)
+    env[n++] = extra;
+  env[n] = NULL;
+  return env;
+}

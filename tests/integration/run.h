@@ -19,4 +19,8 @@ run_result_t run(const char *const *argv, const char *const *env,
 
 void run_free(run_result_t *r);
 
+/* An environment for run(): the variables named in KEEP, copied from ours,
+ * plus EXTRA ("NAME=value") when not NULL. Valid until the next call. */
+const char *const *run_env(const char *const *keep, const char *extra);
+
 #endif

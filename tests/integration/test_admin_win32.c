@@ -43,27 +43,18 @@ teardown(void)
 
 TestSuite(admin_win32, .init = setup, .fini = teardown, .timeout = 120);
 
+/* wine needs these to find the prefix's system directories */
+static const char *const keep[] = { "SystemRoot", "windir", "TEMP", "TMP",
+                                    "PATH", NULL };
+
 static run_result_t
 admin(const char *const *args)
 {
   const char *argv[16] = { TESSERA_ADMIN };
-  const char *env[8] = { key_env, NULL };
-  int n = 1;
 
-  /* wine needs these to find the prefix's system directories */
-  static const char *const keep[] = { "SystemRoot", "windir", "TEMP",
-                                      "TMP", "PATH", NULL };
-  static char copies[8][1024];
-  for (int i = 0; keep[i]; i++)
-    if (getenv(keep[i])) {
-      snprintf(copies[i], sizeof(copies[i]), "%s=%s", keep[i],
-               getenv(keep[i]));
-      env[n++] = copies[i];
-    }
-  env[n] = NULL;
   for (int i = 0; args[i]; i++)
     argv[i + 1] = args[i];
-  return run(argv, env, NULL);
+  return run(argv, run_env(keep, key_env), NULL);
 }
 #define ADMIN(...) admin((const char *[]){ __VA_ARGS__, NULL })
 

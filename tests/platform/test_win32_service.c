@@ -234,23 +234,13 @@ Test(win32_service, failed_start_reports_the_exit_status)
 static run_result_t
 admin(const char *const *args)
 {
-  const char *argv[12] = { TESSERA_ADMIN };
-  static char copies[6][1024];
   static const char *const keep[] = { "SystemRoot", "windir", "TEMP", "TMP",
                                       "PATH", NULL };
-  const char *env[8];
-  int n = 0;
+  const char *argv[12] = { TESSERA_ADMIN };
 
-  for (int i = 0; keep[i]; i++)
-    if (getenv(keep[i])) {
-      snprintf(copies[i], sizeof(copies[i]), "%s=%s", keep[i],
-               getenv(keep[i]));
-      env[n++] = copies[i];
-    }
-  env[n] = NULL;
   for (int i = 0; args[i]; i++)
     argv[i + 1] = args[i];
-  return run(argv, env, NULL);
+  return run(argv, run_env(keep, NULL), NULL);
 }
 
 Test(win32_service, admin_install_status_stop_uninstall)

@@ -15,7 +15,7 @@ TestSuite(inohost, .init = setup, .fini = teardown);
 TestSuite(settings, .init = setup, .fini = teardown);
 
 static void
-accepts(const char *value, const char *want_host, int want_port)
+expect_accepted(const char *value, const char *want_host, int want_port)
 {
   const char *host = NULL;
   int port = 0;
@@ -29,7 +29,7 @@ accepts(const char *value, const char *want_host, int want_port)
 
 /* Refused, and the message contains WHY. */
 static void
-refuses(const char *value, const char *why)
+expect_refused(const char *value, const char *why)
 {
   const char *host;
   int port;
@@ -46,43 +46,43 @@ refuses(const char *value, const char *why)
 
 Test(inohost, accepts_the_documented_forms)
 {
-  accepts("lic1.17000", "lic1", 17000);
-  accepts("lic1.example.com.17000", "lic1.example.com", 17000);
-  accepts("192.0.2.10.17000", "192.0.2.10", 17000);
-  accepts("[2001:db8::1].17000", "2001:db8::1", 17000);
-  accepts("[::1].17000", "::1", 17000);
-  accepts("[::ffff:192.0.2.1].17000", "::ffff:192.0.2.1", 17000);
-  accepts("LIC-1.Example.COM.2000", "LIC-1.Example.COM", 2000);
+  expect_accepted("lic1.17000", "lic1", 17000);
+  expect_accepted("lic1.example.com.17000", "lic1.example.com", 17000);
+  expect_accepted("192.0.2.10.17000", "192.0.2.10", 17000);
+  expect_accepted("[2001:db8::1].17000", "2001:db8::1", 17000);
+  expect_accepted("[::1].17000", "::1", 17000);
+  expect_accepted("[::ffff:192.0.2.1].17000", "::ffff:192.0.2.1", 17000);
+  expect_accepted("LIC-1.Example.COM.2000", "LIC-1.Example.COM", 2000);
 }
 
 Test(inohost, port_range_is_1024_to_64000)
 {
-  accepts("lic1.1024", "lic1", 1024);
-  accepts("lic1.64000", "lic1", 64000);
-  refuses("lic1.1023", "must lie in 1024..64000");
-  refuses("lic1.64001", "must lie in 1024..64000");
-  refuses("lic1.80", "the port 80 must lie in 1024..64000");
-  refuses("lic1.99999999999", "must lie in 1024..64000");
+  expect_accepted("lic1.1024", "lic1", 1024);
+  expect_accepted("lic1.64000", "lic1", 64000);
+  expect_refused("lic1.1023", "must lie in 1024..64000");
+  expect_refused("lic1.64001", "must lie in 1024..64000");
+  expect_refused("lic1.80", "the port 80 must lie in 1024..64000");
+  expect_refused("lic1.99999999999", "must lie in 1024..64000");
 }
 
 Test(inohost, refuses_with_the_reason)
 {
-  refuses(".17000", "the host before the port is empty");
-  refuses("lic1", "there is no port");
-  refuses("lic1.", "the port is empty");
-  refuses("lic1.example.com", "'com' after the last dot is not a port");
-  refuses("lic1.17x00", "not a port number");
-  refuses("lic1.017000", "leading zeros");
-  refuses("-lic1.17000", "starts or ends with '-'");
-  refuses("lic_1.17000", "the label 'lic_1' contains '_'");
-  refuses("a..b.17000", "empty label");
-  refuses("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  expect_refused(".17000", "the host before the port is empty");
+  expect_refused("lic1", "there is no port");
+  expect_refused("lic1.", "the port is empty");
+  expect_refused("lic1.example.com", "'com' after the last dot is not a port");
+  expect_refused("lic1.17x00", "not a port number");
+  expect_refused("lic1.017000", "leading zeros");
+  expect_refused("-lic1.17000", "starts or ends with '-'");
+  expect_refused("lic_1.17000", "the label 'lic_1' contains '_'");
+  expect_refused("a..b.17000", "empty label");
+  expect_refused("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
           ".17000", "labels have at most 63");
-  refuses("256.0.2.10.17000", "not a valid IPv4 address");
-  refuses("2001:db8::1.17000", "put it in brackets");
-  refuses("[2001:db8:::1].17000", "not a valid IPv6 address");
-  refuses("[2001:db8::1.17000", "lacks its closing ']'");
-  refuses("[2001:db8::1.17000]", "there is no port");
+  expect_refused("256.0.2.10.17000", "not a valid IPv4 address");
+  expect_refused("2001:db8::1.17000", "put it in brackets");
+  expect_refused("[2001:db8:::1].17000", "not a valid IPv6 address");
+  expect_refused("[2001:db8::1.17000", "lacks its closing ']'");
+  expect_refused("[2001:db8::1.17000]", "there is no port");
 }
 
 static const char *
