@@ -18,6 +18,9 @@ static const char usage[] =
   "  env     show and change the architecture settings (INOHOST, ...)\n"
   "  ports   show the port plan derived from INOHOST\n"
   "  service register servers with systemd or the Windows service manager\n"
+  "  doctor  check this machine: network drives, project directory, ports,\n"
+  "          open files, message queues\n"
+  "  project give INOPRJ its identity (project init)\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -28,6 +31,8 @@ static const struct {
   { "env", admin_cmd_env },
   { "ports", admin_cmd_ports },
   { "service", admin_cmd_service },
+  { "doctor", admin_cmd_doctor },
+  { "project", admin_cmd_project },
 };
 
 static ts_error_t *

@@ -15,6 +15,7 @@
 #define TSP_H
 
 #include <apr_hash.h>
+#include <apr_tables.h>
 #include <apr_pools.h>
 
 #include "ts_error.h"
@@ -93,9 +94,32 @@ typedef struct tsp_fs_info_t {
 ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
                              apr_pool_t *pool);
 
+/* The program listening on TCP PORT, as "pid N (name)", or NULL when it
+ * cannot be told (another user's process, or not supported). */
+const char *tsp_port_owner(int port, apr_pool_t *pool);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);
+
+/* ---- System V message queues (Linux; none on Windows) ------------------ */
+
+typedef struct tsp_msgqueue_t {
+  long key, id;
+  long uid;              /* owner */
+  const char *owner;     /* owner's name, or the number */
+  long messages;
+  long last_sender, last_receiver;   /* pids, 0 if none */
+  int stale;             /* neither pid exists any more */
+} tsp_msgqueue_t;
+
+/* The system's queues and its queue limit (kernel.msgmni). Where the
+ * system has none (Windows), *QUEUES is NULL and *MSGMNI -1. */
+ts_error_t *tsp_msgqueues(apr_array_header_t **queues, long *msgmni,
+                          apr_pool_t *pool);
+
+/* Remove queue ID. */
+ts_error_t *tsp_msgqueue_remove(long id);
 
 /* ---- process and system ------------------------------------------------ */
 
@@ -208,8 +232,9 @@ ts_error_t *tsp_service_query(const char **state, const char **detail,
 /* The path of the running program, for finding tesserad beside it. */
 ts_error_t *tsp_program_path(const char **path, apr_pool_t *pool);
 
-/* Raise the soft limit of open files to WANT (0: as high as allowed);
- * *SOFT and *HARD receive the limits in force afterwards (-1: none). */
+/* Raise the soft limit of open files to WANT (0: as high as allowed;
+ * negative: only read the limits); *SOFT and *HARD receive the limits in
+ * force afterwards (-1: none). */
 ts_error_t *tsp_fd_limit_raise(long *soft, long *hard, long want);
 
 /* True when stderr is connected to the systemd journal. */

@@ -418,7 +418,7 @@ tsp_fd_limit_raise(long *soft, long *hard, long want)
   if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
     return ts_error_aprf(APR_FROM_OS_ERROR(errno),
                          "getrlimit(RLIMIT_NOFILE) failed");
-  if (want <= 0 || (rlim_t)want > rl.rlim_max)
+  if (want == 0 || (want > 0 && (rlim_t)want > rl.rlim_max))
     want = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
   if (want > 0 && (rlim_t)want > rl.rlim_cur) {
     rl.rlim_cur = (rlim_t)want;

@@ -1,0 +1,204 @@
+/* cmd_doctor.c: `tessera-admin doctor` (the environment checks of SPEC §4)
+ * and `tessera-admin project init` (a project directory's identity). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+#include "admin.h"
+#include "ts_doctor.h"
+
+static const char usage[] =
+  "usage: tessera-admin doctor [--json] [--fix [--yes]] [--connections N]\n"
+  "                            [--account NAME]\n"
+  "\n"
+  "Check this machine for Tessera: settings, project and license\n"
+  "directories on network drives, the shared project directory (uuid\n"
+  "file, ivm), the ports p..p+5 and the model-server range, open-file\n"
+  "limits, and System V message queues (limit, use, stale queues).\n"
+  "Every finding names the path, port or value, why it matters and the\n"
+  "command that fixes it. Exit 0 without errors, 78 with errors.\n"
+  "\n"
+  "  --fix            apply the safe fixes (remove stale message queues of\n"
+  "                   Tessera's account), each one printed; asks first\n"
+  "  --yes            do not ask (for scripts)\n"
+  "  --connections N  client connections to plan open files for (1000)\n"
+  "  --account NAME   the account Tessera's services run as (tessera)\n"
+  "  --json           machine-readable output\n";
+
+static const char project_usage[] =
+  "usage: tessera-admin project init [--name NAME]\n"
+  "\n"
+  "Give INOPRJ its identity, <NAME>.inoprj.uuid (NAME defaults to the\n"
+  "directory's name), and create ivm/logs. Does nothing to a directory\n"
+  "that has a uuid file already.\n";
+
+static void
+print_human(const ts_doctor_t *doc)
+{
+  static const ts_severity_t order[] = { TS_SEV_ERROR, TS_SEV_WARNING,
+                                         TS_SEV_INFO };
+  for (int o = 0; o < 3; o++) {
+    int shown = 0;
+    for (int i = 0; i < doc->findings->nelts; i++) {
+      const ts_finding_t *f = &APR_ARRAY_IDX(doc->findings, i, ts_finding_t);
+      if (f->severity != order[o])
+        continue;
+      if (!shown++)
+        printf("%s%s:\n", o ? "\n" : "", order[o] == TS_SEV_ERROR ? "errors"
+               : order[o] == TS_SEV_WARNING ? "warnings" : "info");
+      printf("  [%s] %s\n", f->check, f->message);
+      if (f->fix)
+        printf("      fix: %s\n", f->fix);
+    }
+  }
+}
+
+static json_t *
+as_json(const ts_doctor_t *doc, int errors, int warnings)
+{
+  json_t *list = json_array();
+
+  for (int i = 0; i < doc->findings->nelts; i++) {
+    const ts_finding_t *f = &APR_ARRAY_IDX(doc->findings, i, ts_finding_t);
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s?}",
+      "severity", ts_severity_name(f->severity), "check", f->check,
+      "subject", f->subject, "message", f->message, "fix", f->fix));
+  }
+  return json_pack("{s:o, s:i, s:i}", "findings", list, "errors", errors,
+                   "warnings", warnings);
+}
+
+static int
+count(const ts_doctor_t *doc, ts_severity_t severity)
+{
+  int n = 0;
+  for (int i = 0; i < doc->findings->nelts; i++)
+    n += APR_ARRAY_IDX(doc->findings, i, ts_finding_t).severity == severity;
+  return n;
+}
+
+static int
+confirm(const char *question)
+{
+  char answer[16];
+
+  printf("%s [y/N] ", question);
+  fflush(stdout);
+  if (!fgets(answer, sizeof(answer), stdin))
+    return 0;
+  return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+ts_error_t *
+admin_cmd_doctor(admin_ctx_t *ctx)
+{
+  static const apr_getopt_option_t opts[] = {
+    { "json", 'j', 0, NULL }, { "fix", 'f', 0, NULL }, { "yes", 'y', 0, NULL },
+    { "connections", 'c', 1, NULL }, { "account", 'a', 1, NULL },
+    { "help", 'h', 0, NULL },
+    { NULL, 0, 0, NULL }
+  };
+  apr_getopt_t *os;
+  apr_status_t s;
+  int ch, json = 0, fix = 0, yes = 0, errors, warnings;
+  const char *arg, *account = "tessera";
+  char *end;
+  tsp_settings_t *store;
+  ts_doctor_t doc = { 0 };
+
+  doc.connections = 1000;
+  TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
+  while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
+    switch (ch) {
+    case 'h': fputs(usage, stdout); return NULL;
+    case 'j': json = 1; break;
+    case 'f': fix = 1; break;
+    case 'y': yes = 1; break;
+    case 'a': account = arg; break;
+    case 'c':
+      doc.connections = strtol(arg, &end, 10);
+      if (*end || doc.connections < 1)
+        return admin_usage_error(usage, "--connections takes a positive "
+                                 "number, not '%s'", arg);
+      break;
+    }
+  }
+  if (s != APR_EOF || os->ind != ctx->argc)
+    return admin_usage_error(usage, "doctor takes no arguments");
+  TS_ERR(admin_open_store(&store, ctx->pool));
+  TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
+  doc.pool = ctx->pool;
+  doc.findings = apr_array_make(ctx->pool, 16, sizeof(ts_finding_t));
+
+  ts_doctor_check_settings(&doc);
+  ts_doctor_check_network_drives(&doc);
+  ts_doctor_check_project(&doc);
+  ts_doctor_check_ports(&doc);
+  ts_doctor_check_files(&doc);
+  if (fix && !yes && !json
+      && !confirm(apr_psprintf(ctx->pool, "Remove the stale message queues "
+                               "of the account '%s'?", account)))
+    fix = 0;
+  if (fix && !yes && json)
+    return admin_usage_error(usage, "--fix with --json needs --yes (there "
+                             "is nobody to ask)");
+  doc.fix = fix;
+  ts_doctor_check_msgqueues(&doc, account);
+
+  errors = count(&doc, TS_SEV_ERROR);
+  warnings = count(&doc, TS_SEV_WARNING);
+  if (json)
+    admin_print_json(as_json(&doc, errors, warnings));
+  else {
+    print_human(&doc);
+    printf("\n%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s",
+           warnings, warnings == 1 ? "" : "s");
+  }
+  ctx->exit_status = errors ? TS_EX_CONFIG : TS_EX_OK;
+  return NULL;
+}
+
+ts_error_t *
+admin_cmd_project(admin_ctx_t *ctx)
+{
+  static const apr_getopt_option_t opts[] = {
+    { "name", 'n', 1, NULL }, { "help", 'h', 0, NULL }, { NULL, 0, 0, NULL }
+  };
+  apr_getopt_t *os;
+  apr_status_t s;
+  int ch;
+  const char *arg, *name = NULL, *prj, *path;
+  tsp_settings_t *store;
+  ts_settings_t *settings;
+  const ts_setting_value_t *v;
+
+  TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
+  while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
+    if (ch == 'h') {
+      fputs(project_usage, stdout);
+      return NULL;
+    }
+    name = arg;
+  }
+  if (s != APR_EOF || ctx->argc - os->ind != 1
+      || strcmp(os->argv[os->ind], "init") != 0)
+    return admin_usage_error(project_usage, "project takes the subcommand "
+                             "init");
+  TS_ERR(admin_open_store(&store, ctx->pool));
+  TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
+  v = ts_settings_get(settings, "INOPRJ");
+  if (v->problem)
+    return ts_error_createf(TS_ECONFIG, "INOPRJ '%s' is invalid: %s",
+                            v->value, v->problem);
+  prj = v->value;
+  if (!name) {
+    const char *slash = strrchr(prj, '/'), *bslash = strrchr(prj, '\\');
+    name = (bslash > slash ? bslash : slash);
+    name = name && name[1] ? name + 1 : "project";
+  }
+  TS_ERR(ts_project_init(&path, prj, name, ctx->pool));
+  printf("%s identifies the project directory %s; %s/ivm/logs exists\n",
+         path, prj, prj);
+  return NULL;
+}

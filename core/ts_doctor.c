@@ -1,0 +1,444 @@
+/* ts_doctor.c: the environment checks of `tessera-admin doctor` (see
+ * ts_doctor.h): settings, network drives, ports, open files, the shared
+ * project directory. Message queues are in ts_doctor_mq.c. */
+#include "ts_doctor.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_file_info.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+#include <apr_general.h>
+
+#include "ts_file.h"
+#include "ts_ports.h"
+#include "tsp.h"
+
+const char *
+ts_severity_name(ts_severity_t severity)
+{
+  switch (severity) {
+  case TS_SEV_ERROR:   return "error";
+  case TS_SEV_WARNING: return "warning";
+  case TS_SEV_INFO:    return "info";
+  }
+  return "?";
+}
+
+void
+ts_doctor_add(ts_doctor_t *doc, ts_severity_t severity, const char *check,
+              const char *subject, const char *fix, const char *fmt, ...)
+{
+  ts_finding_t *f = apr_array_push(doc->findings);
+  va_list ap;
+
+  f->severity = severity;
+  f->check = check;
+  f->subject = subject ? apr_pstrdup(doc->pool, subject) : "";
+  f->fix = fix ? apr_pstrdup(doc->pool, fix) : NULL;
+  va_start(ap, fmt);
+  f->message = apr_pvsprintf(doc->pool, fmt, ap);
+  va_end(ap);
+}
+
+static const char *
+value_of(ts_doctor_t *doc, const char *name)
+{
+  const ts_setting_value_t *v = ts_settings_get(doc->settings, name);
+  return v && !v->problem ? v->value : NULL;
+}
+
+void
+ts_doctor_check_settings(ts_doctor_t *doc)
+{
+  for (int i = 0; i < doc->settings->values->nelts; i++) {
+    const ts_setting_value_t *v = &APR_ARRAY_IDX(doc->settings->values, i,
+                                                 ts_setting_value_t);
+    if (v->problem)
+      ts_doctor_add(doc, TS_SEV_ERROR, "settings", v->def->name,
+                    apr_psprintf(doc->pool, "tessera-admin env set %s %s",
+                                 v->def->name, v->def->example
+                                 ? v->def->example : "<value>"),
+                    "%s '%s' from the %s%s%s%s is invalid: %s", v->def->name,
+                    v->value, ts_source_name(v->source),
+                    v->location ? " (" : "", v->location ? v->location : "",
+                    v->location ? ")" : "", v->problem);
+  }
+}
+
+/* --- network drives ------------------------------------------------------ */
+
+static void
+check_dir_local(ts_doctor_t *doc, const char *name, const char *path)
+{
+  const char *warning;
+  int refuse = strcmp(name, "INOPRJ") == 0 || strncmp(name, "repository",
+                                                      10) == 0;
+  ts_error_t *err = ts_check_local_dir(&warning, name, path,
+                                       refuse
+                                       && tsp_services_refuse_remote_projects(),
+                                       doc->pool);
+
+  if (err) {
+    ts_doctor_add(doc, ts_error_code(err) == TS_ECONFIG ? TS_SEV_ERROR
+                                                        : TS_SEV_WARNING,
+                  "network-drive", path,
+                  apr_psprintf(doc->pool, "tessera-admin env set %s <local "
+                               "directory> --scope all", name),
+                  "%s", ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+  }
+  else if (warning)
+    ts_doctor_add(doc, TS_SEV_WARNING, "network-drive", path,
+                  apr_psprintf(doc->pool, "tessera-admin env set %s <local "
+                               "directory> --scope all", name), "%s",
+                  warning);
+}
+
+void
+ts_doctor_check_network_drives(ts_doctor_t *doc)
+{
+  static const char *const names[] = { "INOPRJ", "INOLIC", "INODIR", NULL };
+  const char *prj = value_of(doc, "INOPRJ");
+  apr_dir_t *dir;
+  apr_finfo_t fi;
+
+  for (int i = 0; names[i]; i++)
+    if (value_of(doc, names[i]))
+      check_dir_local(doc, names[i], value_of(doc, names[i]));
+  /* every repository directory: it may be a mount of its own */
+  if (prj && apr_dir_open(&dir, prj, doc->pool) == APR_SUCCESS) {
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
+           == APR_SUCCESS) {
+      char *path;
+      if (fi.filetype != APR_DIR || fi.name[0] == '.'
+          || strcmp(fi.name, "ivm") == 0)
+        continue;
+      if (apr_filepath_merge(&path, prj, fi.name, APR_FILEPATH_NATIVE,
+                             doc->pool) == APR_SUCCESS)
+        check_dir_local(doc, apr_pstrcat(doc->pool, "repository ",
+                                         fi.name, NULL), path);
+    }
+    apr_dir_close(dir);
+  }
+}
+
+/* --- ports ------------------------------------------------------------- */
+
+/* Is PORT free to bind? */
+static int
+port_free(int port, apr_pool_t *pool)
+{
+  apr_socket_t *s;
+  apr_sockaddr_t *sa;
+  int ok = 0;
+
+  if (apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET, (apr_port_t)port, 0,
+                            pool) == APR_SUCCESS
+      && apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool)
+         == APR_SUCCESS) {
+    tsp_listener_prepare(s);
+    ok = apr_socket_bind(s, sa) == APR_SUCCESS;
+    apr_socket_close(s);
+  }
+  return ok;
+}
+
+/* The Tessera role answering /health on PORT, or NULL. */
+static const char *
+tessera_role_on(int port, apr_pool_t *pool)
+{
+  apr_socket_t *s;
+  apr_sockaddr_t *sa;
+  char buf[1024];
+  apr_size_t len = sizeof(buf) - 1;
+  const char req[] = "GET /health HTTP/1.0\r\n\r\n", *role;
+  apr_size_t rlen = sizeof(req) - 1;
+
+  if (apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,
+                            pool) != APR_SUCCESS
+      || apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool)
+         != APR_SUCCESS)
+    return NULL;
+  apr_socket_timeout_set(s, apr_time_from_msec(500));
+  if (apr_socket_connect(s, sa) != APR_SUCCESS
+      || apr_socket_send(s, req, &rlen) != APR_SUCCESS) {
+    apr_socket_close(s);
+    return NULL;
+  }
+  memset(buf, 0, sizeof(buf));
+  {
+    apr_size_t got = 0;
+    while (got < len) {
+      apr_size_t n = len - got;
+      if (apr_socket_recv(s, buf + got, &n) != APR_SUCCESS || n == 0)
+        break;
+      got += n;
+    }
+  }
+  apr_socket_close(s);
+  role = strstr(buf, "\"role\":\"");
+  if (!role)
+    return NULL;
+  role += 8;
+  return apr_pstrndup(pool, role, strcspn(role, "\""));
+}
+
+void
+ts_doctor_check_ports(ts_doctor_t *doc)
+{
+  int p = ts_settings_port(doc->settings), free_models = 0;
+  const char *agent = value_of(doc, "INOAGENTPORT");
+  apr_array_header_t *plan;
+  ts_error_t *err;
+
+  if (!p)
+    return;   /* reported by the settings check */
+  err = ts_port_plan(&plan, p, agent ? atoi(agent) : p + 3,
+                     TS_PLAN_DEFAULT_MODELS, doc->pool);
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool, p), NULL,
+                  "%s", ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+    return;
+  }
+  for (int i = 0; i < plan->nelts; i++) {
+    const ts_port_entry_t *e = &APR_ARRAY_IDX(plan, i, ts_port_entry_t);
+    if (e->first != e->last) {
+      for (int port = e->first; port <= e->last; port++)
+        free_models += port_free(port, doc->pool);
+      ts_doctor_add(doc, free_models ? TS_SEV_INFO : TS_SEV_WARNING, "ports",
+                    apr_psprintf(doc->pool, "%d-%d", e->first, e->last),
+                    free_models ? NULL : "stop what holds them, or move p "
+                    "with `tessera-admin env set INOHOST <host>.<port>`",
+                    "%d of the %d model-server ports %s are free%s",
+                    free_models, e->last - e->first + 1, e->offset,
+                    tsp_services_refuse_remote_projects() ? ""
+                    : "; Linux holds a closed port in TIME_WAIT for a while, "
+                      "so leave spare ports if model servers restart often");
+      continue;
+    }
+    if (port_free(e->first, doc->pool))
+      continue;
+    {
+      const char *role = tessera_role_on(e->first, doc->pool);
+      const char *owner = tsp_port_owner(e->first, doc->pool);
+      if (role)
+        ts_doctor_add(doc, TS_SEV_INFO, "ports", apr_itoa(doc->pool,
+                      e->first), NULL, "port %d (%s, %s) is held by the "
+                      "Tessera %s server%s%s", e->first, e->offset,
+                      e->component, role, owner ? ", " : "",
+                      owner ? owner : "");
+      else
+        ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool,
+                      e->first),
+                      "stop that program, or move p with `tessera-admin env "
+                      "set INOHOST <host>.<port>`",
+                      "port %d (%s, the %s) is in use by %s, so the %s "
+                      "cannot start", e->first, e->offset, e->component,
+                      owner ? owner : "another program", e->component);
+    }
+  }
+}
+
+/* --- open files --------------------------------------------------------- */
+
+void
+ts_doctor_check_files(ts_doctor_t *doc)
+{
+  long soft, hard, need = doc->connections + 128;
+  ts_error_t *err = tsp_fd_limit_raise(&soft, &hard, -1);   /* read only */
+
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_WARNING, "open-files", "RLIMIT_NOFILE", NULL,
+                  "%s", ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+    return;
+  }
+  if (hard >= 0 && hard < need)
+    ts_doctor_add(doc, TS_SEV_ERROR, "open-files",
+                  apr_psprintf(doc->pool, "hard limit %ld", hard),
+                  apr_psprintf(doc->pool, "LimitNOFILE=%ld in the unit "
+                               "(`systemctl edit tessera-license`), or "
+                               "'tessera - nofile %ld' in "
+                               "/etc/security/limits.d/tessera.conf", need,
+                               need),
+                  "the hard limit of open files (%ld) is below the %ld a "
+                  "server needs for %ld client connections; servers raise "
+                  "their soft limit only up to the hard one", hard, need,
+                  doc->connections);
+  else if (soft >= 0)
+    ts_doctor_add(doc, TS_SEV_INFO, "open-files",
+                  apr_psprintf(doc->pool, "soft %ld, hard %ld", soft, hard),
+                  NULL, "open files: servers raise the soft limit (%ld) to "
+                  "the hard one (%ld), enough for %ld client connections",
+                  soft, hard, doc->connections);
+}
+
+/* --- the shared project directory ---------------------------------------- */
+
+/* 8-4-4-4-12 hex digits, one line (a newline may follow). */
+static int
+uuid_valid(const char *text)
+{
+  static const int groups[] = { 8, 4, 4, 4, 12 };
+  const char *p = text;
+
+  for (int g = 0; g < 5; g++) {
+    for (int i = 0; i < groups[g]; i++, p++)
+      if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')
+            || (*p >= 'A' && *p <= 'F')))
+        return 0;
+    if (g < 4 && *p++ != '-')
+      return 0;
+  }
+  if (*p == '\r')
+    p++;
+  if (*p == '\n')
+    p++;
+  return *p == '\0';
+}
+
+/* A random (version 4) UUID. */
+static ts_error_t *
+uuid_new(char out[38])
+{
+  unsigned char b[16];
+  apr_status_t s = apr_generate_random_bytes(b, sizeof(b));
+
+  if (s)
+    return ts_error_aprf(s, "cannot get random bytes for a UUID");
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  apr_snprintf(out, 38, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+               "%02x%02x%02x%02x%02x%02x\n", b[0], b[1], b[2], b[3], b[4],
+               b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+               b[14], b[15]);
+  return NULL;
+}
+
+/* Create and remove a file in DIR: writable for us, really. */
+static ts_error_t *
+probe_writable(const char *dir, apr_pool_t *pool)
+{
+  apr_file_t *f;
+  char *tmpl = apr_pstrcat(pool, dir, "/.tessera-probe-XXXXXX", NULL);
+  apr_status_t s = apr_file_mktemp(&f, tmpl, 0, pool);
+
+  if (s)
+    return ts_error_aprf(s, "cannot create a file in %s", dir);
+  apr_file_close(f);   /* DELONCLOSE removes it */
+  return NULL;
+}
+
+void
+ts_doctor_check_project(ts_doctor_t *doc)
+{
+  const char *prj = value_of(doc, "INOPRJ"), *uuid_file = NULL;
+  const char *init = apr_psprintf(doc->pool, "tessera-admin project init");
+  apr_finfo_t fi;
+  apr_dir_t *dir;
+  int uuids = 0;
+
+  if (!prj)
+    return;
+  if (apr_stat(&fi, prj, APR_FINFO_TYPE, doc->pool) != APR_SUCCESS) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, init, "INOPRJ %s does "
+                  "not exist or cannot be read", prj);
+    return;
+  }
+  if (fi.filetype != APR_DIR) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj,
+                  "tessera-admin env set INOPRJ <directory> --scope all",
+                  "INOPRJ %s is not a directory", prj);
+    return;
+  }
+  if (apr_dir_open(&dir, prj, doc->pool) != APR_SUCCESS) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, NULL, "INOPRJ %s "
+                  "cannot be listed (permissions?)", prj);
+    return;
+  }
+  while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
+         == APR_SUCCESS) {
+    size_t n = strlen(fi.name);
+    const char *path, *text;
+    apr_size_t len;
+    ts_error_t *err;
+
+    if (n <= 12 || strcmp(fi.name + n - 12, ".inoprj.uuid") != 0)
+      continue;
+    uuids++;
+    path = apr_pstrcat(doc->pool, prj, "/", fi.name, NULL);
+    uuid_file = path;
+    err = ts_file_read_all(&text, &len, path, doc->pool);
+    if (err) {
+      ts_doctor_add(doc, TS_SEV_ERROR, "project", path, NULL, "%s",
+                    ts_error_text(err, doc->pool));
+      ts_error_clear(err);
+    }
+    else if (!uuid_valid(text))
+      ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
+                    apr_psprintf(doc->pool, "remove %s, then `%s`", path,
+                                 init),
+                    "%s does not hold a UUID (the project directory's "
+                    "identity, through which agents find out that they "
+                    "share it)", path);
+  }
+  apr_dir_close(dir);
+  if (uuids == 0)
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, init, "INOPRJ %s has "
+                  "no <name>.inoprj.uuid file: agents cannot tell that they "
+                  "share it", prj);
+  else if (uuids > 1)
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj,
+                  "keep one *.inoprj.uuid file and remove the others",
+                  "INOPRJ %s has %d *.inoprj.uuid files; exactly one names "
+                  "the project directory", prj, uuids);
+  for (const char *const *d = (const char *const[]){ "ivm", "ivm/logs",
+       NULL }; *d; d++) {
+    const char *path = apr_pstrcat(doc->pool, prj, "/", *d, NULL);
+    ts_error_t *err;
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, doc->pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+      ts_doctor_add(doc, TS_SEV_ERROR, "project", path, init, "%s is "
+                    "missing: agents keep their state and logs there", path);
+      continue;
+    }
+    err = probe_writable(path, doc->pool);
+    if (err) {
+      ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
+                    apr_psprintf(doc->pool, "chmod u+rwx %s (or give the "
+                                 "agents' account write access)", path),
+                    "%s", ts_error_text(err, doc->pool));
+      ts_error_clear(err);
+    }
+  }
+  (void)uuid_file;
+}
+
+ts_error_t *
+ts_project_init(const char **path, const char *inoprj, const char *name,
+                apr_pool_t *pool)
+{
+  apr_dir_t *dir;
+  apr_finfo_t fi;
+  char text[38];
+
+  TS_ERR(ts_dir_make(apr_pstrcat(pool, inoprj, "/ivm/logs", NULL),
+                     TS_FPROT_DIR, pool));
+  if (apr_dir_open(&dir, inoprj, pool) == APR_SUCCESS) {
+    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
+      size_t n = strlen(fi.name);
+      if (n > 12 && strcmp(fi.name + n - 12, ".inoprj.uuid") == 0) {
+        *path = apr_pstrcat(pool, inoprj, "/", fi.name, NULL);
+        apr_dir_close(dir);
+        return NULL;     /* the directory has its identity already */
+      }
+    }
+    apr_dir_close(dir);
+  }
+  TS_ERR(uuid_new(text));
+  *path = apr_pstrcat(pool, inoprj, "/", name, ".inoprj.uuid", NULL);
+  return ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
+}

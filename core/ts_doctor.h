@@ -1,0 +1,62 @@
+/* ts_doctor.h: `tessera-admin doctor`, the environment checks (SPEC §4).
+ *
+ * Every check adds findings; a finding says how bad it is, what exactly
+ * (path, port, value) it is about, why it matters and the command that
+ * fixes it. Checks never stop at the first problem, never crash on bad
+ * input, and change nothing unless asked to fix (and then only the safe
+ * fixes, each reported).
+ */
+#ifndef TS_DOCTOR_H
+#define TS_DOCTOR_H
+
+#include <apr_tables.h>
+#include "ts_error.h"
+#include "ts_settings.h"
+#include "ts_server.h"
+
+typedef enum ts_severity_t {
+  TS_SEV_ERROR,
+  TS_SEV_WARNING,
+  TS_SEV_INFO
+} ts_severity_t;
+
+typedef struct ts_finding_t {
+  ts_severity_t severity;
+  const char *check;     /* "network-drive", "ports", ... */
+  const char *subject;   /* the path, port or value concerned */
+  const char *message;   /* what is wrong (or fine) and why it matters */
+  const char *fix;       /* the command or step that fixes it, or NULL */
+} ts_finding_t;
+
+typedef struct ts_doctor_t {
+  ts_settings_t *settings;
+  int fix;               /* apply safe fixes */
+  long connections;      /* expected client connections (fd check) */
+  apr_array_header_t *findings;   /* of ts_finding_t */
+  apr_pool_t *pool;
+} ts_doctor_t;
+
+void ts_doctor_add(ts_doctor_t *doc, ts_severity_t severity,
+                   const char *check, const char *subject, const char *fix,
+                   const char *fmt, ...)
+  __attribute__((format(printf, 6, 7)));
+
+const char *ts_severity_name(ts_severity_t severity);
+
+/* The checks. Each adds findings and returns an error only when the check
+ * itself could not run (which is reported as a finding by the caller). */
+void ts_doctor_check_settings(ts_doctor_t *doc);
+void ts_doctor_check_network_drives(ts_doctor_t *doc);
+void ts_doctor_check_ports(ts_doctor_t *doc);
+void ts_doctor_check_files(ts_doctor_t *doc);
+void ts_doctor_check_project(ts_doctor_t *doc);
+/* ACCOUNT: Tessera's service account; only its stale queues are removed
+ * by --fix. */
+void ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account);
+
+/* Create <INOPRJ>/<name>.inoprj.uuid (a new UUID) and ivm/logs, unless a
+ * uuid file exists already. *PATH receives the uuid file. */
+ts_error_t *ts_project_init(const char **path, const char *inoprj,
+                            const char *name, apr_pool_t *pool);
+
+#endif

@@ -1,0 +1,296 @@
+/* test_doctor.c: `tessera-admin doctor` against real mechanisms (Linux):
+ * a port of the plan held by a listener (named with its process), a port
+ * held by a real tesserad (recognized as ours), stale System V message
+ * queues of a killed process (listed; --fix --yes removes only those of
+ * the service account, a live process's queue stays), and broken project
+ * directories (missing, a file, two uuid files, a corrupt uuid). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <apr_general.h>
+
+#include "run.h"
+
+static char root[] = "/tmp/tessera-doctor-XXXXXX";
+static char prj[300], env_host[64], env_prj[320], env_lic[320], env_home[320];
+static int port;
+
+static int
+free_port(void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  socklen_t len = sizeof(sa);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  p = ntohs(sa.sin_port);
+  close(fd);
+  return p;
+}
+
+static void
+setup(void)
+{
+  apr_initialize();
+  cr_assert_not_null(mkdtemp(root));
+  chmod(root, 0755);
+  /* p..p+25 must not collide with ephemeral ports in use: step back from
+   * a free one so the plan stays below 64000 */
+  port = free_port();
+  if (port > 60000)
+    port -= 30;
+  snprintf(prj, sizeof(prj), "%s/prj", root);
+  snprintf(env_host, sizeof(env_host), "INOHOST=127.0.0.1.%d", port);
+  snprintf(env_prj, sizeof(env_prj), "INOPRJ=%s", prj);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s/lic", root);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+}
+
+static void
+teardown(void)
+{
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+  cr_assert_eq(system(cmd), 0);
+  apr_terminate();
+}
+
+TestSuite(doctor, .init = setup, .fini = teardown, .timeout = 60);
+
+static run_result_t
+doctor(const char *const *args)
+{
+  const char *argv[12] = { TESSERA_ADMIN, "doctor" };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
+
+  for (int i = 0; args[i]; i++)
+    argv[i + 2] = args[i];
+  return run(argv, env, NULL);
+}
+
+static void
+init_project(void)
+{
+  const char *argv[] = { TESSERA_ADMIN, "project", "init", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_prj, env_home, NULL };
+  run_result_t r = run(argv, env, NULL);
+  cr_assert_eq(r.status, 0, "project init: %s", r.err);
+  run_free(&r);
+}
+
+/* The findings of `doctor --json` with CHECK and a message containing
+ * TEXT; returns how many. */
+static int
+findings(const char *json_text, const char *check, const char *severity,
+         const char *text)
+{
+  json_t *j = json_loads(json_text, 0, NULL), *f;
+  size_t i;
+  int n = 0;
+
+  cr_assert_not_null(j, "not JSON: %s", json_text);
+  json_array_foreach(json_object_get(j, "findings"), i, f)
+    if (strcmp(json_string_value(json_object_get(f, "check")), check) == 0
+        && (!severity || strcmp(json_string_value(json_object_get(f,
+                                "severity")), severity) == 0)
+        && strstr(json_string_value(json_object_get(f, "message")), text))
+      n++;
+  json_decref(j);
+  return n;
+}
+
+Test(doctor, clean_project_has_no_errors)
+{
+  run_result_t r;
+
+  init_project();
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.out);
+  cr_assert_eq(findings(r.out, "project", NULL, ""), 0, "%s", r.out);
+  run_free(&r);
+}
+
+Test(doctor, busy_port_is_named_with_its_process)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET,
+                            .sin_port = htons(port + 2) };
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  char want[128];
+  run_result_t r;
+
+  init_project();
+  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  cr_assert_eq(listen(fd, 1), 0);
+  r = doctor((const char *[]){ "--json", NULL });
+  close(fd);
+  cr_assert_eq(r.status, 78, "exit %d", r.status);
+  snprintf(want, sizeof(want), "port %d (p+2, the hub) is in use by pid %d",
+           port + 2, (int)getpid());
+  cr_assert_eq(findings(r.out, "ports", "error", want), 1, "%s", r.out);
+  run_free(&r);
+}
+
+Test(doctor, port_held_by_our_server_is_recognized)
+{
+  const char *argv[] = { TESSERAD, "license", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
+  pid_t pid;
+  run_result_t r;
+  int ok = 0;
+
+  init_project();
+  pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    execve(argv[0], (char *const *)argv, (char *const *)env);
+    _exit(127);
+  }
+  for (int i = 0; i < 100 && !ok; i++) {
+    r = doctor((const char *[]){ "--json", NULL });
+    ok = findings(r.out, "ports", "info", "held by the Tessera license "
+                  "server");
+    if (!ok) {
+      run_free(&r);
+      usleep(50000);
+    }
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  cr_assert(ok, "tesserad's port not recognized as ours");
+  cr_assert_eq(r.status, 0, "%s", r.out);
+  run_free(&r);
+}
+
+/* A queue created by a process running as UID that then dies (DIE) or
+ * stays (returns its pid). */
+static pid_t
+queue_as(uid_t uid, int die, int *id)
+{
+  int pipefd[2];
+  pid_t pid;
+
+  cr_assert_eq(pipe(pipefd), 0);
+  pid = fork();
+  if (pid == 0) {
+    struct { long type; char text[8]; } m = { 1, "hello" };
+    int q;
+    if (setgid(uid) || setuid(uid))
+      _exit(2);
+    q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    msgsnd(q, &m, sizeof(m.text), 0);
+    (void)!write(pipefd[1], &q, sizeof(q));
+    if (die)
+      _exit(0);
+    pause();
+    _exit(0);
+  }
+  cr_assert_eq(read(pipefd[0], id, sizeof(*id)), (ssize_t)sizeof(*id));
+  close(pipefd[0]);
+  close(pipefd[1]);
+  if (die) {
+    waitpid(pid, NULL, 0);
+    return 0;
+  }
+  return pid;
+}
+
+static int
+queue_exists(int id)
+{
+  struct msqid_ds ds;
+  return msgctl(id, IPC_STAT, &ds) == 0;
+}
+
+Test(doctor, stale_message_queues_are_listed_and_fixed)
+{
+  int stale_nobody, stale_root, live;
+  pid_t keeper;
+  char want[64];
+  run_result_t r;
+
+  init_project();
+  queue_as(65534, 1, &stale_nobody);
+  queue_as(0, 1, &stale_root);
+  keeper = queue_as(65534, 0, &live);
+
+  r = doctor((const char *[]){ "--json", "--account", "nobody", NULL });
+  snprintf(want, sizeof(want), "owner nobody, 1 messages");
+  cr_assert_geq(findings(r.out, "message-queues", "warning", want), 1, "%s",
+                r.out);
+  run_free(&r);
+  cr_assert(queue_exists(stale_nobody), "doctor without --fix changed "
+            "something");
+
+  r = doctor((const char *[]){ "--json", "--fix", "--yes", "--account",
+                               "nobody", NULL });
+  cr_assert_geq(findings(r.out, "message-queues", "info", "fixed: removed"),
+                1, "%s", r.out);
+  run_free(&r);
+  cr_assert(!queue_exists(stale_nobody), "stale queue of the account kept");
+  cr_assert(queue_exists(stale_root), "another account's queue removed");
+  cr_assert(queue_exists(live), "a live process's queue removed");
+
+  kill(keeper, SIGKILL);
+  waitpid(keeper, NULL, 0);
+  msgctl(stale_root, IPC_RMID, NULL);
+  msgctl(live, IPC_RMID, NULL);
+}
+
+Test(doctor, broken_project_directories_are_clear_findings)
+{
+  char path[400];
+  FILE *f;
+  run_result_t r;
+
+  /* missing */
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(r.status, 78);
+  cr_assert_eq(findings(r.out, "project", "error", "does not exist"), 1,
+               "%s", r.out);
+  run_free(&r);
+  /* a file instead of a directory */
+  f = fopen(prj, "w");
+  fclose(f);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "project", "error", "is not a directory"), 1,
+               "%s", r.out);
+  run_free(&r);
+  unlink(prj);
+  /* two uuid files, one corrupt */
+  init_project();
+  snprintf(path, sizeof(path), "%s/other.inoprj.uuid", prj);
+  f = fopen(path, "w");
+  fputs("not-a-uuid\n", f);
+  fclose(f);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(r.status, 78);
+  cr_assert_eq(findings(r.out, "project", "error", "2 *.inoprj.uuid files"),
+               1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "error", "does not hold a UUID"),
+               1, "%s", r.out);
+  run_free(&r);
+  /* ivm/logs missing */
+  unlink(path);
+  snprintf(path, sizeof(path), "rm -rf '%s/ivm/logs'", prj);
+  cr_assert_eq(system(path), 0);
+  r = doctor((const char *[]){ NULL });
+  cr_assert_eq(r.status, 78);
+  cr_assert(strstr(r.out, "ivm/logs is missing"), "%s", r.out);
+  cr_assert(strstr(r.out, "fix: tessera-admin project init"), "%s", r.out);
+  run_free(&r);
+}
