@@ -112,11 +112,14 @@ ts_doctor_check_network_drives(ts_doctor_t *doc)
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
            == APR_SUCCESS) {
       char *path;
-      if (fi.filetype != APR_DIR || fi.name[0] == '.'
-          || strcmp(fi.name, "ivm") == 0)
+      apr_finfo_t target;
+      if (fi.name[0] == '.' || strcmp(fi.name, "ivm") == 0
+          || apr_filepath_merge(&path, prj, fi.name, APR_FILEPATH_NATIVE,
+                                doc->pool) != APR_SUCCESS)
         continue;
-      if (apr_filepath_merge(&path, prj, fi.name, APR_FILEPATH_NATIVE,
-                             doc->pool) == APR_SUCCESS)
+      /* apr_stat follows symlinks: a repository may be a link elsewhere */
+      if (apr_stat(&target, path, APR_FINFO_TYPE, doc->pool) == APR_SUCCESS
+          && target.filetype == APR_DIR)
         check_dir_local(doc, apr_pstrcat(doc->pool, "repository ",
                                          fi.name, NULL), path);
     }

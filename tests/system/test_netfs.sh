@@ -71,11 +71,36 @@ for _ in $(seq 50); do
 done
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
+pass=0 fail=0
 if grep -q "warn .*INOPRJ $mnt/projects is on a network file system (fuse.sshfs" \
      "$work/tesserad.out" && grep -q 'serving on port' "$work/tesserad.out"; then
-  echo "1 passed, 0 failed"
+  pass=$((pass + 1)); echo "ok   - tesserad warns about INOPRJ on sshfs and serves"
 else
-  cat "$work/tesserad.out"
-  echo "0 passed, 1 failed"
-  exit 1
+  fail=$((fail + 1)); cat "$work/tesserad.out"; echo "FAIL - tesserad warning"
 fi
+
+# doctor reports INOPRJ and a repository reached through a symlink
+mkdir -p "$work/localprj"
+INOPRJ="$mnt/projects" INOLIC="$lic" HOME="$work" ASAN_OPTIONS=detect_leaks=0 \
+  "$build/admin/tessera-admin" doctor --json >"$work/doctor.json" || true
+if python3 - "$work/doctor.json" "$mnt/projects" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+hits = [f for f in d["findings"] if f["check"] == "network-drive"
+        and f["subject"] == sys.argv[2] and "fuse.sshfs" in f["message"]
+        and f["fix"]]
+sys.exit(0 if hits and hits[0]["severity"] == "warning" else 1)
+PY
+then pass=$((pass + 1)); echo "ok   - doctor: INOPRJ on sshfs is a warning with a fix"
+else fail=$((fail + 1)); cat "$work/doctor.json"; echo "FAIL - doctor network finding"
+fi
+ln -s "$mnt/projects" "$work/localprj/repo1"
+INOPRJ="$work/localprj" INOLIC="$lic" HOME="$work" ASAN_OPTIONS=detect_leaks=0 \
+  "$build/admin/tessera-admin" doctor >"$work/doctor.txt" || true
+if grep -q "repository repo1 $work/localprj/repo1 is on a network file system (fuse.sshfs" \
+     "$work/doctor.txt"; then
+  pass=$((pass + 1)); echo "ok   - doctor: a repository symlinked onto sshfs is reported"
+else fail=$((fail + 1)); cat "$work/doctor.txt"; echo "FAIL - doctor repository finding"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
