@@ -125,3 +125,32 @@ Test(admin_win32, bad_value_is_refused_and_nothing_written)
                    "default");
   json_decref(v);
 }
+
+/* doctor on Windows: INOPRJ on the network drive N: is an error there
+ * (services refuse it), with the fix. */
+Test(admin_win32, doctor_reports_a_project_on_a_network_drive)
+{
+  run_result_t r = ADMIN("env", "set", "INOPRJ", "N:\\projects", "--scope",
+                         "user");
+  json_t *j, *f;
+  size_t i;
+  int found = 0;
+
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = ADMIN("doctor", "--json");
+  cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.out);
+  j = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(j, "%s", r.out);
+  json_array_foreach(json_object_get(j, "findings"), i, f)
+    if (strcmp(json_string_value(json_object_get(f, "check")),
+               "network-drive") == 0
+        && strcmp(json_string_value(json_object_get(f, "severity")),
+                  "error") == 0
+        && strstr(json_string_value(json_object_get(f, "message")),
+                  "network drive"))
+      found = 1;
+  cr_assert(found, "%s", r.out);
+  json_decref(j);
+  run_free(&r);
+}
