@@ -23,7 +23,10 @@ static const char usage[] =
   "                   Tessera's account), each one printed; asks first\n"
   "  --yes            do not ask (for scripts)\n"
   "  --connections N  client connections to plan open files for (1000)\n"
-  "  --account NAME   the account Tessera's services run as (tessera)\n"
+  "  --account NAME   an account agents run as: INOPRJ is checked as that\n"
+  "                   account (repeat for several; needs root on Linux);\n"
+  "                   the first is the service account whose stale queues\n"
+  "                   --fix removes (default tessera)\n"
   "  --json           machine-readable output\n";
 
 static const char project_usage[] =
@@ -102,7 +105,9 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   apr_getopt_t *os;
   apr_status_t s;
   int ch, json = 0, fix = 0, yes = 0, errors, warnings;
-  const char *arg, *account = "tessera";
+  const char *arg, *account = NULL;
+  apr_array_header_t *accounts = apr_array_make(ctx->pool, 4,
+                                                sizeof(const char *));
   char *end;
   tsp_settings_t *store;
   ts_doctor_t doc = { 0 };
@@ -115,7 +120,11 @@ admin_cmd_doctor(admin_ctx_t *ctx)
     case 'j': json = 1; break;
     case 'f': fix = 1; break;
     case 'y': yes = 1; break;
-    case 'a': account = arg; break;
+    case 'a':
+      APR_ARRAY_PUSH(accounts, const char *) = arg;
+      if (!account)
+        account = arg;
+      break;
     case 'c':
       doc.connections = strtol(arg, &end, 10);
       if (*end || doc.connections < 1)
@@ -126,6 +135,8 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   }
   if (s != APR_EOF || os->ind != ctx->argc)
     return admin_usage_error(usage, "doctor takes no arguments");
+  if (!account)
+    account = "tessera";
   TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
   doc.pool = ctx->pool;
@@ -134,6 +145,10 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_settings(&doc);
   ts_doctor_check_network_drives(&doc);
   ts_doctor_check_project(&doc);
+  if (accounts->nelts) {
+    APR_ARRAY_PUSH(accounts, const char *) = NULL;
+    ts_doctor_check_access(&doc, (const char *const *)accounts->elts);
+  }
   ts_doctor_check_ports(&doc);
   ts_doctor_check_files(&doc);
   if (fix && !yes && !json

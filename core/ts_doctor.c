@@ -445,3 +445,54 @@ ts_project_init(const char **path, const char *inoprj, const char *name,
   *path = apr_pstrcat(pool, inoprj, "/", name, ".inoprj.uuid", NULL);
   return ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
 }
+
+void
+ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
+{
+  const char *prj = value_of(doc, "INOPRJ");
+  apr_finfo_t fi;
+
+  if (!prj || apr_stat(&fi, prj, APR_FINFO_TYPE, doc->pool) != APR_SUCCESS
+      || fi.filetype != APR_DIR)
+    return;   /* reported by the project check */
+  for (int a = 0; accounts && accounts[a]; a++) {
+    const char *probes[] = { apr_pstrcat(doc->pool, prj, "/ivm", NULL),
+                             apr_pstrcat(doc->pool, prj, "/ivm/logs", NULL),
+                             NULL };
+    tsp_access_report_t *rep;
+    ts_error_t *err = tsp_access_scan(&rep, prj, accounts[a], probes,
+                                      doc->pool);
+    const char *fix = apr_psprintf(doc->pool, "setfacl -R -m u:%s:rwX -m "
+                                   "d:u:%s:rwX %s (or a group shared by the "
+                                   "agents' accounts with chmod -R g+rwX)",
+                                   accounts[a], accounts[a], prj);
+    if (err) {
+      ts_doctor_add(doc, ts_error_code(err) == TS_EUNAVAIL ? TS_SEV_INFO
+                                                           : TS_SEV_WARNING,
+                    "permissions", accounts[a], NULL, "%s",
+                    ts_error_text(err, doc->pool));
+      ts_error_clear(err);
+      continue;
+    }
+    if (rep->denied) {
+      const char *eg = "";
+      for (int i = 0; i < rep->examples->nelts && i < 3; i++)
+        eg = apr_pstrcat(doc->pool, eg, i ? "; " : "",
+                         APR_ARRAY_IDX(rep->examples, i, const char *),
+                         NULL);
+      ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
+                    "the account %s may not use %ld of the %ld entries below "
+                    "INOPRJ %s (agents running as %s would fail there), "
+                    "e.g. %s", accounts[a], rep->denied, rep->scanned, prj,
+                    accounts[a], eg);
+    }
+    for (int i = 0; i < rep->probes->nelts; i++)
+      ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
+                    "as %s: %s", accounts[a],
+                    APR_ARRAY_IDX(rep->probes, i, const char *));
+    if (!rep->denied && !rep->probes->nelts)
+      ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a], NULL,
+                    "the account %s can read and write all %ld entries "
+                    "below INOPRJ %s", accounts[a], rep->scanned, prj);
+  }
+}

@@ -50,6 +50,10 @@ void ts_doctor_check_network_drives(ts_doctor_t *doc);
 void ts_doctor_check_ports(ts_doctor_t *doc);
 void ts_doctor_check_files(ts_doctor_t *doc);
 void ts_doctor_check_project(ts_doctor_t *doc);
+/* Access to INOPRJ for each of ACCOUNTS (NULL-terminated): every entry
+ * readable and writable, ivm and ivm/logs take a create-and-remove probe.
+ * Checked as the account, not as root. */
+void ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts);
 /* ACCOUNT: Tessera's service account; only its stale queues are removed
  * by --fix. */
 void ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account);

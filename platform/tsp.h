@@ -102,6 +102,25 @@ const char *tsp_port_owner(int port, apr_pool_t *pool);
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);
 
+/* ---- access as another account ----------------------------------------- */
+
+typedef struct tsp_access_report_t {
+  long scanned;                  /* files and directories looked at */
+  long denied;                   /* how many the account may not use */
+  apr_array_header_t *examples;  /* of const char *: "path: what" (<= 10) */
+  apr_array_header_t *probes;    /* of const char *: failed create probes */
+} tsp_access_report_t;
+
+/* Walk DIR once as ACCOUNT would (its uid, group and supplementary
+ * groups; the kernel applies modes and ACLs): directories must be
+ * readable, writable and searchable, files readable and writable. In each
+ * of PROBE_DIRS (NULL-terminated), create and remove a file. Linux runs
+ * the walk in a child process that has become ACCOUNT; Windows: not yet
+ * (TS_EUNAVAIL). Needs root on Linux to become another account. */
+ts_error_t *tsp_access_scan(tsp_access_report_t **report, const char *dir,
+                            const char *account,
+                            const char *const *probe_dirs, apr_pool_t *pool);
+
 /* ---- System V message queues (Linux; none on Windows) ------------------ */
 
 typedef struct tsp_msgqueue_t {

@@ -294,3 +294,60 @@ Test(doctor, broken_project_directories_are_clear_findings)
   cr_assert(strstr(r.out, "fix: tessera-admin project init"), "%s", r.out);
   run_free(&r);
 }
+
+/* Real accounts: two agents' users and a group, modes and POSIX ACLs on a
+ * test INOPRJ; doctor checks as each account (not as root). */
+static int
+sh(const char *before, const char *path, const char *after)
+{
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd), "%s'%s'%s", before, path, after);
+  return system(cmd);
+}
+
+Test(doctor, permissions_as_each_account_with_groups_and_acls)
+{
+  run_result_t r;
+  char file[400];
+
+  cr_assert_eq(system("getent group tstagents >/dev/null || groupadd "
+                      "--system tstagents"), 0);
+  cr_assert_eq(system("id tstagent1 >/dev/null 2>&1 || useradd --system "
+                      "--no-create-home -G tstagents tstagent1"), 0);
+  cr_assert_eq(system("id tstagent2 >/dev/null 2>&1 || useradd --system "
+                      "--no-create-home tstagent2"), 0);
+  init_project();
+  snprintf(file, sizeof(file), "%s/repo1", prj);
+  mkdir(file, 0770);
+  snprintf(file, sizeof(file), "%s/repo1/model.db", prj);
+  fclose(fopen(file, "w"));
+  /* the group may read and write everything, nobody else */
+  cr_assert_eq(sh("chgrp -R tstagents ", prj, ""), 0);
+  cr_assert_eq(sh("chmod -R g+rwX,o-rwx ", prj, ""), 0);
+
+  r = doctor((const char *[]){ "--json", "--account", "tstagent1",
+                               "--account", "tstagent2", NULL });
+  cr_assert_eq(r.status, 78);
+  cr_assert_eq(findings(r.out, "permissions", "info", "the account "
+               "tstagent1 can read and write all"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "permissions", "error", "the account "
+               "tstagent2 may not use"), 1, "%s", r.out);
+  run_free(&r);
+
+  /* an ACL entry gives tstagent2 what the group gives tstagent1 */
+  cr_assert_eq(sh("setfacl -R -m u:tstagent2:rwX ", prj, ""), 0);
+  /* and a file handed to another group fails tstagent1 alone (a chmod
+   * g-w would not do: with an ACL it lowers the mask for tstagent2 too) */
+  cr_assert_eq(sh("chgrp root ", file, ""), 0);
+  r = doctor((const char *[]){ "--json", "--account", "tstagent1",
+                               "--account", "tstagent2", NULL });
+  cr_assert_eq(findings(r.out, "permissions", "info", "the account "
+               "tstagent2 can read and write all"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "permissions", "error", "the account "
+               "tstagent1 may not use 1 of"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "permissions", "error", "model.db: no "
+               "read/write"), 1, "%s", r.out);
+  run_free(&r);
+  cr_assert_eq(system("userdel tstagent1 && userdel tstagent2 && groupdel "
+                      "tstagents"), 0);
+}

@@ -1,0 +1,148 @@
+/* access.c (posix): what an account may do in a directory tree.
+ *
+ * Root passes every permission check, so the scan runs in a child process
+ * that has become the account (initgroups, setgid, setuid): the kernel
+ * then decides with the account's groups, the mode bits and POSIX ACLs,
+ * exactly as it will for the service. One pass with nftw(); the child
+ * reports through a pipe, one line per denied path, then a summary.
+ */
+#define _XOPEN_SOURCE 700
+#include "tsp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <apr_strings.h>
+
+static FILE *report_out;
+static long scanned, denied;
+
+static int
+visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  int want;
+
+  (void)st;
+  (void)ftw;
+  scanned++;
+  if (type == FTW_DNR) {
+    denied++;
+    fprintf(report_out, "D %s: cannot list the directory\n", path);
+    return 0;
+  }
+  want = type == FTW_D ? R_OK | W_OK | X_OK : R_OK | W_OK;
+  if (type == FTW_SL || type == FTW_SLN)
+    return 0;
+  if (access(path, want) != 0) {
+    int r = access(path, R_OK) != 0, w = access(path, W_OK) != 0;
+    int x = type == FTW_D && access(path, X_OK) != 0;
+    denied++;
+    fprintf(report_out, "D %s: no %s%s%s%s%s\n", path, r ? "read" : "",
+            r && (w || x) ? "/" : "", w ? "write" : "", w && x ? "/" : "",
+            x ? "search" : "");
+  }
+  return 0;
+}
+
+static void
+child(int fd, const char *dir, const struct passwd *pw,
+      const char *const *probes)
+{
+  report_out = fdopen(fd, "w");
+  if (!report_out)
+    _exit(2);
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
+      || setuid(pw->pw_uid) != 0) {
+    fprintf(report_out, "E cannot become %s: %s\n", pw->pw_name,
+            strerror(errno));
+    fclose(report_out);
+    _exit(3);
+  }
+  nftw(dir, visit, 64, FTW_PHYS);
+  for (int i = 0; probes && probes[i]; i++) {
+    char tmpl[4096];
+    int t;
+    snprintf(tmpl, sizeof(tmpl), "%s/.tessera-probe-XXXXXX", probes[i]);
+    t = mkstemp(tmpl);
+    if (t < 0)
+      fprintf(report_out, "P %s: cannot create a file: %s\n", probes[i],
+              strerror(errno));
+    else {
+      close(t);
+      if (unlink(tmpl) != 0)
+        fprintf(report_out, "P %s: cannot remove a file: %s\n", probes[i],
+                strerror(errno));
+    }
+  }
+  fprintf(report_out, "S %ld %ld\n", scanned, denied);
+  fclose(report_out);
+  _exit(0);
+}
+
+ts_error_t *
+tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
+                const char *account, const char *const *probe_dirs,
+                apr_pool_t *pool)
+{
+  tsp_access_report_t *report = apr_pcalloc(pool, sizeof(*report));
+  struct passwd *pw = getpwnam(account);
+  int pipefd[2], status, summary = 0;
+  char line[8192];
+  FILE *in;
+  pid_t pid;
+
+  if (!pw)
+    return ts_error_createf(TS_ENOENT, "there is no account '%s' on this "
+                            "machine", account);
+  if (geteuid() != 0)
+    return ts_error_createf(TS_EPERM, "checking access as '%s' needs root "
+                            "(only root can become another account): run "
+                            "`sudo tessera-admin doctor`", account);
+  if (pipe(pipefd) < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "pipe() failed");
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "fork() failed");
+  if (pid == 0) {
+    close(pipefd[0]);
+    child(pipefd[1], dir, pw, probe_dirs);
+  }
+  close(pipefd[1]);
+  report->examples = apr_array_make(pool, 10, sizeof(const char *));
+  report->probes = apr_array_make(pool, 2, sizeof(const char *));
+  in = fdopen(pipefd[0], "r");
+  while (in && fgets(line, sizeof(line), in)) {
+    line[strcspn(line, "\n")] = '\0';
+    if (line[0] == 'D' && report->examples->nelts < 10)
+      APR_ARRAY_PUSH(report->examples, const char *) =
+        apr_pstrdup(pool, line + 2);
+    else if (line[0] == 'P')
+      APR_ARRAY_PUSH(report->probes, const char *) =
+        apr_pstrdup(pool, line + 2);
+    else if (line[0] == 'S')
+      summary = sscanf(line + 2, "%ld %ld", &report->scanned,
+                       &report->denied) == 2;
+    else if (line[0] == 'E') {
+      fclose(in);
+      waitpid(pid, &status, 0);
+      return ts_error_createf(TS_EOS, "%s", line + 2);
+    }
+  }
+  if (in)
+    fclose(in);
+  waitpid(pid, &status, 0);
+  if (!summary)
+    return ts_error_createf(TS_EOS, "the access check as '%s' ended "
+                            "without a result (exit status %d)", account,
+                            status);
+  *report_p = report;
+  return NULL;
+}
