@@ -145,6 +145,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_settings(&doc);
   ts_doctor_check_network_drives(&doc);
   ts_doctor_check_project(&doc);
+  ts_doctor_check_scenarios(&doc, accounts);
   if (accounts->nelts) {
     APR_ARRAY_PUSH(accounts, const char *) = NULL;
     ts_doctor_check_access(&doc, (const char *const *)accounts->elts);

@@ -50,6 +50,14 @@ void ts_doctor_check_network_drives(ts_doctor_t *doc);
 void ts_doctor_check_ports(ts_doctor_t *doc);
 void ts_doctor_check_files(ts_doctor_t *doc);
 void ts_doctor_check_project(ts_doctor_t *doc);
+/* Servers sharing INOPRJ, from their records in ivm/agents and
+ * ivm/modelservers (format in ts_doctor_scenarios.c): agents or an agent
+ * and a model server of different license servers are errors; mixed
+ * Linux/Windows agents a warning, whose Linux accounts are added to
+ * ACCOUNTS (of const char *) for the access check. */
+void ts_doctor_check_scenarios(ts_doctor_t *doc,
+                               apr_array_header_t *accounts);
+
 /* Access to INOPRJ for each of ACCOUNTS (NULL-terminated): every entry
  * readable and writable, ivm and ivm/logs take a create-and-remove probe.
  * Checked as the account, not as root. */

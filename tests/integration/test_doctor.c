@@ -351,3 +351,72 @@ Test(doctor, permissions_as_each_account_with_groups_and_acls)
   cr_assert_eq(system("userdel tstagent1 && userdel tstagent2 && groupdel "
                       "tstagents"), 0);
 }
+
+static void
+record(const char *kind_dir, const char *host, int p, const char *os,
+       const char *account, const char *inohost)
+{
+  char path[512];
+  FILE *f;
+
+  snprintf(path, sizeof(path), "mkdir -p '%s/ivm/%s'", prj, kind_dir);
+  cr_assert_eq(system(path), 0);
+  snprintf(path, sizeof(path), "%s/ivm/%s/%s.%d.json", prj, kind_dir, host,
+           p);
+  f = fopen(path, "w");
+  fprintf(f, "{\"version\": 1, \"kind\": \"%s\", \"host\": \"%s\", "
+          "\"port\": %d, \"os\": \"%s\", \"account\": \"%s\", "
+          "\"inohost\": \"%s\"}\n", strcmp(kind_dir, "agents") ? "modelserver"
+          : "agent", host, p, os, account, inohost);
+  fclose(f);
+}
+
+Test(doctor, scenarios_from_the_records_in_ivm)
+{
+  run_result_t r;
+  char path[512];
+
+  init_project();
+  record("agents", "h1", 17003, "linux", "nobody", "lic1.17000");
+  record("modelservers", "h1", 17006, "linux", "nobody", "lic1.17000");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "scenarios", NULL, ""), 0, "%s", r.out);
+  run_free(&r);
+
+  /* an agent and a model server of different license servers */
+  record("modelservers", "h2", 17006, "linux", "nobody", "lic2.17000");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(r.status, 78);
+  cr_assert_eq(findings(r.out, "scenarios", "error", "an agent and a model "
+               "server of different license servers"), 1, "%s", r.out);
+  run_free(&r);
+
+  /* agents of different license servers; mixed Linux and Windows */
+  snprintf(path, sizeof(path), "%s/ivm/modelservers/h2.17006.json", prj);
+  unlink(path);
+  record("agents", "w1", 17003, "windows", "TESSERA\\\\agent", "lic2.17000");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "scenarios", "error", "agents of different "
+               "license servers share INOPRJ"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "scenarios", "error", "lic2.17000 (agent "
+               "w1:17003)"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "scenarios", "warning", "Linux and Windows "
+               "agents share"), 1, "%s", r.out);
+  /* the Linux agent's account was checked as that account */
+  cr_assert_eq(findings(r.out, "permissions", "error", "the account nobody "
+               "may not use"), 1, "%s", r.out);
+  run_free(&r);
+
+  /* a broken record is named, not fatal */
+  record("agents", "bad", 1, "linux", "x", "y");
+  snprintf(path, sizeof(path), "%s/ivm/agents/bad.1.json", prj);
+  {
+    FILE *f = fopen(path, "w");
+    fputs("{not json", f);
+    fclose(f);
+  }
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "scenarios", "warning", "is not a version-1 "
+               "agent record"), 1, "%s", r.out);
+  run_free(&r);
+}

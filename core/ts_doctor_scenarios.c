@@ -1,0 +1,189 @@
+/* ts_doctor_scenarios.c: which servers share a project directory (seed
+ * 004, "Szenarien"), from the records they leave in it.
+ *
+ * Every agent and model server keeps one small record per process in the
+ * INOPRJ it works on, written atomically (ts_file_replace) at start:
+ *
+ *   <INOPRJ>/ivm/agents/<host>.<port>.json
+ *   <INOPRJ>/ivm/modelservers/<host>.<port>.json
+ *   {"version": 1, "kind": "agent"|"modelserver", "host": "lic1",
+ *    "port": 17003, "os": "linux"|"windows", "account": "tessera",
+ *    "inohost": "lic1.17000"}
+ *
+ * Forbidden: agents of different license servers on one INOPRJ; an agent
+ * and a model server of different license servers on one INOPRJ. Mixed
+ * Linux and Windows agents are allowed, but each side's account must be
+ * able to use every file: their Linux accounts are checked here.
+ */
+#include "ts_doctor.h"
+
+#include <string.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "ts_file.h"
+
+typedef struct record_t {
+  const char *path, *kind, *host, *os, *account, *inohost;
+  long port;
+} record_t;
+
+static void
+read_records(apr_array_header_t *out, ts_doctor_t *doc, const char *dir,
+             const char *kind)
+{
+  apr_dir_t *d;
+  apr_finfo_t fi;
+
+  if (apr_dir_open(&d, dir, doc->pool) != APR_SUCCESS)
+    return;
+  while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+    size_t n = strlen(fi.name);
+    const char *path, *text;
+    apr_size_t len;
+    json_error_t jerr;
+    json_t *j;
+    record_t *r;
+    ts_error_t *err;
+
+    if (n < 6 || strcmp(fi.name + n - 5, ".json") != 0)
+      continue;
+    path = apr_pstrcat(doc->pool, dir, "/", fi.name, NULL);
+    err = ts_file_read_all(&text, &len, path, doc->pool);
+    if (err) {
+      ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", path, NULL, "%s",
+                    ts_error_text(err, doc->pool));
+      ts_error_clear(err);
+      continue;
+    }
+    j = json_loadb(text, len, 0, &jerr);
+    if (!j || json_integer_value(json_object_get(j, "version")) != 1
+        || !json_is_string(json_object_get(j, "inohost"))) {
+      ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", path,
+                    apr_psprintf(doc->pool, "remove %s; the %s writes it "
+                                 "again at its next start", path, kind),
+                    "%s is not a version-1 %s record%s%s", path, kind,
+                    j ? "" : ": ", j ? "" : jerr.text);
+      json_decref(j);
+      continue;
+    }
+    r = apr_array_push(out);
+    r->path = path;
+    r->kind = kind;
+#define STR(name) apr_pstrdup(doc->pool, json_is_string(json_object_get(j, \
+                  name)) ? json_string_value(json_object_get(j, name)) : "?")
+    r->host = STR("host");
+    r->os = STR("os");
+    r->account = STR("account");
+    r->inohost = STR("inohost");
+#undef STR
+    r->port = (long)json_integer_value(json_object_get(j, "port"));
+    json_decref(j);
+  }
+  apr_dir_close(d);
+}
+
+/* "lic1.17000 (agent a:17003, agent b:17003); lic2.17000 (...)" */
+static const char *
+by_license_server(const apr_array_header_t *recs, apr_pool_t *pool)
+{
+  const char *text = "";
+
+  for (int i = 0; i < recs->nelts; i++) {
+    const record_t *r = &APR_ARRAY_IDX(recs, i, record_t);
+    int first = 1;
+    for (int k = 0; k < i; k++)
+      if (strcmp(APR_ARRAY_IDX(recs, k, record_t).inohost, r->inohost) == 0)
+        first = 0;
+    if (!first)
+      continue;
+    text = apr_pstrcat(pool, text, *text ? "; " : "", r->inohost, " (",
+                       NULL);
+    for (int k = i, n = 0; k < recs->nelts; k++) {
+      const record_t *o = &APR_ARRAY_IDX(recs, k, record_t);
+      if (strcmp(o->inohost, r->inohost) == 0)
+        text = apr_psprintf(pool, "%s%s%s %s:%ld", text, n++ ? ", " : "",
+                            o->kind, o->host, o->port);
+    }
+    text = apr_pstrcat(pool, text, ")", NULL);
+  }
+  return text;
+}
+
+static int
+distinct_inohosts(const apr_array_header_t *recs)
+{
+  int n = 0;
+  for (int i = 0; i < recs->nelts; i++) {
+    int seen = 0;
+    for (int k = 0; k < i; k++)
+      seen |= strcmp(APR_ARRAY_IDX(recs, k, record_t).inohost,
+                     APR_ARRAY_IDX(recs, i, record_t).inohost) == 0;
+    n += !seen;
+  }
+  return n;
+}
+
+void
+ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
+{
+  const ts_setting_value_t *v = ts_settings_get(doc->settings, "INOPRJ");
+  apr_array_header_t *agents, *servers, *all;
+  int linux_agents = 0, windows_agents = 0;
+
+  if (!v || v->problem)
+    return;
+  agents = apr_array_make(doc->pool, 4, sizeof(record_t));
+  servers = apr_array_make(doc->pool, 4, sizeof(record_t));
+  read_records(agents, doc, apr_pstrcat(doc->pool, v->value, "/ivm/agents",
+                                        NULL), "agent");
+  read_records(servers, doc, apr_pstrcat(doc->pool, v->value,
+                                         "/ivm/modelservers", NULL),
+               "modelserver");
+  if (distinct_inohosts(agents) > 1)
+    ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
+                  "give every license server's agents their own INOPRJ, or "
+                  "point them all at one license server (INOHOST)",
+                  "agents of different license servers share INOPRJ %s: %s; "
+                  "each would manage the same model versions", v->value,
+                  by_license_server(agents, doc->pool));
+  all = apr_array_copy(doc->pool, agents);
+  apr_array_cat(all, servers);
+  if (distinct_inohosts(agents) == 1 && distinct_inohosts(all) > 1)
+    ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
+                  "run the model servers under the agents' license server, "
+                  "or give them their own INOPRJ",
+                  "an agent and a model server of different license servers "
+                  "share INOPRJ %s: %s; they use different buses and never "
+                  "learn of each other", v->value,
+                  by_license_server(all, doc->pool));
+  for (int i = 0; i < agents->nelts; i++) {
+    const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
+    linux_agents += strcmp(r->os, "linux") == 0;
+    windows_agents += strcmp(r->os, "windows") == 0;
+  }
+  if (linux_agents && windows_agents) {
+    const char *names = "";
+    for (int i = 0; i < agents->nelts; i++) {
+      const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
+      names = apr_psprintf(doc->pool, "%s%s%s (%s on %s)", names,
+                           *names ? ", " : "", r->account, r->os, r->host);
+      if (strcmp(r->os, "linux") == 0 && accounts) {
+        int dup = 0;
+        for (int k = 0; k < accounts->nelts; k++)
+          dup |= strcmp(APR_ARRAY_IDX(accounts, k, const char *),
+                        r->account) == 0;
+        if (!dup)
+          APR_ARRAY_PUSH(accounts, const char *) = r->account;
+      }
+    }
+    ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", v->value,
+                  "see the permissions findings for each account; on the "
+                  "Windows side grant the accounts Modify on the share",
+                  "Linux and Windows agents share INOPRJ %s: %s; every "
+                  "account must read and write every file there (the Linux "
+                  "accounts are checked below; Windows accounts are checked "
+                  "on Windows)", v->value, names);
+  }
+}
