@@ -11,6 +11,8 @@
 
 static const char usage[] =
   "usage: tessera-admin ports [--models N] [--json]\n"
+  "       tessera-admin ports --firewall nftables|firewalld|ufw|netsh\n"
+  "                           [--models N]\n"
   "\n"
   "Show the ports Tessera uses, derived from the license server's port p\n"
   "in INOHOST: p license server, p+1 bus, p+2 hub, p+3 agent (or\n"
@@ -18,13 +20,51 @@ static const char usage[] =
   "model server. Firewalls must pass all of them.\n"
   "\n"
   "  --models N   room for N model servers (default 20, at most 1000)\n"
+  "  --firewall KIND  print the rules that open the plan's ports\n"
   "  --json       machine-readable output\n";
+
+/* The rules that let clients reach p..p+5+MODELS (and a moved agent
+ * port), for the firewall KIND. */
+static ts_error_t *
+print_firewall(const char *kind, const char *inohost, int p, int agent,
+               int models, apr_pool_t *pool)
+{
+  int last = p + 5 + models, extra = agent < p || agent > last;
+  const char *agent_nft = extra ? apr_psprintf(pool, ", %d", agent) : "";
+
+  printf("# Tessera: INOHOST %s, p = %d: ports p..p+5 and %d model "
+         "servers%s\n", inohost, p, models,
+         extra ? ", and the agent's port" : "");
+  if (strcmp(kind, "nftables") == 0) {
+    printf("# for the input chain of table inet filter; load with nft -f\n");
+    printf("add rule inet filter input tcp dport { %d-%d%s } accept "
+           "comment \"Tessera\"\n", p, last, agent_nft);
+  }
+  else if (strcmp(kind, "firewalld") == 0) {
+    printf("firewall-cmd --permanent --add-port=%d-%d/tcp\n", p, last);
+    if (extra)
+      printf("firewall-cmd --permanent --add-port=%d/tcp\n", agent);
+    printf("firewall-cmd --reload\n");
+  }
+  else if (strcmp(kind, "ufw") == 0) {
+    printf("ufw allow %d:%d/tcp comment 'Tessera'\n", p, last);
+    if (extra)
+      printf("ufw allow %d/tcp comment 'Tessera agent'\n", agent);
+  }
+  else {
+    printf("netsh advfirewall firewall add rule name=\"Tessera\" dir=in "
+           "action=allow protocol=TCP localport=%d-%d%s\n", p, last,
+           extra ? apr_psprintf(pool, ",%d", agent) : "");
+  }
+  return NULL;
+}
 
 ts_error_t *
 admin_cmd_ports(admin_ctx_t *ctx)
 {
   static const apr_getopt_option_t opts[] = {
     { "models", 'm', 1, "model servers" },
+    { "firewall", 'f', 1, "firewall kind" },
     { "json", 'j', 0, "JSON output" },
     { "help", 'h', 0, "this help" },
     { NULL, 0, 0, NULL }
@@ -32,7 +72,7 @@ admin_cmd_ports(admin_ctx_t *ctx)
   apr_getopt_t *os;
   apr_status_t s;
   int ch, json = 0, models = TS_PLAN_DEFAULT_MODELS, p, agent;
-  const char *arg;
+  const char *arg, *firewall = NULL;
   tsp_settings_t *store;
   ts_settings_t *settings;
   const ts_setting_value_t *host, *agent_v;
@@ -47,6 +87,13 @@ admin_cmd_ports(admin_ctx_t *ctx)
     }
     if (ch == 'j')
       json = 1;
+    else if (ch == 'f') {
+      if (strcmp(arg, "nftables") && strcmp(arg, "firewalld")
+          && strcmp(arg, "ufw") && strcmp(arg, "netsh"))
+        return admin_usage_error(usage, "--firewall takes nftables, "
+                                 "firewalld, ufw or netsh, not '%s'", arg);
+      firewall = arg;
+    }
     else {
       models = (int)strtol(arg, &end, 10);
       if (*end || !*arg || models < 1 || models > TS_PLAN_MAX_MODELS)
@@ -74,6 +121,9 @@ admin_cmd_ports(admin_ctx_t *ctx)
   agent = atoi(agent_v->value);
   TS_ERR(ts_port_plan(&plan, p, agent, models, ctx->pool));
 
+  if (firewall)
+    return print_firewall(firewall, host->value, p, agent, models,
+                          ctx->pool);
   if (json) {
     json_t *list = json_array();
     for (int i = 0; i < plan->nelts; i++) {

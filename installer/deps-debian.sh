@@ -10,7 +10,7 @@ packages=(
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
   # tests
-  libcriterion-dev file acl
+  libcriterion-dev file acl nftables
   "$@"
 )
 

@@ -31,7 +31,7 @@ die() { printf 'windows-deps: error: %s\n' "$*" >&2; exit 1; }
 
 # --- host tools -----------------------------------------------------------
 bash "$here/installer/deps-debian.sh" mingw-w64 wine wine64 meson dpkg-dev \
-  debugbreak xz-utils bzip2 >&2
+  debugbreak xz-utils bzip2 autoconf automake libtool tcl >&2
 
 # --- deb-src entries: same URIs and suites as the deb entries --------------
 srclist=/etc/apt/sources.list.d/tessera-deb-src.sources
@@ -73,8 +73,11 @@ declare -A orig=(
   [boxfort]='boxfort_*.orig.tar.*'
   [criterion]='criterion_*.orig.tar.*'
   [libmicrohttpd]='libmicrohttpd_*.orig.tar.*'
+  [libsodium]='libsodium_*.orig.tar.*'
+  [sqlite3]='sqlite3_*.orig.tar.xz'
 )
-packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd)
+packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd
+          libsodium sqlite3)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -215,6 +218,37 @@ build_libmicrohttpd() {
   pcfile libmicrohttpd "$(version libmicrohttpd)" "" "-lmicrohttpd -lws2_32"
 }
 
+# --- libsodium: Debian's orig tarball is the git tree, without configure --
+build_libsodium() {
+  local d; d=$(unpack libsodium)
+  (cd "$d" && ./autogen.sh -s >"$d/_autogen.log" 2>&1 \
+     && ./configure --host=$host --prefix="$prefix" --enable-static \
+          --disable-shared >"$d/_configure.log" 2>&1) \
+    || { tail -30 "$d/_configure.log" "$d/_autogen.log"; die "configure of libsodium failed"; }
+  make -C "$d" -j "$jobs" >"$d/_build.log" 2>&1 \
+    || { grep -E 'error' "$d/_build.log" | head -30; die "build of libsodium failed"; }
+  make -C "$d" install >/dev/null 2>&1
+  # Static use needs SODIUM_STATIC (no dllimport).
+  pcfile libsodium "$(version libsodium)" "-DSODIUM_STATIC" "-lsodium"
+}
+
+# --- SQLite: its configure takes a mingw host for Unix (SQLITE_OS_UNIX) and
+# runs the build tools it compiled for Windows; so it only generates the
+# amalgamation here (tools built with the host's gcc, BEXE empty), which is
+# then compiled for Windows directly. ------------------------------------------
+build_sqlite3() {
+  local d; d=$(unpack sqlite3)
+  (cd "$d" && ./configure --disable-tcl --disable-readline \
+     >"$d/_configure.log" 2>&1 && make BCC=gcc BEXE= sqlite3.c sqlite3.h \
+     >"$d/_build.log" 2>&1) \
+    || { tail -30 "$d/_build.log"; die "generating the SQLite amalgamation failed"; }
+  $host-gcc -O2 -DSQLITE_THREADSAFE=1 -DSQLITE_OMIT_LOAD_EXTENSION \
+    -c "$d/sqlite3.c" -o "$d/sqlite3.o" || die "compiling sqlite3.c failed"
+  $host-ar rcs "$prefix/lib/libsqlite3.a" "$d/sqlite3.o"
+  cp "$d/sqlite3.h" "$d/sqlite3ext.h" "$prefix/include/"
+  pcfile sqlite3 "$(version sqlite3)" "" "-lsqlite3"
+}
+
 # --- Criterion and what it needs -------------------------------------------
 build_nanomsg() {
   local d; d=$(unpack nanomsg)
@@ -296,6 +330,8 @@ build_pcre2
 build_jansson
 build_libxml2
 build_libmicrohttpd
+build_libsodium
+build_sqlite3
 build_nanomsg
 build_criterion
 rm -rf "$work"

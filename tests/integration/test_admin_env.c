@@ -325,3 +325,38 @@ Test(admin_env, usage_errors_and_help)
   cr_assert_eq(r.status, 64);
   run_free(&r);
 }
+
+/* The firewall rules load into a real nftables (in a network namespace of
+ * the test's own, so the machine's rules are untouched). */
+Test(admin_env, firewall_rules_load_into_nftables)
+{
+  run_result_t r = ADMIN("ports", "--firewall", "nftables", "--models",
+                         "10");
+  char path[400], cmd[1200];
+  FILE *f;
+
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "tcp dport { 17000-17015 } accept"), "%s", r.out);
+  snprintf(path, sizeof(path), "%s/tessera.nft", root);
+  f = fopen(path, "w");
+  fputs("add table inet filter\n"
+        "add chain inet filter input { type filter hook input priority 0; }\n",
+        f);
+  fputs(r.out, f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft -f %s && nft list "
+           "ruleset' | grep -q 'tcp dport 17000-17015 accept comment "
+           "\"Tessera\"'", path);
+  cr_assert_eq(system(cmd), 0, "nft refused or lost the rule:\n%s", r.out);
+  run_free(&r);
+
+  r = ADMIN("ports", "--firewall", "ufw");
+  cr_assert(strstr(r.out, "ufw allow 17000:17025/tcp"), "%s", r.out);
+  run_free(&r);
+  r = ADMIN("ports", "--firewall", "netsh");
+  cr_assert(strstr(r.out, "localport=17000-17025"), "%s", r.out);
+  run_free(&r);
+  r = ADMIN("ports", "--firewall", "iptables");
+  cr_assert_eq(r.status, 64);
+  run_free(&r);
+}
