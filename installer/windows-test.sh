@@ -38,7 +38,14 @@ wineserver -w 2>/dev/null || true
 wineserver -p 2>/dev/null || true
 wine cmd /c exit </dev/null >/dev/null 2>&1
 
-cmake --preset windows >/dev/null
+# A build tree configured against an older prefix (new package versions)
+# keeps that prefix's paths in its cache: configure it afresh.
+fresh=
+if [ -f build/windows/CMakeCache.txt ] && \
+   ! grep -q "^TESSERA_DEPS_PREFIX:PATH=$prefix\$" build/windows/CMakeCache.txt; then
+  fresh=--fresh
+fi
+cmake --preset windows $fresh >/dev/null
 cmake --build --preset windows
 # No 32-bit artifacts: wine32 is not installed, and a 32-bit program would
 # "pass" by exiting 0 without running.
