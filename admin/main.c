@@ -21,6 +21,7 @@ static const char usage[] =
   "  doctor  check this machine: network drives, project directory, ports,\n"
   "          open files, message queues\n"
   "  project give INOPRJ its identity (project init)\n"
+  "  license show, import, issue and sign licenses\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -33,6 +34,7 @@ static const struct {
   { "service", admin_cmd_service },
   { "doctor", admin_cmd_doctor },
   { "project", admin_cmd_project },
+  { "license", admin_cmd_license },
 };
 
 static ts_error_t *

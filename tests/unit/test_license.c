@@ -1,0 +1,168 @@
+/* test_license.c: license files as a vendor issues them and a license
+ * server checks them: signature over every field, host binding, expiry,
+ * trusted keys only, and schema errors with file, line and element. */
+#include <string.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "ts_license.h"
+
+static apr_pool_t *pool;
+
+static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
+static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+
+TestSuite(license, .init = setup, .fini = teardown);
+
+/* A license signed with SK (the demo key when NULL). */
+static const char *
+issue(const char *host, const char *expires, const unsigned char *sk)
+{
+  unsigned char pk[32], demo[64];
+  ts_license_t lic = { 0 };
+  ts_product_t *p;
+  const char *xml;
+  ts_error_t *err;
+
+  lic.id = "L-1";
+  lic.issued = "2026-11-22T00:00:00Z";
+  lic.licensee = "Example & Co <test>";
+  lic.host = host;
+  lic.products = apr_array_make(pool, 2, sizeof(ts_product_t));
+  p = apr_array_push(lic.products);
+  p->name = "modeler";
+  p->seats = 10;
+  p->expires = expires;
+  if (!sk) {
+    cr_assert_null(ts_license_demo_key(pk, demo));
+    sk = demo;
+  }
+  err = ts_license_sign(&xml, &lic, sk, pool);
+  cr_assert_null(err);
+  return xml;
+}
+
+static ts_license_t *
+parse_ok(const char *xml)
+{
+  ts_license_t *lic;
+  ts_error_t *err = ts_license_parse(&lic, "/lic/tessera.lic", xml,
+                                     strlen(xml), pool);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, pool) : "");
+  return lic;
+}
+
+static const char *
+verify_text(const char *xml, const char *host)
+{
+  ts_error_t *err = ts_license_verify(parse_ok(xml), host, apr_time_now(),
+                                      pool);
+  const char *text = err ? ts_error_text(err, pool) : NULL;
+  ts_error_clear(err);
+  return text;
+}
+
+static const char *
+parse_text(const char *xml)
+{
+  ts_license_t *lic;
+  ts_error_t *err = ts_license_parse(&lic, "/lic/tessera.lic", xml,
+                                     strlen(xml), pool);
+  const char *text = err ? ts_error_text(err, pool) : NULL;
+  cr_assert_not_null(err, "accepted: %s", xml);
+  ts_error_clear(err);
+  return text;
+}
+
+Test(license, issued_license_verifies_and_keeps_its_fields)
+{
+  const char *xml = issue("lic1", "2099-12-31", NULL);
+  ts_license_t *lic = parse_ok(xml);
+
+  cr_assert_null(verify_text(xml, "lic1"));
+  cr_assert_null(verify_text(xml, "LIC1"), "host names are case-blind");
+  cr_assert_str_eq(lic->licensee, "Example & Co <test>");
+  cr_assert_eq(APR_ARRAY_IDX(lic->products, 0, ts_product_t).seats, 10);
+}
+
+Test(license, formatting_does_not_matter)
+{
+  const char *xml = issue("lic1", "2099-12-31", NULL);
+  char *reflowed = apr_pstrdup(pool, xml);
+
+  /* indentation and line breaks between elements may change */
+  for (char *p = reflowed; (p = strstr(p, "\n  ")); )
+    memcpy(p, "\n\t\t", 3);
+  cr_assert_null(verify_text(reflowed, "lic1"));
+}
+
+Test(license, any_changed_field_breaks_the_signature)
+{
+  const char *xml = issue("lic1", "2099-12-31", NULL);
+  static const char *const edits[][2] = {
+    { "seats=\"10\"", "seats=\"11\"" },
+    { "2099-12-31", "2099-12-30" },
+    { "<host>lic1</host>", "<host>lic2</host>" },
+    { "Example &amp; Co", "Example &amp; Ko" },
+    { "id=\"L-1\"", "id=\"L-2\"" },
+  };
+
+  for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+    const char *at = strstr(xml, edits[i][0]);
+    const char *text, *host = i == 2 ? "lic2" : "lic1";
+    cr_assert_not_null(at, "%s not in the license", edits[i][0]);
+    text = verify_text(apr_pstrcat(pool, apr_pstrndup(pool, xml, at - xml),
+                                   edits[i][1], at + strlen(edits[i][0]),
+                                   NULL), host);
+    cr_assert_not_null(text, "edit %zu accepted", i);
+    cr_assert(strstr(text, "has been changed since it was signed"), "%s",
+              text);
+  }
+}
+
+Test(license, another_host_needs_reactivation)
+{
+  const char *text = verify_text(issue("lic1", "2099-12-31", NULL), "lic2");
+
+  cr_assert(strstr(text, "is bound to host lic1, this is lic2"), "%s", text);
+  cr_assert(strstr(text, "re-activation needed"), "%s", text);
+}
+
+Test(license, expired_license_is_refused)
+{
+  const char *text = verify_text(issue("lic1", "2020-01-01", NULL), "lic1");
+
+  cr_assert(strstr(text, "has expired"), "%s", text);
+}
+
+Test(license, untrusted_key_is_refused)
+{
+  unsigned char pk[32], sk[64];
+  const char *text;
+
+  cr_assert_null(ts_license_keygen(pk, sk));
+  text = verify_text(issue("lic1", "2099-12-31", sk), "lic1");
+  cr_assert(strstr(text, "a key this build does not trust"), "%s", text);
+}
+
+Test(license, bad_xml_names_file_line_and_element)
+{
+  const char *text;
+
+  text = parse_text("<license>\n<licensee>a</licensee\n");
+  cr_assert(strstr(text, "/lic/tessera.lic is not well-formed XML: "
+                   "/lic/tessera.lic line "), "%s", text);
+  cr_assert(strstr(text, "expected '>'"), "%s", text);
+  text = parse_text("<?xml version=\"1.0\"?>\n<license xmlns=\"urn:tessera:"
+                    "license:1\" version=\"1\" id=\"x\" issued=\"2026-01-01T"
+                    "00:00:00Z\">\n<licensee>a</licensee>\n<hots>b</hots>\n"
+                    "</license>\n");
+  cr_assert(strstr(text, "line 4, element hots"), "%s", text);
+  text = parse_text("<license xmlns=\"urn:tessera:license:1\" version="
+                    "\"1\" id=\"x\" issued=\"yesterday\"><licensee>a"
+                    "</licensee><host>h</host><product name=\"m\" seats=\"1\" "
+                    "expires=\"2099-01-01\"/><signature algorithm=\"ed25519\" "
+                    "key=\"AA==\">AA==</signature></license>");
+  cr_assert(strstr(text, "issued"), "%s", text);
+}
