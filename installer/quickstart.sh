@@ -20,6 +20,15 @@ echo
 echo "== tessera-admin ports      (the port plan derived from INOHOST)"
 "$admin" ports
 port=$("$admin" env get INOHOST | sed 's/.*\.//')
+host=$("$admin" env get INOHOST | sed 's/\.[0-9]*$//')
+echo
+echo "== the demo license         (signed with the published demo key for $host)"
+if ! "$admin" license show >/dev/null 2>&1; then
+  "$admin" license issue --demo-key --host "$host" --licensee "Tessera demo" \
+    --product demo:10:2099-12-31 --out "$PWD/build/demo/demo.lic"
+  "$admin" license import "$PWD/build/demo/demo.lic"
+fi
+"$admin" license show
 echo
 echo "== tesserad license         (foreground; Ctrl-C stops it)"
 echo "   in another terminal:     curl http://localhost:$port/health"

@@ -360,3 +360,61 @@ Test(admin_env, firewall_rules_load_into_nftables)
   cr_assert_eq(r.status, 64);
   run_free(&r);
 }
+
+/* license import through the real binary: a good license is installed in
+ * INOLIC; a tampered one or one for another host is refused and the
+ * installed file stays as it was. */
+Test(admin_env, license_import_installs_only_valid_licenses)
+{
+  char lic[300], out[400], bad[400], env_lic[320];
+  char *before, *after, *text;
+  run_result_t r;
+  FILE *f;
+
+  snprintf(lic, sizeof(lic), "%s/lic", root);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(out, sizeof(out), "%s/demo.lic", root);
+  r = ADMIN("license", "issue", "--demo-key", "--host", "localhost",
+            "--licensee", "Demo", "--product", "demo:10:2099-12-31",
+            "--out", out);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = admin_as(NULL, env_lic, (const char *[]){ "license", "import", out,
+                                                NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  snprintf(bad, sizeof(bad), "%s/tessera.lic", lic);
+  before = slurp(bad);
+  cr_assert_not_null(before);
+
+  /* tampered: more seats */
+  text = slurp(out);
+  strstr(text, "seats=\"10\"")[8] = '9';
+  snprintf(bad, sizeof(bad), "%s/tampered.lic", root);
+  f = fopen(bad, "w");
+  fputs(text, f);
+  fclose(f);
+  free(text);
+  r = admin_as(NULL, env_lic, (const char *[]){ "license", "import", bad,
+                                                NULL });
+  cr_assert_eq(r.status, 65, "%s", r.err);
+  cr_assert(strstr(r.err, "the installed license is unchanged"), "%s",
+            r.err);
+  cr_assert(strstr(r.err, "has been changed since it was signed"), "%s",
+            r.err);
+  run_free(&r);
+
+  /* another host */
+  r = admin_as(NULL, "INOHOST=lic9.17000", (const char *[]){ "license",
+               "show", out, NULL });
+  cr_assert_eq(r.status, 65);
+  cr_assert(strstr(r.err, "bound to host localhost, this is lic9"), "%s",
+            r.err);
+  run_free(&r);
+
+  snprintf(bad, sizeof(bad), "%s/tessera.lic", lic);
+  after = slurp(bad);
+  cr_assert_str_eq(after, before, "the installed license changed");
+  free(before);
+  free(after);
+}
