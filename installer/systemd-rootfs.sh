@@ -9,10 +9,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${TESSERA_CACHE:-/var/cache/tessera-build}
 bash "$here/installer/deps-debian.sh" debootstrap systemd-container >&2
 
-# What tesserad needs at run time inside the container (the ASan build
+# What tesserad and tessera-admin need at run time inside the container
+# (keep in step with cmake/dependencies.cmake; the ASan build
 # needs libasan and libubsan too), plus curl for checks.
 include=systemd,systemd-sysv,dbus,libapr1,libpcre2-8-0,libmicrohttpd12
-include=$include,libjansson4,libxml2,libasan8,libubsan1,curl
+include=$include,libjansson4,libxml2,libsodium23,libasan8,libubsan1,curl
 
 key=$(cat "$0" | sha256sum | cut -c1-12)
 root=$cache/rootfs-$key
