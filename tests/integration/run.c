@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <apr_network_io.h>
 #include <apr_thread_proc.h>
 
 #ifdef _WIN32
@@ -107,4 +108,25 @@ run_env(const char *const *keep, const char *extra)
     env[n++] = extra;
   env[n] = NULL;
   return env;
+}
+
+int
+run_free_port(void)
+{
+  apr_pool_t *pool;
+  apr_socket_t *s;
+  apr_sockaddr_t *sa, *local;
+  apr_port_t port = 0;
+
+  apr_pool_create(&pool, NULL);
+  cr_assert_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, pool),
+               APR_SUCCESS);
+  cr_assert_eq(apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP,
+                                 pool), APR_SUCCESS);
+  cr_assert_eq(apr_socket_bind(s, sa), APR_SUCCESS);
+  apr_socket_addr_get(&local, APR_LOCAL, s);
+  port = local->port;
+  apr_socket_close(s);
+  apr_pool_destroy(pool);
+  return port;
 }

@@ -19,6 +19,9 @@ run_result_t run(const char *const *argv, const char *const *env,
 
 void run_free(run_result_t *r);
 
+/* A TCP port on loopback that is free now (the kernel's choice). */
+int run_free_port(void);
+
 /* An environment for run(): the variables named in KEEP, copied from ours,
  * plus EXTRA ("NAME=value") when not NULL. Valid until the next call. */
 const char *const *run_env(const char *const *keep, const char *extra);

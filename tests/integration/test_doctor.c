@@ -26,21 +26,6 @@ static char root[] = "/tmp/tessera-doctor-XXXXXX";
 static char prj[300], env_host[64], env_prj[320], env_lic[320], env_home[320];
 static int port;
 
-static int
-free_port(void)
-{
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  socklen_t len = sizeof(sa);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-  getsockname(fd, (struct sockaddr *)&sa, &len);
-  p = ntohs(sa.sin_port);
-  close(fd);
-  return p;
-}
-
 static void
 setup(void)
 {
@@ -49,7 +34,7 @@ setup(void)
   chmod(root, 0755);
   /* p..p+25 must not collide with ephemeral ports in use: step back from
    * a free one so the plan stays below 64000 */
-  port = free_port();
+  port = run_free_port();
   if (port > 60000)
     port -= 30;
   snprintf(prj, sizeof(prj), "%s/prj", root);

@@ -29,21 +29,6 @@ static char env_host[64], env_lic[300], env_home[300], env_notify[320];
 static int port, notify_fd = -1;
 
 /* A port that is free now: bind port 0 and take what the kernel gave. */
-static int
-free_port(void)
-{
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  socklen_t len = sizeof(sa);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-  getsockname(fd, (struct sockaddr *)&sa, &len);
-  p = ntohs(sa.sin_port);
-  close(fd);
-  return p;
-}
-
 static void
 setup(void)
 {
@@ -51,7 +36,7 @@ setup(void)
 
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
-  port = free_port();
+  port = run_free_port();
   cr_assert(port >= 1024 && port <= 64000, "kernel port %d", port);
   snprintf(lic, sizeof(lic), "%s/lic", root);
   snprintf(logfile, sizeof(logfile), "%s/logs/license.%d/license.log", lic,
