@@ -19,6 +19,14 @@ struct ts_httpd_t {
   apr_pool_t *pool;
 };
 
+/* One request's state, from its first call to its completion. */
+typedef struct request_t {
+  apr_pool_t *pool;
+  char *body;
+  apr_size_t len;
+  int too_big;
+} request_t;
+
 static enum MHD_Result
 answer(void *cls, struct MHD_Connection *conn, const char *url,
        const char *method, const char *version, const char *upload_data,
@@ -26,23 +34,49 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 {
   ts_httpd_t *httpd = cls;
   ts_http_reply_t reply = { 200, "application/json", "" };
+  ts_http_request_t req;
   struct MHD_Response *resp;
-  apr_pool_t *pool;
+  request_t *r = *con_cls;
   enum MHD_Result rc;
 
   (void)version;
-  (void)upload_data;
-  /* Bodies are not used yet: swallow them, answer on the last call. */
-  if (*con_cls == NULL) {
-    *con_cls = conn;
+  if (!r) {
+    apr_pool_t *pool;
+    apr_pool_create(&pool, NULL);
+    r = apr_pcalloc(pool, sizeof(*r));
+    r->pool = pool;
+    r->body = apr_pcalloc(pool, 1);
+    *con_cls = r;
     return MHD_YES;
   }
   if (*upload_size) {
+    if (r->len + *upload_size > TS_HTTP_MAX_BODY)
+      r->too_big = 1;
+    else {
+      char *grown = apr_palloc(r->pool, r->len + *upload_size + 1);
+      memcpy(grown, r->body, r->len);
+      memcpy(grown + r->len, upload_data, *upload_size);
+      r->len += *upload_size;
+      grown[r->len] = '\0';
+      r->body = grown;
+    }
     *upload_size = 0;
     return MHD_YES;
   }
-  apr_pool_create(&pool, NULL);
-  httpd->handler(&reply, httpd->baton, method, url, pool);
+  if (r->too_big) {
+    reply.status = 413;
+    reply.body = apr_psprintf(r->pool, "{\"error\":\"the request body is "
+                              "larger than %d bytes\"}\n", TS_HTTP_MAX_BODY);
+  }
+  else {
+    req.method = method;
+    req.url = url;
+    req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   "Content-Type");
+    req.body = r->body;
+    req.body_len = r->len;
+    httpd->handler(&reply, httpd->baton, &req, r->pool);
+  }
   resp = MHD_create_response_from_buffer(strlen(reply.body),
                                          (void *)reply.body,
                                          MHD_RESPMEM_MUST_COPY);
@@ -50,8 +84,21 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
                           reply.content_type);
   rc = MHD_queue_response(conn, (unsigned int)reply.status, resp);
   MHD_destroy_response(resp);
-  apr_pool_destroy(pool);
   return rc;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+          enum MHD_RequestTerminationCode toe)
+{
+  request_t *r = *con_cls;
+
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  if (r)
+    apr_pool_destroy(r->pool);
+  *con_cls = NULL;
 }
 
 static void
@@ -119,10 +166,12 @@ ts_httpd_start(ts_httpd_t **httpd_p, int port, ts_http_handler_t handler,
                              "cannot listen on port %d", port);
   apr_os_sock_get(&fd, httpd->listener);
   httpd->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD
-                                | MHD_USE_ERROR_LOG,
+                                | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
                                 (uint16_t)port, NULL, NULL, answer, httpd,
                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
                                 MHD_OPTION_CONNECTION_TIMEOUT,
                                 (unsigned int)60,
                                 MHD_OPTION_END);

@@ -20,10 +20,20 @@ typedef struct ts_http_reply_t {
   const char *body;           /* default empty */
 } ts_http_reply_t;
 
-/* Answer METHOD URL into REPLY, allocating from POOL (cleared after the
- * reply is sent). */
+typedef struct ts_http_request_t {
+  const char *method, *url;
+  const char *content_type;   /* NULL when the request has none */
+  const char *body;           /* NUL-terminated; "" when empty */
+  apr_size_t body_len;
+} ts_http_request_t;
+
+/* Request bodies larger than this are answered 413 without the handler. */
+#define TS_HTTP_MAX_BODY (64 * 1024)
+
+/* Answer REQ into REPLY, allocating from POOL (cleared after the reply is
+ * sent). */
 typedef void (*ts_http_handler_t)(ts_http_reply_t *reply, void *baton,
-                                  const char *method, const char *url,
+                                  const ts_http_request_t *req,
                                   apr_pool_t *pool);
 
 typedef struct ts_httpd_t ts_httpd_t;

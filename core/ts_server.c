@@ -8,6 +8,7 @@
 #include <apr_time.h>
 
 #include "ts_httpd.h"
+#include "ts_licensing.h"
 #include "ts_settings.h"
 #include "ts_version.h"
 
@@ -27,6 +28,9 @@ ts_server_role_available(const char *role)
 
 struct ts_server_t {
   const char *role;
+  ts_http_handler_t api;       /* the role's /v1 interface */
+  void *api_baton;
+  ts_licensing_t *licensing;   /* role license */
   int as_service;
   ts_settings_t *settings;
   tsp_settings_t *store;
@@ -153,29 +157,39 @@ ts_server_port(const ts_server_t *server)
 }
 
 static void
-handle(ts_http_reply_t *reply, void *baton, const char *method,
-       const char *url, apr_pool_t *pool)
+health(ts_http_reply_t *reply, ts_server_t *server, apr_pool_t *pool)
 {
-  ts_server_t *server = baton;
-
-  if (strcmp(url, "/health") != 0) {
-    reply->status = 404;
-    reply->body = apr_psprintf(pool, "{\"error\":\"no such resource: %s\","
-                               "\"hint\":\"GET /health\"}\n",
-                               strchr(url, '"') ? "(invalid)" : url);
-    return;
-  }
-  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-    reply->status = 405;
-    reply->body = "{\"error\":\"/health answers GET only\"}\n";
-    return;
-  }
   reply->body = apr_psprintf(pool, "{\"status\":\"ok\",\"role\":\"%s\","
                              "\"version\":\"%s\",\"port\":%d,"
                              "\"uptime_seconds\":%" APR_INT64_T_FMT "}\n",
                              server->role, TS_VERSION, server->port,
                              (apr_int64_t)apr_time_sec(apr_time_now()
                                                        - server->started));
+}
+
+static void
+handle(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+       apr_pool_t *pool)
+{
+  ts_server_t *server = baton;
+
+  if (strcmp(req->url, "/health") == 0) {
+    if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+      reply->status = 405;
+      reply->body = "{\"error\":\"/health answers GET only\"}\n";
+      return;
+    }
+    health(reply, server, pool);
+    return;
+  }
+  if (strncmp(req->url, "/v1/", 4) == 0 && server->api) {
+    server->api(reply, server->api_baton, req, pool);
+    return;
+  }
+  reply->status = 404;
+  reply->body = apr_psprintf(pool, "{\"error\":\"no such resource: %s\","
+                             "\"hint\":\"GET /health, /v1/status\"}\n",
+                             strchr(req->url, '"') ? "(invalid)" : req->url);
 }
 
 static ts_error_t *
@@ -217,6 +231,24 @@ start(void *baton, tsp_service_t *service)
     if (warning)
       ts_log(server->log, TS_LOG_WARNING, "%s", warning);
   }
+  if (strcmp(server->role, "license") == 0) {
+    const char *host;
+    int port;
+    err = ts_inohost_parse(&host, &port,
+                           ts_settings_get(server->settings, "INOHOST")->value,
+                           server->pool);
+    if (!err)
+      err = ts_licensing_open(&server->licensing,
+                              ts_settings_get(server->settings,
+                                              "INOLIC")->value, host,
+                              server->log, server->pool);
+    if (err) {
+      ts_log_error(server->log, TS_LOG_ERROR, err, "cannot start");
+      return err;
+    }
+    server->api = ts_licensing_api;
+    server->api_baton = server->licensing;
+  }
   server->started = apr_time_now();
   err = ts_httpd_start(&server->httpd, server->port, handle, server,
                        server->log, server->pool);
@@ -242,6 +274,13 @@ reload(void *baton)
   ts_log(server->log, TS_LOG_INFO, "reloading: log file reopened");
   apr_pool_create(&scratch, server->pool);
   err = ts_settings_resolve(&settings, server->store, scratch, scratch);
+  if (!err && server->licensing) {
+    ts_error_t *lerr = ts_licensing_reload(server->licensing);
+    if (lerr) {
+      ts_log_error(server->log, TS_LOG_ERROR, lerr, "reload");
+      ts_error_clear(lerr);
+    }
+  }
   if (!err && ts_settings_port(settings) != server->port)
     ts_log(server->log, TS_LOG_WARNING, "INOHOST now names port %d; the "
            "server keeps port %d until it is restarted",
@@ -258,6 +297,7 @@ stop(void *baton)
   ts_log(server->log, TS_LOG_INFO, "stopping");
   if (server->httpd)
     ts_httpd_stop(server->httpd);
+  ts_licensing_close(server->licensing);
   ts_log(server->log, TS_LOG_INFO, "stopped");
 }
 

@@ -1,0 +1,301 @@
+/* ts_sessions.c: the session store in SQLite (see ts_sessions.h).
+ *
+ * One connection, used under a mutex: the server's HTTP threads take
+ * turns, and every change is one IMMEDIATE transaction that reclaims
+ * expired leases, counts and writes. WAL with synchronous=FULL makes a
+ * commit durable before the client is told.
+ */
+#include "ts_sessions.h"
+
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <sqlite3.h>
+
+struct ts_sessions_t {
+  sqlite3 *db;
+  const char *path;
+  apr_thread_mutex_t *lock;
+};
+
+static ts_error_t *
+db_error(ts_sessions_t *st, int rc, const char *what)
+{
+  return ts_error_createf(TS_EIO, "%s in %s failed: %s (SQLite %d)", what,
+                          st->path, sqlite3_errmsg(st->db), rc);
+}
+
+static ts_error_t *
+exec(ts_sessions_t *st, const char *sql)
+{
+  int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+  return rc == SQLITE_OK ? NULL : db_error(st, rc, sql);
+}
+
+ts_error_t *
+ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
+{
+  ts_sessions_t *st = apr_pcalloc(pool, sizeof(*st));
+  int rc;
+
+  st->path = apr_pstrdup(pool, path);
+  rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE
+                       | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    ts_error_t *err = ts_error_createf(TS_EIO, "cannot open the session "
+                                       "store %s: %s", path,
+                                       st->db ? sqlite3_errmsg(st->db)
+                                              : "out of memory");
+    sqlite3_close(st->db);
+    return err;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
+  TS_ERR(exec(st, "PRAGMA synchronous=FULL"));
+  TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
+                  " id TEXT PRIMARY KEY, product TEXT NOT NULL,"
+                  " user TEXT NOT NULL, host TEXT NOT NULL,"
+                  " application TEXT NOT NULL, pid INTEGER NOT NULL,"
+                  " started INTEGER NOT NULL, expires INTEGER NOT NULL)"));
+  TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_product"
+                  " ON sessions(product)"));
+  *store = st;
+  return NULL;
+}
+
+void
+ts_sessions_close(ts_sessions_t *st)
+{
+  if (st && st->db)
+    sqlite3_close(st->db);
+}
+
+static ts_error_t *
+reclaim(ts_sessions_t *st)
+{
+  sqlite3_stmt *q;
+  int rc = sqlite3_prepare_v2(st->db, "DELETE FROM sessions WHERE expires "
+                              "< ?", -1, &q, NULL);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the reclaim");
+  sqlite3_bind_int64(q, 1, apr_time_now());
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "reclaiming leases");
+}
+
+static ts_error_t *
+count(long *used, ts_sessions_t *st, const char *product)
+{
+  sqlite3_stmt *q;
+  int rc = sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM sessions WHERE "
+                              "product = ?", -1, &q, NULL);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the count");
+  sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  *used = rc == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
+  sqlite3_finalize(q);
+  return rc == SQLITE_ROW ? NULL : db_error(st, rc, "counting seats");
+}
+
+static const char *
+new_id(apr_pool_t *pool)
+{
+  unsigned char b[12];
+
+  apr_generate_random_bytes(b, sizeof(b));
+  return apr_psprintf(pool, "%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x"
+                      "%02x", b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                      b[8], b[9], b[10], b[11]);
+}
+
+/* Run STEP inside an IMMEDIATE transaction under the mutex. */
+typedef ts_error_t *(*txn_fn)(ts_sessions_t *st, void *baton);
+
+static ts_error_t *
+transaction(ts_sessions_t *st, txn_fn step, void *baton)
+{
+  ts_error_t *err;
+
+  apr_thread_mutex_lock(st->lock);
+  err = exec(st, "BEGIN IMMEDIATE");
+  if (!err)
+    err = reclaim(st);
+  if (!err)
+    err = step(st, baton);
+  if (!err)
+    err = exec(st, "COMMIT");
+  else
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  apr_thread_mutex_unlock(st->lock);
+  return err;
+}
+
+typedef struct checkout_t {
+  ts_session_t *s;
+  long seats;
+} checkout_t;
+
+static ts_error_t *
+do_checkout(ts_sessions_t *st, void *baton)
+{
+  checkout_t *c = baton;
+  sqlite3_stmt *q;
+  long used;
+  int rc;
+
+  TS_ERR(count(&used, st, c->s->product));
+  if (used >= c->seats)
+    return ts_error_createf(TS_EUNAVAIL, "no seat left for product %s: %ld "
+                            "of %ld in use", c->s->product, used, c->seats);
+  rc = sqlite3_prepare_v2(st->db, "INSERT INTO sessions VALUES (?, ?, ?, ?,"
+                          " ?, ?, ?, ?)", -1, &q, NULL);
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the checkout");
+  sqlite3_bind_text(q, 1, c->s->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, c->s->product, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, c->s->user, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 4, c->s->host, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, c->s->application, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 6, c->s->pid);
+  sqlite3_bind_int64(q, 7, c->s->started);
+  sqlite3_bind_int64(q, 8, c->s->expires);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "recording the checkout");
+}
+
+ts_error_t *
+ts_sessions_checkout(ts_sessions_t *st, ts_session_t *s, long seats,
+                     apr_interval_time_t lease, apr_pool_t *pool)
+{
+  checkout_t c = { s, seats };
+
+  s->id = new_id(pool);
+  s->started = apr_time_now();
+  s->expires = s->started + lease;
+  return transaction(st, do_checkout, &c);
+}
+
+typedef struct change_t {
+  const char *id;
+  apr_time_t expires;   /* 0: delete */
+} change_t;
+
+static ts_error_t *
+do_change(ts_sessions_t *st, void *baton)
+{
+  change_t *c = baton;
+  sqlite3_stmt *q;
+  int rc = sqlite3_prepare_v2(st->db, c->expires
+                              ? "UPDATE sessions SET expires = ? WHERE id = ?"
+                              : "DELETE FROM sessions WHERE id = ?", -1, &q,
+                              NULL);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing a session change");
+  if (c->expires) {
+    sqlite3_bind_int64(q, 1, c->expires);
+    sqlite3_bind_text(q, 2, c->id, -1, SQLITE_STATIC);
+  }
+  else
+    sqlite3_bind_text(q, 1, c->id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "changing a session");
+  if (sqlite3_changes(st->db) == 0)
+    return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
+                            "checked in, or its lease ran out)", c->id);
+  return NULL;
+}
+
+ts_error_t *
+ts_sessions_renew(apr_time_t *expires, ts_sessions_t *st, const char *id,
+                  apr_interval_time_t lease)
+{
+  change_t c = { id, apr_time_now() + lease };
+
+  TS_ERR(transaction(st, do_change, &c));
+  *expires = c.expires;
+  return NULL;
+}
+
+ts_error_t *
+ts_sessions_release(ts_sessions_t *st, const char *id)
+{
+  change_t c = { id, 0 };
+  return transaction(st, do_change, &c);
+}
+
+typedef struct listing_t {
+  apr_array_header_t *out;
+  apr_pool_t *pool;
+} listing_t;
+
+static ts_error_t *
+do_list(ts_sessions_t *st, void *baton)
+{
+  listing_t *l = baton;
+  sqlite3_stmt *q;
+  int rc = sqlite3_prepare_v2(st->db, "SELECT id, product, user, host, "
+                              "application, pid, started, expires FROM "
+                              "sessions ORDER BY started", -1, &q, NULL);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the list");
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    ts_session_t *s = apr_array_push(l->out);
+#define COL(i) apr_pstrdup(l->pool, (const char *)sqlite3_column_text(q, i))
+    s->id = COL(0);
+    s->product = COL(1);
+    s->user = COL(2);
+    s->host = COL(3);
+    s->application = COL(4);
+#undef COL
+    s->pid = (long)sqlite3_column_int64(q, 5);
+    s->started = sqlite3_column_int64(q, 6);
+    s->expires = sqlite3_column_int64(q, 7);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "listing sessions");
+}
+
+ts_error_t *
+ts_sessions_list(apr_array_header_t **sessions, ts_sessions_t *st,
+                 apr_pool_t *pool)
+{
+  listing_t l = { apr_array_make(pool, 16, sizeof(ts_session_t)), pool };
+
+  TS_ERR(transaction(st, do_list, &l));
+  *sessions = l.out;
+  return NULL;
+}
+
+typedef struct counting_t {
+  const char *product;
+  long used;
+} counting_t;
+
+static ts_error_t *
+do_count(ts_sessions_t *st, void *baton)
+{
+  counting_t *c = baton;
+  return count(&c->used, st, c->product);
+}
+
+ts_error_t *
+ts_sessions_count(long *used, ts_sessions_t *st, const char *product)
+{
+  counting_t c = { product, 0 };
+
+  TS_ERR(transaction(st, do_count, &c));
+  *used = c.used;
+  return NULL;
+}

@@ -1,0 +1,57 @@
+/* ts_sessions.h: license seats handed out as sessions with leases.
+ *
+ * A client checks out a seat of a product and gets a session whose lease
+ * it renews with heartbeats; a check-in frees the seat; a lease that runs
+ * out frees it too (reclaimed before every count, so a seat is never
+ * counted twice and never lost). Never more sessions than seats: the count
+ * and the insert happen in one write transaction.
+ *
+ * The state is kept in SQLite (WAL, synchronous=FULL) in INOLIC, so every
+ * acknowledged checkout survives a crash of the server, kill -9 included.
+ * Twin mode will put the same state into etcd behind this interface.
+ */
+#ifndef TS_SESSIONS_H
+#define TS_SESSIONS_H
+
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "ts_error.h"
+
+typedef struct ts_sessions_t ts_sessions_t;
+
+typedef struct ts_session_t {
+  const char *id;
+  const char *product, *user, *host, *application;
+  long pid;
+  apr_time_t started, expires;
+} ts_session_t;
+
+/* Open (create) the store in the file PATH. */
+ts_error_t *ts_sessions_open(ts_sessions_t **store, const char *path,
+                             apr_pool_t *pool);
+void ts_sessions_close(ts_sessions_t *store);
+
+/* Check out a seat of S->product, of which SEATS are licensed, with a
+ * lease of LEASE. On success S->id, started and expires are set. No seat
+ * left is an error with code TS_EUNAVAIL. */
+ts_error_t *ts_sessions_checkout(ts_sessions_t *store, ts_session_t *s,
+                                 long seats, apr_interval_time_t lease,
+                                 apr_pool_t *pool);
+
+/* Renew session ID's lease; *EXPIRES gets the new end. Unknown or expired
+ * sessions are TS_ENOENT. */
+ts_error_t *ts_sessions_renew(apr_time_t *expires, ts_sessions_t *store,
+                              const char *id, apr_interval_time_t lease);
+
+/* Free session ID (check-in or forced release). Unknown: TS_ENOENT. */
+ts_error_t *ts_sessions_release(ts_sessions_t *store, const char *id);
+
+/* The live sessions (after reclaiming expired ones). */
+ts_error_t *ts_sessions_list(apr_array_header_t **sessions,
+                             ts_sessions_t *store, apr_pool_t *pool);
+
+/* Seats in use of PRODUCT. */
+ts_error_t *ts_sessions_count(long *used, ts_sessions_t *store,
+                              const char *product);
+
+#endif
