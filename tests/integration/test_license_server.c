@@ -1,0 +1,306 @@
+/* test_license_server.c: seats through the real license server (Linux):
+ * 200 concurrent clients for 10 seats get exactly 10, twenty times over;
+ * kill -9 while clients check out and in loses no acknowledged session and
+ * counts no seat twice; a bad license on reload leaves the good one in
+ * force; huge bodies are refused. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+
+#include "run.h"
+
+static char root[] = "/tmp/tessera-lic-XXXXXX";
+static char env_host[64], env_lic[320], env_home[320], lic[300];
+static int port;
+static pid_t server = -1;
+
+static void
+setup(void)
+{
+  apr_initialize();
+  cr_assert_not_null(mkdtemp(root));
+  port = run_free_port();
+  snprintf(lic, sizeof(lic), "%s/lic", root);
+  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+}
+
+static void
+teardown(void)
+{
+  char cmd[300];
+
+  if (server > 0) {
+    kill(server, SIGKILL);
+    waitpid(server, NULL, 0);
+  }
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+  cr_assert_eq(system(cmd), 0);
+  apr_terminate();
+}
+
+TestSuite(license_server, .init = setup, .fini = teardown, .timeout = 240);
+
+static void
+admin(const char *const *args)
+{
+  const char *argv[16] = { TESSERA_ADMIN };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  run_result_t r;
+
+  for (int i = 0; args[i]; i++)
+    argv[i + 1] = args[i];
+  r = run(argv, env, NULL);
+  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
+  run_free(&r);
+}
+
+static void
+install_license(const char *product_spec)
+{
+  char file[400];
+
+  snprintf(file, sizeof(file), "%s/demo.lic", root);
+  admin((const char *[]){ "license", "issue", "--demo-key", "--host",
+                          "localhost", "--licensee", "Test", "--product",
+                          product_spec, "--out", file, NULL });
+  admin((const char *[]){ "license", "import", file, NULL });
+}
+
+/* One HTTP/1.1 request on a new connection; the status, and the body in
+ * BODY (when not NULL). */
+static int
+http(const char *method, const char *path, const char *json, char *body,
+     size_t body_size)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+  size_t cap = body_size + 4096;
+  char req[1024], *buf = malloc(cap);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+  ssize_t n, got = 0;
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    close(fd);
+    free(buf);
+    return -1;
+  }
+  n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: "
+               "close\r\nContent-Type: application/json\r\nContent-Length: "
+               "%zu\r\n\r\n", method, path, json ? strlen(json) : 0);
+  if (write(fd, req, (size_t)n) != n
+      || (json && write(fd, json, strlen(json)) != (ssize_t)strlen(json))) {
+    close(fd);
+    free(buf);
+    return -1;
+  }
+  while ((size_t)got < cap - 1
+         && (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
+    got += n;
+  close(fd);
+  buf[got] = '\0';
+  sscanf(buf, "HTTP/1.%*d %d", &status);
+  if (body) {
+    char *b = strstr(buf, "\r\n\r\n");
+    snprintf(body, body_size, "%s", b ? b + 4 : "");
+  }
+  free(buf);
+  return status;
+}
+
+static void
+start_server(void)
+{
+  const char *argv[] = { TESSERAD, "license", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        "ASAN_OPTIONS=detect_leaks=0", NULL };
+
+  server = fork();
+  if (server == 0) {
+    freopen("/dev/null", "w", stderr);
+    execve(argv[0], (char *const *)argv, (char *const *)env);
+    _exit(127);
+  }
+  for (int i = 0; i < 200; i++) {
+    if (http("GET", "/health", NULL, NULL, 0) == 200)
+      return;
+    usleep(20000);
+  }
+  cr_assert_fail("the license server did not come up");
+}
+
+static const char checkout_json[] =
+  "{\"product\":\"demo\",\"user\":\"u\",\"host\":\"h\",\"pid\":1,"
+  "\"application\":\"test\"}";
+
+static void *
+client(void *arg)
+{
+  char *id = arg, body[512];
+  int status = http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body));
+
+  id[0] = '\0';
+  if (status == 201)
+    sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id);
+  else if (status != 409 || !strstr(body, "no seat left"))
+    snprintf(id, 64, "!%d", status);
+  return NULL;
+}
+
+Test(license_server, two_hundred_clients_ten_seats_twenty_times)
+{
+  enum { CLIENTS = 200 };
+  pthread_t threads[CLIENTS];
+  static char ids[CLIENTS][64];
+
+  install_license("demo:10:2099-12-31");
+  start_server();
+  for (int round = 0; round < 20; round++) {
+    int granted = 0;
+    for (int i = 0; i < CLIENTS; i++)
+      pthread_create(&threads[i], NULL, client, ids[i]);
+    for (int i = 0; i < CLIENTS; i++)
+      pthread_join(threads[i], NULL);
+    for (int i = 0; i < CLIENTS; i++) {
+      cr_assert_neq(ids[i][0], '!', "round %d client %d: HTTP %s", round, i,
+                    ids[i] + 1);
+      granted += ids[i][0] != '\0';
+    }
+    cr_assert_eq(granted, 10, "round %d: %d seats granted", round, granted);
+    for (int i = 0; i < CLIENTS; i++)
+      if (ids[i][0]) {
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/sessions/%s", ids[i]);
+        cr_assert_eq(http("DELETE", path, NULL, NULL, 0), 200);
+      }
+  }
+}
+
+/* Clients checking out and in until the server dies under them. */
+typedef struct churn_t {
+  char acked[4096][32];     /* acknowledged and not checked in */
+  int n;
+  char in_flight[32];       /* a check-in the kill cut off: either way */
+} churn_t;
+
+static void *
+churn(void *arg)
+{
+  churn_t *c = arg;
+
+  for (int i = 0; c->n < 4000; i++) {
+    char out[512], path[128];
+    int status = http("POST", "/v1/sessions", checkout_json, out,
+                      sizeof(out));
+    if (status != 201)
+      break;                          /* the server is gone */
+    if (sscanf(out, "{\"id\":\"%24[0-9a-f]\"", c->acked[c->n]) == 1)
+      c->n++;
+    if (i % 4 == 3) {
+      snprintf(path, sizeof(path), "/v1/sessions/%s", c->acked[c->n - 1]);
+      c->n--;
+      if (http("DELETE", path, NULL, NULL, 0) != 200) {
+        /* the kill cut the check-in off: it may or may not have been
+         * committed, so this session may or may not survive */
+        strcpy(c->in_flight, c->acked[c->n]);
+        break;
+      }
+    }
+  }
+  return NULL;
+}
+
+Test(license_server, kill_9_loses_no_acknowledged_session)
+{
+  static churn_t c;
+  static char body[1 << 20];
+  pthread_t t;
+  char want[64];
+  int found = 0;
+
+  install_license("demo:100000:2099-12-31");
+  start_server();
+  pthread_create(&t, NULL, churn, &c);
+  usleep(300000);
+  kill(server, SIGKILL);              /* while requests are in flight */
+  waitpid(server, NULL, 0);
+  server = -1;
+  pthread_join(t, NULL);
+  cr_assert_gt(c.n, 0, "no checkout was acknowledged before the kill");
+  start_server();
+  cr_assert_eq(http("GET", "/v1/sessions", NULL, body, sizeof(body)), 200);
+  for (int i = 0; i < c.n; i++) {
+    cr_assert(strstr(body, c.acked[i]), "session %s lost after kill -9",
+              c.acked[i]);
+    found++;
+  }
+  /* at most one more: a checkout committed whose answer the kill cut off,
+   * or a check-in cut off before it committed */
+  cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
+  snprintf(want, sizeof(want), "\"used\":%d", c.n);
+  if (!strstr(body, want)) {
+    snprintf(want, sizeof(want), "\"used\":%d", c.n + 1);
+    cr_assert(strstr(body, want), "status after restart: %s (acknowledged "
+              "%d, in flight: %s)", body, c.n, c.in_flight);
+  }
+  cr_log_info("%d acknowledged sessions survived kill -9", found);
+}
+
+Test(license_server, bad_license_on_reload_keeps_the_good_one)
+{
+  char body[4096], path[400];
+  FILE *f;
+
+  install_license("demo:3:2099-12-31");
+  start_server();
+  snprintf(path, sizeof(path), "%s/tessera.lic", lic);
+  f = fopen(path, "w");
+  fputs("<license>broken</license>\n", f);
+  fclose(f);
+  kill(server, SIGHUP);
+  usleep(300000);
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 201, "%s", body);
+  cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
+  cr_assert(strstr(body, "\"seats\":3"), "%s", body);
+}
+
+Test(license_server, refusals)
+{
+  char body[4096], *huge;
+
+  install_license("demo:1:2099-12-31");
+  start_server();
+  cr_assert_eq(http("POST", "/v1/sessions", "{\"product\":\"nope\","
+                    "\"user\":\"u\",\"host\":\"h\",\"pid\":1,\"application\":"
+                    "\"a\"}", body, sizeof(body)), 404);
+  cr_assert(strstr(body, "unknown product 'nope'"), "%s", body);
+  cr_assert_eq(http("POST", "/v1/sessions", "{\"product\":", body,
+                    sizeof(body)), 400);
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 201);
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 409);
+  cr_assert(strstr(body, "no seat left for product demo: 1 of 1 in use"),
+            "%s", body);
+  huge = malloc(100000);
+  memset(huge, 'x', 99999);
+  huge[99999] = '\0';
+  cr_assert_eq(http("POST", "/v1/sessions", huge, body, sizeof(body)), 413);
+  free(huge);
+  cr_assert_eq(http("DELETE", "/v1/sessions/0123456789abcdef01234567", NULL,
+                    body, sizeof(body)), 404);
+}
