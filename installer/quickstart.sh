@@ -32,5 +32,10 @@ fi
 echo
 echo "== tesserad license         (foreground; Ctrl-C stops it)"
 echo "   in another terminal:     curl http://localhost:$port/health"
+echo "   check out a seat:        curl -s -H 'Content-Type: application/json' \\"
+echo "     -d '{\"product\":\"demo\",\"user\":\"$USER\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
+echo "     http://localhost:$port/v1/sessions"
+echo "   seats in use:            curl -s http://localhost:$port/v1/status"
+echo "   check it in again:       curl -s -X DELETE http://localhost:$port/v1/sessions/<id>"
 echo "   its log:                 $INOLIC/logs/license.$port/license.log"
 exec build/linux/server/tesserad license
