@@ -33,7 +33,7 @@ echo
 echo "== tesserad license         (foreground; Ctrl-C stops it)"
 echo "   in another terminal:     curl http://localhost:$port/health"
 echo "   check out a seat:        curl -s -H 'Content-Type: application/json' \\"
-echo "     -d '{\"product\":\"demo\",\"user\":\"$USER\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
+echo "     -d '{\"product\":\"demo\",\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
 echo "     http://localhost:$port/v1/sessions"
 echo "   seats in use:            curl -s http://localhost:$port/v1/status"
 echo "   check it in again:       curl -s -X DELETE http://localhost:$port/v1/sessions/<id>"
