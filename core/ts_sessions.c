@@ -62,6 +62,9 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
                   " started INTEGER NOT NULL, expires INTEGER NOT NULL)"));
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_product"
                   " ON sessions(product)"));
+  /* reclaiming runs in every transaction: it must not scan the table */
+  TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_expires"
+                  " ON sessions(expires)"));
   *store = st;
   return NULL;
 }

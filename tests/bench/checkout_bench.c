@@ -1,0 +1,176 @@
+#define _GNU_SOURCE
+/* checkout_bench.c: checkout + check-in pairs against a license server
+ * over keep-alive connections, N concurrent clients for S seconds; prints
+ * pairs/s and p50/p99 latency of a pair. Built and run by
+ * tests/bench/license_bench.sh. Usage: checkout_bench PORT CLIENTS SECONDS
+ * [hold] -- with "hold", clients check out once per pair and never check
+ * in (to fill the store). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int port, seconds, hold;
+static volatile int stop;
+
+typedef struct worker_t {
+  pthread_t thread;
+  double *lat;
+  long n, cap, errors;
+} worker_t;
+
+static double
+now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+connect_server(void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    close(fd);
+    return -1;
+  }
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+/* Send REQ, read one response; its status, body in BODY. */
+static int
+roundtrip(int fd, const char *req, size_t len, char *body, size_t cap)
+{
+  char buf[8192];
+  size_t got = 0;
+  char *end = NULL;
+  long clen = 0;
+  int status = -1;
+
+  if (write(fd, req, len) != (ssize_t)len)
+    return -1;
+  while (!end) {
+    ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+    buf[got] = '\0';
+    end = strstr(buf, "\r\n\r\n");
+  }
+  sscanf(buf, "HTTP/1.%*d %d", &status);
+  {
+    char *cl = strcasestr(buf, "Content-Length:");
+    if (cl)
+      clen = atol(cl + 15);
+  }
+  end += 4;
+  while ((long)(got - (size_t)(end - buf)) < clen) {
+    ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  buf[got] = '\0';
+  snprintf(body, cap, "%s", end);
+  return status;
+}
+
+static void *
+work(void *arg)
+{
+  worker_t *w = arg;
+  const char json[] = "{\"product\":\"bench\",\"user\":\"u\",\"host\":\"h\","
+                      "\"pid\":1,\"application\":\"bench\"}";
+  char post[512], del[256], body[1024], id[64];
+  int fd = connect_server();
+  size_t plen = (size_t)snprintf(post, sizeof(post), "POST /v1/sessions "
+    "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    "Content-Length: %zu\r\n\r\n%s", strlen(json), json);
+
+  while (!stop && fd >= 0) {
+    double t0 = now();
+    if (roundtrip(fd, post, plen, body, sizeof(body)) != 201
+        || sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id) != 1) {
+      w->errors++;
+      close(fd);
+      fd = connect_server();
+      continue;
+    }
+    if (!hold) {
+      size_t dlen = (size_t)snprintf(del, sizeof(del), "DELETE "
+        "/v1/sessions/%s HTTP/1.1\r\nHost: x\r\n\r\n", id);
+      if (roundtrip(fd, del, dlen, body, sizeof(body)) != 200) {
+        w->errors++;
+        close(fd);
+        fd = connect_server();
+        continue;
+      }
+    }
+    if (w->n == w->cap) {
+      w->cap = w->cap ? w->cap * 2 : 4096;
+      w->lat = realloc(w->lat, (size_t)w->cap * sizeof(double));
+    }
+    w->lat[w->n++] = now() - t0;
+  }
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+  int clients;
+  worker_t *w;
+  pthread_attr_t attr;
+  long total = 0, errors = 0;
+  double *all, t0, t1;
+
+  if (argc < 4)
+    return 64;
+  port = atoi(argv[1]);
+  clients = atoi(argv[2]);
+  seconds = atoi(argv[3]);
+  hold = argc > 4 && strcmp(argv[4], "hold") == 0;
+  w = calloc((size_t)clients, sizeof(*w));
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  t0 = now();
+  for (int i = 0; i < clients; i++)
+    pthread_create(&w[i].thread, &attr, work, &w[i]);
+  sleep((unsigned)seconds);
+  stop = 1;
+  for (int i = 0; i < clients; i++) {
+    pthread_join(w[i].thread, NULL);
+    total += w[i].n;
+    errors += w[i].errors;
+  }
+  t1 = now();
+  all = malloc((size_t)(total ? total : 1) * sizeof(double));
+  for (int i = 0, k = 0; i < clients; i++)
+    for (long j = 0; j < w[i].n; j++)
+      all[k++] = w[i].lat[j];
+  qsort(all, (size_t)total, sizeof(double), cmp);
+  printf("clients %d: %.0f %s/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
+         clients, total / (t1 - t0), hold ? "checkouts" : "pairs",
+         total ? all[total / 2] * 1e3 : 0,
+         total ? all[(long)(total * 0.99)] * 1e3 : 0, errors);
+  return 0;
+}
