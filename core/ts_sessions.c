@@ -2,8 +2,12 @@
  *
  * One connection, used under a mutex: the server's HTTP threads take
  * turns, and every change is one IMMEDIATE transaction that reclaims
- * expired leases, counts and writes. WAL with synchronous=FULL makes a
- * commit durable before the client is told.
+ * expired leases, counts and writes. The seats in use per product are
+ * kept in a table of their own, changed in the same transactions, so a
+ * checkout costs the same with 10 or 100000 open sessions. WAL with
+ * synchronous=NORMAL: a commit is in the log before the client is told,
+ * so it survives a crash of the server (kill -9); only an OS crash or
+ * power loss could undo the last commits, and never corrupts the store.
  */
 #include "ts_sessions.h"
 
@@ -54,7 +58,7 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   sqlite3_busy_timeout(st->db, 5000);
   apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
-  TS_ERR(exec(st, "PRAGMA synchronous=FULL"));
+  TS_ERR(exec(st, "PRAGMA synchronous=NORMAL"));
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
                   " id TEXT PRIMARY KEY, product TEXT NOT NULL,"
                   " user TEXT NOT NULL, host TEXT NOT NULL,"
@@ -65,6 +69,12 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   /* reclaiming runs in every transaction: it must not scan the table */
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_expires"
                   " ON sessions(expires)"));
+  TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS usage ("
+                  " product TEXT PRIMARY KEY, used INTEGER NOT NULL)"));
+  /* derived data: rebuilt from the sessions at every open */
+  TS_ERR(exec(st, "BEGIN IMMEDIATE; DELETE FROM usage;"
+                  " INSERT INTO usage SELECT product, COUNT(*) FROM sessions"
+                  " GROUP BY product; COMMIT"));
   *store = st;
   return NULL;
 }
@@ -79,24 +89,51 @@ ts_sessions_close(ts_sessions_t *st)
 static ts_error_t *
 reclaim(ts_sessions_t *st)
 {
+  static const char *const sql[] = {
+    "UPDATE usage SET used = used - (SELECT COUNT(*) FROM sessions WHERE"
+    " sessions.product = usage.product AND expires < ?1) WHERE product IN"
+    " (SELECT product FROM sessions WHERE expires < ?1)",
+    "DELETE FROM sessions WHERE expires < ?1",
+  };
+
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(st->db, sql[i], -1, &q, NULL);
+    if (rc != SQLITE_OK)
+      return db_error(st, rc, "preparing the reclaim");
+    sqlite3_bind_int64(q, 1, apr_time_now());
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+      return db_error(st, rc, "reclaiming leases");
+  }
+  return NULL;
+}
+
+/* Change the seats in use of PRODUCT by DELTA. */
+static ts_error_t *
+adjust(ts_sessions_t *st, const char *product, int delta)
+{
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "DELETE FROM sessions WHERE expires "
-                              "< ?", -1, &q, NULL);
+  int rc = sqlite3_prepare_v2(st->db, "INSERT INTO usage VALUES (?1, ?2) ON"
+                              " CONFLICT(product) DO UPDATE SET used = used"
+                              " + ?2", -1, &q, NULL);
 
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the reclaim");
-  sqlite3_bind_int64(q, 1, apr_time_now());
+    return db_error(st, rc, "preparing the usage update");
+  sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, delta);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
-  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "reclaiming leases");
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "updating the usage");
 }
 
 static ts_error_t *
 count(long *used, ts_sessions_t *st, const char *product)
 {
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM sessions WHERE "
-                              "product = ?", -1, &q, NULL);
+  int rc = sqlite3_prepare_v2(st->db, "SELECT COALESCE((SELECT used FROM "
+                              "usage WHERE product = ?), 0)", -1, &q, NULL);
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the count");
@@ -171,7 +208,9 @@ do_checkout(ts_sessions_t *st, void *baton)
   sqlite3_bind_int64(q, 8, c->s->expires);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
-  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "recording the checkout");
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "recording the checkout");
+  return adjust(st, c->s->product, 1);
 }
 
 ts_error_t *
@@ -189,6 +228,7 @@ ts_sessions_checkout(ts_sessions_t *st, ts_session_t *s, long seats,
 typedef struct change_t {
   const char *id;
   apr_time_t expires;   /* 0: delete */
+  char product[256];    /* delete: the session's product */
 } change_t;
 
 static ts_error_t *
@@ -203,6 +243,19 @@ do_change(ts_sessions_t *st, void *baton)
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing a session change");
+  if (!c->expires) {
+    /* which product the seat belongs to, for the usage count */
+    sqlite3_stmt *p;
+    c->product[0] = '\0';
+    if (sqlite3_prepare_v2(st->db, "SELECT product FROM sessions WHERE id ="
+                           " ?", -1, &p, NULL) == SQLITE_OK) {
+      sqlite3_bind_text(p, 1, c->id, -1, SQLITE_STATIC);
+      if (sqlite3_step(p) == SQLITE_ROW)
+        apr_cpystrn(c->product, (const char *)sqlite3_column_text(p, 0),
+                    sizeof(c->product));
+      sqlite3_finalize(p);
+    }
+  }
   if (c->expires) {
     sqlite3_bind_int64(q, 1, c->expires);
     sqlite3_bind_text(q, 2, c->id, -1, SQLITE_STATIC);
@@ -216,14 +269,14 @@ do_change(ts_sessions_t *st, void *baton)
   if (sqlite3_changes(st->db) == 0)
     return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
                             "checked in, or its lease ran out)", c->id);
-  return NULL;
+  return c->expires ? NULL : adjust(st, c->product, -1);
 }
 
 ts_error_t *
 ts_sessions_renew(apr_time_t *expires, ts_sessions_t *st, const char *id,
                   apr_interval_time_t lease)
 {
-  change_t c = { id, apr_time_now() + lease };
+  change_t c = { id, apr_time_now() + lease, "" };
 
   TS_ERR(transaction(st, do_change, &c));
   *expires = c.expires;
@@ -233,7 +286,7 @@ ts_sessions_renew(apr_time_t *expires, ts_sessions_t *st, const char *id,
 ts_error_t *
 ts_sessions_release(ts_sessions_t *st, const char *id)
 {
-  change_t c = { id, 0 };
+  change_t c = { id, 0, "" };
   return transaction(st, do_change, &c);
 }
 

@@ -1,0 +1,110 @@
+/* test_sessions.c: the session store's promises: never more sessions than
+ * seats, check-in and lease expiry free the seat, the counts survive a
+ * reopen. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+#include "ts_sessions.h"
+
+static apr_pool_t *pool;
+static const char *db;
+
+static void
+setup(void)
+{
+  const char *tmp;
+
+  apr_initialize();
+  apr_pool_create(&pool, NULL);
+  apr_temp_dir_get(&tmp, pool);
+  db = apr_psprintf(pool, "%s/tessera-sessions-%d.db", tmp, (int)getpid());
+  apr_file_remove(db, pool);
+}
+
+static void
+teardown(void)
+{
+  apr_file_remove(db, pool);
+  apr_file_remove(apr_pstrcat(pool, db, "-wal", NULL), pool);
+  apr_file_remove(apr_pstrcat(pool, db, "-shm", NULL), pool);
+  apr_pool_destroy(pool);
+  apr_terminate();
+}
+
+TestSuite(sessions, .init = setup, .fini = teardown);
+
+static ts_error_t *
+take(ts_sessions_t *st, const char **id, long seats,
+     apr_interval_time_t lease)
+{
+  ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0 };
+  ts_error_t *err = ts_sessions_checkout(st, &s, seats, lease, pool);
+
+  if (id)
+    *id = s.id;
+  return err;
+}
+
+Test(sessions, seats_checkin_and_expiry)
+{
+  ts_sessions_t *st;
+  const char *a, *b;
+  long used;
+  ts_error_t *err;
+
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(take(st, &a, 2, apr_time_from_sec(60)));
+  cr_assert_null(take(st, &b, 2, apr_time_from_sec(60)));
+  err = take(st, NULL, 2, apr_time_from_sec(60));
+  cr_assert_not_null(err, "a third seat of two");
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  cr_assert(strstr(ts_error_text(err, pool), "2 of 2 in use"));
+  ts_error_clear(err);
+
+  cr_assert_null(ts_sessions_release(st, a));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1);
+  err = ts_sessions_release(st, a);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT, "released twice");
+  ts_error_clear(err);
+
+  /* a lease that runs out frees its seat */
+  cr_assert_null(take(st, NULL, 2, apr_time_from_msec(1)));
+  apr_sleep(apr_time_from_msec(20));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1, "the expired lease still counts");
+  cr_assert_null(take(st, NULL, 2, apr_time_from_sec(60)));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 2);
+  ts_sessions_close(st);
+
+  /* the counts are the sessions', also after a reopen */
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 2);
+  cr_assert_null(ts_sessions_count(&used, st, "other"));
+  cr_assert_eq(used, 0);
+  ts_sessions_close(st);
+}
+
+Test(sessions, heartbeat_extends_the_lease)
+{
+  ts_sessions_t *st;
+  const char *a;
+  apr_time_t expires;
+  long used;
+
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(take(st, &a, 1, apr_time_from_msec(30)));
+  cr_assert_null(ts_sessions_renew(&expires, st, a, apr_time_from_sec(60)));
+  cr_assert_gt(expires, apr_time_now() + apr_time_from_sec(50));
+  apr_sleep(apr_time_from_msec(50));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1, "a renewed session expired at its old time");
+  ts_sessions_close(st);
+}
