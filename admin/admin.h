@@ -28,6 +28,7 @@ ts_error_t *admin_cmd_service(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_doctor(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_project(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_license(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
 
 /* Parse options of one (sub)command. OPTS ends with a { NULL } entry. On
  * return *OS points past the options; a bad option is a TS_EUSAGE error

@@ -22,6 +22,7 @@ static const char usage[] =
   "          open files, message queues\n"
   "  project give INOPRJ its identity (project init)\n"
   "  license show, import, issue and sign licenses\n"
+  "  status  the license server: health, license, seats, sessions\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -35,6 +36,7 @@ static const struct {
   { "doctor", admin_cmd_doctor },
   { "project", admin_cmd_project },
   { "license", admin_cmd_license },
+  { "status", admin_cmd_status },
 };
 
 static ts_error_t *

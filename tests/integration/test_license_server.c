@@ -304,3 +304,25 @@ Test(license_server, refusals)
   cr_assert_eq(http("DELETE", "/v1/sessions/0123456789abcdef01234567", NULL,
                     body, sizeof(body)), 404);
 }
+
+Test(license_server, admin_status_shows_seats_and_sessions)
+{
+  const char *argv[] = { TESSERA_ADMIN, "status", "--json", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  run_result_t r;
+
+  r = run(argv, env, NULL);
+  cr_assert_eq(r.status, 69, "no server yet: exit %d", r.status);
+  cr_assert(strstr(r.err, "does not answer; is it running?"), "%s", r.err);
+  run_free(&r);
+  install_license("demo:5:2099-12-31");
+  start_server();
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, NULL, 0), 201);
+  r = run(argv, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "\"used\": 1"), "%s", r.out);
+  cr_assert(strstr(r.out, "\"seats\": 5"), "%s", r.out);
+  cr_assert(strstr(r.out, "\"application\": \"test\""), "%s", r.out);
+  run_free(&r);
+}
