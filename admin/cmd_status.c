@@ -116,30 +116,33 @@ admin_cmd_status(admin_ctx_t *ctx)
     json_decref(sessions);
     return NULL;
   }
-  printf("license server %s port %d: %s (version %s, up %" JSON_INTEGER_FORMAT
-         " s)\n", host, port,
-         json_string_value(json_object_get(health, "status")),
-         json_string_value(json_object_get(health, "version")),
-         json_integer_value(json_object_get(health, "uptime_seconds")));
+  /* APR's formatter: the same 64-bit conversions on Linux and Windows */
+  fputs(apr_psprintf(ctx->pool, "license server %s port %d: %s (version %s, "
+                     "up %" APR_INT64_T_FMT " s)\n", host, port,
+                     json_string_value(json_object_get(health, "status")),
+                     json_string_value(json_object_get(health, "version")),
+                     (apr_int64_t)json_integer_value(json_object_get(health,
+                                                     "uptime_seconds"))),
+        stdout);
   printf("license: %s\n", json_is_string(json_object_get(status, "license"))
          ? json_string_value(json_object_get(status, "license"))
          : "none in force (tessera-admin license import FILE)");
   printf("  %-20s %6s %6s  %s\n", "PRODUCT", "USED", "SEATS", "EXPIRES");
   json_array_foreach(json_object_get(status, "products"), i, p)
-    printf("  %-20s %6" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT
-           "  %s\n", json_string_value(json_object_get(p, "name")),
-           json_integer_value(json_object_get(p, "used")),
-           json_integer_value(json_object_get(p, "seats")),
+    printf("  %-20s %6ld %6ld  %s\n",
+           json_string_value(json_object_get(p, "name")),
+           (long)json_integer_value(json_object_get(p, "used")),
+           (long)json_integer_value(json_object_get(p, "seats")),
            json_string_value(json_object_get(p, "expires")));
-  printf("sessions: %zu\n", json_array_size(json_object_get(sessions,
-                                                            "sessions")));
+  printf("sessions: %lu\n", (unsigned long)json_array_size(
+         json_object_get(sessions, "sessions")));
   json_array_foreach(json_object_get(sessions, "sessions"), i, p)
-    printf("  %s  %-12s %s@%s pid %" JSON_INTEGER_FORMAT " (%s)\n",
+    printf("  %s  %-12s %s@%s pid %ld (%s)\n",
            json_string_value(json_object_get(p, "id")),
            json_string_value(json_object_get(p, "product")),
            json_string_value(json_object_get(p, "user")),
            json_string_value(json_object_get(p, "host")),
-           json_integer_value(json_object_get(p, "pid")),
+           (long)json_integer_value(json_object_get(p, "pid")),
            json_string_value(json_object_get(p, "application")));
   json_decref(health);
   json_decref(status);
