@@ -38,9 +38,7 @@ ts_error_t *admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx,
 ts_error_t *admin_usage_error(const char *usage, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
-/* Open the settings store. TESSERA_SYSCONFDIR (instead of /etc) and
- * TESSERA_REGISTRY_KEY (instead of Software\Tessera\<major.minor>) move
- * it, for packaging and tests. */
+/* Open the settings store (ts_settings_open_store). */
 ts_error_t *admin_open_store(tsp_settings_t **store, apr_pool_t *pool);
 
 /* Print JSON to stdout, pretty and with a newline; takes the reference. */

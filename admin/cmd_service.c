@@ -4,7 +4,6 @@
  * administrator rights the command refuses and says what to do instead. */
 #include <stdio.h>
 #include <string.h>
-#include <apr_env.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
@@ -65,7 +64,6 @@ admin_cmd_service(admin_ctx_t *ctx)
   tsp_service_spec_t spec = { 0 };
   tsp_settings_t *store;
   ts_settings_t *settings;
-  char *sysconfdir;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
@@ -97,9 +95,12 @@ admin_cmd_service(admin_ctx_t *ctx)
                                   role);
   spec.account = "tessera";
   spec.nofile = 65536;
-  if (apr_env_get(&sysconfdir, "TESSERA_SYSCONFDIR", ctx->pool)
-      == APR_SUCCESS && *sysconfdir)
-    spec.sysconfdir = sysconfdir;
+  {
+    /* the unit's EnvironmentFile= is where the settings store lives */
+    const tsp_settings_roots_t *roots;
+    TS_ERR(ts_settings_open_store(&store, &roots, ctx->pool));
+    spec.sysconfdir = roots->sysconfdir;
+  }
 
   if (strcmp(verb, "status") == 0) {
     TS_ERR(tsp_service_query(&state, &detail, &spec, ctx->pool));
@@ -122,7 +123,6 @@ admin_cmd_service(admin_ctx_t *ctx)
                                           " %s %s", verb, role), ctx->pool));
   if (strcmp(verb, "install") == 0) {
     const char **writable = apr_pcalloc(ctx->pool, 2 * sizeof(char *));
-    TS_ERR(admin_open_store(&store, ctx->pool));
     TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
     if (ts_settings_get(settings, "INOHOST")->problem
         || ts_settings_get(settings, "INOLIC")->problem)

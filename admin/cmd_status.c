@@ -3,10 +3,10 @@
  * seats in use, the open sessions. Read-only; no password needed. */
 #include <stdio.h>
 #include <string.h>
-#include <apr_network_io.h>
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "ts_httpd.h"
 #include "ts_settings.h"
 
 static const char usage[] =
@@ -15,48 +15,16 @@ static const char usage[] =
   "Ask the license server named by INOHOST for its health, license,\n"
   "seats and sessions. Exit 69 when it does not answer.\n";
 
-/* GET PATH from HOST:PORT; *BODY gets the response body. */
+/* GET PATH from the license server, with what to do when it is down. */
 static ts_error_t *
 http_get(const char **body, int *status, const char *host, int port,
          const char *path, apr_pool_t *pool)
 {
-  apr_sockaddr_t *sa;
-  apr_socket_t *s;
-  apr_status_t rv;
-  const char *req = apr_psprintf(pool, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
-                                 path, host);
-  apr_size_t len = strlen(req);
-  char *buf = apr_palloc(pool, 1 << 20), *end;
-  apr_size_t got = 0;
-
-  rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, (apr_port_t)port, 0,
-                             pool);
-  if (!rv)
-    rv = apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool);
-  if (rv)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, rv, NULL, "cannot "
-                             "reach the license server %s port %d", host,
-                             port);
-  apr_socket_timeout_set(s, apr_time_from_sec(3));
-  rv = apr_socket_connect(s, sa);
-  if (!rv)
-    rv = apr_socket_send(s, req, &len);
-  while (!rv && got < (1 << 20) - 1) {
-    apr_size_t n = (1 << 20) - 1 - got;
-    rv = apr_socket_recv(s, buf + got, &n);
-    got += n;
-  }
-  apr_socket_close(s);
-  if (rv && !APR_STATUS_IS_EOF(rv))
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, rv, NULL, "the license "
-      "server %s port %d does not answer; is it running? (`tessera-admin "
-      "service status license`, or start it with `tesserad license`)",
-      host, port);
-  buf[got] = '\0';
-  *status = 0;
-  sscanf(buf, "HTTP/1.%*d %d", status);
-  end = strstr(buf, "\r\n\r\n");
-  *body = end ? end + 4 : "";
+  TS_ERR_W(ts_http_get(status, body, host, port, path, apr_time_from_sec(3),
+                       pool),
+           "the license server %s port %d does not answer; is it running? "
+           "(`tessera-admin service status license`, or start it with "
+           "`tesserad license`)", host, port);
   return NULL;
 }
 

@@ -4,10 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <apr_env.h>
 #include <apr_strings.h>
 
-#include "tsp.h"
+#include "ts_settings.h"
 
 ts_error_t *
 admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx, int argc,
@@ -55,14 +54,5 @@ admin_print_json(json_t *json)
 ts_error_t *
 admin_open_store(tsp_settings_t **store, apr_pool_t *pool)
 {
-  tsp_settings_roots_t *roots = apr_pcalloc(pool, sizeof(*roots));
-  char *value;
-
-  if (apr_env_get(&value, "TESSERA_SYSCONFDIR", pool) == APR_SUCCESS
-      && *value)
-    roots->sysconfdir = value;
-  if (apr_env_get(&value, "TESSERA_REGISTRY_KEY", pool) == APR_SUCCESS
-      && *value)
-    roots->registry_subkey = value;
-  return tsp_settings_open(store, roots, pool);
+  return ts_settings_open_store(store, NULL, pool);
 }

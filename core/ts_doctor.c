@@ -12,6 +12,7 @@
 #include <apr_general.h>
 
 #include "ts_file.h"
+#include "ts_httpd.h"
 #include "ts_ports.h"
 #include "tsp.h"
 
@@ -152,40 +153,17 @@ port_free(int port, apr_pool_t *pool)
 static const char *
 tessera_role_on(int port, apr_pool_t *pool)
 {
-  apr_socket_t *s;
-  apr_sockaddr_t *sa;
-  char buf[1024];
-  apr_size_t len = sizeof(buf) - 1;
-  const char req[] = "GET /health HTTP/1.0\r\n\r\n", *role;
-  apr_size_t rlen = sizeof(req) - 1;
+  const char *body, *role;
+  int status;
+  ts_error_t *err = ts_http_get(&status, &body, "127.0.0.1", port, "/health",
+                                apr_time_from_msec(500), pool);
 
-  if (apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,
-                            pool) != APR_SUCCESS
-      || apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool)
-         != APR_SUCCESS)
-    return NULL;
-  apr_socket_timeout_set(s, apr_time_from_msec(500));
-  if (apr_socket_connect(s, sa) != APR_SUCCESS
-      || apr_socket_send(s, req, &rlen) != APR_SUCCESS) {
-    apr_socket_close(s);
+  if (err) {
+    ts_error_clear(err);
     return NULL;
   }
-  memset(buf, 0, sizeof(buf));
-  {
-    apr_size_t got = 0;
-    while (got < len) {
-      apr_size_t n = len - got;
-      if (apr_socket_recv(s, buf + got, &n) != APR_SUCCESS || n == 0)
-        break;
-      got += n;
-    }
-  }
-  apr_socket_close(s);
-  role = strstr(buf, "\"role\":\"");
-  if (!role)
-    return NULL;
-  role += 8;
-  return apr_pstrndup(pool, role, strcspn(role, "\""));
+  role = status == 200 ? strstr(body, "\"role\":\"") : NULL;
+  return role ? apr_pstrndup(pool, role + 8, strcspn(role + 8, "\"")) : NULL;
 }
 
 void

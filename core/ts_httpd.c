@@ -1,6 +1,7 @@
 /* ts_httpd.c: the HTTP listener (see ts_httpd.h). */
 #include "ts_httpd.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <apr_network_io.h>
 #include <apr_portable.h>
@@ -190,4 +191,46 @@ ts_httpd_stop(ts_httpd_t *httpd)
 {
   /* MHD_stop_daemon closes the listen socket it was given. */
   MHD_stop_daemon(httpd->mhd);
+}
+
+#define GET_MAX (1 << 20)
+
+ts_error_t *
+ts_http_get(int *status, const char **body, const char *host, int port,
+            const char *path, apr_interval_time_t timeout, apr_pool_t *pool)
+{
+  apr_sockaddr_t *sa;
+  apr_socket_t *s;
+  apr_status_t rv;
+  const char *req = apr_psprintf(pool, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
+                                 path, host);
+  apr_size_t len = strlen(req), got = 0;
+  char *buf = apr_palloc(pool, GET_MAX), *end;
+
+  rv = apr_sockaddr_info_get(&sa, host, APR_UNSPEC, (apr_port_t)port, 0,
+                             pool);
+  if (!rv)
+    rv = apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool);
+  if (rv)
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, rv, NULL, "cannot "
+                             "reach %s port %d", host, port);
+  apr_socket_timeout_set(s, timeout);
+  rv = apr_socket_connect(s, sa);
+  if (!rv)
+    rv = apr_socket_send(s, req, &len);
+  while (!rv && got < GET_MAX - 1) {
+    apr_size_t n = GET_MAX - 1 - got;
+    rv = apr_socket_recv(s, buf + got, &n);
+    got += n;
+  }
+  apr_socket_close(s);
+  if (rv && !APR_STATUS_IS_EOF(rv))
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, rv, NULL, "%s port %d "
+                             "does not answer GET %s", host, port, path);
+  buf[got] = '\0';
+  *status = 0;
+  sscanf(buf, "HTTP/1.%*d %d", status);
+  end = strstr(buf, "\r\n\r\n");
+  *body = end ? end + 4 : "";
+  return NULL;
 }

@@ -47,4 +47,13 @@ ts_error_t *ts_httpd_start(ts_httpd_t **httpd, int port,
 /* Close the listener and wait for requests in progress. */
 void ts_httpd_stop(ts_httpd_t *httpd);
 
+/* The client side, for the admin program and the doctor: GET PATH from
+ * HOST:PORT (HTTP/1.0, one connection), waiting at most TIMEOUT for each
+ * step. *STATUS and *BODY (NUL-terminated, at most 1 MiB) receive the
+ * answer. A server that cannot be reached or does not answer is an error
+ * with code TS_EUNAVAIL. */
+ts_error_t *ts_http_get(int *status, const char **body, const char *host,
+                        int port, const char *path,
+                        apr_interval_time_t timeout, apr_pool_t *pool);
+
 #endif

@@ -301,13 +301,6 @@ stop(void *baton)
   ts_log(server->log, TS_LOG_INFO, "stopped");
 }
 
-static void
-runtime_log(void *baton, int level, const char *message)
-{
-  ts_server_t *server = baton;
-  ts_log(server->log, (ts_log_level_t)level, "%s", message);
-}
-
 void
 ts_server_hooks(tsp_service_hooks_t *hooks, ts_server_t *server)
 {
@@ -315,5 +308,4 @@ ts_server_hooks(tsp_service_hooks_t *hooks, ts_server_t *server)
   hooks->start = start;
   hooks->reload = reload;
   hooks->stop = stop;
-  hooks->log = runtime_log;
 }

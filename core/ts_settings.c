@@ -14,6 +14,25 @@
 #include <apr_file_info.h>
 #include <apr_strings.h>
 
+ts_error_t *
+ts_settings_open_store(tsp_settings_t **store,
+                       const tsp_settings_roots_t **roots_p,
+                       apr_pool_t *pool)
+{
+  tsp_settings_roots_t *roots = apr_pcalloc(pool, sizeof(*roots));
+  char *value;
+
+  if (apr_env_get(&value, "TESSERA_SYSCONFDIR", pool) == APR_SUCCESS
+      && *value)
+    roots->sysconfdir = value;
+  if (apr_env_get(&value, "TESSERA_REGISTRY_KEY", pool) == APR_SUCCESS
+      && *value)
+    roots->registry_subkey = value;
+  if (roots_p)
+    *roots_p = roots;
+  return tsp_settings_open(store, roots, pool);
+}
+
 const char *
 ts_source_name(tsp_source_t source)
 {

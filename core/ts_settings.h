@@ -103,6 +103,14 @@ ts_error_t *ts_settings_unset(int *removed, tsp_settings_t *store,
 const char *ts_settings_default(const ts_setting_def_t *def, int port,
                                 apr_pool_t *pool);
 
+/* Open the settings store at its real place, unless TESSERA_SYSCONFDIR
+ * (instead of /etc) or TESSERA_REGISTRY_KEY (instead of
+ * Software\Tessera\<major.minor>) move it, for packaging and tests. Every
+ * program opens the store this way, so they all agree where it is. */
+ts_error_t *ts_settings_open_store(tsp_settings_t **store,
+                                   const tsp_settings_roots_t **roots,
+                                   apr_pool_t *pool);
+
 /* A label for a source ("user file", "HKLM", ...). */
 const char *ts_source_name(tsp_source_t source);
 

@@ -192,8 +192,6 @@ typedef struct tsp_service_hooks_t {
   ts_error_t *(*reload)(void *baton);
   /* Stop serving; called once, on the main thread. */
   void (*stop)(void *baton);
-  /* Log a line about the runtime (level as in ts_log_level_t). */
-  void (*log)(void *baton, int level, const char *message);
 } tsp_service_hooks_t;
 
 typedef struct tsp_service_options_t {
@@ -201,6 +199,7 @@ typedef struct tsp_service_options_t {
   tsp_run_mode_t mode;
   const char *pidfile;          /* Linux: locked pid file, or NULL */
   apr_interval_time_t stop_deadline;
+  struct ts_log_t *log;         /* where the runtime logs its own lines */
 } tsp_service_options_t;
 
 /* Run until told to stop. *EXIT_STATUS receives the status the process

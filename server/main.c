@@ -99,7 +99,7 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
     printf("tesserad %s\n", TS_VERSION);
     return NULL;
   }
-  TS_ERR(tsp_settings_open(&store, NULL, pool));
+  TS_ERR(ts_settings_open_store(&store, NULL, pool));
   TS_ERR(ts_server_create(&server, o.role, store, o.mode != TSP_RUN_SERVICE,
                           o.mode == TSP_RUN_SERVICE, pool));
   if (o.check) {
@@ -112,6 +112,7 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
   options.mode = o.mode;
   options.pidfile = ts_server_pidfile(server);
   options.stop_deadline = apr_time_from_sec(20);
+  options.log = ts_server_log(server);
   return tsp_service_run(status, &options, &hooks, pool);
 }
 

@@ -23,6 +23,8 @@
  */
 #include "tsp.h"
 
+#include "ts_log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +46,7 @@
 
 struct tsp_service_t {
   const tsp_service_hooks_t *hooks;
+  const tsp_service_options_t *options;
   const char *notify_path;      /* $NOTIFY_SOCKET, or NULL */
   int ready_fd;                 /* --daemon: write end of the readiness pipe */
   apr_pool_t *pool;
@@ -77,23 +80,6 @@ on_deadline(int sig)
   _exit(TS_EX_SOFTWARE);
 }
 
-static void
-say(tsp_service_t *svc, int level, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void
-say(tsp_service_t *svc, int level, const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-
-  va_start(ap, fmt);
-  apr_vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  if (svc->hooks->log)
-    svc->hooks->log(svc->hooks->baton, level, buf);
-}
-
 /* sd_notify(3)'s protocol: one datagram to the AF_UNIX socket named by
  * $NOTIFY_SOCKET ('@' = abstract namespace). */
 static void
@@ -107,7 +93,7 @@ notify(tsp_service_t *svc, const char *message)
     return;
   len = strlen(svc->notify_path);
   if (len >= sizeof(sa.sun_path)) {
-    say(svc, 7, "NOTIFY_SOCKET is too long for a socket address; "
+    ts_log(svc->options->log, TS_LOG_DEBUG, "NOTIFY_SOCKET is too long for a socket address; "
         "not notifying");
     return;
   }
@@ -119,7 +105,7 @@ notify(tsp_service_t *svc, const char *message)
                        (struct sockaddr *)&sa,
                        (socklen_t)(offsetof(struct sockaddr_un, sun_path)
                                    + len)) < 0)
-    say(svc, 7, "sendto(\"%s\") failed: %s; systemd was not told \"%s\"",
+    ts_log(svc->options->log, TS_LOG_DEBUG, "sendto(\"%s\") failed: %s; systemd was not told \"%s\"",
         svc->notify_path, strerror(errno), message);
   if (fd >= 0)
     close(fd);
@@ -320,7 +306,7 @@ main_loop(tsp_service_t *svc, int wake_rd)
     int n = poll(&p, 1, wd);
 
     if (n < 0 && errno != EINTR)
-      say(svc, 3, "poll() failed: %s", strerror(errno));
+      ts_log(svc->options->log, TS_LOG_ERROR, "poll() failed: %s", strerror(errno));
     while (read(wake_rd, drain, sizeof(drain)) > 0)
       ;
     if (wd > 0)
@@ -332,7 +318,7 @@ main_loop(tsp_service_t *svc, int wake_rd)
                                "\nSTATUS=reloading", monotonic_usec()));
       err = svc->hooks->reload(svc->hooks->baton);
       if (err) {
-        say(svc, 3, "reload failed, still running on the previous "
+        ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still running on the previous "
             "configuration: %s", ts_error_text(err, svc->pool));
         ts_error_clear(err);
       }
@@ -351,6 +337,7 @@ tsp_service_run(int *exit_status, const tsp_service_options_t *options,
   ts_error_t *err;
 
   svc->hooks = hooks;
+  svc->options = options;
   svc->pool = pool;
   svc->ready_fd = -1;
   if (apr_env_get(&notify_path, "NOTIFY_SOCKET", pool) == APR_SUCCESS

@@ -97,15 +97,11 @@ load(ts_envfile_t **ef, const char *path, apr_pool_t *pool)
   apr_size_t len;
   ts_error_t *err = ts_file_read_all(&text, &len, path, pool);
 
-  if (err && ts_error_code(err) == TS_ENOENT && !ts_error_has(err, TS_EPERM)) {
-    apr_finfo_t fi;
-    /* Only "no such file" means empty; a missing directory component
-     * that is really a file is an error worth reporting. */
-    if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-      ts_error_clear(err);
-      *ef = ts_envfile_create(path, pool);
-      return NULL;
-    }
+  /* No file yet is an empty store; anything else is worth reporting. */
+  if (err && APR_STATUS_IS_ENOENT(err->apr_err)) {
+    ts_error_clear(err);
+    *ef = ts_envfile_create(path, pool);
+    return NULL;
   }
   if (err)
     return ts_error_wrapf(err, "cannot read the settings file %s", path);

@@ -28,6 +28,8 @@
  */
 #include "tsp.h"
 
+#include "ts_log.h"
+
 #include <windows.h>
 #include <stdarg.h>
 #include <apr_strings.h>
@@ -48,23 +50,6 @@ struct tsp_service_t {
 };
 
 static tsp_service_t *the_service;
-
-static void
-say(tsp_service_t *svc, int level, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-
-static void
-say(tsp_service_t *svc, int level, const char *fmt, ...)
-{
-  char buf[1024];
-  va_list ap;
-
-  va_start(ap, fmt);
-  apr_vsnprintf(buf, sizeof(buf), fmt, ap);
-  va_end(ap);
-  if (svc->hooks->log)
-    svc->hooks->log(svc->hooks->baton, level, buf);
-}
 
 /* Every status change goes through here: checkpoints rise while a state
  * is pending and reset otherwise. */
@@ -96,7 +81,7 @@ report(tsp_service_t *svc, DWORD state, DWORD exit_status, DWORD wait_hint)
     svc->status.dwWaitHint = 0;
   }
   if (!SetServiceStatus(svc->status_handle, &svc->status))
-    say(svc, 4, "SetServiceStatus() failed: error %lu",
+    ts_log(svc->options->log, TS_LOG_WARNING, "SetServiceStatus() failed: error %lu",
         (unsigned long)GetLastError());
   LeaveCriticalSection(&svc->lock);
 }
@@ -218,14 +203,14 @@ serve(tsp_service_t *svc)
     if (w == WAIT_OBJECT_0 + 1) {
       ts_error_t *err = svc->hooks->reload(svc->hooks->baton);
       if (err) {
-        say(svc, 3, "reload failed, still running on the previous "
+        ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still running on the previous "
             "configuration: %s", ts_error_text(err, svc->pool));
         ts_error_clear(err);
       }
       continue;
     }
     if (w != WAIT_OBJECT_0)
-      say(svc, 3, "WaitForMultipleObjects() failed: error %lu",
+      ts_log(svc->options->log, TS_LOG_ERROR, "WaitForMultipleObjects() failed: error %lu",
           (unsigned long)GetLastError());
     return;
   }
