@@ -7,10 +7,9 @@
 #include <string.h>
 #include <apr_cstr.h>
 #include <apr_strings.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlschemas.h>
 #include <sodium.h>
+
+#include "ts_xml.h"
 
 extern const char ts_license_xsd[];
 extern const char *const ts_license_trusted_keys[];   /* base64, NULL-ended */
@@ -18,128 +17,45 @@ extern const char *const ts_license_trusted_keys[];   /* base64, NULL-ended */
 #define NS "urn:tessera:license:1"
 #define DEMO_SEED "tessera demo license key, version 1"
 
-/* libxml2's complaints, collected with their line numbers. */
-typedef struct complaints_t {
-  const char *path;
-  const char *text;
-  apr_pool_t *pool;
-} complaints_t;
-
-static void
-collect(void *ctx, xmlErrorPtr e)
-{
-  complaints_t *c = ctx;
-  char msg[512];
-
-  apr_cpystrn(msg, e->message ? e->message : "invalid", sizeof(msg));
-  msg[strcspn(msg, "\n")] = '\0';
-  if (!c->text)
-    c->text = apr_psprintf(c->pool, "%s line %d%s%s: %s", c->path, e->line,
-                           e->node ? ", element " : "",
-                           e->node ? (const char *)((xmlNodePtr)e->node)->name
-                                   : "", msg);
-}
-
-static const char *
-attr(xmlNodePtr n, const char *name, apr_pool_t *pool)
-{
-  xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-  const char *out = v ? apr_pstrdup(pool, (const char *)v) : NULL;
-
-  xmlFree(v);
-  return out;
-}
-
-static const char *
-content(xmlNodePtr n, apr_pool_t *pool)
-{
-  xmlChar *v = xmlNodeGetContent(n);
-  const char *out = apr_pstrdup(pool, v ? (const char *)v : "");
-
-  xmlFree(v);
-  return out;
-}
-
-static ts_error_t *
-validate(xmlDocPtr doc, const char *path, apr_pool_t *pool)
-{
-  complaints_t c = { path, NULL, pool };
-  xmlSchemaParserCtxtPtr pctx;
-  xmlSchemaPtr schema;
-  xmlSchemaValidCtxtPtr vctx;
-  int rc;
-
-  pctx = xmlSchemaNewMemParserCtxt(ts_license_xsd,
-                                   (int)strlen(ts_license_xsd));
-  schema = pctx ? xmlSchemaParse(pctx) : NULL;
-  xmlSchemaFreeParserCtxt(pctx);
-  if (!schema)
-    return ts_error_createf(TS_EINTERNAL, "the compiled-in license schema "
-                            "does not parse");
-  vctx = xmlSchemaNewValidCtxt(schema);
-  xmlSchemaSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)collect,
-                                    &c);
-  rc = xmlSchemaValidateDoc(vctx, doc);
-  xmlSchemaFreeValidCtxt(vctx);
-  xmlSchemaFree(schema);
-  if (rc != 0)
-    return ts_error_createf(TS_EINVAL, "%s does not match the license "
-                            "schema: %s", path, c.text ? c.text : "invalid");
-  return NULL;
-}
-
 ts_error_t *
 ts_license_parse(ts_license_t **license_p, const char *path,
                  const char *text, apr_size_t len, apr_pool_t *pool)
 {
-  complaints_t c = { path, NULL, pool };
   ts_license_t *lic = apr_pcalloc(pool, sizeof(*lic));
-  xmlParserCtxtPtr pctx = xmlNewParserCtxt();
+  apr_pool_t *scratch;
   xmlDocPtr doc;
   xmlNodePtr root;
   ts_error_t *err;
 
-  /* No network, no external entities. The first complaint is the one
-   * that explains; libxml2's structured-error hook is per thread. */
-  xmlSetStructuredErrorFunc(&c, (xmlStructuredErrorFunc)collect);
-  doc = xmlCtxtReadMemory(pctx, text, (int)len, path, NULL,
-                          XML_PARSE_NONET);
-  xmlSetStructuredErrorFunc(NULL, NULL);
-  if (!doc) {
-    xmlFreeParserCtxt(pctx);
-    return ts_error_createf(TS_EINVAL, "%s is not well-formed XML: %s",
-                            path, c.text ? c.text : "unreadable");
-  }
-  xmlFreeParserCtxt(pctx);
-  err = validate(doc, path, pool);
+  apr_pool_create(&scratch, pool);
+  err = ts_xml_load(&doc, path, text, len, ts_license_xsd, "license",
+                    scratch);
   if (err) {
-    xmlFreeDoc(doc);
+    apr_pool_destroy(scratch);
     return err;
   }
   root = xmlDocGetRootElement(doc);
   lic->path = apr_pstrdup(pool, path);
-  lic->id = attr(root, "id", pool);
-  lic->issued = attr(root, "issued", pool);
+  lic->id = ts_xml_attr(root, "id", pool);
+  lic->issued = ts_xml_attr(root, "issued", pool);
   lic->products = apr_array_make(pool, 4, sizeof(ts_product_t));
   for (xmlNodePtr n = root->children; n; n = n->next) {
-    if (n->type != XML_ELEMENT_NODE)
-      continue;
-    if (xmlStrEqual(n->name, (const xmlChar *)"licensee"))
-      lic->licensee = content(n, pool);
-    else if (xmlStrEqual(n->name, (const xmlChar *)"host"))
-      lic->host = content(n, pool);
-    else if (xmlStrEqual(n->name, (const xmlChar *)"product")) {
+    if (ts_xml_is(n, "licensee"))
+      lic->licensee = ts_xml_content(n, pool);
+    else if (ts_xml_is(n, "host"))
+      lic->host = ts_xml_content(n, pool);
+    else if (ts_xml_is(n, "product")) {
       ts_product_t *p = apr_array_push(lic->products);
-      p->name = attr(n, "name", pool);
-      p->seats = atol(attr(n, "seats", pool));
-      p->expires = attr(n, "expires", pool);
+      p->name = ts_xml_attr(n, "name", pool);
+      p->seats = atol(ts_xml_attr(n, "seats", pool));
+      p->expires = ts_xml_attr(n, "expires", pool);
     }
-    else if (xmlStrEqual(n->name, (const xmlChar *)"signature")) {
-      lic->key = attr(n, "key", pool);
-      lic->signature = content(n, pool);
+    else if (ts_xml_is(n, "signature")) {
+      lic->key = ts_xml_attr(n, "key", pool);
+      lic->signature = ts_xml_content(n, pool);
     }
   }
-  xmlFreeDoc(doc);
+  apr_pool_destroy(scratch);
   *license_p = lic;
   return NULL;
 }

@@ -9,9 +9,11 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
-  libsodium-dev libsqlite3-dev
+  libsodium-dev libsqlite3-dev libmosquitto-dev
+  # run: the bus broker
+  mosquitto
   # tests
-  libcriterion-dev file acl nftables
+  libcriterion-dev file acl nftables mosquitto-clients prometheus
   "$@"
 )
 

@@ -75,9 +75,10 @@ declare -A orig=(
   [libmicrohttpd]='libmicrohttpd_*.orig.tar.*'
   [libsodium]='libsodium_*.orig.tar.*'
   [sqlite3]='sqlite3_*.orig.tar.xz'
+  [mosquitto]='mosquitto_*.orig.tar.gz'
 )
 packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd
-          libsodium sqlite3)
+          libsodium sqlite3 mosquitto)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -249,6 +250,22 @@ build_sqlite3() {
   pcfile sqlite3 "$(version sqlite3)" "" "-lsqlite3"
 }
 
+# --- libmosquitto (the bus client): the library only, without TLS (the bus
+# listens on the configured addresses of a trusted network, SPEC §1) and
+# without its own threads: Tessera gives the client to one thread of its
+# own (ts_bus.c), so the library needs no pthreads on Windows. ------------
+build_mosquitto() {
+  local d; d=$(unpack mosquitto)
+  cmake_build "$d" -DWITH_TLS=OFF -DWITH_THREADING=OFF \
+    -DWITH_STATIC_LIBRARIES=ON -DWITH_BROKER=OFF -DWITH_APPS=OFF \
+    -DWITH_CLIENTS=OFF -DWITH_PLUGINS=OFF -DDOCUMENTATION=OFF \
+    -DWITH_LIB_CPP=OFF -DWITH_CJSON=OFF -DWITH_UNIX_SOCKETS=OFF
+  # Static use needs LIBMOSQUITTO_STATIC (no dllimport) and Winsock.
+  rm -f "$prefix/lib/libmosquitto.dll.a" "$prefix/bin/libmosquitto.dll"
+  pcfile libmosquitto "$(version mosquitto)" "-DLIBMOSQUITTO_STATIC" \
+    "-lmosquitto_static -lws2_32"
+}
+
 # --- Criterion and what it needs -------------------------------------------
 build_nanomsg() {
   local d; d=$(unpack nanomsg)
@@ -332,6 +349,7 @@ build_libxml2
 build_libmicrohttpd
 build_libsodium
 build_sqlite3
+build_mosquitto
 build_nanomsg
 build_criterion
 rm -rf "$work"

@@ -1,0 +1,180 @@
+/* ts_config.c: tessera.xml (see ts_config.h). */
+#include "ts_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_file_info.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+
+#include "ts_file.h"
+#include "ts_xml.h"
+
+extern const char ts_config_xsd[];
+
+const char *
+ts_config_path(const char *inolic, apr_pool_t *pool)
+{
+  char *path;
+
+  if (apr_filepath_merge(&path, inolic, "tessera.xml", APR_FILEPATH_NATIVE,
+                         pool))
+    return apr_pstrcat(pool, inolic, "/tessera.xml", NULL);
+  return path;
+}
+
+static ts_config_t *
+defaults(apr_pool_t *pool)
+{
+  ts_config_t *c = apr_pcalloc(pool, sizeof(*c));
+
+  c->listen = apr_array_make(pool, 2, sizeof(const char *));
+  c->lease_seconds = 60;
+  c->probe_seconds = 10;
+  c->gone_after_seconds = 30;
+  c->bus_start = TS_BUS_AUTO;
+  c->bus_program = "mosquitto";
+  c->audit = 1;
+  c->projects = apr_array_make(pool, 2, sizeof(ts_project_t));
+  return c;
+}
+
+/* An attribute the schema gave a default to (xmlGetProp sees defaults
+ * only when they were applied, so fall back to DEF). */
+static int
+int_attr(xmlNodePtr n, const char *name, int def, apr_pool_t *pool)
+{
+  const char *v = ts_xml_attr(n, name, pool);
+
+  return v ? atoi(v) : def;
+}
+
+static int
+bool_attr(xmlNodePtr n, const char *name, int def, apr_pool_t *pool)
+{
+  const char *v = ts_xml_attr(n, name, pool);
+
+  return v ? (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) : def;
+}
+
+static ts_error_t *
+license_server(ts_config_t *c, xmlNodePtr ls, apr_pool_t *pool)
+{
+  for (xmlNodePtr n = ls->children; n; n = n->next) {
+    if (ts_xml_is(n, "sessions"))
+      c->lease_seconds = int_attr(n, "lease-seconds", c->lease_seconds, pool);
+    else if (ts_xml_is(n, "model-servers")) {
+      c->probe_seconds = int_attr(n, "probe-seconds", c->probe_seconds, pool);
+      c->gone_after_seconds = int_attr(n, "gone-after-seconds",
+                                       c->gone_after_seconds, pool);
+      if (c->gone_after_seconds < c->probe_seconds)
+        return ts_error_createf(TS_EINVAL, "%s line %ld, element "
+          "model-servers: gone-after-seconds (%d) is shorter than "
+          "probe-seconds (%d), so every model server would be marked gone "
+          "between two probes; make it at least %d", c->path,
+          xmlGetLineNo(n), c->gone_after_seconds, c->probe_seconds,
+          2 * c->probe_seconds);
+    }
+    else if (ts_xml_is(n, "bus")) {
+      const char *start = ts_xml_attr(n, "start", pool);
+      const char *program = ts_xml_attr(n, "program", pool);
+      if (start)
+        c->bus_start = strcmp(start, "child") == 0 ? TS_BUS_CHILD
+                       : strcmp(start, "external") == 0 ? TS_BUS_EXTERNAL
+                       : TS_BUS_AUTO;
+      if (program && *program)
+        c->bus_program = program;
+      c->bus_persistence = bool_attr(n, "persistence", 0, pool);
+    }
+    else if (ts_xml_is(n, "audit"))
+      c->audit = bool_attr(n, "enabled", 1, pool);
+    else if (ts_xml_is(n, "project")) {
+      ts_project_t *p = apr_array_push(c->projects);
+      p->version = ts_xml_attr(n, "version", pool);
+      p->port = int_attr(n, "port", 0, pool);
+      p->line = (int)xmlGetLineNo(n);
+    }
+  }
+  return NULL;
+}
+
+ts_error_t *
+ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
+{
+  ts_config_t *c = defaults(pool);
+  apr_finfo_t fi;
+  const char *text;
+  apr_size_t len;
+  xmlDocPtr doc;
+  apr_pool_t *scratch;
+  ts_error_t *err = NULL;
+
+  if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+    *config = c;
+    return NULL;
+  }
+  c->path = apr_pstrdup(pool, path);
+  apr_pool_create(&scratch, pool);
+  err = ts_file_read_all(&text, &len, path, scratch);
+  if (!err)
+    err = ts_xml_load(&doc, path, text, len, ts_config_xsd, "configuration",
+                      scratch);
+  for (xmlNodePtr n = err ? NULL : xmlDocGetRootElement(doc)->children;
+       n && !err; n = n->next) {
+    if (ts_xml_is(n, "listen")) {
+      const char *address = ts_xml_attr(n, "address", pool);
+      apr_sockaddr_t *sa;
+      if (apr_sockaddr_info_get(&sa, address, APR_UNSPEC, 0, 0, scratch))
+        err = ts_error_createf(TS_EINVAL, "%s line %ld, element listen: the "
+                               "address '%s' is neither an IP address nor "
+                               "a host name that resolves here; write an "
+                               "address of this machine, e.g. 127.0.0.1 "
+                               "or ::1", path, xmlGetLineNo(n), address);
+      else
+        APR_ARRAY_PUSH(c->listen, const char *) = address;
+    }
+    else if (ts_xml_is(n, "license-server"))
+      err = license_server(c, n, pool);
+  }
+  apr_pool_destroy(scratch);
+  if (err)
+    return ts_error_wrapf(err, "the configuration %s was not used", path);
+  *config = c;
+  return NULL;
+}
+
+ts_error_t *
+ts_config_check_ports(const ts_config_t *c, int port, apr_pool_t *pool)
+{
+  for (int i = 0; i < c->projects->nelts; i++) {
+    const ts_project_t *p = &APR_ARRAY_IDX(c->projects, i, ts_project_t);
+    if (p->port + 2 >= port && p->port <= port + 5)
+      return ts_error_createf(TS_EINVAL, "%s line %d, element project: the "
+        "project license server %s on port %d uses ports %d..%d, which "
+        "overlap the main license server's %d..%d (INOHOST); choose a port "
+        "outside %d..%d", c->path, p->line, p->version, p->port, p->port,
+        p->port + 2, port, port + 5, port - 2, port + 5);
+    for (int j = 0; j < i; j++) {
+      const ts_project_t *q = &APR_ARRAY_IDX(c->projects, j, ts_project_t);
+      if (abs(p->port - q->port) <= 2)
+        return ts_error_createf(TS_EINVAL, "%s line %d, element project: "
+          "the project license servers %s (port %d) and %s (port %d) need "
+          "3 ports each (p', p'+1 bus, p'+2 hub) and overlap; move one at "
+          "least 3 ports away", c->path, p->line, p->version, p->port,
+          q->version, q->port);
+    }
+  }
+  (void)pool;
+  return NULL;
+}
+
+const ts_project_t *
+ts_config_project(const ts_config_t *c, const char *version)
+{
+  for (int i = 0; i < c->projects->nelts; i++) {
+    const ts_project_t *p = &APR_ARRAY_IDX(c->projects, i, ts_project_t);
+    if (strcmp(p->version, version) == 0)
+      return p;
+  }
+  return NULL;
+}

@@ -1,0 +1,53 @@
+/* ts_config.h: tessera.xml, the servers' configuration (SPEC §5), checked
+ * against config/tessera.xsd (compiled in). The file lives in INOLIC; a
+ * missing file means the defaults (every option has one). Blueprints:
+ * config/blueprints/tessera-minimal.xml and tessera-full.xml. */
+#ifndef TS_CONFIG_H
+#define TS_CONFIG_H
+
+#include <apr_tables.h>
+#include "ts_error.h"
+
+typedef enum ts_bus_start_t {
+  TS_BUS_AUTO,        /* child outside the service manager, else external */
+  TS_BUS_CHILD,       /* always a child of the license server */
+  TS_BUS_EXTERNAL     /* its own service (`tesserad bus`) or another broker */
+} ts_bus_start_t;
+
+typedef struct ts_project_t {
+  const char *version;          /* ##.# */
+  int port;                     /* p' */
+  int line;                     /* in the file, for messages */
+} ts_project_t;
+
+typedef struct ts_config_t {
+  const char *path;             /* the file read; NULL: defaults */
+  apr_array_header_t *listen;   /* of const char *; empty: every address */
+  int lease_seconds;
+  int probe_seconds, gone_after_seconds;
+  ts_bus_start_t bus_start;
+  const char *bus_program;
+  int bus_persistence;
+  int audit;
+  apr_array_header_t *projects; /* of ts_project_t */
+} ts_config_t;
+
+/* The configuration file of INOLIC: INOLIC/tessera.xml. */
+const char *ts_config_path(const char *inolic, apr_pool_t *pool);
+
+/* Read PATH; a file that does not exist gives the defaults. Errors name
+ * the file, line and element (TS_EINVAL) and what to change. */
+ts_error_t *ts_config_load(ts_config_t **config, const char *path,
+                           apr_pool_t *pool);
+
+/* Check the ports against the main license server's port P (from
+ * INOHOST): each project license server's p'..p'+2 must stay clear of
+ * p..p+5 and of each other. */
+ts_error_t *ts_config_check_ports(const ts_config_t *config, int port,
+                                  apr_pool_t *pool);
+
+/* The project license server for VERSION, or NULL. */
+const ts_project_t *ts_config_project(const ts_config_t *config,
+                                      const char *version);
+
+#endif
