@@ -2,23 +2,189 @@
 #include "ts_httpd.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <microhttpd.h>
 
 #include "tsp.h"
 
+#define MAX_LISTENERS 8
+#define MAX_ROUTES 32
+#define MAX_CODES 12
+
+/* Latency histogram bounds, in seconds. */
+static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+static const char *const bound_labels[] = { "0.0005", "0.001", "0.0025",
+  "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5" };
+#define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+
+typedef struct route_stats_t {
+  const char *route;                  /* static label */
+  int codes[MAX_CODES];
+  apr_uint64_t per_code[MAX_CODES];
+  apr_uint64_t buckets[NBOUNDS];      /* not cumulative */
+  apr_uint64_t count;
+  double sum;
+} route_stats_t;
+
 struct ts_httpd_t {
-  struct MHD_Daemon *mhd;
-  apr_socket_t *listener;
+  struct MHD_Daemon *mhd[MAX_LISTENERS];
+  int nmhd;
   ts_http_handler_t handler;
   void *baton;
   ts_log_t *log;
+  const char *name;
   int port;
+  apr_thread_mutex_t *stats_lock;
+  route_stats_t routes[MAX_ROUTES];
+  int nroutes;
   apr_pool_t *pool;
 };
+
+static void
+record(ts_httpd_t *httpd, const char *route, int code, apr_time_t took)
+{
+  double secs = (double)took / APR_USEC_PER_SEC;
+  route_stats_t *r = NULL;
+  int i;
+
+  apr_thread_mutex_lock(httpd->stats_lock);
+  for (i = 0; i < httpd->nroutes; i++)
+    if (strcmp(httpd->routes[i].route, route) == 0) {
+      r = &httpd->routes[i];
+      break;
+    }
+  if (!r)
+    r = &httpd->routes[httpd->nroutes < MAX_ROUTES ? httpd->nroutes++
+                                                   : MAX_ROUTES - 1];
+  if (!r->route)
+    r->route = route;
+  for (i = 0; i < MAX_CODES && r->codes[i] && r->codes[i] != code; i++)
+    ;
+  if (i == MAX_CODES)
+    i = MAX_CODES - 1;
+  r->codes[i] = code;
+  r->per_code[i]++;
+  for (i = 0; i < (int)NBOUNDS && secs > bounds[i]; i++)
+    ;
+  if (i < (int)NBOUNDS)
+    r->buckets[i]++;
+  r->count++;
+  r->sum += secs;
+  apr_thread_mutex_unlock(httpd->stats_lock);
+}
+
+void
+ts_httpd_metrics(const char **text, ts_httpd_t *httpd, const char *prefix,
+                 apr_pool_t *pool)
+{
+  const char *t = *text ? *text : "";
+
+  t = apr_psprintf(pool, "%s# HELP %s_http_requests_total HTTP requests "
+                   "answered, by route and status code.\n# TYPE "
+                   "%s_http_requests_total counter\n", t, prefix, prefix);
+  apr_thread_mutex_lock(httpd->stats_lock);
+  for (int i = 0; i < httpd->nroutes; i++) {
+    const route_stats_t *r = &httpd->routes[i];
+    for (int c = 0; c < MAX_CODES && r->codes[c]; c++)
+      t = apr_psprintf(pool, "%s%s_http_requests_total{route=\"%s\","
+                       "code=\"%d\"} %" APR_UINT64_T_FMT "\n", t, prefix,
+                       r->route, r->codes[c], r->per_code[c]);
+  }
+  t = apr_psprintf(pool, "%s# HELP %s_http_request_duration_seconds Time "
+                   "from a complete request to its queued answer.\n# TYPE "
+                   "%s_http_request_duration_seconds histogram\n", t, prefix,
+                   prefix);
+  for (int i = 0; i < httpd->nroutes; i++) {
+    const route_stats_t *r = &httpd->routes[i];
+    apr_uint64_t cum = 0;
+    for (int b = 0; b < (int)NBOUNDS; b++) {
+      cum += r->buckets[b];
+      t = apr_psprintf(pool, "%s%s_http_request_duration_seconds_bucket{"
+                       "route=\"%s\",le=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                       t, prefix, r->route, bound_labels[b], cum);
+    }
+    t = apr_psprintf(pool, "%s%s_http_request_duration_seconds_bucket{"
+                     "route=\"%s\",le=\"+Inf\"} %" APR_UINT64_T_FMT "\n"
+                     "%s_http_request_duration_seconds_sum{route=\"%s\"} "
+                     "%.6f\n%s_http_request_duration_seconds_count{route="
+                     "\"%s\"} %" APR_UINT64_T_FMT "\n", t, prefix, r->route,
+                     r->count, prefix, r->route, r->sum, prefix, r->route,
+                     r->count);
+  }
+  apr_thread_mutex_unlock(httpd->stats_lock);
+  *text = t;
+}
+
+void
+ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
+                   apr_pool_t *pool)
+{
+  char *text = json_dumps(j, JSON_COMPACT);
+
+  reply->status = status;
+  reply->body = apr_pstrcat(pool, text ? text : "{}", "\n", NULL);
+  free(text);
+  json_decref(j);
+}
+
+void
+ts_http_reply_error(ts_http_reply_t *reply, int status, const char *message,
+                    apr_pool_t *pool)
+{
+  ts_http_reply_json(reply, status, json_pack("{s:s}", "error", message),
+                     pool);
+}
+
+void
+ts_http_request_json(json_t **j, ts_http_reply_t *reply,
+                     const ts_http_request_t *req, apr_pool_t *pool)
+{
+  json_error_t jerr;
+
+  *j = NULL;
+  if (!req->content_type
+      || strncmp(req->content_type, "application/json", 16) != 0) {
+    ts_http_reply_error(reply, 415, apr_psprintf(pool, "%s %s takes "
+                        "Content-Type: application/json", req->method,
+                        req->url), pool);
+    return;
+  }
+  *j = json_loadb(req->body, req->body_len, 0, &jerr);
+  if (!*j)
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body is not "
+                        "valid JSON: %s (line %d, column %d)", jerr.text,
+                        jerr.line, jerr.column), pool);
+}
+
+/* The client's address, through APR (portable). */
+static const char *
+client_of(struct MHD_Connection *conn, apr_pool_t *pool)
+{
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  apr_os_sock_t fd;
+  apr_socket_t *sock = NULL;
+  apr_sockaddr_t *sa;
+  char *ip;
+
+  if (!ci)
+    return "unknown";
+  fd = (apr_os_sock_t)ci->connect_fd;
+  if (apr_os_sock_put(&sock, &fd, pool) != APR_SUCCESS
+      || apr_socket_addr_get(&sa, APR_REMOTE, sock) != APR_SUCCESS
+      || apr_sockaddr_ip_get(&ip, sa) != APR_SUCCESS)
+    return "unknown";
+  /* IPv4 clients of an IPv6 listener: ::ffff:a.b.c.d */
+  if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
+    return ip + 7;
+  return ip;
+}
 
 /* One request's state, from its first call to its completion. */
 typedef struct request_t {
@@ -34,7 +200,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
        size_t *upload_size, void **con_cls)
 {
   ts_httpd_t *httpd = cls;
-  ts_http_reply_t reply = { 200, "application/json", "" };
+  ts_http_reply_t reply = { 200, "application/json", "", "other", NULL };
+  apr_time_t began;
   ts_http_request_t req;
   struct MHD_Response *resp;
   request_t *r = *con_cls;
@@ -64,6 +231,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
     *upload_size = 0;
     return MHD_YES;
   }
+  began = apr_time_now();
   if (r->too_big) {
     reply.status = 413;
     reply.body = apr_psprintf(r->pool, "{\"error\":\"the request body is "
@@ -74,6 +242,9 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
     req.url = url;
     req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                    "Content-Type");
+    req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    "Authorization");
+    req.client = client_of(conn, r->pool);
     req.body = r->body;
     req.body_len = r->len;
     httpd->handler(&reply, httpd->baton, &req, r->pool);
@@ -83,8 +254,12 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
                                          MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                           reply.content_type);
+  if (reply.www_authenticate)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            reply.www_authenticate);
   rc = MHD_queue_response(conn, (unsigned int)reply.status, resp);
   MHD_destroy_response(resp);
+  record(httpd, reply.route, reply.status, apr_time_now() - began);
   return rc;
 }
 
@@ -113,27 +288,21 @@ mhd_log(void *cls, const char *fmt, va_list ap)
   ts_log(httpd->log, TS_LOG_WARNING, "http: %s", buf);
 }
 
-/* Bind PORT on the any-address of FAMILY. */
+/* Bind PORT on SA, listening. */
 static apr_status_t
-bind_any(apr_socket_t **sock, int family, int port, apr_pool_t *pool)
+bind_to(apr_socket_t **sock, apr_sockaddr_t *sa, apr_pool_t *pool)
 {
-  apr_sockaddr_t *sa;
   apr_status_t s;
 
-  s = apr_sockaddr_info_get(&sa, family == APR_INET6 ? "::" : "0.0.0.0",
-                            family, (apr_port_t)port, 0, pool);
-  if (!s)
-    s = apr_socket_create(sock, family, SOCK_STREAM, APR_PROTO_TCP, pool);
+  s = apr_socket_create(sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool);
   if (s)
     return s;
   s = tsp_listener_prepare(*sock);
-  if (s) {
-    apr_socket_close(*sock);
-    return s;
-  }
-  if (family == APR_INET6)
+  if (!s && sa->family == APR_INET6)
+    /* "::" takes IPv4 as well; a specific IPv6 address only itself. */
     apr_socket_opt_set(*sock, APR_IPV6_V6ONLY, 0);
-  s = apr_socket_bind(*sock, sa);
+  if (!s)
+    s = apr_socket_bind(*sock, sa);
   if (!s)
     s = apr_socket_listen(*sock, SOMAXCONN);
   if (s)
@@ -141,46 +310,129 @@ bind_any(apr_socket_t **sock, int family, int port, apr_pool_t *pool)
   return s;
 }
 
+static ts_error_t *
+bind_error(apr_status_t s, const ts_httpd_t *httpd, const char *address)
+{
+  int port = httpd->port;
+
+  if (tsp_status_is_addr_in_use(s))
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+      "the %s cannot listen on %s port %d: another program uses it; find "
+      "it with `ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | findstr "
+      ":%d`), or choose another port in INOHOST", httpd->name, address,
+      port, port, port);
+  return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "the %s cannot "
+                           "listen on %s port %d%s", httpd->name, address,
+                           port, strcmp(address, "every address")
+                           ? " (is it an address of this machine? the "
+                             "listen addresses are set in tessera.xml)"
+                           : "");
+}
+
+static ts_error_t *
+serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
+{
+  apr_os_sock_t fd;
+  struct MHD_Daemon *mhd;
+
+  if (httpd->nmhd == MAX_LISTENERS) {
+    apr_socket_close(listener);
+    return ts_error_createf(TS_ECONFIG, "the %s can listen on at most %d "
+                            "addresses; %s is one too many", httpd->name,
+                            MAX_LISTENERS, address);
+  }
+  apr_os_sock_get(&fd, listener);
+  mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO
+                         | MHD_USE_ERROR_LOG, (uint16_t)httpd->port, NULL,
+                         NULL, answer, httpd,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
+                         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+                         MHD_OPTION_END);
+  if (!mhd) {
+    apr_socket_close(listener);
+    return ts_error_createf(TS_EUNAVAIL, "cannot start the %s's HTTP "
+                            "server on %s port %d (libmicrohttpd refused; "
+                            "see the log)", httpd->name, address,
+                            httpd->port);
+  }
+  httpd->mhd[httpd->nmhd++] = mhd;
+  return NULL;
+}
+
+static ts_error_t *
+listen_any(ts_httpd_t *httpd, apr_pool_t *pool)
+{
+  apr_sockaddr_t *sa;
+  apr_socket_t *sock;
+  apr_status_t s;
+
+  s = apr_sockaddr_info_get(&sa, "::", APR_INET6, (apr_port_t)httpd->port,
+                            0, pool);
+  if (!s)
+    s = bind_to(&sock, sa, pool);
+  if (s && !tsp_status_is_addr_in_use(s) && !APR_STATUS_IS_EACCES(s)) {
+    /* no IPv6 here */
+    s = apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET,
+                              (apr_port_t)httpd->port, 0, pool);
+    if (!s)
+      s = bind_to(&sock, sa, pool);
+  }
+  if (s)
+    return bind_error(s, httpd, "every address");
+  return serve(httpd, sock, "every address");
+}
+
+static ts_error_t *
+listen_on(ts_httpd_t *httpd, const char *address, apr_pool_t *pool)
+{
+  apr_sockaddr_t *sa;
+  apr_socket_t *sock;
+  apr_status_t s;
+
+  s = apr_sockaddr_info_get(&sa, address, APR_UNSPEC,
+                            (apr_port_t)httpd->port, 0, pool);
+  if (s)
+    return ts_error__createf(TS__WHERE, TS_ECONFIG, s, NULL, "the %s cannot "
+                             "listen on '%s': the address does not resolve",
+                             httpd->name, address);
+  for (; sa; sa = sa->next) {   /* a host name: each of its addresses */
+    char *ip;
+    apr_sockaddr_ip_get(&ip, sa);
+    s = bind_to(&sock, sa, pool);
+    if (s)
+      return bind_error(s, httpd, ip);
+    TS_ERR(serve(httpd, sock, ip));
+  }
+  return NULL;
+}
+
 ts_error_t *
-ts_httpd_start(ts_httpd_t **httpd_p, int port, ts_http_handler_t handler,
-               void *baton, ts_log_t *log, apr_pool_t *pool)
+ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
+               const apr_array_header_t *addresses,
+               ts_http_handler_t handler, void *baton, ts_log_t *log,
+               apr_pool_t *pool)
 {
   ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
-  apr_os_sock_t fd;
-  apr_status_t s;
+  ts_error_t *err = NULL;
 
   httpd->handler = handler;
   httpd->baton = baton;
   httpd->log = log;
+  httpd->name = apr_pstrdup(pool, name);
   httpd->port = port;
   httpd->pool = pool;
-  s = bind_any(&httpd->listener, APR_INET6, port, pool);
-  if (s && !tsp_status_is_addr_in_use(s) && !APR_STATUS_IS_EACCES(s))
-    s = bind_any(&httpd->listener, APR_INET, port, pool);   /* no IPv6 */
-  if (tsp_status_is_addr_in_use(s))
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
-      "cannot listen on port %d: another program uses it; find it with "
-      "`ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | findstr :%d`), "
-      "or choose another port in INOHOST", port, port, port);
-  if (s)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
-                             "cannot listen on port %d", port);
-  apr_os_sock_get(&fd, httpd->listener);
-  httpd->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD
-                                | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
-                                (uint16_t)port, NULL, NULL, answer, httpd,
-                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
-                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)4,
-                                MHD_OPTION_CONNECTION_TIMEOUT,
-                                (unsigned int)60,
-                                MHD_OPTION_END);
-  if (!httpd->mhd) {
-    apr_socket_close(httpd->listener);
-    return ts_error_createf(TS_EUNAVAIL, "cannot start the HTTP server on "
-                            "port %d (libmicrohttpd refused; see the log)",
-                            port);
+  apr_thread_mutex_create(&httpd->stats_lock, APR_THREAD_MUTEX_DEFAULT,
+                          pool);
+  if (!addresses || addresses->nelts == 0)
+    err = listen_any(httpd, pool);
+  for (int i = 0; !err && addresses && i < addresses->nelts; i++)
+    err = listen_on(httpd, APR_ARRAY_IDX(addresses, i, const char *), pool);
+  if (err) {
+    ts_httpd_stop(httpd);
+    return err;
   }
   *httpd_p = httpd;
   return NULL;
@@ -190,20 +442,28 @@ void
 ts_httpd_stop(ts_httpd_t *httpd)
 {
   /* MHD_stop_daemon closes the listen socket it was given. */
-  MHD_stop_daemon(httpd->mhd);
+  for (int i = 0; i < httpd->nmhd; i++)
+    MHD_stop_daemon(httpd->mhd[i]);
+  httpd->nmhd = 0;
 }
 
 #define GET_MAX (1 << 20)
 
 ts_error_t *
-ts_http_get(int *status, const char **body, const char *host, int port,
-            const char *path, apr_interval_time_t timeout, apr_pool_t *pool)
+ts_http_call(int *status, const char **body, const char *host, int port,
+             const char *method, const char *path, const char *json,
+             apr_interval_time_t timeout, apr_pool_t *pool)
 {
   apr_sockaddr_t *sa;
   apr_socket_t *s;
   apr_status_t rv;
-  const char *req = apr_psprintf(pool, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
-                                 path, host);
+  const char *req = apr_psprintf(pool, "%s %s HTTP/1.0\r\nHost: %s\r\n"
+                                 "%s%s%s\r\n%s", method, path, host,
+                                 json ? "Content-Type: application/json\r\n"
+                                        "Content-Length: " : "",
+                                 json ? apr_psprintf(pool, "%lu",
+                                          (unsigned long)strlen(json)) : "",
+                                 json ? "\r\n" : "", json ? json : "");
   apr_size_t len = strlen(req), got = 0;
   char *buf = apr_palloc(pool, GET_MAX), *end;
 
@@ -226,11 +486,20 @@ ts_http_get(int *status, const char **body, const char *host, int port,
   apr_socket_close(s);
   if (rv && !APR_STATUS_IS_EOF(rv))
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, rv, NULL, "%s port %d "
-                             "does not answer GET %s", host, port, path);
+                             "does not answer %s %s", host, port, method,
+                             path);
   buf[got] = '\0';
   *status = 0;
   sscanf(buf, "HTTP/1.%*d %d", status);
   end = strstr(buf, "\r\n\r\n");
   *body = end ? end + 4 : "";
   return NULL;
+}
+
+ts_error_t *
+ts_http_get(int *status, const char **body, const char *host, int port,
+            const char *path, apr_interval_time_t timeout, apr_pool_t *pool)
+{
+  return ts_http_call(status, body, host, port, "GET", path, NULL, timeout,
+                      pool);
 }

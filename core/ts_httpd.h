@@ -11,6 +11,8 @@
 #define TS_HTTPD_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
 #include "ts_error.h"
 #include "ts_log.h"
 
@@ -18,11 +20,16 @@ typedef struct ts_http_reply_t {
   int status;                 /* 200, 404, ... */
   const char *content_type;   /* default application/json */
   const char *body;           /* default empty */
+  const char *route;          /* a static label for /metrics, e.g.
+                                 "/v1/sessions/{id}"; default "other" */
+  const char *www_authenticate;  /* with a 401: the challenge */
 } ts_http_reply_t;
 
 typedef struct ts_http_request_t {
   const char *method, *url;
   const char *content_type;   /* NULL when the request has none */
+  const char *authorization;  /* the Authorization header, or NULL */
+  const char *client;         /* the client's IP address */
   const char *body;           /* NUL-terminated; "" when empty */
   apr_size_t body_len;
 } ts_http_request_t;
@@ -36,13 +43,35 @@ typedef void (*ts_http_handler_t)(ts_http_reply_t *reply, void *baton,
                                   const ts_http_request_t *req,
                                   apr_pool_t *pool);
 
+/* Answer with J (its reference is taken) as compact JSON and STATUS. */
+void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
+                        apr_pool_t *pool);
+
+/* Answer STATUS with {"error": MESSAGE}. */
+void ts_http_reply_error(ts_http_reply_t *reply, int status,
+                         const char *message, apr_pool_t *pool);
+
+/* The request's body as JSON: *J on success (json_decref it); otherwise
+ * the reply says why (415 without Content-Type: application/json, 400 for
+ * malformed JSON) and *J is NULL. */
+void ts_http_request_json(json_t **j, ts_http_reply_t *reply,
+                          const ts_http_request_t *req, apr_pool_t *pool);
+
 typedef struct ts_httpd_t ts_httpd_t;
 
-/* Listen on PORT on every address (IPv6 and IPv4 where the system has
- * both) and serve with HANDLER. */
-ts_error_t *ts_httpd_start(ts_httpd_t **httpd, int port,
+/* Listen on PORT on each of ADDRESSES (const char *: IP addresses or host
+ * names; NULL or empty: every address, IPv6 and IPv4 where the system has
+ * both) and serve with HANDLER. NAME says what listens ("license server",
+ * "hub") in messages. */
+ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
+                           const apr_array_header_t *addresses,
                            ts_http_handler_t handler, void *baton,
                            ts_log_t *log, apr_pool_t *pool);
+
+/* Append the request counters and latency histograms, per route and
+ * status, in Prometheus text format, to *TEXT (NAME_PREFIX_...). */
+void ts_httpd_metrics(const char **text, ts_httpd_t *httpd,
+                      const char *prefix, apr_pool_t *pool);
 
 /* Close the listener and wait for requests in progress. */
 void ts_httpd_stop(ts_httpd_t *httpd);
@@ -55,5 +84,11 @@ void ts_httpd_stop(ts_httpd_t *httpd);
 ts_error_t *ts_http_get(int *status, const char **body, const char *host,
                         int port, const char *path,
                         apr_interval_time_t timeout, apr_pool_t *pool);
+
+/* The same with METHOD and, unless NULL, a JSON body. */
+ts_error_t *ts_http_call(int *status, const char **body, const char *host,
+                         int port, const char *method, const char *path,
+                         const char *json, apr_interval_time_t timeout,
+                         apr_pool_t *pool);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -87,20 +88,37 @@ level_name(ts_log_level_t level)
   return "?    ";
 }
 
+void
+ts_log_stamp(char stamp[32], apr_time_t now)
+{
+  apr_time_exp_t t;
+
+  apr_time_exp_gmt(&t, now);
+  apr_snprintf(stamp, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+               t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
+               t.tm_min, t.tm_sec, t.tm_usec / 1000);
+}
+
+void
+ts_log_record(ts_log_t *log, const char *line)
+{
+  apr_size_t n = strlen(line);
+
+  apr_thread_mutex_lock(log->lock);
+  apr_file_write_full(log->file, line, n, NULL);
+  apr_file_write_full(log->file, "\n", 1, NULL);
+  apr_thread_mutex_unlock(log->lock);
+}
+
 static void
 vlog(ts_log_t *log, ts_log_level_t level, const char *fmt, va_list ap)
 {
   char msg[2048], stamp[32], line[2200];
-  apr_time_exp_t t;
   apr_size_t n;
-  apr_time_t now = apr_time_now();
   int len;
 
   apr_vsnprintf(msg, sizeof(msg), fmt, ap);
-  apr_time_exp_gmt(&t, now);
-  apr_snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-               t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
-               t.tm_min, t.tm_sec, t.tm_usec / 1000);
+  ts_log_stamp(stamp, apr_time_now());
   len = apr_snprintf(line, sizeof(line), "%s %s %s\n", stamp,
                      level_name(level), msg);
   apr_thread_mutex_lock(log->lock);

@@ -14,6 +14,7 @@
 #define TS_LOG_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 #include "ts_error.h"
 
 typedef enum ts_log_level_t {
@@ -44,5 +45,12 @@ void ts_log_error(ts_log_t *log, ts_log_level_t level, const ts_error_t *err,
                   const char *context);
 
 const char *ts_log_path(const ts_log_t *log);
+
+/* Write LINE as it is (a newline added) to the file only: for logs of
+ * records, such as the JSON-lines audit log, that share the reopening. */
+void ts_log_record(ts_log_t *log, const char *line);
+
+/* NOW as 2026-11-22T06:11:44.123Z into STAMP. */
+void ts_log_stamp(char stamp[32], apr_time_t now);
 
 #endif

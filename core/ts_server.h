@@ -2,8 +2,11 @@
  * settings, log, port and HTTP listener, with the start/reload/stop steps
  * that the platform's service runtime (tsp_service_run) drives.
  *
- * Roles so far: "license" (the license server on port p; for now it
- * answers /health, the license-server issue fills it in).
+ * Roles so far: "license" (the license server on port p, with its hub on
+ * p+2 and, outside the service manager, its bus on p+1 as a child;
+ * `--project ##.#` runs a project license server on its own port p') and
+ * "bus" (the bus broker on p+1 as a service of its own). PROJECT is NULL
+ * for the main license server.
  */
 #ifndef TS_SERVER_H
 #define TS_SERVER_H
@@ -24,8 +27,13 @@ int ts_server_role_available(const char *role);
  * says the server runs under the Windows service manager, where a project
  * directory on a network drive refuses the start (SPEC §4). */
 ts_error_t *ts_server_create(ts_server_t **server, const char *role,
-                             tsp_settings_t *store, int to_stderr,
-                             int as_service, apr_pool_t *pool);
+                             const char *project, tsp_settings_t *store,
+                             int to_stderr, int as_service,
+                             apr_pool_t *pool);
+
+/* The configuration file read (INOLIC/tessera.xml), or NULL when there is
+ * none and the defaults apply. */
+const char *ts_server_config_path(const ts_server_t *server);
 
 /* Check that directory setting NAME (INOPRJ, INOLIC, ...) with VALUE is
  * not on a network file system. When REFUSE, a network path is a

@@ -17,11 +17,42 @@
 #include <apr_thread_mutex.h>
 #include <sqlite3.h>
 
+/* A session that ended inside a transaction, reported after the commit. */
+typedef struct ended_t {
+  const char *event;
+  const void *detail;
+  ts_session_t s;
+} ended_t;
+
 struct ts_sessions_t {
   sqlite3 *db;
   const char *path;
   apr_thread_mutex_t *lock;
+  ts_sessions_observer_t observer;
+  void *observer_baton;
+  apr_pool_t *txn_pool;         /* cleared at the start of a transaction */
+  apr_array_header_t *ended;    /* of ended_t, in TXN_POOL */
 };
+
+#define COLUMNS "id, product, user, host, application, pid, started, " \
+                "expires, server"
+
+/* A row of COLUMNS into S. */
+static void
+read_row(ts_session_t *s, sqlite3_stmt *q, apr_pool_t *pool)
+{
+#define COL(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
+  s->id = COL(0);
+  s->product = COL(1);
+  s->user = COL(2);
+  s->host = COL(3);
+  s->application = COL(4);
+  s->server = sqlite3_column_type(q, 8) == SQLITE_NULL ? NULL : COL(8);
+#undef COL
+  s->pid = (long)sqlite3_column_int64(q, 5);
+  s->started = sqlite3_column_int64(q, 6);
+  s->expires = sqlite3_column_int64(q, 7);
+}
 
 static ts_error_t *
 db_error(ts_sessions_t *st, int rc, const char *what)
@@ -57,13 +88,21 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   }
   sqlite3_busy_timeout(st->db, 5000);
   apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_pool_create(&st->txn_pool, pool);
   TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
   TS_ERR(exec(st, "PRAGMA synchronous=NORMAL"));
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
                   " id TEXT PRIMARY KEY, product TEXT NOT NULL,"
                   " user TEXT NOT NULL, host TEXT NOT NULL,"
                   " application TEXT NOT NULL, pid INTEGER NOT NULL,"
-                  " started INTEGER NOT NULL, expires INTEGER NOT NULL)"));
+                  " started INTEGER NOT NULL, expires INTEGER NOT NULL,"
+                  " server TEXT)"));
+  /* stores of the first release lack the model server column */
+  if (sqlite3_exec(st->db, "SELECT server FROM sessions LIMIT 0", NULL, NULL,
+                   NULL) != SQLITE_OK)
+    TS_ERR(exec(st, "ALTER TABLE sessions ADD COLUMN server TEXT"));
+  TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_server"
+                  " ON sessions(server) WHERE server IS NOT NULL"));
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_product"
                   " ON sessions(product)"));
   /* reclaiming runs in every transaction: it must not scan the table */
@@ -86,6 +125,36 @@ ts_sessions_close(ts_sessions_t *st)
     sqlite3_close(st->db);
 }
 
+/* Remember the sessions WHERE selects (binding ?1 to ARG) as ended by
+ * EVENT, for the observer. */
+static ts_error_t *
+note_ended(ts_sessions_t *st, const char *event, const void *detail,
+           const char *where, sqlite3_int64 num, const char *text)
+{
+  sqlite3_stmt *q;
+  int rc;
+
+  if (!st->observer)
+    return NULL;
+  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "SELECT "
+                          COLUMNS " FROM sessions WHERE %s", where), -1, &q,
+                          NULL);
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing a session lookup");
+  if (text)
+    sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_int64(q, 1, num);
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    ended_t *e = apr_array_push(st->ended);
+    e->event = event;
+    e->detail = detail;
+    read_row(&e->s, q, st->txn_pool);
+  }
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "looking up sessions");
+}
+
 static ts_error_t *
 reclaim(ts_sessions_t *st)
 {
@@ -96,12 +165,15 @@ reclaim(ts_sessions_t *st)
     "DELETE FROM sessions WHERE expires < ?1",
   };
 
+  apr_time_t now = apr_time_now();
+
+  TS_ERR(note_ended(st, "expiry", NULL, "expires < ?1", now, NULL));
   for (int i = 0; i < 2; i++) {
     sqlite3_stmt *q;
     int rc = sqlite3_prepare_v2(st->db, sql[i], -1, &q, NULL);
     if (rc != SQLITE_OK)
       return db_error(st, rc, "preparing the reclaim");
-    sqlite3_bind_int64(q, 1, apr_time_now());
+    sqlite3_bind_int64(q, 1, now);
     rc = sqlite3_step(q);
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
@@ -164,6 +236,8 @@ transaction(ts_sessions_t *st, txn_fn step, void *baton)
   ts_error_t *err;
 
   apr_thread_mutex_lock(st->lock);
+  apr_pool_clear(st->txn_pool);
+  st->ended = apr_array_make(st->txn_pool, 4, sizeof(ended_t));
   err = exec(st, "BEGIN IMMEDIATE");
   if (!err)
     err = reclaim(st);
@@ -173,6 +247,10 @@ transaction(ts_sessions_t *st, txn_fn step, void *baton)
     err = exec(st, "COMMIT");
   else
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  for (int i = 0; !err && i < st->ended->nelts; i++) {
+    const ended_t *e = &APR_ARRAY_IDX(st->ended, i, ended_t);
+    st->observer(st->observer_baton, e->event, &e->s, e->detail);
+  }
   apr_thread_mutex_unlock(st->lock);
   return err;
 }
@@ -194,8 +272,8 @@ do_checkout(ts_sessions_t *st, void *baton)
   if (used >= c->seats)
     return ts_error_createf(TS_EUNAVAIL, "no seat left for product %s: %ld "
                             "of %ld in use", c->s->product, used, c->seats);
-  rc = sqlite3_prepare_v2(st->db, "INSERT INTO sessions VALUES (?, ?, ?, ?,"
-                          " ?, ?, ?, ?)", -1, &q, NULL);
+  rc = sqlite3_prepare_v2(st->db, "INSERT INTO sessions (" COLUMNS ") "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &q, NULL);
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the checkout");
   sqlite3_bind_text(q, 1, c->s->id, -1, SQLITE_STATIC);
@@ -206,6 +284,10 @@ do_checkout(ts_sessions_t *st, void *baton)
   sqlite3_bind_int64(q, 6, c->s->pid);
   sqlite3_bind_int64(q, 7, c->s->started);
   sqlite3_bind_int64(q, 8, c->s->expires);
+  if (c->s->server)
+    sqlite3_bind_text(q, 9, c->s->server, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 9);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
   if (rc != SQLITE_DONE)
@@ -227,67 +309,130 @@ ts_sessions_checkout(ts_sessions_t *st, ts_session_t *s, long seats,
 
 typedef struct change_t {
   const char *id;
-  apr_time_t expires;   /* 0: delete */
-  char product[256];    /* delete: the session's product */
+  apr_time_t expires;   /* renew: the new end */
+  const char *event;    /* release: "checkin" or "force-release" */
+  const void *detail;
 } change_t;
 
 static ts_error_t *
-do_change(ts_sessions_t *st, void *baton)
+do_renew(ts_sessions_t *st, void *baton)
 {
   change_t *c = baton;
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, c->expires
-                              ? "UPDATE sessions SET expires = ? WHERE id = ?"
-                              : "DELETE FROM sessions WHERE id = ?", -1, &q,
-                              NULL);
+  int rc = sqlite3_prepare_v2(st->db, "UPDATE sessions SET expires = ? "
+                              "WHERE id = ?", -1, &q, NULL);
 
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing a session change");
-  if (!c->expires) {
-    /* which product the seat belongs to, for the usage count */
-    sqlite3_stmt *p;
-    c->product[0] = '\0';
-    if (sqlite3_prepare_v2(st->db, "SELECT product FROM sessions WHERE id ="
-                           " ?", -1, &p, NULL) == SQLITE_OK) {
-      sqlite3_bind_text(p, 1, c->id, -1, SQLITE_STATIC);
-      if (sqlite3_step(p) == SQLITE_ROW)
-        apr_cpystrn(c->product, (const char *)sqlite3_column_text(p, 0),
-                    sizeof(c->product));
-      sqlite3_finalize(p);
-    }
-  }
-  if (c->expires) {
-    sqlite3_bind_int64(q, 1, c->expires);
-    sqlite3_bind_text(q, 2, c->id, -1, SQLITE_STATIC);
-  }
-  else
-    sqlite3_bind_text(q, 1, c->id, -1, SQLITE_STATIC);
+    return db_error(st, rc, "preparing a lease renewal");
+  sqlite3_bind_int64(q, 1, c->expires);
+  sqlite3_bind_text(q, 2, c->id, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   sqlite3_finalize(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "changing a session");
+    return db_error(st, rc, "renewing a lease");
   if (sqlite3_changes(st->db) == 0)
     return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
                             "checked in, or its lease ran out)", c->id);
-  return c->expires ? NULL : adjust(st, c->product, -1);
+  return NULL;
+}
+
+/* Delete the sessions WHERE selects (?1 = TEXT), with EVENT, keeping the
+ * usage counts. *N gets how many. */
+static ts_error_t *
+end_sessions(int *n, ts_sessions_t *st, const char *event,
+             const void *detail, const char *where, const char *text)
+{
+  sqlite3_stmt *q;
+  int rc;
+
+  TS_ERR(note_ended(st, event, detail, where, 0, text));
+  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "UPDATE usage "
+    "SET used = used - (SELECT COUNT(*) FROM sessions WHERE sessions.product"
+    " = usage.product AND %s) WHERE product IN (SELECT product FROM "
+    "sessions WHERE %s)", where, where), -1, &q, NULL);
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the usage update");
+  sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "updating the usage");
+  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "DELETE FROM "
+                          "sessions WHERE %s", where), -1, &q, NULL);
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the release");
+  sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  sqlite3_finalize(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "releasing sessions");
+  *n = sqlite3_changes(st->db);
+  return NULL;
+}
+
+static ts_error_t *
+do_release(ts_sessions_t *st, void *baton)
+{
+  change_t *c = baton;
+  int n;
+
+  TS_ERR(end_sessions(&n, st, c->event, c->detail, "id = ?1", c->id));
+  if (n == 0)
+    return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
+                            "checked in, or its lease ran out)", c->id);
+  return NULL;
 }
 
 ts_error_t *
 ts_sessions_renew(apr_time_t *expires, ts_sessions_t *st, const char *id,
                   apr_interval_time_t lease)
 {
-  change_t c = { id, apr_time_now() + lease, "" };
+  change_t c = { id, apr_time_now() + lease, NULL, NULL };
 
-  TS_ERR(transaction(st, do_change, &c));
+  TS_ERR(transaction(st, do_renew, &c));
   *expires = c.expires;
   return NULL;
 }
 
 ts_error_t *
-ts_sessions_release(ts_sessions_t *st, const char *id)
+ts_sessions_release(ts_sessions_t *st, const char *id, const char *event,
+                    const void *detail)
 {
-  change_t c = { id, 0, "" };
-  return transaction(st, do_change, &c);
+  change_t c = { id, 0, event, detail };
+  return transaction(st, do_release, &c);
+}
+
+typedef struct by_server_t {
+  const char *server;
+  const void *detail;
+  int n;
+} by_server_t;
+
+static ts_error_t *
+do_release_server(ts_sessions_t *st, void *baton)
+{
+  by_server_t *b = baton;
+  return end_sessions(&b->n, st, "model-server-gone", b->detail,
+                      "server = ?1", b->server);
+}
+
+ts_error_t *
+ts_sessions_release_server(int *released, ts_sessions_t *st,
+                           const char *server, const void *detail)
+{
+  by_server_t b = { server, detail, 0 };
+
+  TS_ERR(transaction(st, do_release_server, &b));
+  *released = b.n;
+  return NULL;
+}
+
+void
+ts_sessions_observe(ts_sessions_t *st, ts_sessions_observer_t observer,
+                    void *baton)
+{
+  st->observer = observer;
+  st->observer_baton = baton;
 }
 
 typedef struct listing_t {
@@ -300,25 +445,13 @@ do_list(ts_sessions_t *st, void *baton)
 {
   listing_t *l = baton;
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "SELECT id, product, user, host, "
-                              "application, pid, started, expires FROM "
-                              "sessions ORDER BY started", -1, &q, NULL);
+  int rc = sqlite3_prepare_v2(st->db, "SELECT " COLUMNS " FROM sessions "
+                              "ORDER BY started", -1, &q, NULL);
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the list");
-  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-    ts_session_t *s = apr_array_push(l->out);
-#define COL(i) apr_pstrdup(l->pool, (const char *)sqlite3_column_text(q, i))
-    s->id = COL(0);
-    s->product = COL(1);
-    s->user = COL(2);
-    s->host = COL(3);
-    s->application = COL(4);
-#undef COL
-    s->pid = (long)sqlite3_column_int64(q, 5);
-    s->started = sqlite3_column_int64(q, 6);
-    s->expires = sqlite3_column_int64(q, 7);
-  }
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+    read_row(apr_array_push(l->out), q, l->pool);
   sqlite3_finalize(q);
   return rc == SQLITE_DONE ? NULL : db_error(st, rc, "listing sessions");
 }

@@ -6,7 +6,7 @@
  * counted twice and never lost). Never more sessions than seats: the count
  * and the insert happen in one write transaction.
  *
- * The state is kept in SQLite (WAL, synchronous=FULL) in INOLIC, so every
+ * The state is kept in SQLite (WAL, synchronous=NORMAL) in INOLIC, so every
  * acknowledged checkout survives a crash of the server, kill -9 included.
  * Twin mode will put the same state into etcd behind this interface.
  */
@@ -24,7 +24,16 @@ typedef struct ts_session_t {
   const char *product, *user, *host, *application;
   long pid;
   apr_time_t started, expires;
+  const char *server;         /* the model server it is used with, or NULL */
 } ts_session_t;
+
+/* Told of every session that ends, after its transaction committed, with
+ * EVENT "checkin", "force-release", "expiry" or "model-server-gone" and
+ * the DETAIL the caller passed (or NULL). Runs under the store's lock: it
+ * must not call the store. */
+typedef void (*ts_sessions_observer_t)(void *baton, const char *event,
+                                       const ts_session_t *session,
+                                       const void *detail);
 
 /* Open (create) the store in the file PATH. */
 ts_error_t *ts_sessions_open(ts_sessions_t **store, const char *path,
@@ -43,8 +52,19 @@ ts_error_t *ts_sessions_checkout(ts_sessions_t *store, ts_session_t *s,
 ts_error_t *ts_sessions_renew(apr_time_t *expires, ts_sessions_t *store,
                               const char *id, apr_interval_time_t lease);
 
-/* Free session ID (check-in or forced release). Unknown: TS_ENOENT. */
-ts_error_t *ts_sessions_release(ts_sessions_t *store, const char *id);
+/* Free session ID; EVENT "checkin" or "force-release" and DETAIL go to
+ * the observer. Unknown: TS_ENOENT. */
+ts_error_t *ts_sessions_release(ts_sessions_t *store, const char *id,
+                                const char *event, const void *detail);
+
+/* Free every session used with model server SERVER (it is gone; DETAIL
+ * goes to the observer); *RELEASED gets how many. */
+ts_error_t *ts_sessions_release_server(int *released, ts_sessions_t *store,
+                                       const char *server,
+                                       const void *detail);
+
+void ts_sessions_observe(ts_sessions_t *store,
+                         ts_sessions_observer_t observer, void *baton);
 
 /* The live sessions (after reclaiming expired ones). */
 ts_error_t *ts_sessions_list(apr_array_header_t **sessions,

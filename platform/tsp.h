@@ -98,6 +98,11 @@ ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
  * cannot be told (another user's process, or not supported). */
 const char *tsp_port_owner(int port, apr_pool_t *pool);
 
+/* Whether process PID runs and its command line contains NEEDLE (to tell
+ * a broker left behind by a crashed license server from a process that
+ * reuses its pid). 0 when it cannot be told. */
+int tsp_process_runs_with(long pid, const char *needle);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

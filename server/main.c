@@ -1,6 +1,7 @@
 /* main.c: tesserad, the program every Tessera server runs as:
  *
- *   tesserad <role> [--daemon | --console | --service] [--check]
+ *   tesserad <role> [--project ##.#] [--daemon | --console | --service]
+ *            [--check]
  *
  * It resolves the settings, opens the role's log and hands the server to
  * the platform's service runtime (foreground or --daemon on Linux; console
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include <apr_getopt.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "ts_server.h"
@@ -17,22 +19,29 @@
 #include "ts_version.h"
 
 static const char usage[] =
-  "usage: tesserad <role> [--daemon | --console | --service] [--check]\n"
+  "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"
+  "                [--check]\n"
   "\n"
-  "Run a Tessera server. Roles: license (in this build).\n"
+  "Run a Tessera server. Roles in this build:\n"
+  "  license      the license server on port p (INOHOST), with its hub on\n"
+  "               p+2 and, outside the service manager, its bus on p+1\n"
+  "  bus          the bus (mosquitto) on p+1 as a service of its own\n"
   "\n"
+  "  --project V  the project license server of product version V (##.#),\n"
+  "               on the port tessera.xml gives it\n"
   "  (no option)  foreground; under systemd a Type=notify service\n"
   "  --daemon     Linux: detach (fork, setsid, fork) once serving; the pid\n"
   "               file INOLIC/logs/<role>.<port>/<role>.pid is locked\n"
   "  --console    foreground, explicitly (Windows: not as a service)\n"
   "  --service    Windows: run under the service control manager (the\n"
   "               registered service's command line)\n"
-  "  --check      validate the settings and exit\n"
+  "  --check      validate the settings and INOLIC/tessera.xml and exit\n"
   "\n"
   "Signals (Linux): TERM/INT stop, HUP reloads and reopens the log.\n";
 
 typedef struct opts_t {
   const char *role;
+  const char *project;
   tsp_run_mode_t mode;
   int check;
 } opts_t;
@@ -45,6 +54,7 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
     { "daemon", 'd', 0, NULL }, { "console", 'c', 0, NULL },
     { "service", 's', 0, NULL }, { "check", 'k', 0, NULL },
     { "help", 'h', 0, NULL }, { "version", 'v', 0, NULL },
+    { "project", 'p', 1, NULL },
     { NULL, 0, 0, NULL }
   };
   apr_getopt_t *os;
@@ -64,6 +74,7 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
     case 'c': o->mode = TSP_RUN_FOREGROUND; break;
     case 's': o->mode = TSP_RUN_SERVICE; break;
     case 'k': o->check = 1; break;
+    case 'p': o->project = arg; break;
     case 'h': *help = 1; break;
     case 'v': *help = 2; break;
     }
@@ -76,6 +87,12 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
   if (os->ind != argc - 1)
     return ts_error_createf(TS_EUSAGE, "name one role\n%s", usage);
   o->role = os->argv[os->ind];
+  if (o->project && (strlen(o->project) != 4 || !apr_isdigit(o->project[0])
+                     || !apr_isdigit(o->project[1]) || o->project[2] != '.'
+                     || !apr_isdigit(o->project[3])))
+    return ts_error_createf(TS_EUSAGE, "--project takes a product version "
+                            "written ##.# (e.g. 26.1), not '%s'",
+                            o->project);
   return NULL;
 }
 
@@ -100,15 +117,21 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
     return NULL;
   }
   TS_ERR(ts_settings_open_store(&store, NULL, pool));
-  TS_ERR(ts_server_create(&server, o.role, store, o.mode != TSP_RUN_SERVICE,
+  TS_ERR(ts_server_create(&server, o.role, o.project, store,
+                          o.mode != TSP_RUN_SERVICE && !o.check,
                           o.mode == TSP_RUN_SERVICE, pool));
   if (o.check) {
-    printf("tesserad %s: settings are valid (port %d)\n", o.role,
-           ts_server_port(server));
+    const char *cfg = ts_server_config_path(server);
+    printf("tesserad %s: settings are valid (port %d); %s\n", o.role,
+           ts_server_port(server),
+           cfg ? apr_psprintf(pool, "configuration %s is valid", cfg)
+               : "no tessera.xml in INOLIC: the defaults apply");
     return NULL;
   }
   ts_server_hooks(&hooks, server);
-  options.name = apr_pstrcat(pool, "tessera-", o.role, NULL);
+  options.name = o.project ? apr_pstrcat(pool, "tessera-", o.role, "-",
+                                         o.project, NULL)
+                           : apr_pstrcat(pool, "tessera-", o.role, NULL);
   options.mode = o.mode;
   options.pidfile = ts_server_pidfile(server);
   options.stop_deadline = apr_time_from_sec(20);

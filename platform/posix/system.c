@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
@@ -62,4 +64,24 @@ apr_status_t
 tsp_listener_prepare(apr_socket_t *sock)
 {
   return apr_socket_opt_set(sock, APR_SO_REUSEADDR, 1);
+}
+
+int
+tsp_process_runs_with(long pid, const char *needle)
+{
+  char path[64], buf[4096];
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+  f = fopen(path, "r");
+  if (!f)
+    return 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  for (size_t i = 0; i < n; i++)
+    if (buf[i] == '\0')
+      buf[i] = ' ';
+  buf[n] = '\0';
+  return strstr(buf, needle) != NULL;
 }

@@ -42,7 +42,8 @@ static ts_error_t *
 take(ts_sessions_t *st, const char **id, long seats,
      apr_interval_time_t lease)
 {
-  ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0 };
+  ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0,
+                     NULL };
   ts_error_t *err = ts_sessions_checkout(st, &s, seats, lease, pool);
 
   if (id)
@@ -66,10 +67,10 @@ Test(sessions, seats_checkin_and_expiry)
   cr_assert(strstr(ts_error_text(err, pool), "2 of 2 in use"));
   ts_error_clear(err);
 
-  cr_assert_null(ts_sessions_release(st, a));
+  cr_assert_null(ts_sessions_release(st, a, "checkin", NULL));
   cr_assert_null(ts_sessions_count(&used, st, "modeler"));
   cr_assert_eq(used, 1);
-  err = ts_sessions_release(st, a);
+  err = ts_sessions_release(st, a, "checkin", NULL);
   cr_assert_eq(ts_error_code(err), TS_ENOENT, "released twice");
   ts_error_clear(err);
 

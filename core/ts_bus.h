@@ -1,0 +1,86 @@
+/* ts_bus.h: the bus on port p+1 (SPEC §1): an MQTT broker (mosquitto)
+ * owned by one license server, and the license server's connection to it.
+ *
+ * The broker runs as a child of the license server outside the service
+ * manager (restarted when it dies) and as its own service under it
+ * (`tesserad bus`); both use ts_bus_broker_start(), which writes the
+ * broker's configuration (listeners on the configured addresses only,
+ * persistence off or in INOLIC/bus.<p+1>/; its configuration, log and pid
+ * file mosquitto.conf, mosquitto.log, mosquitto.pid in INOLIC/logs/bus.<p+1>/).
+ *
+ * The client side is one thread of its own that owns the libmosquitto
+ * handle: other threads hand it messages (ts_bus_publish), it connects and
+ * reconnects, and publishes every retained message again after a
+ * reconnect, so a restarted broker without persistence gets the whole
+ * state back at once. Topics: see README, "The bus".
+ */
+#ifndef TS_BUS_H
+#define TS_BUS_H
+
+#include <apr_tables.h>
+#include "ts_error.h"
+#include "ts_log.h"
+
+#define TS_BUS_TOPIC_PREFIX "tessera/v1/"
+
+/* ---- the broker ---------------------------------------------------------- */
+
+typedef struct ts_bus_broker_t ts_bus_broker_t;
+
+typedef struct ts_bus_broker_options_t {
+  const char *program;            /* "mosquitto", or a path */
+  int port;                       /* p+1 */
+  const apr_array_header_t *listen;  /* const char *; empty: every address */
+  const char *logdir;             /* INOLIC/logs/bus.<p+1> */
+  const char *persistence;        /* INOLIC/bus.<p+1>, or NULL: off */
+} ts_bus_broker_options_t;
+
+/* Start the broker and a thread that restarts it when it exits; returns
+ * once the port accepts connections. A port held by another program, a
+ * broker that is not installed or that exits at once are errors saying
+ * which and how to fix it. */
+ts_error_t *ts_bus_broker_start(ts_bus_broker_t **broker,
+                                const ts_bus_broker_options_t *options,
+                                ts_log_t *log, apr_pool_t *pool);
+
+/* The broker's pid now (changes when it was restarted). */
+long ts_bus_broker_pid(ts_bus_broker_t *broker);
+
+/* Restart the broker no more (a server that stops: Ctrl-C reaches the
+ * broker too, as it shares the terminal's process group). */
+void ts_bus_broker_quiesce(ts_bus_broker_t *broker);
+
+/* Stop the supervisor and the broker. */
+void ts_bus_broker_stop(ts_bus_broker_t *broker);
+
+/* ---- the client ---------------------------------------------------------- */
+
+typedef struct ts_bus_t ts_bus_t;
+
+/* Called on the bus thread at most every 250 ms after ts_bus_touch(). */
+typedef void (*ts_bus_tick_t)(void *baton, ts_bus_t *bus);
+
+/* Connect as CLIENT_ID to HOST:PORT in the background, with the retained
+ * last will WILL_PAYLOAD on WILL_TOPIC (published by the broker when the
+ * connection breaks without a clean close). */
+ts_error_t *ts_bus_open(ts_bus_t **bus, const char *host, int port,
+                        const char *client_id, const char *will_topic,
+                        const char *will_payload, ts_bus_tick_t tick,
+                        void *baton, ts_log_t *log, apr_pool_t *pool);
+
+/* Publish PAYLOAD on TOPIC (TS_BUS_TOPIC_PREFIX is prepended). A retained
+ * message equal to the last one on its topic is not sent again. Never
+ * blocks on the network. */
+void ts_bus_publish(ts_bus_t *bus, const char *topic, const char *payload,
+                    int retain);
+
+/* Ask for a tick (state changed). */
+void ts_bus_touch(ts_bus_t *bus);
+
+/* Whether the client is connected now. */
+int ts_bus_connected(ts_bus_t *bus);
+
+/* Publish FINAL_PAYLOAD retained on the will topic, then disconnect. */
+void ts_bus_close(ts_bus_t *bus, const char *final_payload);
+
+#endif
