@@ -18,7 +18,9 @@ static const char usage[] =
   "Register a Tessera server with the service manager: on Linux a systemd\n"
   "unit (Type=notify, running as the user 'tessera', reading\n"
   "/etc/tessera/environment), on Windows a service running as\n"
-  "LocalService with restart on failure. Roles: license.\n"
+  "LocalService with restart on failure. Roles: license (the license\n"
+  "server with its hub), bus (its MQTT broker on p+1: under a service\n"
+  "manager the bus is a service of its own).\n"
   "\n"
   "  --program PATH  the tesserad to register (default: the one installed\n"
   "                  beside tessera-admin)\n"
@@ -82,7 +84,7 @@ admin_cmd_service(admin_ctx_t *ctx)
   role = os->argv[os->ind + 1];
   if (!ts_server_role_available(role))
     return admin_usage_error(usage, "'%s' is not a role of this build "
-                             "(roles: license)", role);
+                             "(roles: license, bus)", role);
   if (strcmp(verb, "install") && strcmp(verb, "uninstall")
       && strcmp(verb, "start") && strcmp(verb, "stop")
       && strcmp(verb, "status"))
@@ -90,9 +92,10 @@ admin_cmd_service(admin_ctx_t *ctx)
 
   spec.role = role;
   spec.name = apr_pstrcat(ctx->pool, "tessera-", role, NULL);
-  spec.description = apr_psprintf(ctx->pool, "Tessera %s server: licenses, "
-                                  "seats and the model-server registry",
-                                  role);
+  spec.description = strcmp(role, "bus") == 0
+    ? "Tessera bus: the license server's MQTT broker (mosquitto) on p+1"
+    : "Tessera license server: licenses, seats, the model-server registry "
+      "and the hub";
   spec.account = "tessera";
   spec.nofile = 65536;
   {

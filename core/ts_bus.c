@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <apr_env.h>
 #include <apr_file_io.h>
 #include <apr_hash.h>
 #include <apr_network_io.h>
@@ -135,25 +136,82 @@ stop_stale(ts_bus_broker_t *b, apr_pool_t *pool)
   }
 }
 
+/* PROGRAM as a path: a name is looked up on PATH and then in the sbin
+ * directories, where Debian installs mosquitto (not on a user's PATH). */
+static ts_error_t *
+find_program(const char **path, const char *program, int port,
+             apr_pool_t *pool)
+{
+  static const char *const suffixes[] = { "", ".exe", NULL };
+  char *env = NULL;
+  apr_array_header_t *dirs = NULL;
+  apr_finfo_t fi;
+
+  if (strchr(program, '/') || strchr(program, '\\')) {
+    if (apr_stat(&fi, program, APR_FINFO_TYPE, pool) == APR_SUCCESS
+        && fi.filetype == APR_REG) {
+      *path = program;
+      return NULL;
+    }
+    return ts_error_createf(TS_ECONFIG, "the bus broker %s (for port %d) "
+                            "does not exist; fix <bus program=\"...\"/> in "
+                            "tessera.xml", program, port);
+  }
+  if (apr_env_get(&env, "PATH", pool) == APR_SUCCESS)
+    apr_filepath_list_split(&dirs, env, pool);
+  if (!dirs)
+    dirs = apr_array_make(pool, 3, sizeof(const char *));
+  APR_ARRAY_PUSH(dirs, const char *) = "/usr/sbin";
+  APR_ARRAY_PUSH(dirs, const char *) = "/usr/local/sbin";
+  APR_ARRAY_PUSH(dirs, const char *) = "/sbin";
+  for (int i = 0; i < dirs->nelts; i++)
+    for (const char *const *x = suffixes; *x; x++) {
+      const char *candidate = join(APR_ARRAY_IDX(dirs, i, const char *),
+                                   apr_pstrcat(pool, program, *x, NULL),
+                                   pool);
+      if (apr_stat(&fi, candidate, APR_FINFO_TYPE, pool) == APR_SUCCESS
+          && fi.filetype == APR_REG) {
+        *path = candidate;
+        return NULL;
+      }
+    }
+  return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) is "
+    "not installed: it is neither on PATH nor in /usr/sbin; install it "
+    "(Debian: `apt-get install mosquitto`; Windows: mosquitto.exe on PATH), "
+    "or name it with <bus program=\"...\"/> in tessera.xml", program, port);
+}
+
 static ts_error_t *
 spawn(ts_bus_broker_t *b, apr_pool_t *pool)
 {
   apr_procattr_t *attr;
-  const char *argv[] = { b->o.program, "-c", b->conf, NULL };
+  const char *argv[] = { NULL, "-c", b->conf, NULL };
   const char *pid;
   apr_status_t s;
 
+  const char **args;
+  apr_file_t *out;
+
+  TS_ERR(find_program(&argv[0], b->o.program, b->o.port, pool));
+  args = tsp_child_argv(argv, pool);
+  /* its stdout and stderr (errors before its log is open) go to its log,
+   * not to whoever started the license server */
+  s = apr_file_open(&out, b->logfile, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                    | APR_FOPEN_APPEND, TS_FPROT_FILE, pool);
+  if (s)
+    return ts_error_aprf(s, "cannot open the bus broker's log %s",
+                         b->logfile);
   apr_procattr_create(&attr, pool);
-  apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH);
-  apr_procattr_io_set(attr, APR_NO_PIPE, APR_NO_PIPE, APR_NO_PIPE);
+  apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+  apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE, APR_NO_PIPE);
+  apr_procattr_child_out_set(attr, out, NULL);
+  apr_procattr_child_err_set(attr, out, NULL);
   apr_procattr_detach_set(attr, 0);
-  s = apr_proc_create(&b->proc, b->o.program, argv, NULL, attr, pool);
+  s = apr_proc_create(&b->proc, args[0], args, NULL, attr, pool);
+  apr_file_close(out);
   if (s)
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot start "
-      "the bus broker '%s' for port %d: is it installed? (Debian: "
-      "`apt-get install mosquitto`; Windows: mosquitto.exe on PATH); or "
-      "name it with <bus program=\"...\"/> in tessera.xml", b->o.program,
-      b->o.port);
+      "the bus broker %s for port %d", argv[0], b->o.port);
   pid = apr_psprintf(pool, "%ld\n", (long)b->proc.pid);
   return ts_file_replace(b->pidfile, pid, strlen(pid), TS_FPROT_FILE, pool);
 }
@@ -606,4 +664,55 @@ ts_bus_close(ts_bus_t *bus, const char *final_payload)
        hi = apr_hash_next(hi))
     free(apr_hash_this_val(hi));
   apr_hash_clear(bus->retained);
+}
+
+/* ---- a one-shot look at a bus ------------------------------------------- */
+
+typedef struct probe_t {
+  char *payload;
+} probe_t;
+
+static void
+probe_message(struct mosquitto *m, void *obj,
+              const struct mosquitto_message *msg)
+{
+  probe_t *p = obj;
+
+  (void)m;
+  if (!p->payload && msg->payloadlen > 0) {
+    p->payload = malloc((size_t)msg->payloadlen + 1);
+    memcpy(p->payload, msg->payload, (size_t)msg->payloadlen);
+    p->payload[msg->payloadlen] = '\0';
+  }
+}
+
+ts_error_t *
+ts_bus_read_retained(const char **payload, const char *host, int port,
+                     const char *topic, apr_interval_time_t timeout,
+                     apr_pool_t *pool)
+{
+  probe_t p = { NULL };
+  struct mosquitto *m;
+  const char *full = apr_pstrcat(pool, TS_BUS_TOPIC_PREFIX, topic, NULL);
+  apr_time_t until = apr_time_now() + timeout;
+  int rc;
+
+  mosquitto_lib_init();
+  m = mosquitto_new(NULL, true, &p);
+  if (!m)
+    return ts_error_createf(TS_EOS, "cannot create a bus client");
+  mosquitto_message_callback_set(m, probe_message);
+  rc = mosquitto_connect(m, host, port, 5);
+  if (rc == MOSQ_ERR_SUCCESS)
+    rc = mosquitto_subscribe(m, NULL, full, 0);
+  while (rc == MOSQ_ERR_SUCCESS && !p.payload && apr_time_now() < until)
+    rc = mosquitto_loop(m, 100, 1);
+  mosquitto_disconnect(m);
+  mosquitto_destroy(m);
+  *payload = p.payload ? apr_pstrdup(pool, p.payload) : NULL;
+  free(p.payload);
+  if (rc != MOSQ_ERR_SUCCESS)
+    return ts_error_createf(TS_EUNAVAIL, "no MQTT broker answers on %s port "
+                            "%d: %s", host, port, mosquitto_strerror(rc));
+  return NULL;
 }

@@ -18,6 +18,7 @@
 #define TS_BUS_H
 
 #include <apr_tables.h>
+#include <apr_time.h>
 #include "ts_error.h"
 #include "ts_log.h"
 
@@ -82,5 +83,14 @@ int ts_bus_connected(ts_bus_t *bus);
 
 /* Publish FINAL_PAYLOAD retained on the will topic, then disconnect. */
 void ts_bus_close(ts_bus_t *bus, const char *final_payload);
+
+/* Connect to HOST:PORT and read the retained message on TOPIC (the prefix
+ * is prepended) within TIMEOUT: *PAYLOAD, or NULL when there is none. No
+ * MQTT broker there is TS_EUNAVAIL. (The doctor tells our bus from
+ * another program this way.) */
+ts_error_t *ts_bus_read_retained(const char **payload, const char *host,
+                                 int port, const char *topic,
+                                 apr_interval_time_t timeout,
+                                 apr_pool_t *pool);
 
 #endif

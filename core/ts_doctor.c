@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_general.h>
 
+#include "ts_bus.h"
 #include "ts_file.h"
 #include "ts_httpd.h"
 #include "ts_ports.h"
@@ -166,6 +167,20 @@ tessera_role_on(int port, apr_pool_t *pool)
   return role ? apr_pstrndup(pool, role + 8, strcspn(role + 8, "\"")) : NULL;
 }
 
+/* "bus" when PORT carries a Tessera license server's bus (its retained
+ * state), or NULL. */
+static const char *
+bus_on(int port, apr_pool_t *pool)
+{
+  const char *state = NULL;
+  ts_error_t *err = ts_bus_read_retained(&state, "127.0.0.1", port,
+                                         "license/state",
+                                         apr_time_from_msec(700), pool);
+
+  ts_error_clear(err);
+  return state ? "bus" : NULL;
+}
+
 void
 ts_doctor_check_ports(ts_doctor_t *doc)
 {
@@ -203,7 +218,9 @@ ts_doctor_check_ports(ts_doctor_t *doc)
     if (port_free(e->first, doc->pool))
       continue;
     {
-      const char *role = tessera_role_on(e->first, doc->pool);
+      const char *role = e->first == p + 1 ? bus_on(e->first, doc->pool)
+                                           : tessera_role_on(e->first,
+                                                             doc->pool);
       const char *owner = tsp_port_owner(e->first, doc->pool);
       if (role)
         ts_doctor_add(doc, TS_SEV_INFO, "ports", apr_itoa(doc->pool,

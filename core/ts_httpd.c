@@ -317,13 +317,13 @@ bind_error(apr_status_t s, const ts_httpd_t *httpd, const char *address)
 
   if (tsp_status_is_addr_in_use(s))
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
-      "the %s cannot listen on %s port %d: another program uses it; find "
+      "the %s cannot listen on port %d (%s): another program uses it; find "
       "it with `ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | findstr "
-      ":%d`), or choose another port in INOHOST", httpd->name, address,
-      port, port, port);
+      ":%d`), or choose another port in INOHOST", httpd->name, port,
+      address, port, port);
   return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "the %s cannot "
-                           "listen on %s port %d%s", httpd->name, address,
-                           port, strcmp(address, "every address")
+                           "listen on port %d (%s)%s", httpd->name, port,
+                           address, strcmp(address, "every address")
                            ? " (is it an address of this machine? the "
                              "listen addresses are set in tessera.xml)"
                            : "");

@@ -13,7 +13,7 @@ bash "$here/installer/deps-debian.sh" debootstrap systemd-container >&2
 # (keep in step with cmake/dependencies.cmake; the ASan build
 # needs libasan and libubsan too), plus curl for checks.
 include=systemd,systemd-sysv,dbus,libapr1,libpcre2-8-0,libmicrohttpd12
-include=$include,libjansson4,libxml2,libsodium23,libsqlite3-0,libasan8,libubsan1,curl
+include=$include,libjansson4,libxml2,libsodium23,libsqlite3-0,libmosquitto1,mosquitto,libasan8,libubsan1,curl
 
 key=$(cat "$0" | sha256sum | cut -c1-12)
 root=$cache/rootfs-$key
@@ -31,6 +31,9 @@ debootstrap --variant=minbase --include="$include" bookworm "$root.tmp" \
   || { tail -20 "$cache/debootstrap.log" >&2; echo "systemd-rootfs: debootstrap failed" >&2; exit 1; }
 # No console login prompt to wait for; the tests talk through nsenter.
 rm -f "$root.tmp/etc/systemd/system/getty.target.wants/"* 2>/dev/null || true
+# Debian's own mosquitto service (port 1883) stays off: Tessera's bus runs
+# as tessera-bus on p+1, and the container shares the host's network.
+rm -f "$root.tmp/etc/systemd/system/multi-user.target.wants/mosquitto.service"
 touch "$root.tmp/.complete"
 mv "$root.tmp" "$root"
 for old in "$cache"/rootfs-*; do

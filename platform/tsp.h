@@ -103,6 +103,12 @@ const char *tsp_port_owner(int port, apr_pool_t *pool);
  * reuses its pid). 0 when it cannot be told. */
 int tsp_process_runs_with(long pid, const char *needle);
 
+/* ARGV (NULL-terminated, argv[0] a full path) wrapped so that the child
+ * ends when this process does, even by kill -9 (Linux: setpriv
+ * --pdeathsig). Used for the bus broker a license server runs. Where the
+ * system offers no such wrapper, ARGV itself. */
+const char **tsp_child_argv(const char **argv, apr_pool_t *pool);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

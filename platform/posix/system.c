@@ -85,3 +85,23 @@ tsp_process_runs_with(long pid, const char *needle)
   buf[n] = '\0';
   return strstr(buf, needle) != NULL;
 }
+
+const char **
+tsp_child_argv(const char **argv, apr_pool_t *pool)
+{
+  static const char setpriv[] = "/usr/bin/setpriv";
+  const char **out;
+  int n = 0;
+
+  if (access(setpriv, X_OK) != 0)
+    return argv;
+  while (argv[n])
+    n++;
+  out = apr_palloc(pool, (n + 5) * sizeof(*out));
+  out[0] = setpriv;
+  out[1] = "--pdeathsig";
+  out[2] = "TERM";
+  out[3] = "--";
+  memcpy(out + 4, argv, (n + 1) * sizeof(*out));
+  return out;
+}

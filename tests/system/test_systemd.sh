@@ -8,6 +8,8 @@
 #   - /health answers while it is active,
 #   - `systemctl reload` makes it reload (log reopened) and stay active,
 #   - stderr lines reach the journal with their priority, not as "<6>",
+#   - the bus runs as a service of its own (tessera-bus) and the license
+#     server's retained state reaches it (read with mosquitto_sub),
 #   - `systemctl stop` stops it cleanly, and uninstall removes the unit.
 # Needs root. Usage: test_systemd.sh BUILD_DIR
 set -euo pipefail
@@ -99,6 +101,21 @@ check "journal has info lines with their priority, no '<6>' prefix" \
   priorities_parsed
 check "the unit runs as the dedicated user" \
   test "$(in_ct systemctl show -p User --value tessera-license)" = tessera
+
+# Under systemd the bus is a service of its own (`tesserad bus`); the
+# license server connects to it and keeps its state there (retained).
+check "service install bus" \
+  in_ct "$admin" service install bus --program "$tesserad"
+check "bus unit is active" test "$(in_ct systemctl is-active tessera-bus)" = active
+bus_state() {  # the host shares the container's network
+  mosquitto_sub -h 127.0.0.1 -p $((port + 1)) -t tessera/v1/license/state \
+    -C 1 -W 3 2>/dev/null
+}
+for _ in $(seq 30); do bus_state | grep -q '"state":"up"' && break; sleep 0.5; done
+check "the license server says it is up on the bus service" \
+  sh -c "mosquitto_sub -h 127.0.0.1 -p $((port + 1)) -t tessera/v1/license/state -C 1 -W 3 | grep -q '\"state\":\"up\"'"
+check "systemctl stop bus" in_ct systemctl stop tessera-bus
+check "service uninstall bus" in_ct "$admin" service uninstall bus
 
 check "systemctl stop" in_ct systemctl stop tessera-license
 check "unit is inactive after stop" \
