@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include "admin.h"
 #include "ts_file.h"
 #include "ts_license.h"
+#include "ts_passwd.h"
 #include "ts_settings.h"
 
 static const char usage[] =
@@ -20,17 +22,23 @@ static const char usage[] =
   "            --product NAME:SEATS:YYYY-MM-DD [--product ...]\n"
   "            (--key SECRETFILE | --demo-key) [--id ID] [--out FILE]\n"
   "       tessera-admin license keygen --out PREFIX\n"
+  "       tessera-admin license passwd [--stdin]\n"
   "\n"
   "show checks a license (default INOLIC/tessera.lic): schema, signature,\n"
   "host binding (the host of INOHOST) and expiry. import installs FILE as\n"
   "INOLIC/tessera.lic after the same checks; a bad file changes nothing.\n"
   "issue and keygen are the vendor's side: keygen writes PREFIX.key\n"
   "(secret) and PREFIX.pub; issue signs a license (--demo-key: the\n"
-  "published demo key, for the embedded default).\n";
+  "published demo key, for the embedded default).\n"
+  "passwd sets the license server administrator's password (asked twice\n"
+  "on the terminal, or one line from standard input with --stdin), stored\n"
+  "as an Argon2id hash in INOLIC/admin.passwd; the server uses the new\n"
+  "password at once. Requests that change things send it with HTTP Basic\n"
+  "authentication (curl -u <your name>:<password>).\n";
 
 typedef struct lic_opts_t {
   const char *host, *licensee, *key, *id, *out;
-  int demo, json;
+  int demo, json, from_stdin;
   apr_array_header_t *products;
   const char *const *args;
   int nargs;
@@ -44,6 +52,7 @@ parse(lic_opts_t *o, int *help, admin_ctx_t *ctx)
     { "product", 'p', 1, NULL }, { "key", 'k', 1, NULL },
     { "demo-key", 'd', 0, NULL }, { "id", 'i', 1, NULL },
     { "out", 'o', 1, NULL }, { "json", 'j', 0, NULL },
+    { "stdin", 's', 0, NULL },
     { "help", 'h', 0, NULL }, { NULL, 0, 0, NULL }
   };
   apr_getopt_t *os;
@@ -64,6 +73,7 @@ parse(lic_opts_t *o, int *help, admin_ctx_t *ctx)
     case 'i': o->id = arg; break;
     case 'o': o->out = arg; break;
     case 'j': o->json = 1; break;
+    case 's': o->from_stdin = 1; break;
     case 'h': *help = 1; break;
     case 'p': {
       ts_product_t *p = apr_array_push(o->products);
@@ -266,6 +276,43 @@ keygen(admin_ctx_t *ctx, const lic_opts_t *o)
   return NULL;
 }
 
+static ts_error_t *
+passwd(admin_ctx_t *ctx, const lic_opts_t *o)
+{
+  const char *host, *dir, *path;
+  char first[256], second[256];
+  ts_error_t *err;
+
+  TS_ERR(this_host(&host, &dir, ctx));
+  path = ts_passwd_path(dir, ctx->pool);
+  if (o->from_stdin) {
+    if (!fgets(first, sizeof(first), stdin))
+      return ts_error_createf(TS_EINVAL, "no password on standard input; "
+                              "nothing was changed");
+    first[strcspn(first, "\r\n")] = '\0';
+  }
+  else {
+    apr_size_t n1 = sizeof(first), n2 = sizeof(second);
+    if (apr_password_get("new administrator's password: ", first, &n1)
+        || apr_password_get("the same again: ", second, &n2))
+      return ts_error_createf(TS_EUSAGE, "cannot read a password from the "
+                              "terminal; use --stdin in scripts");
+    if (strcmp(first, second) != 0) {
+      sodium_memzero(first, sizeof(first));
+      sodium_memzero(second, sizeof(second));
+      return ts_error_createf(TS_EINVAL, "the two passwords differ; nothing "
+                              "was changed");
+    }
+  }
+  err = ts_passwd_set(path, first, ctx->pool);
+  sodium_memzero(first, sizeof(first));
+  sodium_memzero(second, sizeof(second));
+  TS_ERR(err);
+  printf("the administrator's password is set (Argon2id hash in %s)\n",
+         path);
+  return NULL;
+}
+
 ts_error_t *
 admin_cmd_license(admin_ctx_t *ctx)
 {
@@ -291,5 +338,7 @@ admin_cmd_license(admin_ctx_t *ctx)
     return issue(ctx, &o);
   if (strcmp(verb, "keygen") == 0)
     return keygen(ctx, &o);
+  if (strcmp(verb, "passwd") == 0)
+    return passwd(ctx, &o);
   return admin_usage_error(usage, "unknown license subcommand '%s'", verb);
 }

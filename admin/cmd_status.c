@@ -1,6 +1,8 @@
 /* cmd_status.c: `tessera-admin status`, what the license server named by
- * INOHOST says about itself: health, the license in force, each product's
- * seats in use, the open sessions. Read-only; no password needed. */
+ * INOHOST says about itself: health, its bus and hub, the license in
+ * force, each product's seats in use, the open sessions, the project
+ * license servers and the registered model servers. Read-only; no
+ * password needed. */
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -12,8 +14,9 @@
 static const char usage[] =
   "usage: tessera-admin status [--json]\n"
   "\n"
-  "Ask the license server named by INOHOST for its health, license,\n"
-  "seats and sessions. Exit 69 when it does not answer.\n";
+  "Ask the license server named by INOHOST for its health, its bus (p+1)\n"
+  "and hub (p+2), license, seats, sessions, project license servers and\n"
+  "model servers. Exit 69 when it does not answer.\n";
 
 /* GET PATH from the license server, with what to do when it is down. */
 static ts_error_t *
@@ -41,9 +44,10 @@ admin_cmd_status(admin_ctx_t *ctx)
   tsp_settings_t *store;
   ts_settings_t *settings;
   const ts_setting_value_t *v;
-  json_t *health, *status, *sessions;
+  json_t *health, *status, *sessions, *hub = NULL;
   size_t i;
   json_t *p;
+  ts_error_t *err;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
@@ -69,17 +73,28 @@ admin_cmd_status(admin_ctx_t *ctx)
   status = json_loads(body, 0, NULL);
   TS_ERR(http_get(&body, &code, host, port, "/v1/sessions", ctx->pool));
   sessions = json_loads(body, 0, NULL);
+  /* the hub runs in the license server's process, on p+2 */
+  err = ts_http_get(&code, &body, host, port + 2, "/health",
+                    apr_time_from_sec(3), ctx->pool);
+  if (!err && code == 200)
+    hub = json_loads(body, 0, NULL);
+  if (!hub)
+    hub = json_pack("{s:s, s:s}", "status", "down", "error", err
+                    ? ts_error_text(err, ctx->pool)
+                    : apr_psprintf(ctx->pool, "HTTP %d", code));
+  ts_error_clear(err);
   if (!health || !status || !sessions) {
     json_decref(health);
     json_decref(status);
     json_decref(sessions);
+    json_decref(hub);
     return ts_error_createf(TS_EUNAVAIL, "%s port %d answered, but not as "
                             "a Tessera license server", host, port);
   }
   if (json) {
-    admin_print_json(json_pack("{s:s, s:i, s:o, s:o, s:O}", "host", host,
-                               "port", port, "health", health, "license",
-                               status, "sessions",
+    admin_print_json(json_pack("{s:s, s:i, s:o, s:o, s:o, s:O}", "host",
+                               host, "port", port, "health", health, "hub",
+                               hub, "license", status, "sessions",
                                json_object_get(sessions, "sessions")));
     json_decref(sessions);
     return NULL;
@@ -92,6 +107,13 @@ admin_cmd_status(admin_ctx_t *ctx)
                      (apr_int64_t)json_integer_value(json_object_get(health,
                                                      "uptime_seconds"))),
         stdout);
+  p = json_object_get(status, "bus");
+  printf("bus: port %d, %s\n", port + 1,
+         json_is_true(json_object_get(p, "connected"))
+         ? "connected" : "NOT connected (is the bus running? `tessera-admin "
+                         "service status bus`, or see the license log)");
+  printf("hub: port %d, %s\n", port + 2,
+         json_string_value(json_object_get(hub, "status")));
   printf("license: %s\n", json_is_string(json_object_get(status, "license"))
          ? json_string_value(json_object_get(status, "license"))
          : "none in force (tessera-admin license import FILE)");
@@ -112,7 +134,27 @@ admin_cmd_status(admin_ctx_t *ctx)
            json_string_value(json_object_get(p, "host")),
            (long)json_integer_value(json_object_get(p, "pid")),
            json_string_value(json_object_get(p, "application")));
+  printf("project license servers: %lu\n", (unsigned long)json_array_size(
+         json_object_get(status, "projects")));
+  json_array_foreach(json_object_get(status, "projects"), i, p)
+    printf("  %-6s %s port %ld  %s\n",
+           json_string_value(json_object_get(p, "version")),
+           json_string_value(json_object_get(p, "host")),
+           (long)json_integer_value(json_object_get(p, "port")),
+           json_string_value(json_object_get(p, "state")));
+  printf("model servers: %lu\n", (unsigned long)json_array_size(
+         json_object_get(status, "model_servers")));
+  json_array_foreach(json_object_get(status, "model_servers"), i, p)
+    printf("  %-28s %-5s repository %s, %lu models\n",
+           json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "state")),
+           json_string_value(json_object_get(p, "repository")),
+           (unsigned long)json_array_size(json_object_get(p, "models")));
+  if (json_is_false(json_object_get(status, "admin_password_set")))
+    printf("note: the administrator's password is not set; set it with "
+           "`tessera-admin license passwd`\n");
   json_decref(health);
+  json_decref(hub);
   json_decref(status);
   json_decref(sessions);
   return NULL;

@@ -326,25 +326,32 @@ seats_of(ts_licensing_t *lc, const char *product)
 }
 
 /* The products of the license in force with their seats in use, as JSON
- * objects {name, seats, used, expires}. */
+ * objects {name, seats, used, expires}. The counts are taken without
+ * LOCK: the session store calls the observer, which takes LOCK, while it
+ * holds its own lock. */
 static json_t *
 products_json(ts_licensing_t *lc)
 {
-  json_t *products = json_array();
+  json_t *products = json_array(), *p;
+  size_t i;
 
   apr_thread_mutex_lock(lc->lock);
   if (lc->license)
-    for (int i = 0; i < lc->license->products->nelts; i++) {
-      const ts_product_t *p = &APR_ARRAY_IDX(lc->license->products, i,
-                                             ts_product_t);
-      long used = 0;
-      ts_error_clear(ts_sessions_count(&used, lc->sessions, p->name));
+    for (int k = 0; k < lc->license->products->nelts; k++) {
+      const ts_product_t *lp = &APR_ARRAY_IDX(lc->license->products, k,
+                                              ts_product_t);
       json_array_append_new(products, json_pack("{s:s, s:I, s:I, s:s, s:b}",
-        "name", p->name, "seats", (json_int_t)p->seats, "used",
-        (json_int_t)used, "expires", p->expires, "expired",
-        ts_product_expired(p, apr_time_now())));
+        "name", lp->name, "seats", (json_int_t)lp->seats, "used",
+        (json_int_t)0, "expires", lp->expires, "expired",
+        ts_product_expired(lp, apr_time_now())));
     }
   apr_thread_mutex_unlock(lc->lock);
+  json_array_foreach(products, i, p) {
+    long used = 0;
+    ts_error_clear(ts_sessions_count(&used, lc->sessions, json_string_value(
+                                     json_object_get(p, "name"))));
+    json_object_set_new(p, "used", json_integer(used));
+  }
   return products;
 }
 
@@ -484,6 +491,7 @@ force_release(ts_http_reply_t *reply, ts_licensing_t *lc, const char *id,
     json_decref(j);
     return;
   }
+  reason = apr_pstrdup(pool, reason);
   extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", reason,
                     "client", req->client);
   json_decref(j);

@@ -130,3 +130,53 @@ run_free_port(void)
   apr_pool_destroy(pool);
   return port;
 }
+
+int
+run_http(int port, const char *method, const char *path, const char *json,
+         const char *headers, char *body, size_t body_size)
+{
+  apr_pool_t *pool;
+  apr_sockaddr_t *sa;
+  apr_socket_t *s;
+  const char *req;
+  size_t cap = body_size + 8192, got = 0;
+  char *buf = malloc(cap), *b;
+  apr_size_t n;
+  apr_status_t rv;
+  int status = -1;
+
+  apr_pool_create(&pool, NULL);
+  req = apr_psprintf(pool, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                     "close\r\n%sContent-Type: application/json\r\n"
+                     "Content-Length: %lu\r\n\r\n%s", method, path,
+                     headers ? headers : "",
+                     (unsigned long)(json ? strlen(json) : 0),
+                     json ? json : "");
+  rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,
+                             pool);
+  if (!rv)
+    rv = apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
+  if (!rv) {
+    apr_socket_timeout_set(s, apr_time_from_sec(30));
+    rv = apr_socket_connect(s, sa);
+    n = strlen(req);
+    if (!rv)
+      rv = apr_socket_send(s, req, &n);
+    while (!rv && got < cap - 1) {
+      n = cap - 1 - got;
+      rv = apr_socket_recv(s, buf + got, &n);
+      got += n;
+    }
+    apr_socket_close(s);
+    buf[got] = '\0';
+    if (got && sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+      status = -1;
+    if (body) {
+      b = strstr(buf, "\r\n\r\n");
+      snprintf(body, body_size, "%s", b ? b + 4 : "");
+    }
+  }
+  free(buf);
+  apr_pool_destroy(pool);
+  return status;
+}

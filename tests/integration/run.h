@@ -4,6 +4,8 @@
 #ifndef TESTS_RUN_H
 #define TESTS_RUN_H
 
+#include <stddef.h>
+
 typedef struct run_result_t {
   int status;      /* exit status; 128 + signal when killed */
   char *out;       /* stdout, NUL-terminated, malloc'ed */
@@ -25,5 +27,13 @@ int run_free_port(void);
 /* An environment for run(): the variables named in KEEP, copied from ours,
  * plus EXTRA ("NAME=value") when not NULL. Valid until the next call. */
 const char *const *run_env(const char *const *keep, const char *extra);
+
+/* One HTTP/1.1 request to 127.0.0.1:PORT on a new connection, with the
+ * JSON body JSON (or none) and the extra header lines HEADERS ("Name:
+ * value\r\n"..., or NULL). Returns the status (-1: no answer); the body
+ * goes to BODY when it is not NULL. */
+int run_http(int port, const char *method, const char *path,
+             const char *json, const char *headers, char *body,
+             size_t body_size);
 
 #endif

@@ -79,45 +79,13 @@ install_license(const char *product_spec)
   admin((const char *[]){ "license", "import", file, NULL });
 }
 
-/* One HTTP/1.1 request on a new connection; the status, and the body in
- * BODY (when not NULL). */
+/* One HTTP/1.1 request to the server; the status, and the body in BODY
+ * (when not NULL). */
 static int
 http(const char *method, const char *path, const char *json, char *body,
      size_t body_size)
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-  size_t cap = body_size + 4096;
-  char req[1024], *buf = malloc(cap);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-  ssize_t n, got = 0;
-
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    close(fd);
-    free(buf);
-    return -1;
-  }
-  n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nConnection: "
-               "close\r\nContent-Type: application/json\r\nContent-Length: "
-               "%zu\r\n\r\n", method, path, json ? strlen(json) : 0);
-  if (write(fd, req, (size_t)n) != n
-      || (json && write(fd, json, strlen(json)) != (ssize_t)strlen(json))) {
-    close(fd);
-    free(buf);
-    return -1;
-  }
-  while ((size_t)got < cap - 1
-         && (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
-    got += n;
-  close(fd);
-  buf[got] = '\0';
-  sscanf(buf, "HTTP/1.%*d %d", &status);
-  if (body) {
-    char *b = strstr(buf, "\r\n\r\n");
-    snprintf(body, body_size, "%s", b ? b + 4 : "");
-  }
-  free(buf);
-  return status;
+  return run_http(port, method, path, json, NULL, body, body_size);
 }
 
 static void

@@ -1,0 +1,519 @@
+/* test_license_bus.c: the license server with its bus, hub, registry and
+ * administration, against the real tesserad and the real mosquitto
+ * (Linux): retained state on the bus read with mosquitto_sub; the bus
+ * child killed and back; a model server that goes silent is marked gone
+ * and its seats freed; brokering and the hub; the administrator's
+ * password, force-release and the audit log; /metrics through promtool;
+ * tessera.xml errors; a project license server listed by the main one. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "run.h"
+#include "ts_httpd.h"
+#include "ts_log.h"
+
+static char root[] = "/tmp/tessera-bus-XXXXXX";
+static char env_host[64], env_lic[320], env_home[320], lic[300];
+static int port, project_port;
+static pid_t servers[2] = { -1, -1 };
+static apr_pool_t *tp;          /* the test's pool */
+
+/* ROOT/REL (REL may be ""). */
+static const char *
+in_root(const char *rel)
+{
+  return apr_pstrcat(tp, root, "/", rel, NULL);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+
+  cr_assert_not_null(f, "%s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+static char *
+read_file(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char *buf = calloc(1, 1 << 20);
+
+  if (f) {
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+  }
+  return buf;
+}
+
+static const char *const *
+env(void)
+{
+  static const char *e[6];
+
+  e[0] = "PATH=/usr/bin:/bin";   /* mosquitto is in /usr/sbin */
+  e[1] = env_host;
+  e[2] = env_lic;
+  e[3] = env_home;
+  e[4] = "ASAN_OPTIONS=detect_leaks=0";
+  e[5] = NULL;
+  return e;
+}
+
+static run_result_t
+admin(const char *const *args)
+{
+  const char *argv[16] = { TESSERA_ADMIN };
+
+  for (int i = 0; args[i]; i++)
+    argv[i + 1] = args[i];
+  return run(argv, env(), NULL);
+}
+
+static void
+admin_ok(const char *const *args)
+{
+  run_result_t r = admin(args);
+
+  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
+  run_free(&r);
+}
+
+static void
+setup(void)
+{
+  char xml[1024];
+
+  apr_initialize();
+  apr_pool_create(&tp, NULL);
+  cr_assert_not_null(mkdtemp(root));
+  port = run_free_port();
+  do
+    project_port = run_free_port();
+  while (abs(project_port - port) < 8);
+  snprintf(lic, sizeof(lic), "%s/lic", root);
+  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
+                             "localhost", "--licensee", "Test", "--product",
+                             "demo:5:2099-12-31", "--out",
+                             in_root("demo.lic"), NULL });
+  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"), NULL });
+  snprintf(xml, sizeof(xml),
+           "<?xml version=\"1.0\"?>\n"
+           "<tessera xmlns=\"urn:tessera:config:1\">\n"
+           "  <listen address=\"127.0.0.1\"/>\n"
+           "  <license-server>\n"
+           "    <model-servers probe-seconds=\"1\" gone-after-seconds=\"2\"/>\n"
+           "    <project version=\"26.1\" port=\"%d\"/>\n"
+           "  </license-server>\n"
+           "</tessera>\n", project_port);
+  write_file(in_root("lic/tessera.xml"), xml);
+}
+
+static void
+teardown(void)
+{
+  char cmd[300];
+
+  for (int i = 0; i < 2; i++)
+    if (servers[i] > 0) {
+      kill(servers[i], SIGTERM);
+      waitpid(servers[i], NULL, 0);
+      servers[i] = -1;
+    }
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+  cr_assert_eq(system(cmd), 0);
+  apr_pool_destroy(tp);
+  apr_terminate();
+}
+
+TestSuite(license_bus, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Start tesserad license [--project V] as servers[SLOT]; wait for /health
+ * on PORT_. */
+static void
+start(int slot, int port_, const char *project)
+{
+  const char *argv[] = { TESSERAD, "license", project ? "--project" : NULL,
+                         project, NULL };
+  const char *const *e = env();
+
+  servers[slot] = fork();
+  if (servers[slot] == 0) {
+    freopen("/dev/null", "w", stderr);
+    execve(argv[0], (char *const *)argv, (char *const *)e);
+    _exit(127);
+  }
+  for (int i = 0; i < 300; i++) {
+    if (run_http(port_, "GET", "/health", NULL, NULL, NULL, 0) == 200)
+      return;
+    usleep(20000);
+  }
+  cr_assert_fail("tesserad did not answer on port %d", port_);
+}
+
+/* The retained message on tessera/v1/TOPIC, read with mosquitto_sub. */
+static char *
+bus_read(const char *topic)
+{
+  char p[16], t[256];
+  run_result_t r;
+  char *out;
+
+  snprintf(p, sizeof(p), "%d", port + 1);
+  snprintf(t, sizeof(t), "tessera/v1/%s", topic);
+  r = run((const char *[]){ "/usr/bin/mosquitto_sub", "-h", "127.0.0.1",
+                            "-p", p, "-t", t, "-C", "1", "-W", "2", NULL },
+          env(), NULL);
+  out = strdup(r.out);
+  run_free(&r);
+  return out;
+}
+
+/* Wait up to SECONDS for the retained message on TOPIC to contain WANT. */
+static int
+bus_wait(const char *topic, const char *want, int seconds)
+{
+  for (int i = 0; i < seconds * 4; i++) {
+    char *got = bus_read(topic);
+    int ok = strstr(got, want) != NULL;
+    free(got);
+    if (ok)
+      return 1;
+    usleep(250000);
+  }
+  return 0;
+}
+
+static const char checkout_json[] =
+  "{\"product\":\"demo\",\"user\":\"ada\",\"host\":\"ws1\",\"pid\":7,"
+  "\"application\":\"modeler\"}";
+
+Test(license_bus, retained_state_and_seats_on_the_bus)
+{
+  char body[4096];
+
+  start(0, port, NULL);
+  cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10),
+            "no retained license state on the bus");
+  cr_assert(bus_wait("products/demo", "\"used\":0", 5));
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
+                        body, sizeof(body)), 201, "%s", body);
+  cr_assert(bus_wait("products/demo", "\"used\":1", 5),
+            "the seat count on the bus did not change");
+}
+
+Test(license_bus, killed_bus_broker_comes_back)
+{
+  const char *pidfile = in_root("lic/logs/");
+  char path[600], *before, *after = NULL;
+  int back = 0;
+
+  start(0, port, NULL);
+  snprintf(path, sizeof(path), "%sbus.%d/mosquitto.pid", pidfile, port + 1);
+  cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
+  before = read_file(path);
+  cr_assert_gt(atol(before), 1, "no broker pid in %s", path);
+  cr_assert_eq(kill((pid_t)atol(before), SIGKILL), 0);
+  for (int i = 0; i < 60 && !back; i++) {
+    usleep(250000);
+    free(after);
+    after = read_file(path);
+    back = atol(after) > 1 && atol(after) != atol(before);
+  }
+  cr_assert(back, "the broker was not restarted (pid file: %s)", after);
+  /* a broker without persistence starts empty: the server says it all
+   * again on reconnect */
+  cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10),
+            "the restarted bus did not get the license state back");
+  cr_assert(bus_wait("products/demo", "\"seats\":5", 5));
+  free(before);
+  free(after);
+}
+
+/* A stand-in model server: answers GET /health while it runs. */
+static void
+model_health(ts_http_reply_t *reply, void *baton,
+             const ts_http_request_t *req, apr_pool_t *pool)
+{
+  (void)baton;
+  (void)req;
+  (void)pool;
+  reply->body = "{\"status\":\"ok\",\"role\":\"model\"}";
+}
+
+Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
+{
+  apr_pool_t *pool;
+  ts_log_t *log;
+  ts_httpd_t *model;
+  int mport = run_free_port(), gone = 0;
+  char json[512], body[8192], path[128], topic[128];
+  char *audit;
+
+  apr_pool_create(&pool, NULL);
+  cr_assert_null(ts_log_open(&log, in_root("model.log"), 0, 0,
+                             pool));
+  cr_assert_null(ts_httpd_start(&model, "model server", mport, NULL,
+                                model_health, NULL, log, pool));
+  start(0, port, NULL);
+  snprintf(json, sizeof(json), "{\"repository\":\"plant\",\"models\":"
+           "[\"m1\",\"m2\"],\"links\":{\"current\":\"m1\"},\"host\":"
+           "\"127.0.0.1\",\"port\":%d,\"pid\":%d,\"license_server\":"
+           "\"localhost.%d\"}", mport, (int)getpid(), port);
+  cr_assert_eq(run_http(port, "POST", "/v1/model-servers", json, NULL, body,
+                        sizeof(body)), 201, "%s", body);
+  snprintf(json, sizeof(json), "{\"product\":\"demo\",\"user\":\"ada\","
+           "\"host\":\"ws1\",\"pid\":7,\"application\":\"modeler\","
+           "\"model_server\":\"127.0.0.1:%d\"}", mport);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", json, NULL, body,
+                        sizeof(body)), 201, "%s", body);
+
+  /* brokering: direct, then through the host's proxy; the hub resolves */
+  cr_assert_eq(run_http(port, "GET", "/v1/models/m2", NULL, NULL, body,
+                        sizeof(body)), 200, "%s", body);
+  snprintf(json, sizeof(json), "\"via\":\"direct\",\"host\":\"127.0.0.1\","
+           "\"port\":%d", mport);
+  cr_assert(strstr(body, json), "%s", body);
+  cr_assert_eq(run_http(port, "POST", "/v1/proxies", "{\"host\":"
+                        "\"127.0.0.1\",\"port\":40005}", NULL, NULL, 0), 201);
+  cr_assert_eq(run_http(port, "GET", "/v1/models/m2", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "\"via\":\"proxy\",\"host\":\"127.0.0.1\","
+                   "\"port\":40005"), "%s", body);
+  cr_assert_eq(run_http(port + 2, "GET", "/v1/resolve/current", NULL, NULL,
+                        body, sizeof(body)), 200, "%s", body);
+  cr_assert(strstr(body, "\"model\":\"m1\""), "%s", body);
+  cr_assert(strstr(body, "\"repository\":\"plant\""), "%s", body);
+  cr_assert_eq(run_http(port + 2, "GET", "/v1/resolve/nothing", NULL, NULL,
+                        body, sizeof(body)), 404);
+
+  /* no heartbeats, but it answers the probes: still up after 3 s */
+  sleep(3);
+  cr_assert_eq(run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "\"state\":\"up\""), "probed server marked gone: "
+            "%s", body);
+
+  /* silent and not answering: gone, its seat freed, and the bus says so */
+  ts_httpd_stop(model);
+  for (int i = 0; i < 40 && !gone; i++) {
+    usleep(250000);
+    run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
+             sizeof(body));
+    gone = strstr(body, "\"state\":\"gone\"") != NULL;
+  }
+  cr_assert(gone, "not marked gone: %s", body);
+  cr_assert_eq(run_http(port, "GET", "/v1/sessions", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "\"sessions\":[]"), "seat not freed: %s", body);
+  snprintf(topic, sizeof(topic), "model-servers/127.0.0.1:%d", mport);
+  cr_assert(bus_wait(topic, "\"state\":\"gone\"", 5));
+  snprintf(path, sizeof(path), "/v1/model-servers/127.0.0.1:%d/heartbeat",
+           mport);
+  cr_assert_eq(run_http(port, "PUT", path, NULL, NULL, body, sizeof(body)),
+               404, "%s", body);
+  cr_assert(strstr(body, "register again"), "%s", body);
+  snprintf(path, sizeof(path), "%s/lic/logs/license.%d/audit.jsonl", root,
+           port);
+  audit = read_file(path);
+  cr_assert(strstr(audit, "\"event\":\"model-server-gone\""), "%s", audit);
+  free(audit);
+  apr_pool_destroy(pool);
+}
+
+Test(license_bus, administrator_password_force_release_and_audit)
+{
+  char body[4096], id[64] = "", path[128];
+  const char *sh = "/bin/sh";
+  const char *cmd = apr_psprintf(tp, "echo 'correct horse' | %s license "
+                                 "passwd --stdin", TESSERA_ADMIN);
+  const char *pwfile = in_root("lic/admin.passwd");
+  char *audit, *hash;
+  run_result_t r;
+  int status;
+
+  start(0, port, NULL);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
+                        body, sizeof(body)), 201);
+  sscanf(strstr(body, "\"id\":\"") + 6, "%63[0-9a-f]", id);
+  snprintf(path, sizeof(path), "/v1/sessions/%s/release", id);
+
+  /* unset on delivery: the interface says so */
+  cr_assert_eq(run_http(port, "POST", path, "{\"reason\":\"stuck\"}", NULL,
+                        body, sizeof(body)), 403, "%s", body);
+  cr_assert(strstr(body, "tessera-admin license passwd"), "%s", body);
+  cr_assert_eq(run_http(port, "GET", "/v1/admin", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "\"password_set\":false"), "%s", body);
+
+  /* too short: refused, nothing written */
+  r = run((const char *[]){ sh, "-c", apr_psprintf(tp, "echo short | %s "
+          "license passwd --stdin", TESSERA_ADMIN), NULL }, env(), NULL);
+  cr_assert_eq(r.status, 65, "%s", r.err);
+  cr_assert(strstr(r.err, "at least 8"), "%s", r.err);
+  cr_assert_neq(access(pwfile, F_OK), 0, "a refused password was written");
+  run_free(&r);
+
+  r = run((const char *[]){ sh, "-c", cmd, NULL }, env(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  hash = read_file(pwfile);
+  cr_assert(strncmp(hash, "$argon2id$", 10) == 0, "%s", hash);
+  cr_assert_null(strstr(hash, "correct horse"));
+  free(hash);
+
+  /* no credentials, wrong ones, then right ones: alice:correct horse */
+  cr_assert_eq(run_http(port, "POST", path, "{\"reason\":\"stuck\"}", NULL,
+                        body, sizeof(body)), 401, "%s", body);
+  cr_assert_eq(run_http(port, "POST", path, "{\"reason\":\"stuck\"}",
+                        "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n", body,
+                        sizeof(body)), 401, "%s", body);
+  cr_assert(strstr(body, "wrong password"), "%s", body);
+  cr_assert_eq(run_http(port, "POST", path, "{}",
+                        "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ=="
+                        "\r\n", body, sizeof(body)), 400, "%s", body);
+  status = run_http(port, "POST", path, "{\"reason\":\"client hung\"}",
+                    "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ==\r\n",
+                    body, sizeof(body));
+  cr_assert_eq(status, 200, "%d %s", status, body);
+  cr_assert_eq(run_http(port, "POST", path, "{\"reason\":\"again\"}",
+                        "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ=="
+                        "\r\n", body, sizeof(body)), 404, "%s", body);
+  snprintf(path, sizeof(path), "%s/lic/logs/license.%d/audit.jsonl", root,
+           port);
+  audit = read_file(path);
+  cr_assert(strstr(audit, "\"event\":\"checkout\""), "%s", audit);
+  cr_assert(strstr(audit, "\"event\":\"force-release\""), "%s", audit);
+  cr_assert(strstr(audit, "\"by\":\"alice\",\"reason\":\"client hung\","
+                   "\"client\":\"127.0.0.1\""), "%s", audit);
+  free(audit);
+}
+
+Test(license_bus, metrics_pass_promtool)
+{
+  char *body = malloc(1 << 16);
+  const char *file = in_root("metrics.txt");
+  run_result_t r;
+
+  start(0, port, NULL);
+  run_http(port, "POST", "/v1/sessions", checkout_json, NULL, NULL, 0);
+  run_http(port, "GET", "/v1/nothing", NULL, NULL, NULL, 0);
+  cr_assert_eq(run_http(port, "GET", "/metrics", NULL, NULL, body, 1 << 16),
+               200);
+  cr_assert(strstr(body, "tessera_license_seats_used{product=\"demo\"} 1"),
+            "%s", body);
+  cr_assert(strstr(body, "tessera_http_requests_total{route=\"/v1/sessions\","
+                   "code=\"201\"} 1"), "%s", body);
+  write_file(file, body);
+  r = run((const char *[]){ "/bin/sh", "-c", apr_psprintf(tp, "promtool "
+          "check metrics < '%s'", file), NULL }, env(), NULL);
+  cr_assert_eq(r.status, 0, "promtool: %s%s", r.out, r.err);
+  run_free(&r);
+  cr_assert_eq(run_http(port + 2, "GET", "/metrics", NULL, NULL, body,
+                        1 << 16), 200);
+  free(body);
+}
+
+Test(license_bus, configuration_errors_name_file_line_and_element)
+{
+  const char *xml = in_root("lic/tessera.xml");
+  run_result_t r;
+
+  write_file(xml, "<?xml version=\"1.0\"?>\n"
+             "<tessera xmlns=\"urn:tessera:config:1\">\n"
+             "  <listen adress=\"127.0.0.1\"/>\n"
+             "</tessera>\n");
+  r = run((const char *[]){ TESSERAD, "license", "--check", NULL }, env(),
+          NULL);
+  cr_assert_neq(r.status, 0);
+  cr_assert(strstr(r.err, "tessera.xml line 3, element listen"), "%s",
+            r.err);
+  run_free(&r);
+  write_file(xml, "<tessera xmlns=\"urn:tessera:config:1\">\n"
+             "  <license-server>\n"
+             "    <project version=\"26.1\" port=\"99999\"/>\n"
+             "  </license-server>\n</tessera>\n");
+  r = run((const char *[]){ TESSERAD, "license", "--check", NULL }, env(),
+          NULL);
+  cr_assert_neq(r.status, 0);
+  cr_assert(strstr(r.err, "line 3, element project"), "%s", r.err);
+  run_free(&r);
+  /* the shipped blueprints are valid */
+  for (int i = 0; i < 2; i++) {
+    char *text = read_file(i ? TESSERA_SOURCE_DIR
+                               "/config/blueprints/tessera-full.xml"
+                             : TESSERA_SOURCE_DIR
+                               "/config/blueprints/tessera-minimal.xml");
+    cr_assert(*text);
+    write_file(xml, text);
+    free(text);
+    r = run((const char *[]){ TESSERAD, "license", "--check", NULL }, env(),
+            NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "is valid"), "%s", r.out);
+    run_free(&r);
+  }
+}
+
+Test(license_bus, project_license_server_is_listed_by_the_main_one)
+{
+  char body[4096], want[128];
+  int listed = 0;
+
+  start(0, port, NULL);
+  start(1, project_port, "26.1");
+  snprintf(want, sizeof(want), "\"version\":\"26.1\",\"host\":\"localhost\","
+           "\"port\":%d,\"state\":\"up\"", project_port);
+  for (int i = 0; i < 40 && !listed; i++) {
+    run_http(port, "GET", "/v1/projects", NULL, NULL, body, sizeof(body));
+    listed = strstr(body, want) != NULL;
+    if (!listed)
+      usleep(250000);
+  }
+  cr_assert(listed, "not listed: %s", body);
+  cr_assert_eq(run_http(project_port, "GET", "/v1/status", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "\"project\":\"26.1\""), "%s", body);
+  cr_assert_eq(run_http(project_port + 2, "GET", "/health", NULL, NULL, NULL,
+                        0), 200, "the project server's hub");
+}
+
+Test(license_bus, registry_refuses_bad_input)
+{
+  char body[4096];
+
+  start(0, port, NULL);
+  cr_assert_eq(run_http(port, "POST", "/v1/model-servers", "{\"repo", NULL,
+                        body, sizeof(body)), 400);
+  cr_assert(strstr(body, "not valid JSON"), "%s", body);
+  cr_assert_eq(run_http(port, "POST", "/v1/model-servers", "{\"repository\":"
+                        "\"a b\",\"models\":[\"m\"],\"host\":\"h\",\"port\":1,"
+                        "\"pid\":1,\"license_server\":\"x\"}", NULL, body,
+                        sizeof(body)), 400, "%s", body);
+  cr_assert_eq(run_http(port, "POST", "/v1/model-servers", "{\"repository\":"
+                        "\"r\",\"models\":[\"m\"],\"links\":{\"l\":\"other\"},"
+                        "\"host\":\"h\",\"port\":1,\"pid\":1,"
+                        "\"license_server\":\"x\"}", NULL, body,
+                        sizeof(body)), 400, "%s", body);
+  cr_assert(strstr(body, "must name one of this server's models"), "%s",
+            body);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", "{\"product\":\"demo\","
+                        "\"user\":\"u\",\"host\":\"h\",\"pid\":1,"
+                        "\"application\":\"a\",\"model_server\":\"nope:1\"}",
+                        NULL, body, sizeof(body)), 404, "%s", body);
+  cr_assert_eq(run_http(port, "GET", "/v1/models/none", NULL, NULL, body,
+                        sizeof(body)), 404);
+}
