@@ -13,6 +13,7 @@
 
 #include <string.h>
 #include <apr_general.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <sqlite3.h>
@@ -31,6 +32,9 @@ struct ts_sessions_t {
   ts_sessions_observer_t observer;
   void *observer_baton;
   apr_pool_t *txn_pool;         /* cleared at the start of a transaction */
+  apr_hash_t *stmts;            /* SQL text -> prepared statement */
+  apr_time_t earliest;          /* no lease ends before this */
+  apr_pool_t *pool;
   apr_array_header_t *ended;    /* of ended_t, in TXN_POOL */
 };
 
@@ -61,6 +65,31 @@ db_error(ts_sessions_t *st, int rc, const char *what)
                           st->path, sqlite3_errmsg(st->db), rc);
 }
 
+/* The prepared statement for SQL: the same few statements run for every
+ * request, so each is prepared once and kept; done() readies it again. */
+static int
+prepare(sqlite3_stmt **q, ts_sessions_t *st, const char *sql)
+{
+  int rc;
+
+  *q = apr_hash_get(st->stmts, sql, APR_HASH_KEY_STRING);
+  if (*q)
+    return SQLITE_OK;
+  rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q,
+                          NULL);
+  if (rc == SQLITE_OK)
+    apr_hash_set(st->stmts, apr_pstrdup(st->pool, sql), APR_HASH_KEY_STRING,
+                 *q);
+  return rc;
+}
+
+static void
+done(sqlite3_stmt *q)
+{
+  sqlite3_reset(q);
+  sqlite3_clear_bindings(q);
+}
+
 static ts_error_t *
 exec(ts_sessions_t *st, const char *sql)
 {
@@ -89,6 +118,8 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   sqlite3_busy_timeout(st->db, 5000);
   apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_pool_create(&st->txn_pool, pool);
+  st->pool = pool;
+  st->stmts = apr_hash_make(pool);
   TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
   TS_ERR(exec(st, "PRAGMA synchronous=NORMAL"));
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
@@ -121,8 +152,13 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
 void
 ts_sessions_close(ts_sessions_t *st)
 {
-  if (st && st->db)
-    sqlite3_close(st->db);
+  if (!st || !st->db)
+    return;
+  for (apr_hash_index_t *hi = apr_hash_first(NULL, st->stmts); hi;
+       hi = apr_hash_next(hi))
+    sqlite3_finalize(apr_hash_this_val(hi));
+  sqlite3_close(st->db);
+  st->db = NULL;
 }
 
 /* Remember the sessions WHERE selects (binding ?1 to ARG) as ended by
@@ -136,9 +172,8 @@ note_ended(ts_sessions_t *st, const char *event, const void *detail,
 
   if (!st->observer)
     return NULL;
-  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "SELECT "
-                          COLUMNS " FROM sessions WHERE %s", where), -1, &q,
-                          NULL);
+  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "SELECT "
+                          COLUMNS " FROM sessions WHERE %s", where));
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing a session lookup");
   if (text)
@@ -151,7 +186,7 @@ note_ended(ts_sessions_t *st, const char *event, const void *detail,
     e->detail = detail;
     read_row(&e->s, q, st->txn_pool);
   }
-  sqlite3_finalize(q);
+  done(q);
   return rc == SQLITE_DONE ? NULL : db_error(st, rc, "looking up sessions");
 }
 
@@ -166,19 +201,31 @@ reclaim(ts_sessions_t *st)
   };
 
   apr_time_t now = apr_time_now();
+  sqlite3_stmt *m;
+  int rc;
 
+  if (now < st->earliest)
+    return NULL;   /* nothing has expired */
   TS_ERR(note_ended(st, "expiry", NULL, "expires < ?1", now, NULL));
   for (int i = 0; i < 2; i++) {
     sqlite3_stmt *q;
-    int rc = sqlite3_prepare_v2(st->db, sql[i], -1, &q, NULL);
+    rc = prepare(&q, st, sql[i]);
     if (rc != SQLITE_OK)
       return db_error(st, rc, "preparing the reclaim");
     sqlite3_bind_int64(q, 1, now);
     rc = sqlite3_step(q);
-    sqlite3_finalize(q);
+    done(q);
     if (rc != SQLITE_DONE)
       return db_error(st, rc, "reclaiming leases");
   }
+  /* the next lease to end; until then no transaction needs to look */
+  rc = prepare(&m, st, "SELECT MIN(expires) FROM sessions");
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the next expiry");
+  rc = sqlite3_step(m);
+  st->earliest = rc == SQLITE_ROW && sqlite3_column_type(m, 0) != SQLITE_NULL
+                 ? sqlite3_column_int64(m, 0) : APR_INT64_MAX;
+  done(m);
   return NULL;
 }
 
@@ -187,16 +234,16 @@ static ts_error_t *
 adjust(ts_sessions_t *st, const char *product, int delta)
 {
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "INSERT INTO usage VALUES (?1, ?2) ON"
+  int rc = prepare(&q, st, "INSERT INTO usage VALUES (?1, ?2) ON"
                               " CONFLICT(product) DO UPDATE SET used = used"
-                              " + ?2", -1, &q, NULL);
+                              " + ?2");
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the usage update");
   sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, delta);
   rc = sqlite3_step(q);
-  sqlite3_finalize(q);
+  done(q);
   return rc == SQLITE_DONE ? NULL : db_error(st, rc, "updating the usage");
 }
 
@@ -204,15 +251,15 @@ static ts_error_t *
 count(long *used, ts_sessions_t *st, const char *product)
 {
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "SELECT COALESCE((SELECT used FROM "
-                              "usage WHERE product = ?), 0)", -1, &q, NULL);
+  int rc = prepare(&q, st, "SELECT COALESCE((SELECT used FROM "
+                              "usage WHERE product = ?), 0)");
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the count");
   sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   *used = rc == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
-  sqlite3_finalize(q);
+  done(q);
   return rc == SQLITE_ROW ? NULL : db_error(st, rc, "counting seats");
 }
 
@@ -245,8 +292,10 @@ transaction(ts_sessions_t *st, txn_fn step, void *baton)
     err = step(st, baton);
   if (!err)
     err = exec(st, "COMMIT");
-  else
+  else {
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->earliest = 0;   /* a reclaim may have been undone: look again */
+  }
   for (int i = 0; !err && i < st->ended->nelts; i++) {
     const ended_t *e = &APR_ARRAY_IDX(st->ended, i, ended_t);
     st->observer(st->observer_baton, e->event, &e->s, e->detail);
@@ -272,8 +321,8 @@ do_checkout(ts_sessions_t *st, void *baton)
   if (used >= c->seats)
     return ts_error_createf(TS_EUNAVAIL, "no seat left for product %s: %ld "
                             "of %ld in use", c->s->product, used, c->seats);
-  rc = sqlite3_prepare_v2(st->db, "INSERT INTO sessions (" COLUMNS ") "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &q, NULL);
+  rc = prepare(&q, st, "INSERT INTO sessions (" COLUMNS ") "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the checkout");
   sqlite3_bind_text(q, 1, c->s->id, -1, SQLITE_STATIC);
@@ -289,9 +338,11 @@ do_checkout(ts_sessions_t *st, void *baton)
   else
     sqlite3_bind_null(q, 9);
   rc = sqlite3_step(q);
-  sqlite3_finalize(q);
+  done(q);
   if (rc != SQLITE_DONE)
     return db_error(st, rc, "recording the checkout");
+  if (c->s->expires < st->earliest)
+    st->earliest = c->s->expires;
   return adjust(st, c->s->product, 1);
 }
 
@@ -319,15 +370,15 @@ do_renew(ts_sessions_t *st, void *baton)
 {
   change_t *c = baton;
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "UPDATE sessions SET expires = ? "
-                              "WHERE id = ?", -1, &q, NULL);
+  int rc = prepare(&q, st, "UPDATE sessions SET expires = ? "
+                              "WHERE id = ?");
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing a lease renewal");
   sqlite3_bind_int64(q, 1, c->expires);
   sqlite3_bind_text(q, 2, c->id, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
-  sqlite3_finalize(q);
+  done(q);
   if (rc != SQLITE_DONE)
     return db_error(st, rc, "renewing a lease");
   if (sqlite3_changes(st->db) == 0)
@@ -346,24 +397,24 @@ end_sessions(int *n, ts_sessions_t *st, const char *event,
   int rc;
 
   TS_ERR(note_ended(st, event, detail, where, 0, text));
-  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "UPDATE usage "
+  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "UPDATE usage "
     "SET used = used - (SELECT COUNT(*) FROM sessions WHERE sessions.product"
     " = usage.product AND %s) WHERE product IN (SELECT product FROM "
-    "sessions WHERE %s)", where, where), -1, &q, NULL);
+    "sessions WHERE %s)", where, where));
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the usage update");
   sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
-  sqlite3_finalize(q);
+  done(q);
   if (rc != SQLITE_DONE)
     return db_error(st, rc, "updating the usage");
-  rc = sqlite3_prepare_v2(st->db, apr_psprintf(st->txn_pool, "DELETE FROM "
-                          "sessions WHERE %s", where), -1, &q, NULL);
+  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "DELETE FROM "
+                          "sessions WHERE %s", where));
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the release");
   sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
-  sqlite3_finalize(q);
+  done(q);
   if (rc != SQLITE_DONE)
     return db_error(st, rc, "releasing sessions");
   *n = sqlite3_changes(st->db);
@@ -445,14 +496,14 @@ do_list(ts_sessions_t *st, void *baton)
 {
   listing_t *l = baton;
   sqlite3_stmt *q;
-  int rc = sqlite3_prepare_v2(st->db, "SELECT " COLUMNS " FROM sessions "
-                              "ORDER BY started", -1, &q, NULL);
+  int rc = prepare(&q, st, "SELECT " COLUMNS " FROM sessions "
+                              "ORDER BY started");
 
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the list");
   while ((rc = sqlite3_step(q)) == SQLITE_ROW)
     read_row(apr_array_push(l->out), q, l->pool);
-  sqlite3_finalize(q);
+  done(q);
   return rc == SQLITE_DONE ? NULL : db_error(st, rc, "listing sessions");
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 1: install what is needed, build, and run Tessera on its
 # embedded defaults: show the effective settings and the port plan, then
-# run the license server in the foreground on loopback (Ctrl-C stops it).
+# run the license server with its bus and hub in the foreground on loopback
+# (Ctrl-C stops it).
 # Its license directory defaults to build/demo/license here, so nothing is
 # written outside the work tree unless INOLIC says otherwise.
 set -euo pipefail
@@ -30,12 +31,19 @@ if ! "$admin" license show >/dev/null 2>&1; then
 fi
 "$admin" license show
 echo
-echo "== tesserad license         (foreground; Ctrl-C stops it)"
+echo "== tessera.xml              (minimal blueprint: listen on loopback only)"
+mkdir -p "$INOLIC"
+[ -f "$INOLIC/tessera.xml" ] || cp config/blueprints/tessera-minimal.xml "$INOLIC/tessera.xml"
+build/linux/server/tesserad license --check
+echo
+echo "== tesserad license         (foreground, with its bus on $((port + 1)) and hub on $((port + 2)); Ctrl-C stops it)"
 echo "   in another terminal:     curl http://localhost:$port/health"
 echo "   check out a seat:        curl -s -H 'Content-Type: application/json' \\"
 echo "     -d '{\"product\":\"demo\",\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
 echo "     http://localhost:$port/v1/sessions"
-echo "   seats in use:            curl -s http://localhost:$port/v1/status"
+echo "   seats in use:            curl -s http://localhost:$port/v1/status   (or: $admin status)"
 echo "   check it in again:       curl -s -X DELETE http://localhost:$port/v1/sessions/<id>"
+echo "   watch the bus:           mosquitto_sub -p $((port + 1)) -t 'tessera/v1/#' -v"
+echo "   metrics:                 curl -s http://localhost:$port/metrics"
 echo "   its log:                 $INOLIC/logs/license.$port/license.log"
 exec build/linux/server/tesserad license

@@ -1,6 +1,6 @@
 /* test_sessions.c: the session store's promises: never more sessions than
  * seats, check-in and lease expiry free the seat, the counts survive a
- * reopen. */
+ * reopen; the observer hears every end after its commit. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,5 +107,73 @@ Test(sessions, heartbeat_extends_the_lease)
   apr_sleep(apr_time_from_msec(50));
   cr_assert_null(ts_sessions_count(&used, st, "modeler"));
   cr_assert_eq(used, 1, "a renewed session expired at its old time");
+  ts_sessions_close(st);
+}
+
+/* What the observer heard: "event:detail" lines. */
+static char heard[1024];
+
+static void
+observer(void *baton, const char *event, const ts_session_t *s,
+         const void *detail)
+{
+  (void)baton;
+  (void)s;
+  apr_cpystrn(heard + strlen(heard), apr_psprintf(pool, "%s:%s;", event,
+              detail ? (const char *)detail : "-"),
+              sizeof(heard) - strlen(heard));
+}
+
+Test(sessions, observer_hears_every_end_after_commit)
+{
+  ts_sessions_t *st;
+  ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0,
+                     "ms1:17006" };
+  const char *a;
+  int n = 0;
+  long used;
+
+  heard[0] = '\0';
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  ts_sessions_observe(st, observer, NULL);
+  cr_assert_null(take(st, &a, 5, apr_time_from_sec(60)));
+  cr_assert_null(ts_sessions_release(st, a, "force-release", "by alice"));
+  cr_assert_null(ts_sessions_checkout(st, &s, 5, apr_time_from_sec(60),
+                                      pool));
+  cr_assert_null(ts_sessions_checkout(st, &s, 5, apr_time_from_sec(60),
+                                      pool));
+  cr_assert_null(ts_sessions_release_server(&n, st, "ms1:17006", "gone"));
+  cr_assert_eq(n, 2);
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 0, "seats of a gone model server still counted");
+  cr_assert_null(take(st, NULL, 5, apr_time_from_msec(1)));
+  apr_sleep(apr_time_from_msec(20));
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_str_eq(heard, "force-release:by alice;model-server-gone:gone;"
+                   "model-server-gone:gone;expiry:-;");
+  ts_sessions_close(st);
+}
+
+Test(sessions, refused_checkout_does_not_hide_an_expired_lease)
+{
+  ts_sessions_t *st;
+  long used;
+  ts_error_t *err;
+
+  /* a refusal rolls its transaction back, reclaim included: the next
+   * transaction must reclaim again, not trust the undone one */
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(take(st, NULL, 1, apr_time_from_msec(40)));
+  err = take(st, NULL, 1, apr_time_from_sec(60));
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  ts_error_clear(err);
+  apr_sleep(apr_time_from_msec(60));
+  err = take(st, NULL, 0, apr_time_from_sec(60));   /* refused: 0 seats */
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  ts_error_clear(err);
+  cr_assert_null(take(st, NULL, 1, apr_time_from_sec(60)),
+                 "the expired seat was not reclaimed");
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1);
   ts_sessions_close(st);
 }
