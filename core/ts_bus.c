@@ -19,6 +19,7 @@
 
 #define READY_WAIT apr_time_from_sec(10)
 #define MAX_BACKOFF apr_time_from_sec(30)
+#define MAX_QUEUE 10000           /* messages waiting for the bus thread */
 
 /* ---- the broker ---------------------------------------------------------- */
 
@@ -398,6 +399,9 @@ struct ts_bus_t {
   apr_thread_mutex_t *lock;
   apr_thread_cond_t *wake;
   apr_array_header_t *queue;      /* of message_t, malloc'ed strings */
+  apr_array_header_t *spare;      /* the other queue, while not flushing */
+  apr_uint64_t dropped;           /* events not sent: no connection, or
+                                     MAX_QUEUE waiting */
   apr_hash_t *retained;           /* topic -> payload (malloc'ed) */
   int touched, stopping, connected, resend;
   const char *final_payload;
@@ -453,7 +457,8 @@ flush(ts_bus_t *bus)
   apr_pool_create(&scratch, NULL);
   apr_thread_mutex_lock(bus->lock);
   batch = bus->queue;
-  bus->queue = apr_array_make(bus->pool, 16, sizeof(message_t));
+  bus->queue = bus->spare;
+  bus->spare = NULL;
   resend = bus->resend;
   bus->resend = 0;
   if (resend) {
@@ -467,12 +472,18 @@ flush(ts_bus_t *bus)
   apr_thread_mutex_unlock(bus->lock);
   for (int i = 0; i < batch->nelts; i++) {
     message_t *m = &APR_ARRAY_IDX(batch, i, message_t);
+    /* state (retained) at least once; events at most once */
     if (!(resend && m->retain))
       mosquitto_publish(bus->mosq, NULL, m->topic, (int)strlen(m->payload),
-                        m->payload, 1, m->retain ? true : false);
+                        m->payload, m->retain ? 1 : 0,
+                        m->retain ? true : false);
     free(m->topic);
     free(m->payload);
   }
+  batch->nelts = 0;
+  apr_thread_mutex_lock(bus->lock);
+  bus->spare = batch;   /* the two queues take turns; no allocation */
+  apr_thread_mutex_unlock(bus->lock);
   apr_pool_destroy(scratch);
 }
 
@@ -562,7 +573,8 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
   bus->baton = baton;
   bus->log = log;
   bus->pool = pool;
-  bus->queue = apr_array_make(pool, 16, sizeof(message_t));
+  bus->queue = apr_array_make(pool, 64, sizeof(message_t));
+  bus->spare = apr_array_make(pool, 64, sizeof(message_t));
   bus->retained = apr_hash_make(pool);
   apr_thread_mutex_create(&bus->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&bus->wake, pool);
@@ -609,6 +621,18 @@ ts_bus_publish(ts_bus_t *bus, const char *topic, const char *payload,
     apr_hash_set(bus->retained, last ? full : apr_pstrdup(bus->pool, full),
                  APR_HASH_KEY_STRING, strdup(payload));
     free((void *)last);
+    if (!bus->connected) {
+      /* sent with the whole retained state once connected */
+      apr_thread_mutex_unlock(bus->lock);
+      free(full);
+      return;
+    }
+  }
+  else if (!bus->connected || bus->queue->nelts >= MAX_QUEUE) {
+    bus->dropped++;   /* events are for who listens now; never pile up */
+    apr_thread_mutex_unlock(bus->lock);
+    free(full);
+    return;
   }
   m = apr_array_push(bus->queue);
   m->topic = full;
@@ -625,6 +649,19 @@ ts_bus_touch(ts_bus_t *bus)
   apr_thread_mutex_lock(bus->lock);
   bus->touched = 1;
   apr_thread_mutex_unlock(bus->lock);
+}
+
+apr_uint64_t
+ts_bus_dropped(ts_bus_t *bus)
+{
+  apr_uint64_t n;
+
+  if (!bus)
+    return 0;
+  apr_thread_mutex_lock(bus->lock);
+  n = bus->dropped;
+  apr_thread_mutex_unlock(bus->lock);
+  return n;
 }
 
 int

@@ -78,6 +78,10 @@ void ts_bus_publish(ts_bus_t *bus, const char *topic, const char *payload,
 /* Ask for a tick (state changed). */
 void ts_bus_touch(ts_bus_t *bus);
 
+/* Events (not retained) not sent so far: published while there was no
+ * connection, or while MAX_QUEUE (10000) messages waited. */
+apr_uint64_t ts_bus_dropped(ts_bus_t *bus);
+
 /* Whether the client is connected now. */
 int ts_bus_connected(ts_bus_t *bus);
 

@@ -691,8 +691,13 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
     "# HELP tessera_license_valid Whether a valid license is in force.\n"
     "# TYPE tessera_license_valid gauge\ntessera_license_valid %d\n"
     "# HELP tessera_bus_connected Whether the server is connected to its "
-    "bus.\n# TYPE tessera_bus_connected gauge\ntessera_bus_connected %d\n",
-    t, total, up, gone, lc->license ? 1 : 0, ts_bus_connected(bus_of(lc)));
+    "bus.\n# TYPE tessera_bus_connected gauge\ntessera_bus_connected %d\n"
+    "# HELP tessera_bus_events_dropped_total Events not published: no bus "
+    "connection, or too many waiting.\n"
+    "# TYPE tessera_bus_events_dropped_total counter\n"
+    "tessera_bus_events_dropped_total %" APR_UINT64_T_FMT "\n",
+    t, total, up, gone, lc->license ? 1 : 0, ts_bus_connected(bus_of(lc)),
+    ts_bus_dropped(bus_of(lc)));
   *text = t;
 }
 
