@@ -21,7 +21,8 @@ run_result_t run(const char *const *argv, const char *const *env,
 
 void run_free(run_result_t *r);
 
-/* A TCP port on loopback that is free now (the kernel's choice). */
+/* A TCP port P, with P+1..P+5 also free now (a server with its bus and
+ * hub fits), below the ephemeral port ranges. */
 int run_free_port(void);
 
 /* An environment for run(): the variables named in KEEP, copied from ours,

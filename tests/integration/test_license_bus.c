@@ -142,17 +142,18 @@ teardown(void)
 TestSuite(license_bus, .init = setup, .fini = teardown, .timeout = 120);
 
 /* Start tesserad license [--project V] as servers[SLOT]; wait for /health
- * on PORT_. */
+ * on PORT_. Its stderr goes to ROOT/server<SLOT>.err, shown on failure. */
 static void
 start(int slot, int port_, const char *project)
 {
   const char *argv[] = { TESSERAD, "license", project ? "--project" : NULL,
                          project, NULL };
   const char *const *e = env();
+  const char *err = in_root(slot ? "server1.err" : "server0.err");
 
   servers[slot] = fork();
   if (servers[slot] == 0) {
-    freopen("/dev/null", "w", stderr);
+    freopen(err, "w", stderr);
     execve(argv[0], (char *const *)argv, (char *const *)e);
     _exit(127);
   }
@@ -161,7 +162,8 @@ start(int slot, int port_, const char *project)
       return;
     usleep(20000);
   }
-  cr_assert_fail("tesserad did not answer on port %d", port_);
+  cr_assert_fail("tesserad did not answer on port %d: %s", port_,
+                 read_file(err));
 }
 
 /* The retained message on tessera/v1/TOPIC, read with mosquitto_sub. */
@@ -483,7 +485,9 @@ Test(license_bus, project_license_server_is_listed_by_the_main_one)
     if (!listed)
       usleep(250000);
   }
-  cr_assert(listed, "not listed: %s", body);
+  cr_assert(listed, "not listed: %s\nmain: %s\nproject: %s", body,
+            read_file(in_root("server0.err")),
+            read_file(in_root("server1.err")));
   cr_assert_eq(run_http(project_port, "GET", "/v1/status", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert(strstr(body, "\"project\":\"26.1\""), "%s", body);
