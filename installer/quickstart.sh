@@ -24,6 +24,7 @@ port=$("$admin" env get INOHOST | sed 's/.*\.//')
 host=$("$admin" env get INOHOST | sed 's/\.[0-9]*$//')
 echo
 echo "== the demo license         (signed with the published demo key for $host)"
+mkdir -p "$INOLIC" build/demo
 if ! "$admin" license show >/dev/null 2>&1; then
   "$admin" license issue --demo-key --host "$host" --licensee "Tessera demo" \
     --product demo:10:2099-12-31 --out "$PWD/build/demo/demo.lic"
@@ -32,7 +33,6 @@ fi
 "$admin" license show
 echo
 echo "== tessera.xml              (minimal blueprint: listen on loopback only)"
-mkdir -p "$INOLIC"
 [ -f "$INOLIC/tessera.xml" ] || cp config/blueprints/tessera-minimal.xml "$INOLIC/tessera.xml"
 build/linux/server/tesserad license --check
 echo
