@@ -8,6 +8,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_thread_proc.h>
 
 #include "ts_sessions.h"
 
@@ -175,5 +176,70 @@ Test(sessions, refused_checkout_does_not_hide_an_expired_lease)
                  "the expired seat was not reclaimed");
   cr_assert_null(ts_sessions_count(&used, st, "modeler"));
   cr_assert_eq(used, 1);
+  ts_sessions_close(st);
+}
+
+/* Many threads at once: their changes are committed in groups, each a
+ * savepoint of its own; a refusal undoes only itself. */
+typedef struct racer_t {
+  ts_sessions_t *st;
+  int granted, refused, other;
+} racer_t;
+
+static void *APR_THREAD_FUNC
+racer(apr_thread_t *thread, void *data)
+{
+  racer_t *r = data;
+  apr_pool_t *p;
+
+  apr_pool_create(&p, NULL);
+  for (int i = 0; i < 40; i++) {
+    ts_session_t s = { NULL, "modeler", "ada", "ws1", "race", i, 0, 0,
+                       NULL };
+    ts_error_t *err = ts_sessions_checkout(r->st, &s, 100,
+                                           apr_time_from_sec(60), p);
+    if (!err)
+      r->granted++;
+    else if (ts_error_code(err) == TS_EUNAVAIL)
+      r->refused++;
+    else
+      r->other++;
+    ts_error_clear(err);
+    /* every fourth granted seat goes back at once */
+    if (!err && i % 4 == 0 && ts_sessions_release(r->st, s.id, "checkin",
+                                                  NULL) == NULL)
+      r->granted--;
+  }
+  apr_pool_destroy(p);
+  (void)thread;
+  return NULL;
+}
+
+Test(sessions, concurrent_checkouts_never_exceed_the_seats)
+{
+  ts_sessions_t *st;
+  apr_thread_t *threads[16];
+  racer_t racers[16];
+  apr_status_t ignored;
+  int granted = 0, refused = 0;
+  long used;
+
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  for (int i = 0; i < 16; i++) {
+    racers[i] = (racer_t){ st, 0, 0, 0 };
+    cr_assert_eq(apr_thread_create(&threads[i], NULL, racer, &racers[i],
+                                   pool), APR_SUCCESS);
+  }
+  for (int i = 0; i < 16; i++) {
+    apr_thread_join(&ignored, threads[i]);
+    granted += racers[i].granted;
+    refused += racers[i].refused;
+    cr_assert_eq(racers[i].other, 0, "an error other than no seat left");
+  }
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_leq(used, 100, "more seats in use than licensed: %ld", used);
+  cr_assert_eq(used, granted, "the count (%ld) is not the sessions held "
+               "(%d)", used, granted);
+  cr_assert_gt(refused, 0);
   ts_sessions_close(st);
 }
