@@ -3,8 +3,9 @@
  * over keep-alive connections, N concurrent clients for S seconds; prints
  * pairs/s and p50/p99 latency of a pair. Built and run by
  * tests/bench/license_bench.sh. Usage: checkout_bench PORT CLIENTS SECONDS
- * [hold] -- with "hold", clients check out once per pair and never check
- * in (to fill the store). */
+ * [hold|health] -- with "hold", clients check out once per pair and never
+ * check in (to fill the store); with "health", each round is one GET
+ * /health (the HTTP layer alone, no store). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int port, seconds, hold;
+static int port, seconds, hold, health;
 static volatile int stop;
 
 typedef struct worker_t {
@@ -99,14 +100,23 @@ work(void *arg)
 
   while (!stop && fd >= 0) {
     double t0 = now();
-    if (roundtrip(fd, post, plen, body, sizeof(body)) != 201
+    if (health) {
+      static const char get[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+      if (roundtrip(fd, get, sizeof(get) - 1, body, sizeof(body)) != 200) {
+        w->errors++;
+        close(fd);
+        fd = connect_server();
+        continue;
+      }
+    }
+    else if (roundtrip(fd, post, plen, body, sizeof(body)) != 201
         || sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id) != 1) {
       w->errors++;
       close(fd);
       fd = connect_server();
       continue;
     }
-    if (!hold) {
+    if (!hold && !health) {
       size_t dlen = (size_t)snprintf(del, sizeof(del), "DELETE "
         "/v1/sessions/%s HTTP/1.1\r\nHost: x\r\n\r\n", id);
       if (roundtrip(fd, del, dlen, body, sizeof(body)) != 200) {
@@ -149,6 +159,7 @@ main(int argc, char **argv)
   clients = atoi(argv[2]);
   seconds = atoi(argv[3]);
   hold = argc > 4 && strcmp(argv[4], "hold") == 0;
+  health = argc > 4 && strcmp(argv[4], "health") == 0;
   w = calloc((size_t)clients, sizeof(*w));
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -169,7 +180,8 @@ main(int argc, char **argv)
       all[k++] = w[i].lat[j];
   qsort(all, (size_t)total, sizeof(double), cmp);
   printf("clients %d: %.0f %s/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
-         clients, total / (t1 - t0), hold ? "checkouts" : "pairs",
+         clients, total / (t1 - t0),
+         health ? "GET /health" : hold ? "checkouts" : "pairs",
          total ? all[total / 2] * 1e3 : 0,
          total ? all[(long)(total * 0.99)] * 1e3 : 0, errors);
   return 0;
