@@ -21,7 +21,7 @@
 #define MAX_BACKOFF apr_time_from_sec(30)
 #define MAX_QUEUE 10000           /* messages waiting for the bus thread */
 
-/* ---- the broker ---------------------------------------------------------- */
+/* ---- the broker --------------------------------------------------------- */
 
 struct ts_bus_broker_t {
   ts_bus_broker_options_t o;
@@ -35,16 +35,6 @@ struct ts_bus_broker_t {
   ts_log_t *log;
   apr_pool_t *pool;
 };
-
-static const char *
-join(const char *dir, const char *name, apr_pool_t *pool)
-{
-  char *path;
-
-  if (apr_filepath_merge(&path, dir, name, APR_FILEPATH_NATIVE, pool))
-    return apr_pstrcat(pool, dir, "/", name, NULL);
-  return path;
-}
 
 /* The address to reach the broker on: the first listen address, or
  * loopback when it listens everywhere. */
@@ -167,9 +157,10 @@ find_program(const char **path, const char *program, int port,
   APR_ARRAY_PUSH(dirs, const char *) = "/sbin";
   for (int i = 0; i < dirs->nelts; i++)
     for (const char *const *x = suffixes; *x; x++) {
-      const char *candidate = join(APR_ARRAY_IDX(dirs, i, const char *),
-                                   apr_pstrcat(pool, program, *x, NULL),
-                                   pool);
+      const char *candidate = ts_path_join(APR_ARRAY_IDX(dirs, i,
+                                                         const char *),
+                                           apr_pstrcat(pool, program, *x,
+                                                       NULL), pool);
       if (apr_stat(&fi, candidate, APR_FINFO_TYPE, pool) == APR_SUCCESS
           && fi.filetype == APR_REG) {
         *path = candidate;
@@ -309,9 +300,9 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   b->o = *options;
   b->log = log;
   b->pool = pool;
-  b->conf = join(options->logdir, "mosquitto.conf", pool);
-  b->pidfile = join(options->logdir, "mosquitto.pid", pool);
-  b->logfile = join(options->logdir, "mosquitto.log", pool);
+  b->conf = ts_path_join(options->logdir, "mosquitto.conf", pool);
+  b->pidfile = ts_path_join(options->logdir, "mosquitto.pid", pool);
+  b->logfile = ts_path_join(options->logdir, "mosquitto.log", pool);
   TS_ERR(ts_dir_make(options->logdir, TS_FPROT_DIR, pool));
   if (options->persistence)
     TS_ERR(ts_dir_make(options->persistence, TS_FPROT_DIR, pool));
@@ -384,7 +375,7 @@ ts_bus_broker_stop(ts_bus_broker_t *b)
   ts_log(b->log, TS_LOG_INFO, "bus broker stopped");
 }
 
-/* ---- the client ---------------------------------------------------------- */
+/* ---- the client --------------------------------------------------------- */
 
 typedef struct message_t {
   char *topic, *payload;

@@ -6,7 +6,8 @@
  * (`tesserad bus`); both use ts_bus_broker_start(), which writes the
  * broker's configuration (listeners on the configured addresses only,
  * persistence off or in INOLIC/bus.<p+1>/; its configuration, log and pid
- * file mosquitto.conf, mosquitto.log, mosquitto.pid in INOLIC/logs/bus.<p+1>/).
+ * file mosquitto.conf, mosquitto.log, mosquitto.pid in
+ * INOLIC/logs/bus.<p+1>/).
  *
  * The client side is one thread of its own that owns the libmosquitto
  * handle: other threads hand it messages (ts_bus_publish), it connects and
@@ -24,7 +25,7 @@
 
 #define TS_BUS_TOPIC_PREFIX "tessera/v1/"
 
-/* ---- the broker ---------------------------------------------------------- */
+/* ---- the broker --------------------------------------------------------- */
 
 typedef struct ts_bus_broker_t ts_bus_broker_t;
 
@@ -54,7 +55,7 @@ void ts_bus_broker_quiesce(ts_bus_broker_t *broker);
 /* Stop the supervisor and the broker. */
 void ts_bus_broker_stop(ts_bus_broker_t *broker);
 
-/* ---- the client ---------------------------------------------------------- */
+/* ---- the client --------------------------------------------------------- */
 
 typedef struct ts_bus_t ts_bus_t;
 

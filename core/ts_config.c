@@ -15,12 +15,7 @@ extern const char ts_config_xsd[];
 const char *
 ts_config_path(const char *inolic, apr_pool_t *pool)
 {
-  char *path;
-
-  if (apr_filepath_merge(&path, inolic, "tessera.xml", APR_FILEPATH_NATIVE,
-                         pool))
-    return apr_pstrcat(pool, inolic, "/tessera.xml", NULL);
-  return path;
+  return ts_path_join(inolic, "tessera.xml", pool);
 }
 
 static ts_config_t *

@@ -95,3 +95,13 @@ ts_file_replace(const char *path, const char *data, apr_size_t len,
   TS_ERR(tsp_dir_sync(dir, scratch_pool));
   return NULL;
 }
+
+const char *
+ts_path_join(const char *dir, const char *name, apr_pool_t *pool)
+{
+  char *path;
+
+  if (apr_filepath_merge(&path, dir, name, APR_FILEPATH_NATIVE, pool))
+    return apr_pstrcat(pool, dir, "/", name, NULL);
+  return path;
+}

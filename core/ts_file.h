@@ -29,6 +29,10 @@ ts_error_t *ts_file_replace(const char *path, const char *data,
                             apr_size_t len, apr_fileperms_t perms,
                             apr_pool_t *scratch_pool);
 
+/* DIR/NAME in the platform's form (NAME may have several components). */
+const char *ts_path_join(const char *dir, const char *name,
+                         apr_pool_t *pool);
+
 /* Create DIR and its parents (PERMS) unless they exist. */
 ts_error_t *ts_dir_make(const char *dir, apr_fileperms_t perms,
                         apr_pool_t *scratch_pool);

@@ -61,7 +61,7 @@ struct ts_licensing_t {
   apr_pool_t *pool;
 };
 
-/* ---- the audit log and the bus ------------------------------------------- */
+/* ---- the audit log and the bus ------------------------------------------ */
 
 /* Append EVENT (its reference is taken) to the audit log with the time. */
 static void
@@ -185,7 +185,7 @@ model_server_changed(void *baton, const ts_model_server_t *ms, int up,
   json_decref(extra);
 }
 
-/* ---- the license ---------------------------------------------------------- */
+/* ---- the license -------------------------------------------------------- */
 
 /* Read and check the license; on success it replaces the one in force. */
 static ts_error_t *
@@ -379,7 +379,7 @@ ts_licensing_bus_tick(void *baton, ts_bus_t *bus)
   json_decref(products);
 }
 
-/* ---- the interface -------------------------------------------------------- */
+/* ---- the interface ------------------------------------------------------ */
 
 static void
 checkout(ts_http_reply_t *reply, ts_licensing_t *lc,
@@ -666,8 +666,8 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
     t = apr_psprintf(pool, "%stessera_license_seats{product=\"%s\"} %"
                      APR_INT64_T_FMT "\n", t,
                      json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(json_object_get(p,
-                                                                     "seats")));
+                     (apr_int64_t)json_integer_value(
+                       json_object_get(p, "seats")));
   t = apr_pstrcat(pool, t,
     "# HELP tessera_license_seats_used Seats checked out, per product.\n"
     "# TYPE tessera_license_seats_used gauge\n", NULL);
@@ -676,8 +676,8 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
     t = apr_psprintf(pool, "%stessera_license_seats_used{product=\"%s\"} %"
                      APR_INT64_T_FMT "\n", t,
                      json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(json_object_get(p,
-                                                                     "used")));
+                     (apr_int64_t)json_integer_value(
+                       json_object_get(p, "used")));
   }
   json_decref(products);
   ts_registry_counts(lc->registry, &up, &gone, &proxies);

@@ -11,12 +11,7 @@
 const char *
 ts_passwd_path(const char *inolic, apr_pool_t *pool)
 {
-  char *path;
-
-  if (apr_filepath_merge(&path, inolic, "admin.passwd", APR_FILEPATH_NATIVE,
-                         pool))
-    return apr_pstrcat(pool, inolic, "/admin.passwd", NULL);
-  return path;
+  return ts_path_join(inolic, "admin.passwd", pool);
 }
 
 ts_error_t *

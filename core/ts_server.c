@@ -13,6 +13,7 @@
 
 #include "ts_bus.h"
 #include "ts_config.h"
+#include "ts_file.h"
 #include "ts_httpd.h"
 #include "ts_licensing.h"
 #include "ts_passwd.h"
@@ -48,6 +49,7 @@ struct ts_server_t {
   int main_port;               /* INOHOST's port: the main license server */
   int port;                    /* this server's: p, p' or p+1 for the bus */
   const char *inolic;
+  const char *logdir;          /* INOLIC/logs/<role>.<port> */
   const char *logfile;
   const char *pidfile;
   ts_log_t *log;
@@ -78,16 +80,6 @@ problems_of(const ts_settings_t *settings, apr_pool_t *pool)
                           v->value, ts_source_name(v->source), v->problem);
   }
   return text;
-}
-
-static const char *
-in_dir(const char *dir, const char *name, apr_pool_t *pool)
-{
-  char *path;
-
-  if (apr_filepath_merge(&path, dir, name, APR_FILEPATH_NATIVE, pool))
-    return apr_pstrcat(pool, dir, "/", name, NULL);
-  return path;
 }
 
 ts_error_t *
@@ -123,7 +115,7 @@ static const char *
 under_inolic(const ts_server_t *server, const char *relative,
              apr_pool_t *pool)
 {
-  return in_dir(server->inolic, relative, pool);
+  return ts_path_join(server->inolic, relative, pool);
 }
 
 ts_error_t *
@@ -176,8 +168,11 @@ ts_server_create(ts_server_t **server_p, const char *role,
   /* INOLIC/logs/<role>.<port>/ (SPEC §5) */
   dir = under_inolic(server, apr_psprintf(pool, "logs/%s.%d", role,
                                           server->port), pool);
-  server->logfile = in_dir(dir, apr_pstrcat(pool, role, ".log", NULL), pool);
-  server->pidfile = in_dir(dir, apr_pstrcat(pool, role, ".pid", NULL), pool);
+  server->logdir = dir;
+  server->logfile = ts_path_join(dir, apr_pstrcat(pool, role, ".log", NULL),
+                                 pool);
+  server->pidfile = ts_path_join(dir, apr_pstrcat(pool, role, ".pid", NULL),
+                                 pool);
   TS_ERR(ts_log_open(&server->log, server->logfile, to_stderr,
                      to_stderr && tsp_stderr_is_journal(), pool));
   apr_thread_mutex_create(&server->lock, APR_THREAD_MUTEX_DEFAULT, pool);
@@ -375,15 +370,9 @@ start_license(ts_server_t *server)
   lo.project = server->project;
   lo.config = cfg;
   lo.passwd_path = ts_passwd_path(server->inolic, pool);
-  lo.audit_path = cfg->audit
-                  ? in_dir(ts_log_path(server->log), "../audit.jsonl", pool)
-                  : NULL;
-  if (lo.audit_path) {
-    char *canon;
-    if (apr_filepath_merge(&canon, NULL, lo.audit_path, APR_FILEPATH_NATIVE,
-                           pool) == APR_SUCCESS)
-      lo.audit_path = canon;
-  }
+  lo.audit_path = cfg->audit ? ts_path_join(server->logdir, "audit.jsonl",
+                                             pool)
+                             : NULL;
   TS_ERR(ts_licensing_open(&server->licensing, &lo, server->log, pool));
   if (child)
     TS_ERR(start_broker(server, server->port + 1));
@@ -403,8 +392,8 @@ start_license(ts_server_t *server)
                         listen, handle, server, server->log, pool));
   hubdir = under_inolic(server, apr_psprintf(pool, "logs/hub.%d",
                                              server->port + 2), pool);
-  TS_ERR(ts_log_open(&server->hub_log, in_dir(hubdir, "hub.log", pool), 0, 0,
-                     pool));
+  TS_ERR(ts_log_open(&server->hub_log, ts_path_join(hubdir, "hub.log", pool),
+                     0, 0, pool));
   TS_ERR(ts_httpd_start(&server->hub_httpd, "hub", server->port + 2, listen,
                         handle_hub, server, server->hub_log, pool));
   ts_log(server->hub_log, TS_LOG_INFO, "hub serving on port %d for the "
