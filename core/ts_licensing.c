@@ -616,9 +616,9 @@ project_report(ts_http_reply_t *reply, ts_licensing_t *lc,
         json_pack("{s:s, s:s, s:i}", "state", "up", "host", host, "port",
                   (int)port), 1);
   }
-  json_decref(j);
   ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "version", version,
                                            "listed", 1), pool);
+  json_decref(j);   /* VERSION and HOST are J's */
 }
 
 static void
