@@ -29,6 +29,18 @@ ts_error_t *admin_cmd_doctor(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_project(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_license(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_sessions(admin_ctx_t *ctx);
+
+/* The license server INOHOST names. */
+ts_error_t *admin_license_server(const char **host, int *port,
+                                 apr_pool_t *pool);
+
+/* A request to the license server (ts_http_call) whose failure to answer
+ * says what to check. */
+ts_error_t *admin_http(int *status, const char **body, const char *host,
+                       int port, const char *method, const char *path,
+                       const char *json, const char *headers,
+                       apr_pool_t *pool);
 
 /* Parse options of one (sub)command. OPTS ends with a { NULL } entry. On
  * return *OS points past the options; a bad option is a TS_EUSAGE error

@@ -18,17 +18,41 @@ static const char usage[] =
   "and hub (p+2), license, seats, sessions, project license servers and\n"
   "model servers. Exit 69 when it does not answer.\n";
 
-/* GET PATH from the license server, with what to do when it is down. */
-static ts_error_t *
-http_get(const char **body, int *status, const char *host, int port,
-         const char *path, apr_pool_t *pool)
+ts_error_t *
+admin_license_server(const char **host, int *port, apr_pool_t *pool)
 {
-  TS_ERR_W(ts_http_get(status, body, host, port, path, apr_time_from_sec(3),
-                       pool),
+  tsp_settings_t *store;
+  ts_settings_t *settings;
+  const ts_setting_value_t *v;
+
+  TS_ERR(admin_open_store(&store, pool));
+  TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
+  v = ts_settings_get(settings, "INOHOST");
+  if (v->problem)
+    return ts_error_createf(TS_ECONFIG, "INOHOST '%s' is invalid: %s",
+                            v->value, v->problem);
+  return ts_inohost_parse(host, port, v->value, pool);
+}
+
+ts_error_t *
+admin_http(int *status, const char **body, const char *host, int port,
+           const char *method, const char *path, const char *json,
+           const char *headers, apr_pool_t *pool)
+{
+  TS_ERR_W(ts_http_call(status, body, host, port, method, path, json,
+                        headers, apr_time_from_sec(5), pool),
            "the license server %s port %d does not answer; is it running? "
            "(`tessera-admin service status license`, or start it with "
            "`tesserad license`)", host, port);
   return NULL;
+}
+
+/* GET PATH from the license server. */
+static ts_error_t *
+http_get(const char **body, int *status, const char *host, int port,
+         const char *path, apr_pool_t *pool)
+{
+  return admin_http(status, body, host, port, "GET", path, NULL, NULL, pool);
 }
 
 ts_error_t *
@@ -41,9 +65,6 @@ admin_cmd_status(admin_ctx_t *ctx)
   apr_status_t s;
   int ch, json = 0, port, code;
   const char *arg, *host, *body;
-  tsp_settings_t *store;
-  ts_settings_t *settings;
-  const ts_setting_value_t *v;
   json_t *health, *status, *sessions, *hub = NULL;
   size_t i;
   json_t *p;
@@ -59,13 +80,7 @@ admin_cmd_status(admin_ctx_t *ctx)
   }
   if (s != APR_EOF || os->ind != ctx->argc)
     return admin_usage_error(usage, "status takes no arguments");
-  TS_ERR(admin_open_store(&store, ctx->pool));
-  TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
-  v = ts_settings_get(settings, "INOHOST");
-  if (v->problem)
-    return ts_error_createf(TS_ECONFIG, "INOHOST '%s' is invalid: %s",
-                            v->value, v->problem);
-  TS_ERR(ts_inohost_parse(&host, &port, v->value, ctx->pool));
+  TS_ERR(admin_license_server(&host, &port, ctx->pool));
 
   TS_ERR(http_get(&body, &code, host, port, "/health", ctx->pool));
   health = json_loads(body, 0, NULL);

@@ -22,7 +22,9 @@ static const char usage[] =
   "          open files, message queues\n"
   "  project give INOPRJ its identity (project init)\n"
   "  license show, import, issue and sign licenses\n"
-  "  status  the license server: health, license, seats, sessions\n"
+  "  status  the license server: health, bus, hub, license, seats,\n"
+  "          sessions, project license servers, model servers\n"
+  "  sessions list the sessions; force-release one (audited)\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -37,6 +39,7 @@ static const struct {
   { "project", admin_cmd_project },
   { "license", admin_cmd_license },
   { "status", admin_cmd_status },
+  { "sessions", admin_cmd_sessions },
 };
 
 static ts_error_t *

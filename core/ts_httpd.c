@@ -452,13 +452,15 @@ ts_httpd_stop(ts_httpd_t *httpd)
 ts_error_t *
 ts_http_call(int *status, const char **body, const char *host, int port,
              const char *method, const char *path, const char *json,
-             apr_interval_time_t timeout, apr_pool_t *pool)
+             const char *headers, apr_interval_time_t timeout,
+             apr_pool_t *pool)
 {
   apr_sockaddr_t *sa;
   apr_socket_t *s;
   apr_status_t rv;
   const char *req = apr_psprintf(pool, "%s %s HTTP/1.0\r\nHost: %s\r\n"
-                                 "%s%s%s\r\n%s", method, path, host,
+                                 "%s%s%s%s\r\n%s", method, path, host,
+                                 headers ? headers : "",
                                  json ? "Content-Type: application/json\r\n"
                                         "Content-Length: " : "",
                                  json ? apr_psprintf(pool, "%lu",
@@ -500,6 +502,6 @@ ts_error_t *
 ts_http_get(int *status, const char **body, const char *host, int port,
             const char *path, apr_interval_time_t timeout, apr_pool_t *pool)
 {
-  return ts_http_call(status, body, host, port, "GET", path, NULL, timeout,
-                      pool);
+  return ts_http_call(status, body, host, port, "GET", path, NULL, NULL,
+                      timeout, pool);
 }

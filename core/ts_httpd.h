@@ -85,10 +85,11 @@ ts_error_t *ts_http_get(int *status, const char **body, const char *host,
                         int port, const char *path,
                         apr_interval_time_t timeout, apr_pool_t *pool);
 
-/* The same with METHOD and, unless NULL, a JSON body. */
+/* The same with METHOD, unless NULL a JSON body, and unless NULL extra
+ * header lines HEADERS ("Name: value\r\n"...). */
 ts_error_t *ts_http_call(int *status, const char **body, const char *host,
                          int port, const char *method, const char *path,
-                         const char *json, apr_interval_time_t timeout,
-                         apr_pool_t *pool);
+                         const char *json, const char *headers,
+                         apr_interval_time_t timeout, apr_pool_t *pool);
 
 #endif

@@ -302,7 +302,7 @@ reporter(apr_thread_t *thread, void *data)
     err = ts_http_call(&status, &body, server->host, server->main_port,
                        "POST", "/v1/projects", apr_psprintf(pool,
                        "{\"version\":\"%s\",\"host\":\"%s\",\"port\":%d}",
-                       server->project, server->host, server->port),
+                       server->project, server->host, server->port), NULL,
                        apr_time_from_sec(5), pool);
     ok = !err && status == 200;
     if (ok != reported) {

@@ -394,9 +394,33 @@ Test(license_bus, administrator_password_force_release_and_audit)
   cr_assert_eq(run_http(port, "POST", path, "{\"reason\":\"again\"}",
                         "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ=="
                         "\r\n", body, sizeof(body)), 404, "%s", body);
+
+  /* the same through tessera-admin sessions */
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
+                        body, sizeof(body)), 201);
+  sscanf(strstr(body, "\"id\":\"") + 6, "%63[0-9a-f]", id);
+  r = admin((const char *[]){ "sessions", "list", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, id), "%s", r.out);
+  run_free(&r);
+  r = run((const char *[]){ sh, "-c", apr_psprintf(tp, "echo wrong-one | %s "
+          "sessions release %s --reason x --password-stdin", TESSERA_ADMIN,
+          id), NULL }, env(), NULL);
+  cr_assert_eq(r.status, 77, "%s", r.err);
+  cr_assert(strstr(r.err, "wrong password"), "%s", r.err);
+  run_free(&r);
+  r = run((const char *[]){ sh, "-c", apr_psprintf(tp, "echo 'correct horse'"
+          " | %s sessions release %s --reason 'via admin' --as bob "
+          "--password-stdin", TESSERA_ADMIN, id), NULL }, env(), NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "released by bob"), "%s", r.out);
+  run_free(&r);
+
   snprintf(path, sizeof(path), "%s/lic/logs/license.%d/audit.jsonl", root,
            port);
   audit = read_file(path);
+  cr_assert(strstr(audit, "\"by\":\"bob\",\"reason\":\"via admin\""),
+            "%s", audit);
   cr_assert(strstr(audit, "\"event\":\"checkout\""), "%s", audit);
   cr_assert(strstr(audit, "\"event\":\"force-release\""), "%s", audit);
   cr_assert(strstr(audit, "\"by\":\"alice\",\"reason\":\"client hung\","
