@@ -143,6 +143,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   doc.findings = apr_array_make(ctx->pool, 16, sizeof(ts_finding_t));
 
   ts_doctor_check_settings(&doc);
+  ts_doctor_check_config(&doc);
   ts_doctor_check_network_drives(&doc);
   ts_doctor_check_project(&doc);
   ts_doctor_check_scenarios(&doc, accounts);

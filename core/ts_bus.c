@@ -129,9 +129,9 @@ stop_stale(ts_bus_broker_t *b, apr_pool_t *pool)
 
 /* PROGRAM as a path: a name is looked up on PATH and then in the sbin
  * directories, where Debian installs mosquitto (not on a user's PATH). */
-static ts_error_t *
-find_program(const char **path, const char *program, int port,
-             apr_pool_t *pool)
+ts_error_t *
+ts_bus_find_program(const char **path, const char *program, int port,
+                    apr_pool_t *pool)
 {
   static const char *const suffixes[] = { "", ".exe", NULL };
   char *env = NULL;
@@ -184,7 +184,7 @@ spawn(ts_bus_broker_t *b, apr_pool_t *pool)
   const char **args;
   apr_file_t *out;
 
-  TS_ERR(find_program(&argv[0], b->o.program, b->o.port, pool));
+  TS_ERR(ts_bus_find_program(&argv[0], b->o.program, b->o.port, pool));
   args = tsp_child_argv(argv, pool);
   /* its stdout and stderr (errors before its log is open) go to its log,
    * not to whoever started the license server */

@@ -45,6 +45,12 @@ ts_error_t *ts_bus_broker_start(ts_bus_broker_t **broker,
                                 const ts_bus_broker_options_t *options,
                                 ts_log_t *log, apr_pool_t *pool);
 
+/* The broker PROGRAM (a path, or a name looked up on PATH and then in
+ * /usr/sbin, /usr/local/sbin, /sbin) as *PATH; not found is an error
+ * saying how to install it. PORT is for the message. */
+ts_error_t *ts_bus_find_program(const char **path, const char *program,
+                                int port, apr_pool_t *pool);
+
 /* The broker's pid now (changes when it was restarted). */
 long ts_bus_broker_pid(ts_bus_broker_t *broker);
 

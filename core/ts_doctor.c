@@ -12,6 +12,7 @@
 #include <apr_general.h>
 
 #include "ts_bus.h"
+#include "ts_config.h"
 #include "ts_file.h"
 #include "ts_httpd.h"
 #include "ts_ports.h"
@@ -67,6 +68,48 @@ ts_doctor_check_settings(ts_doctor_t *doc)
                     v->location ? " (" : "", v->location ? v->location : "",
                     v->location ? ")" : "", v->problem);
   }
+}
+
+/* --- configuration ------------------------------------------------------- */
+
+void
+ts_doctor_check_config(ts_doctor_t *doc)
+{
+  const char *inolic = value_of(doc, "INOLIC"), *path, *program;
+  int p = ts_settings_port(doc->settings);
+  ts_config_t *cfg;
+  ts_error_t *err;
+
+  if (!inolic || !p)
+    return;   /* reported by the settings check */
+  path = ts_config_path(inolic, doc->pool);
+  err = ts_config_load(&cfg, path, doc->pool);
+  if (!err && cfg->path)
+    err = ts_config_check_ports(cfg, p, doc->pool);
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "configuration", path,
+                  "fix the file (blueprints: config/blueprints/), then "
+                  "`tesserad license --check`", "%s",
+                  ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+    return;
+  }
+  ts_doctor_add(doc, TS_SEV_INFO, "configuration", path, NULL, "%s",
+                cfg->path ? "valid" : "absent: every default applies "
+                "(listen on every address, bus started by the license "
+                "server)");
+  if (cfg->bus_start == TS_BUS_EXTERNAL)
+    return;
+  err = ts_bus_find_program(&program, cfg->bus_program, p + 1, doc->pool);
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "bus", cfg->bus_program,
+                  "apt-get install mosquitto (Windows: put mosquitto.exe on "
+                  "PATH)", "%s", ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+  }
+  else
+    ts_doctor_add(doc, TS_SEV_INFO, "bus", program, NULL, "the bus broker "
+                  "for port %d is installed", p + 1);
 }
 
 /* --- network drives ------------------------------------------------------ */

@@ -46,6 +46,9 @@ const char *ts_severity_name(ts_severity_t severity);
 /* The checks. Each adds findings and returns an error only when the check
  * itself could not run (which is reported as a finding by the caller). */
 void ts_doctor_check_settings(ts_doctor_t *doc);
+/* INOLIC/tessera.xml (valid, or absent: defaults) and, where the license
+ * server starts its bus, that the broker is installed. */
+void ts_doctor_check_config(ts_doctor_t *doc);
 void ts_doctor_check_network_drives(ts_doctor_t *doc);
 void ts_doctor_check_ports(ts_doctor_t *doc);
 void ts_doctor_check_files(ts_doctor_t *doc);

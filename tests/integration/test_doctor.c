@@ -405,3 +405,46 @@ Test(doctor, scenarios_from_the_records_in_ivm)
                "agent record"), 1, "%s", r.out);
   run_free(&r);
 }
+
+Test(doctor, configuration_and_bus_broker)
+{
+  char path[400];
+  FILE *f;
+  run_result_t r;
+
+  init_project();
+  /* no tessera.xml: defaults; mosquitto found in /usr/sbin although PATH
+   * lacks it */
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "configuration", "info", "absent"), 1, "%s",
+               r.out);
+  cr_assert_eq(findings(r.out, "bus", "info", "is installed"), 1, "%s",
+               r.out);
+  run_free(&r);
+  /* a broken file: an error naming the line and element, exit non-zero */
+  snprintf(path, sizeof(path), "%s/lic", root);
+  mkdir(path, 0755);
+  snprintf(path, sizeof(path), "%s/lic/tessera.xml", root);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("<tessera xmlns=\"urn:tessera:config:1\">\n<license-server>\n"
+        "<bus program=\"/nonexistent/mosquitto\"/>\n<listen address=\"x\"/>"
+        "\n</license-server>\n</tessera>\n", f);
+  fclose(f);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_neq(r.status, 0);
+  cr_assert_eq(findings(r.out, "configuration", "error",
+                        "line 4, element listen"), 1, "%s", r.out);
+  run_free(&r);
+  /* valid, but the named broker does not exist */
+  f = fopen(path, "w");
+  fputs("<tessera xmlns=\"urn:tessera:config:1\">\n<license-server>\n"
+        "<bus program=\"/nonexistent/mosquitto\"/>\n</license-server>\n"
+        "</tessera>\n", f);
+  fclose(f);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_neq(r.status, 0);
+  cr_assert_eq(findings(r.out, "bus", "error", "/nonexistent/mosquitto"), 1,
+               "%s", r.out);
+  run_free(&r);
+}
