@@ -133,7 +133,6 @@ ts_error_t *
 ts_bus_find_program(const char **path, const char *program, int port,
                     apr_pool_t *pool)
 {
-  static const char *const suffixes[] = { "", ".exe", NULL };
   char *env = NULL;
   apr_array_header_t *dirs = NULL;
   apr_finfo_t fi;
@@ -152,11 +151,10 @@ ts_bus_find_program(const char **path, const char *program, int port,
     apr_filepath_list_split(&dirs, env, pool);
   if (!dirs)
     dirs = apr_array_make(pool, 3, sizeof(const char *));
-  APR_ARRAY_PUSH(dirs, const char *) = "/usr/sbin";
-  APR_ARRAY_PUSH(dirs, const char *) = "/usr/local/sbin";
-  APR_ARRAY_PUSH(dirs, const char *) = "/sbin";
+  for (const char *const *d = tsp_program_dirs(); *d; d++)
+    APR_ARRAY_PUSH(dirs, const char *) = *d;
   for (int i = 0; i < dirs->nelts; i++)
-    for (const char *const *x = suffixes; *x; x++) {
+    for (const char *const *x = tsp_program_suffixes(); *x; x++) {
       const char *candidate = ts_path_join(APR_ARRAY_IDX(dirs, i,
                                                          const char *),
                                            apr_pstrcat(pool, program, *x,
@@ -167,10 +165,15 @@ ts_bus_find_program(const char **path, const char *program, int port,
         return NULL;
       }
     }
-  return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) is "
-    "not installed: it is neither on PATH nor in /usr/sbin; install it "
-    "(Debian: `apt-get install mosquitto`; Windows: mosquitto.exe on PATH), "
-    "or name it with <bus program=\"...\"/> in tessera.xml", program, port);
+  {
+    const char *where = "on PATH";
+    for (const char *const *d = tsp_program_dirs(); *d; d++)
+      where = apr_pstrcat(pool, where, ", in ", *d, NULL);
+    return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) "
+      "is not installed: not found %s; install it (Debian: `apt-get install "
+      "mosquitto`; Windows: mosquitto.exe on PATH), or name it with <bus "
+      "program=\"...\"/> in tessera.xml", program, port, where);
+  }
 }
 
 static ts_error_t *

@@ -98,6 +98,12 @@ ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
  * cannot be told (another user's process, or not supported). */
 const char *tsp_port_owner(int port, apr_pool_t *pool);
 
+/* Where programs are looked for besides PATH (NULL-terminated; Linux:
+ * the sbin directories, which a user's PATH lacks), and the suffixes a
+ * program's file may have ("" and, on Windows, ".exe"). */
+const char *const *tsp_program_dirs(void);
+const char *const *tsp_program_suffixes(void);
+
 /* Whether process PID runs and its command line contains NEEDLE (to tell
  * a broker left behind by a crashed license server from a process that
  * reuses its pid). 0 when it cannot be told. */

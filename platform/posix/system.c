@@ -105,3 +105,18 @@ tsp_child_argv(const char **argv, apr_pool_t *pool)
   memcpy(out + 4, argv, (n + 1) * sizeof(*out));
   return out;
 }
+
+const char *const *
+tsp_program_dirs(void)
+{
+  static const char *const dirs[] = { "/usr/sbin", "/usr/local/sbin",
+                                      "/sbin", NULL };
+  return dirs;
+}
+
+const char *const *
+tsp_program_suffixes(void)
+{
+  static const char *const suffixes[] = { "", NULL };
+  return suffixes;
+}

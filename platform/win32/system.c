@@ -145,3 +145,17 @@ tsp_child_argv(const char **argv, apr_pool_t *pool)
   (void)pool;
   return argv;
 }
+
+const char *const *
+tsp_program_dirs(void)
+{
+  static const char *const dirs[] = { NULL };
+  return dirs;
+}
+
+const char *const *
+tsp_program_suffixes(void)
+{
+  static const char *const suffixes[] = { ".exe", "", NULL };
+  return suffixes;
+}
