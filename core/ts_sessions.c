@@ -120,6 +120,11 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   apr_pool_create(&st->txn_pool, pool);
   st->pool = pool;
   st->stmts = apr_hash_make(pool);
+  /* A change touches a few pages, and a commit writes them whole to the
+   * WAL: 1 KiB pages make that write a quarter of the default's (store
+   * alone, tmp/ext4: 9.3k -> 13-17k checkout+check-in pairs/s). Applies
+   * when the store is created. */
+  TS_ERR(exec(st, "PRAGMA page_size=1024"));
   TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
   TS_ERR(exec(st, "PRAGMA synchronous=NORMAL"));
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("

@@ -39,9 +39,11 @@ for c in 1 64 1000; do
   echo "  redis-benchmark, $c clients: $r"
 done
 
-# The HTTP layer alone, for scale: one GET /health a round.
+# The two halves alone, for scale: the HTTP layer (one GET /health a
+# round) and the session store (no HTTP, one thread).
 echo "the HTTP layer alone (no session store):"
 "$work/checkout_bench" "$port" 64 "$secs" health
+"$build/tests/store_bench" "$work"
 
 # Leases last 60 s, so fill for 50 s and measure at once.
 echo "filling sessions for 50 s (goal: 100000 open) ..."
