@@ -168,9 +168,10 @@ run_http(int port, const char *method, const char *path, const char *json,
 
   apr_pool_create(&pool, NULL);
   req = apr_psprintf(pool, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
-                     "close\r\n%sContent-Type: application/json\r\n"
-                     "Content-Length: %lu\r\n\r\n%s", method, path,
-                     headers ? headers : "",
+                     "close\r\n%s%sContent-Length: %lu\r\n\r\n%s", method,
+                     path, headers ? headers : "",
+                     headers && strstr(headers, "Content-Type:") ? ""
+                     : "Content-Type: application/json\r\n",
                      (unsigned long)(json ? strlen(json) : 0),
                      json ? json : "");
   rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,

@@ -31,7 +31,8 @@ const char *const *run_env(const char *const *keep, const char *extra);
 
 /* One HTTP/1.1 request to 127.0.0.1:PORT on a new connection, with the
  * JSON body JSON (or none) and the extra header lines HEADERS ("Name:
- * value\r\n"..., or NULL). Returns the status (-1: no answer); the body
+ * value\r\n"..., or NULL; a Content-Type there replaces the default
+ * application/json). Returns the status (-1: no answer); the body
  * goes to BODY when it is not NULL. */
 int run_http(int port, const char *method, const char *path,
              const char *json, const char *headers, char *body,

@@ -544,4 +544,12 @@ Test(license_bus, registry_refuses_bad_input)
                         NULL, body, sizeof(body)), 404, "%s", body);
   cr_assert_eq(run_http(port, "GET", "/v1/models/none", NULL, NULL, body,
                         sizeof(body)), 404);
+  cr_assert_eq(run_http(port, "POST", "/v1/model-servers", "repository=r",
+                        "Content-Type: application/x-www-form-urlencoded\r\n",
+                        body, sizeof(body)), 415, "%s", body);
+  cr_assert(strstr(body, "takes Content-Type: application/json"), "%s",
+            body);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json,
+                        "Content-Type: text/plain\r\n", body,
+                        sizeof(body)), 415, "%s", body);
 }

@@ -294,3 +294,23 @@ Test(license_server, admin_status_shows_seats_and_sessions)
   cr_assert(strstr(r.out, "\"application\": \"test\""), "%s", r.out);
   run_free(&r);
 }
+
+Test(license_server, expired_product_is_refused)
+{
+  char file[400], body[4096];
+
+  snprintf(file, sizeof(file), "%s/two.lic", root);
+  admin((const char *[]){ "license", "issue", "--demo-key", "--host",
+                          "localhost", "--licensee", "Test", "--product",
+                          "demo:1:2099-12-31", "--product",
+                          "old:2:2020-01-01", "--out", file, NULL });
+  admin((const char *[]){ "license", "import", file, NULL });
+  start_server();
+  cr_assert_eq(http("POST", "/v1/sessions", "{\"product\":\"old\",\"user\":"
+                    "\"u\",\"host\":\"h\",\"pid\":1,\"application\":\"a\"}",
+                    body, sizeof(body)), 503, "%s", body);
+  cr_assert(strstr(body, "the license for product 'old' has expired"), "%s",
+            body);
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 201, "%s", body);
+}
