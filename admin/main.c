@@ -9,6 +9,7 @@
 #include <apr_general.h>
 
 #include "admin.h"
+#include "ts_httpd.h"
 #include "ts_version.h"
 
 static const char usage[] =
@@ -77,6 +78,7 @@ main(int argc, const char *const *argv)
     fputs("tessera-admin: cannot initialize APR\n", stderr);
     return TS_EX_OSERR;
   }
+  ts_http_client_init();   /* before any thread */
   apr_pool_create(&ctx.pool, NULL);
   ctx.program = "tessera-admin";
   err = dispatch(&ctx, argc, argv);

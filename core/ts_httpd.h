@@ -76,11 +76,15 @@ void ts_httpd_metrics(const char **text, ts_httpd_t *httpd,
 /* Close the listener and wait for requests in progress. */
 void ts_httpd_stop(ts_httpd_t *httpd);
 
-/* The client side, for the admin program and the doctor: GET PATH from
- * HOST:PORT (HTTP/1.0, one connection), waiting at most TIMEOUT for each
- * step. *STATUS and *BODY (NUL-terminated, at most 1 MiB) receive the
- * answer. A server that cannot be reached or does not answer is an error
- * with code TS_EUNAVAIL. */
+/* The client side (ts_http_client.c, libcurl), for the admin program,
+ * the doctor, the prober and project license servers: PATH from
+ * HOST:PORT, waiting at most TIMEOUT to connect and twice that in all,
+ * never through a proxy. *STATUS and *BODY (NUL-terminated, at most
+ * 1 MiB) receive the answer. A server that cannot be reached or does not
+ * answer is an error with code TS_EUNAVAIL. Call ts_http_client_init()
+ * once at program start, before threads. */
+void ts_http_client_init(void);
+
 ts_error_t *ts_http_get(int *status, const char **body, const char *host,
                         int port, const char *path,
                         apr_interval_time_t timeout, apr_pool_t *pool);

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
-  libsodium-dev libsqlite3-dev libmosquitto-dev
+  libsodium-dev libsqlite3-dev libmosquitto-dev libcurl4-openssl-dev
   # run: the bus broker
   mosquitto
   # tests

@@ -76,9 +76,10 @@ declare -A orig=(
   [libsodium]='libsodium_*.orig.tar.*'
   [sqlite3]='sqlite3_*.orig.tar.xz'
   [mosquitto]='mosquitto_*.orig.tar.gz'
+  [curl]='curl_*.orig.tar.gz'
 )
 packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd
-          libsodium sqlite3 mosquitto)
+          libsodium sqlite3 mosquitto curl)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -266,6 +267,21 @@ build_mosquitto() {
     "-lmosquitto_static -lws2_32"
 }
 
+# --- libcurl (the HTTP client): HTTP only, no TLS, no compression, the
+# synchronous resolver (so no pthreads), static. ------------------------------
+build_curl() {
+  local d; d=$(unpack curl)
+  cmake_build "$d" -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF \
+    -DBUILD_TESTING=OFF -DHTTP_ONLY=ON -DCURL_ENABLE_SSL=OFF \
+    -DCURL_USE_LIBPSL=OFF -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF \
+    -DCURL_ZLIB=OFF -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DENABLE_IPV6=ON \
+    -DCURL_DISABLE_LDAP=ON -DENABLE_THREADED_RESOLVER=OFF
+  # Static use needs CURL_STATICLIB (no dllimport); the generated .pc
+  # lists the toolchain's runtime libraries.
+  pcfile libcurl "$(version curl)" "-DCURL_STATICLIB" \
+    "-lcurl -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -lwinmm"
+}
+
 # --- Criterion and what it needs -------------------------------------------
 build_nanomsg() {
   local d; d=$(unpack nanomsg)
@@ -350,6 +366,7 @@ build_libmicrohttpd
 build_libsodium
 build_sqlite3
 build_mosquitto
+build_curl
 build_nanomsg
 build_criterion
 rm -rf "$work"

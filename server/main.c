@@ -16,6 +16,7 @@
 
 #include "ts_server.h"
 #include "ts_settings.h"
+#include "ts_httpd.h"
 #include "ts_version.h"
 
 static const char usage[] =
@@ -150,6 +151,7 @@ main(int argc, const char *const *argv)
     fputs("tesserad: cannot initialize APR\n", stderr);
     return TS_EX_OSERR;
   }
+  ts_http_client_init();   /* before any thread */
   apr_pool_create(&pool, NULL);
   err = run(&status, argc, argv, pool);
   if (err) {

@@ -266,6 +266,14 @@ Test(win32_service, admin_install_status_stop_uninstall)
   cr_assert_eq(r.status, 0);
   cr_assert(strstr(r.out, "running"), "%s", r.out);
   run_free(&r);
+  /* the license server and its hub answer the admin program's HTTP client
+   * (libcurl); as a service it leaves the bus to its own service */
+  r = admin((const char *[]){ "status", "--json", NULL });
+  cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+  cr_assert(strstr(r.out, "\"role\": \"license\""), "%s", r.out);
+  cr_assert(strstr(r.out, "\"role\": \"hub\""), "%s", r.out);
+  cr_assert(strstr(r.out, "\"connected\": false"), "%s", r.out);
+  run_free(&r);
   r = admin((const char *[]){ "service", "stop", "license", NULL });
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_free(&r);
