@@ -201,6 +201,8 @@ spawn(ts_bus_broker_t *b, apr_pool_t *pool)
   apr_procattr_detach_set(attr, 0);
   s = apr_proc_create(&b->proc, args[0], args, NULL, attr, pool);
   apr_file_close(out);
+  if (!s)
+    tsp_child_started(&b->proc);
   if (s)
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot start "
       "the bus broker %s for port %d", argv[0], b->o.port);

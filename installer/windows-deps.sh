@@ -251,16 +251,20 @@ build_sqlite3() {
   pcfile sqlite3 "$(version sqlite3)" "" "-lsqlite3"
 }
 
-# --- libmosquitto (the bus client): the library only, without TLS (the bus
+# --- mosquitto: the client library (the bus client) and the broker
+# (bin/mosquitto.exe, the bus the Windows tests run), without TLS (the bus
 # listens on the configured addresses of a trusted network, SPEC §1) and
-# without its own threads: Tessera gives the client to one thread of its
-# own (ts_bus.c), so the library needs no pthreads on Windows. ------------
+# without the library's own threads: Tessera gives the client to one
+# thread of its own (ts_bus.c), so nothing needs pthreads on Windows. -----
 build_mosquitto() {
   local d; d=$(unpack mosquitto)
   cmake_build "$d" -DWITH_TLS=OFF -DWITH_THREADING=OFF \
-    -DWITH_STATIC_LIBRARIES=ON -DWITH_BROKER=OFF -DWITH_APPS=OFF \
+    -DWITH_STATIC_LIBRARIES=ON -DWITH_BROKER=ON -DWITH_APPS=OFF \
     -DWITH_CLIENTS=OFF -DWITH_PLUGINS=OFF -DDOCUMENTATION=OFF \
-    -DWITH_LIB_CPP=OFF -DWITH_CJSON=OFF -DWITH_UNIX_SOCKETS=OFF
+    -DWITH_LIB_CPP=OFF -DWITH_CJSON=OFF -DWITH_UNIX_SOCKETS=OFF \
+    -DWITH_WEBSOCKETS=OFF
+  [ -f "$prefix/sbin/mosquitto.exe" ] && mv "$prefix/sbin/mosquitto.exe" "$prefix/bin/"
+  [ -f "$prefix/bin/mosquitto.exe" ] || die "the mosquitto broker was not installed into $prefix/bin"
   # Static use needs LIBMOSQUITTO_STATIC (no dllimport) and Winsock.
   rm -f "$prefix/lib/libmosquitto.dll.a" "$prefix/bin/libmosquitto.dll"
   pcfile libmosquitto "$(version mosquitto)" "-DLIBMOSQUITTO_STATIC" \

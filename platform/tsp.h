@@ -115,6 +115,11 @@ int tsp_process_runs_with(long pid, const char *needle);
  * system offers no such wrapper, ARGV itself. */
 const char **tsp_child_argv(const char **argv, apr_pool_t *pool);
 
+/* The same promise for PROC, once it runs (Windows: a job object that
+ * kills its processes when this process ends; elsewhere nothing more). */
+struct apr_proc_t;
+void tsp_child_started(struct apr_proc_t *proc);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

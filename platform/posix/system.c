@@ -9,6 +9,7 @@
 #include <apr_env.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 int
 tsp_is_privileged(void)
@@ -119,4 +120,10 @@ tsp_program_suffixes(void)
 {
   static const char *const suffixes[] = { "", NULL };
   return suffixes;
+}
+
+void
+tsp_child_started(apr_proc_t *proc)
+{
+  (void)proc;   /* tsp_child_argv's setpriv did it */
 }

@@ -9,6 +9,7 @@
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "win32_util.h"
 
@@ -139,11 +140,31 @@ tsp_process_runs_with(long pid, const char *needle)
 const char **
 tsp_child_argv(const char **argv, apr_pool_t *pool)
 {
-  /* A job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE would end the
-   * child with us; not done yet (the bus broker is its own service on
-   * Windows by default). */
-  (void)pool;
+  (void)pool;   /* see tsp_child_started() */
   return argv;
+}
+
+void
+tsp_child_started(apr_proc_t *proc)
+{
+  /* One job for every such child, never closed: when this process ends,
+   * however, the system closes it and KILL_ON_JOB_CLOSE ends them. */
+  static HANDLE job;
+  HANDLE mine;
+
+  if (!job) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+    mine = CreateJobObjectW(NULL, NULL);
+    if (!mine)
+      return;
+    ZeroMemory(&li, sizeof(li));
+    li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    SetInformationJobObject(mine, JobObjectExtendedLimitInformation, &li,
+                            sizeof(li));
+    if (InterlockedCompareExchangePointer((PVOID *)&job, mine, NULL))
+      CloseHandle(mine);   /* another thread was first */
+  }
+  AssignProcessToJobObject(job, proc->hproc);
 }
 
 const char *const *

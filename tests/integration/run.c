@@ -202,3 +202,32 @@ run_http(int port, const char *method, const char *path, const char *json,
   apr_pool_destroy(pool);
   return status;
 }
+
+void
+run_start(apr_proc_t *proc, const char *const *argv, const char *const *env,
+          const char *errfile, apr_pool_t *pool)
+{
+  apr_procattr_t *attr;
+  apr_file_t *in, *err = NULL;
+  apr_status_t s;
+
+  cr_assert_eq(apr_file_open(&in, NULL_DEVICE, APR_FOPEN_READ,
+                             APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+  if (errfile)
+    cr_assert_eq(apr_file_open(&err, errfile, APR_FOPEN_CREATE
+                               | APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+                               APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+  apr_procattr_create(&attr, pool);
+  apr_procattr_child_in_set(attr, in, NULL);
+  if (err) {
+    apr_procattr_child_out_set(attr, err, NULL);
+    apr_procattr_child_err_set(attr, err, NULL);
+  }
+  apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+  s = apr_proc_create(proc, argv[0], argv, env, attr, pool);
+  if (s) {
+    char buf[256];
+    cr_assert_fail("cannot start %s: %s (%d)", argv[0],
+                   apr_strerror(s, buf, sizeof(buf)), s);
+  }
+}

@@ -5,6 +5,7 @@
 #define TESTS_RUN_H
 
 #include <stddef.h>
+#include <apr_thread_proc.h>
 
 typedef struct run_result_t {
   int status;      /* exit status; 128 + signal when killed */
@@ -37,5 +38,11 @@ const char *const *run_env(const char *const *keep, const char *extra);
 int run_http(int port, const char *method, const char *path,
              const char *json, const char *headers, char *body,
              size_t body_size);
+
+/* Start ARGV with ENV in the background, stdin from the null device and
+ * its output into ERRFILE (or inherited when NULL). */
+void run_start(apr_proc_t *proc, const char *const *argv,
+               const char *const *env, const char *errfile,
+               apr_pool_t *pool);
 
 #endif
