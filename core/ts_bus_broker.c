@@ -29,6 +29,7 @@ struct ts_bus_broker_t {
   apr_thread_cond_t *wake;
   int stopping;
   int exited;                   /* PROC was reaped: its pid is not ours */
+  void *child_token;            /* tsp_child_started()'s, for PROC */
   ts_log_t *log;
   apr_pool_t *pool;
 };
@@ -201,8 +202,15 @@ spawn(ts_bus_broker_t *b, apr_pool_t *pool)
   apr_procattr_detach_set(attr, 0);
   s = apr_proc_create(&b->proc, args[0], args, NULL, attr, pool);
   apr_file_close(out);
-  if (!s)
-    tsp_child_started(&b->proc);
+  if (!s) {
+    apr_status_t js = tsp_child_started(&b->child_token, &b->proc);
+    if (js) {
+      char why[120];
+      ts_log(b->log, TS_LOG_WARNING, "the bus broker (pid %ld) may outlive "
+             "a crash of this server: %s", (long)b->proc.pid,
+             apr_strerror(js, why, sizeof(why)));
+    }
+  }
   if (s)
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot start "
       "the bus broker %s for port %d", argv[0], b->o.port);
@@ -220,17 +228,22 @@ await_ready(ts_bus_broker_t *b, apr_pool_t *pool)
   apr_exit_why_e why;
 
   while (apr_time_now() < until) {
-    if (apr_proc_wait(&b->proc, &code, &why, APR_NOWAIT) == APR_CHILD_DONE)
+    if (apr_proc_wait(&b->proc, &code, &why, APR_NOWAIT) == APR_CHILD_DONE) {
+      tsp_child_forget(b->child_token);
+      b->child_token = NULL;
       return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' exited at "
                               "once (status %d) instead of listening on port "
                               "%d: see %s", b->o.program, code, b->o.port,
                               b->logfile);
+    }
     if (accepts(host, b->o.port, pool))
       return NULL;
     apr_sleep(apr_time_from_msec(50));
   }
   apr_proc_kill(&b->proc, 15);
   apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
+  tsp_child_forget(b->child_token);
+  b->child_token = NULL;
   return ts_error_createf(TS_EUNAVAIL, "the bus broker did not listen on %s "
                           "port %d within %d s: see %s", host, b->o.port,
                           (int)apr_time_sec(READY_WAIT), b->logfile);
@@ -253,6 +266,8 @@ supervise(apr_thread_t *thread, void *data)
     apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
     apr_thread_mutex_lock(b->lock);
     b->exited = 1;
+    tsp_child_forget(b->child_token);
+    b->child_token = NULL;
     if (b->stopping) {
       apr_thread_mutex_unlock(b->lock);
       break;
@@ -373,6 +388,8 @@ ts_bus_broker_stop(ts_bus_broker_t *b)
     apr_thread_join(&ignored, b->supervisor);
   else
     apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
+  tsp_child_forget(b->child_token);
+  b->child_token = NULL;
   apr_file_remove(b->pidfile, b->pool);
   ts_log(b->log, TS_LOG_INFO, "bus broker stopped");
 }

@@ -115,10 +115,14 @@ int tsp_process_runs_with(long pid, const char *needle);
  * system offers no such wrapper, ARGV itself. */
 const char **tsp_child_argv(const char **argv, apr_pool_t *pool);
 
-/* The same promise for PROC, once it runs (Windows: a job object that
- * kills its processes when this process ends; elsewhere nothing more). */
+/* The same promise for PROC, once it runs (Windows: a job object of its
+ * own that kills it when this process ends; elsewhere nothing more).
+ * *TOKEN gets what to give tsp_child_forget() once the child has been
+ * waited for (NULL when there is nothing). A failure is returned for the
+ * log; the child runs anyway. */
 struct apr_proc_t;
-void tsp_child_started(struct apr_proc_t *proc);
+apr_status_t tsp_child_started(void **token, struct apr_proc_t *proc);
+void tsp_child_forget(void *token);
 
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */

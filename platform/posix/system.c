@@ -122,8 +122,16 @@ tsp_program_suffixes(void)
   return suffixes;
 }
 
-void
-tsp_child_started(apr_proc_t *proc)
+apr_status_t
+tsp_child_started(void **token, apr_proc_t *proc)
 {
   (void)proc;   /* tsp_child_argv's setpriv did it */
+  *token = NULL;
+  return APR_SUCCESS;
+}
+
+void
+tsp_child_forget(void *token)
+{
+  (void)token;
 }

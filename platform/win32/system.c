@@ -144,27 +144,38 @@ tsp_child_argv(const char **argv, apr_pool_t *pool)
   return argv;
 }
 
-void
-tsp_child_started(apr_proc_t *proc)
+apr_status_t
+tsp_child_started(void **token, apr_proc_t *proc)
 {
-  /* One job for every such child, never closed: when this process ends,
-   * however, the system closes it and KILL_ON_JOB_CLOSE ends them. */
-  static HANDLE job;
-  HANDLE mine;
+  /* A job per child (under wine, a process added to a job whose earlier
+   * members all exited was not always killed on close): when this
+   * process ends, however, the system closes the handle and
+   * KILL_ON_JOB_CLOSE ends the child. */
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+  HANDLE job = CreateJobObjectW(NULL, NULL);
+  apr_status_t s;
 
-  if (!job) {
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
-    mine = CreateJobObjectW(NULL, NULL);
-    if (!mine)
-      return;
-    ZeroMemory(&li, sizeof(li));
-    li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    SetInformationJobObject(mine, JobObjectExtendedLimitInformation, &li,
-                            sizeof(li));
-    if (InterlockedCompareExchangePointer((PVOID *)&job, mine, NULL))
-      CloseHandle(mine);   /* another thread was first */
+  *token = NULL;
+  if (!job)
+    return apr_get_os_error();
+  ZeroMemory(&li, sizeof(li));
+  li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+  if (!SetInformationJobObject(job, JobObjectExtendedLimitInformation, &li,
+                               sizeof(li))
+      || !AssignProcessToJobObject(job, proc->hproc)) {
+    s = apr_get_os_error();
+    CloseHandle(job);
+    return s;
   }
-  AssignProcessToJobObject(job, proc->hproc);
+  *token = job;
+  return APR_SUCCESS;
+}
+
+void
+tsp_child_forget(void *token)
+{
+  if (token)
+    CloseHandle(token);   /* its child has exited: this kills nothing */
 }
 
 const char *const *
