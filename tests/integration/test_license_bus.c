@@ -4,7 +4,8 @@
  * child killed and back; a model server that goes silent is marked gone
  * and its seats freed; brokering and the hub; the administrator's
  * password, force-release and the audit log; /metrics through promtool;
- * tessera.xml errors; a project license server listed by the main one. */
+ * tessera.xml errors; a project license server listed by the main one;
+ * the broker's persistence in INOLIC when configured. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,4 +553,25 @@ Test(license_bus, registry_refuses_bad_input)
   cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json,
                         "Content-Type: text/plain\r\n", body,
                         sizeof(body)), 415, "%s", body);
+}
+
+Test(license_bus, bus_persistence_in_inolic_when_configured)
+{
+  char xml[512], db[600];
+  int code = -1;
+
+  snprintf(xml, sizeof(xml), "<tessera xmlns=\"urn:tessera:config:1\">\n"
+           "  <listen address=\"127.0.0.1\"/>\n"
+           "  <license-server><bus persistence=\"true\"/></license-server>\n"
+           "</tessera>\n");
+  write_file(in_root("lic/tessera.xml"), xml);
+  start(0, port, NULL);
+  cr_assert(bus_wait("products/demo", "\"seats\":5", 10));
+  kill(servers[0], SIGTERM);
+  waitpid(servers[0], &code, 0);
+  servers[0] = -1;
+  cr_assert(WIFEXITED(code) && WEXITSTATUS(code) == 0, "exit %d", code);
+  /* mosquitto saves its retained messages there when it stops */
+  snprintf(db, sizeof(db), "%s/lic/bus.%d/mosquitto.db", root, port + 1);
+  cr_assert_eq(access(db, F_OK), 0, "no %s", db);
 }
