@@ -54,6 +54,9 @@ ts_error_t *ts_bus_find_program(const char **path, const char *program,
 /* The broker's pid now (changes when it was restarted). */
 long ts_bus_broker_pid(ts_bus_broker_t *broker);
 
+/* Have the broker reopen its log (log rotation; Linux only). */
+void ts_bus_broker_reopen(ts_bus_broker_t *broker);
+
 /* Restart the broker no more (a server that stops: Ctrl-C reaches the
  * broker too, as it shares the terminal's process group). */
 void ts_bus_broker_quiesce(ts_bus_broker_t *broker);

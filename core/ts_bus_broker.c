@@ -359,6 +359,17 @@ ts_bus_broker_pid(ts_bus_broker_t *b)
 }
 
 void
+ts_bus_broker_reopen(ts_bus_broker_t *b)
+{
+  if (!b)
+    return;
+  apr_thread_mutex_lock(b->lock);
+  if (!b->exited)
+    tsp_child_reopen_logs(&b->proc);
+  apr_thread_mutex_unlock(b->lock);
+}
+
+void
 ts_bus_broker_quiesce(ts_bus_broker_t *b)
 {
   if (!b)

@@ -505,7 +505,11 @@ reload(void *baton)
   ts_error_t *err;
 
   TS_ERR(ts_log_reopen(server->log));
-  ts_log(server->log, TS_LOG_INFO, "reloading: log file reopened");
+  if (server->hub_log)
+    TS_ERR(ts_log_reopen(server->hub_log));
+  ts_bus_broker_reopen(server->broker);
+  ts_log(server->log, TS_LOG_INFO, "reloading: log file reopened (with the "
+         "hub's and the bus broker's)");
   apr_pool_create(&scratch, server->pool);
   err = ts_settings_resolve(&settings, server->store, scratch, scratch);
   if (!err && server->licensing) {

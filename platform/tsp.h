@@ -124,6 +124,10 @@ struct apr_proc_t;
 apr_status_t tsp_child_started(void **token, struct apr_proc_t *proc);
 void tsp_child_forget(void *token);
 
+/* Tell child PROC to reopen its log files (Linux: SIGHUP; Windows has no
+ * such signal: nothing). */
+void tsp_child_reopen_logs(struct apr_proc_t *proc);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

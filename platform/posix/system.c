@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -134,4 +135,10 @@ void
 tsp_child_forget(void *token)
 {
   (void)token;
+}
+
+void
+tsp_child_reopen_logs(apr_proc_t *proc)
+{
+  apr_proc_kill(proc, SIGHUP);
 }

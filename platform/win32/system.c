@@ -191,3 +191,9 @@ tsp_program_suffixes(void)
   static const char *const suffixes[] = { ".exe", "", NULL };
   return suffixes;
 }
+
+void
+tsp_child_reopen_logs(apr_proc_t *proc)
+{
+  (void)proc;   /* no such signal; the broker keeps its log file */
+}

@@ -575,3 +575,39 @@ Test(license_bus, bus_persistence_in_inolic_when_configured)
   snprintf(db, sizeof(db), "%s/lic/bus.%d/mosquitto.db", root, port + 1);
   cr_assert_eq(access(db, F_OK), 0, "no %s", db);
 }
+
+Test(license_bus, hup_reopens_the_audit_hub_and_broker_logs)
+{
+  const char *dirs[] = { "license", "hub", "bus" };
+  const char *files[] = { "audit.jsonl", "hub.log", "mosquitto.log" };
+  const int offsets[] = { 0, 2, 1 };
+  char path[3][600], moved[700];
+  int back = 0;
+
+  start(0, port, NULL);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
+                        NULL, 0), 201);
+  for (int i = 0; i < 3; i++) {
+    snprintf(path[i], sizeof(path[i]), "%s/lic/logs/%s.%d/%s", root,
+             dirs[i], port + offsets[i], files[i]);
+    snprintf(moved, sizeof(moved), "%s.1", path[i]);
+    cr_assert_eq(rename(path[i], moved), 0, "%s", path[i]);
+  }
+  cr_assert_eq(kill(servers[0], SIGHUP), 0);
+  for (int i = 0; i < 40 && back < 3; i++) {
+    usleep(100000);
+    back = 0;
+    for (int k = 0; k < 3; k++)
+      back += access(path[k], F_OK) == 0;
+  }
+  for (int k = 0; k < 3; k++)
+    cr_assert_eq(access(path[k], F_OK), 0, "%s was not reopened", path[k]);
+  /* the new audit log gets the next event */
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
+                        NULL, 0), 201);
+  {
+    char *audit = read_file(path[0]);
+    cr_assert(strstr(audit, "\"event\":\"checkout\""), "%s", audit);
+    free(audit);
+  }
+}
