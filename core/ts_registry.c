@@ -473,28 +473,72 @@ add_proxy(ts_http_reply_t *reply, ts_registry_t *r,
   json_decref(j);
 }
 
-/* Under the lock: the first model server that is up and offers NAME as a
- * model or a link; *MODEL gets the model's name. */
-static const ts_model_server_t *
-find(ts_registry_t *r, const char *name, const char **model)
+/* Under the lock: VISIT every name the hub resolves — each model of a
+ * model server that is up (MODEL == NAME) and each of its links (NAME ->
+ * MODEL) — until it returns nonzero. */
+typedef int (*name_visit_t)(void *baton, const ts_model_server_t *ms,
+                            const char *name, const char *model);
+
+static void
+each_name(ts_registry_t *r, name_visit_t visit, void *baton)
 {
   for (apr_hash_index_t *hi = apr_hash_first(NULL, r->servers); hi;
        hi = apr_hash_next(hi)) {
     const ts_model_server_t *ms = &((entry_t *)apr_hash_this_val(hi))->ms;
     if (!ms->up)
       continue;
-    for (int i = 0; i < ms->models->nelts; i++)
-      if (strcmp(APR_ARRAY_IDX(ms->models, i, const char *), name) == 0) {
-        *model = name;
-        return ms;
-      }
+    for (int i = 0; i < ms->models->nelts; i++) {
+      const char *m = APR_ARRAY_IDX(ms->models, i, const char *);
+      if (visit(baton, ms, m, m))
+        return;
+    }
     for (int i = 0; i + 1 < ms->links->nelts; i += 2)
-      if (strcmp(APR_ARRAY_IDX(ms->links, i, const char *), name) == 0) {
-        *model = APR_ARRAY_IDX(ms->links, i + 1, const char *);
-        return ms;
-      }
+      if (visit(baton, ms, APR_ARRAY_IDX(ms->links, i, const char *),
+                APR_ARRAY_IDX(ms->links, i + 1, const char *)))
+        return;
   }
-  return NULL;
+}
+
+typedef struct found_t {
+  const char *name, *model;
+  const ts_model_server_t *ms;
+} found_t;
+
+static int
+match(void *baton, const ts_model_server_t *ms, const char *name,
+      const char *model)
+{
+  found_t *f = baton;
+
+  if (strcmp(name, f->name) != 0)
+    return 0;
+  f->ms = ms;
+  f->model = model;
+  return 1;
+}
+
+/* Under the lock: the first model server that is up and offers NAME as a
+ * model or a link; *MODEL gets the model's name. */
+static const ts_model_server_t *
+find(ts_registry_t *r, const char *name, const char **model)
+{
+  found_t f = { name, NULL, NULL };
+
+  each_name(r, match, &f);
+  *model = f.model;
+  return f.ms;
+}
+
+/* /v1/links: a model names its server; a link its model and server. */
+static int
+list_name(void *baton, const ts_model_server_t *ms, const char *name,
+          const char *model)
+{
+  json_object_set_new(baton, name, name == model
+                      ? json_string(ms->id)
+                      : json_pack("{s:s, s:s}", "model", model,
+                                  "model_server", ms->id));
+  return 0;
 }
 
 /* GET /v1/models/<name> (BROKER) or the hub's /v1/resolve/<name>. */
@@ -598,21 +642,7 @@ ts_registry_hub(ts_http_reply_t *reply, void *baton,
     json_t *names = json_object();
     reply->route = "/v1/links";
     apr_thread_mutex_lock(r->lock);
-    for (apr_hash_index_t *hi = apr_hash_first(NULL, r->servers); hi;
-         hi = apr_hash_next(hi)) {
-      const ts_model_server_t *ms = &((entry_t *)apr_hash_this_val(hi))->ms;
-      if (!ms->up)
-        continue;
-      for (int i = 0; i < ms->models->nelts; i++)
-        json_object_set_new(names, APR_ARRAY_IDX(ms->models, i,
-                            const char *), json_string(ms->id));
-      for (int i = 0; i + 1 < ms->links->nelts; i += 2)
-        json_object_set_new(names, APR_ARRAY_IDX(ms->links, i, const char *),
-                            json_pack("{s:s, s:s}", "model",
-                                      APR_ARRAY_IDX(ms->links, i + 1,
-                                                    const char *),
-                                      "model_server", ms->id));
-    }
+    each_name(r, list_name, names);
     apr_thread_mutex_unlock(r->lock);
     ts_http_reply_json(reply, 200, json_pack("{s:o}", "names", names), pool);
     return;

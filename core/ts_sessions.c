@@ -166,6 +166,16 @@ ts_sessions_close(ts_sessions_t *st)
   st->db = NULL;
 }
 
+/* Bind ?1 of Q: TEXT, or NUM when TEXT is NULL. */
+static void
+bind_one(sqlite3_stmt *q, sqlite3_int64 num, const char *text)
+{
+  if (text)
+    sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_int64(q, 1, num);
+}
+
 /* Remember the sessions WHERE selects (binding ?1 to ARG) as ended by
  * EVENT, for the observer. */
 static ts_error_t *
@@ -181,10 +191,7 @@ note_ended(ts_sessions_t *st, const char *event, const void *detail,
                           COLUMNS " FROM sessions WHERE %s", where));
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing a session lookup");
-  if (text)
-    sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_int64(q, 1, num);
+  bind_one(q, num, text);
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     ended_t *e = apr_array_push(st->ended);
     e->event = event;
@@ -195,34 +202,53 @@ note_ended(ts_sessions_t *st, const char *event, const void *detail,
   return rc == SQLITE_DONE ? NULL : db_error(st, rc, "looking up sessions");
 }
 
+/* End the sessions WHERE selects (?1 is TEXT, or NUM when TEXT is NULL)
+ * with EVENT and DETAIL for the observer, keeping the usage counts;
+ * *N gets how many. Check-in, force-release, a gone model server and
+ * lease expiry all end sessions this one way. */
+static ts_error_t *
+end_sessions(int *n, ts_sessions_t *st, const char *event,
+             const void *detail, const char *where, sqlite3_int64 num,
+             const char *text)
+{
+  sqlite3_stmt *q;
+  int rc;
+
+  TS_ERR(note_ended(st, event, detail, where, num, text));
+  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "UPDATE usage "
+    "SET used = used - (SELECT COUNT(*) FROM sessions WHERE sessions.product"
+    " = usage.product AND %s) WHERE product IN (SELECT product FROM "
+    "sessions WHERE %s)", where, where));
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the usage update");
+  bind_one(q, num, text);
+  rc = sqlite3_step(q);
+  done(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "updating the usage");
+  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "DELETE FROM "
+                          "sessions WHERE %s", where));
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the release");
+  bind_one(q, num, text);
+  rc = sqlite3_step(q);
+  done(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "releasing sessions");
+  *n = sqlite3_changes(st->db);
+  return NULL;
+}
+
 static ts_error_t *
 reclaim(ts_sessions_t *st)
 {
-  static const char *const sql[] = {
-    "UPDATE usage SET used = used - (SELECT COUNT(*) FROM sessions WHERE"
-    " sessions.product = usage.product AND expires < ?1) WHERE product IN"
-    " (SELECT product FROM sessions WHERE expires < ?1)",
-    "DELETE FROM sessions WHERE expires < ?1",
-  };
-
   apr_time_t now = apr_time_now();
   sqlite3_stmt *m;
-  int rc;
+  int rc, n;
 
   if (now < st->earliest)
     return NULL;   /* nothing has expired */
-  TS_ERR(note_ended(st, "expiry", NULL, "expires < ?1", now, NULL));
-  for (int i = 0; i < 2; i++) {
-    sqlite3_stmt *q;
-    rc = prepare(&q, st, sql[i]);
-    if (rc != SQLITE_OK)
-      return db_error(st, rc, "preparing the reclaim");
-    sqlite3_bind_int64(q, 1, now);
-    rc = sqlite3_step(q);
-    done(q);
-    if (rc != SQLITE_DONE)
-      return db_error(st, rc, "reclaiming leases");
-  }
+  TS_ERR(end_sessions(&n, st, "expiry", NULL, "expires < ?1", now, NULL));
   /* the next lease to end; until then no transaction needs to look */
   rc = prepare(&m, st, "SELECT MIN(expires) FROM sessions");
   if (rc != SQLITE_OK)
@@ -392,39 +418,6 @@ do_renew(ts_sessions_t *st, void *baton)
   return NULL;
 }
 
-/* Delete the sessions WHERE selects (?1 = TEXT), with EVENT, keeping the
- * usage counts. *N gets how many. */
-static ts_error_t *
-end_sessions(int *n, ts_sessions_t *st, const char *event,
-             const void *detail, const char *where, const char *text)
-{
-  sqlite3_stmt *q;
-  int rc;
-
-  TS_ERR(note_ended(st, event, detail, where, 0, text));
-  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "UPDATE usage "
-    "SET used = used - (SELECT COUNT(*) FROM sessions WHERE sessions.product"
-    " = usage.product AND %s) WHERE product IN (SELECT product FROM "
-    "sessions WHERE %s)", where, where));
-  if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the usage update");
-  sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  done(q);
-  if (rc != SQLITE_DONE)
-    return db_error(st, rc, "updating the usage");
-  rc = prepare(&q, st, apr_psprintf(st->txn_pool, "DELETE FROM "
-                          "sessions WHERE %s", where));
-  if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the release");
-  sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-  rc = sqlite3_step(q);
-  done(q);
-  if (rc != SQLITE_DONE)
-    return db_error(st, rc, "releasing sessions");
-  *n = sqlite3_changes(st->db);
-  return NULL;
-}
 
 static ts_error_t *
 do_release(ts_sessions_t *st, void *baton)
@@ -432,7 +425,7 @@ do_release(ts_sessions_t *st, void *baton)
   change_t *c = baton;
   int n;
 
-  TS_ERR(end_sessions(&n, st, c->event, c->detail, "id = ?1", c->id));
+  TS_ERR(end_sessions(&n, st, c->event, c->detail, "id = ?1", 0, c->id));
   if (n == 0)
     return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
                             "checked in, or its lease ran out)", c->id);
@@ -469,7 +462,7 @@ do_release_server(ts_sessions_t *st, void *baton)
 {
   by_server_t *b = baton;
   return end_sessions(&b->n, st, "model-server-gone", b->detail,
-                      "server = ?1", b->server);
+                      "server = ?1", 0, b->server);
 }
 
 ts_error_t *
