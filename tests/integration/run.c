@@ -2,6 +2,7 @@
  * temporary files (no pipes, so a chatty program cannot deadlock us). */
 #include "run.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
@@ -230,4 +231,28 @@ run_start(apr_proc_t *proc, const char *const *argv, const char *const *env,
     cr_assert_fail("cannot start %s: %s (%d)", argv[0],
                    apr_strerror(s, buf, sizeof(buf)), s);
   }
+}
+
+char *
+run_read_file(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = calloc(1, 1 << 20);
+
+  if (f) {
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+  }
+  return buf;
+}
+
+void
+run_write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "wb");
+
+  cr_assert_not_null(f, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
 }

@@ -45,4 +45,9 @@ void run_start(apr_proc_t *proc, const char *const *argv,
                const char *const *env, const char *errfile,
                apr_pool_t *pool);
 
+/* PATH's text (at most 1 MiB, "" when it cannot be read), malloc'ed; and
+ * PATH written with TEXT (the test fails when it cannot be). */
+char *run_read_file(const char *path);
+void run_write_file(const char *path, const char *text);
+
 #endif

@@ -33,30 +33,6 @@ in_root(const char *rel)
   return apr_pstrcat(tp, root, "/", rel, NULL);
 }
 
-static void
-write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-
-  cr_assert_not_null(f, "%s", path);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *
-read_file(const char *path)
-{
-  FILE *f = fopen(path, "r");
-  char *buf = calloc(1, 1 << 20);
-
-  if (f) {
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-  }
-  return buf;
-}
-
 static const char *const *
 env(void)
 {
@@ -120,7 +96,7 @@ setup(void)
            "    <project version=\"26.1\" port=\"%d\"/>\n"
            "  </license-server>\n"
            "</tessera>\n", project_port);
-  write_file(in_root("lic/tessera.xml"), xml);
+  run_write_file(in_root("lic/tessera.xml"), xml);
 }
 
 static void
@@ -164,7 +140,7 @@ start(int slot, int port_, const char *project)
     usleep(20000);
   }
   cr_assert_fail("tesserad did not answer on port %d: %s", port_,
-                 read_file(err));
+                 run_read_file(err));
 }
 
 /* The retained message on tessera/v1/TOPIC, read with mosquitto_sub. */
@@ -227,13 +203,13 @@ Test(license_bus, killed_bus_broker_comes_back)
   start(0, port, NULL);
   snprintf(path, sizeof(path), "%sbus.%d/mosquitto.pid", pidfile, port + 1);
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
-  before = read_file(path);
+  before = run_read_file(path);
   cr_assert_gt(atol(before), 1, "no broker pid in %s", path);
   cr_assert_eq(kill((pid_t)atol(before), SIGKILL), 0);
   for (int i = 0; i < 60 && !back; i++) {
     usleep(250000);
     free(after);
-    after = read_file(path);
+    after = run_read_file(path);
     back = atol(after) > 1 && atol(after) != atol(before);
   }
   cr_assert(back, "the broker was not restarted (pid file: %s)", after);
@@ -302,6 +278,13 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
   cr_assert(strstr(body, "\"repository\":\"plant\""), "%s", body);
   cr_assert_eq(run_http(port + 2, "GET", "/v1/resolve/nothing", NULL, NULL,
                         body, sizeof(body)), 404);
+  cr_assert_eq(run_http(port + 2, "GET", "/v1/links", NULL, NULL, body,
+                        sizeof(body)), 200);
+  snprintf(json, sizeof(json), "\"m2\":\"127.0.0.1:%d\"", mport);
+  cr_assert(strstr(body, json), "%s", body);
+  snprintf(json, sizeof(json), "\"current\":{\"model\":\"m1\","
+           "\"model_server\":\"127.0.0.1:%d\"}", mport);
+  cr_assert(strstr(body, json), "%s", body);
 
   /* no heartbeats, but it answers the probes: still up after 3 s */
   sleep(3);
@@ -331,7 +314,7 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
   cr_assert(strstr(body, "register again"), "%s", body);
   snprintf(path, sizeof(path), "%s/lic/logs/license.%d/audit.jsonl", root,
            port);
-  audit = read_file(path);
+  audit = run_read_file(path);
   cr_assert(strstr(audit, "\"event\":\"model-server-gone\""), "%s", audit);
   free(audit);
   apr_pool_destroy(pool);
@@ -373,7 +356,7 @@ Test(license_bus, administrator_password_force_release_and_audit)
   r = run((const char *[]){ sh, "-c", cmd, NULL }, env(), NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_free(&r);
-  hash = read_file(pwfile);
+  hash = run_read_file(pwfile);
   cr_assert(strncmp(hash, "$argon2id$", 10) == 0, "%s", hash);
   cr_assert_null(strstr(hash, "correct horse"));
   free(hash);
@@ -419,7 +402,7 @@ Test(license_bus, administrator_password_force_release_and_audit)
 
   snprintf(path, sizeof(path), "%s/lic/logs/license.%d/audit.jsonl", root,
            port);
-  audit = read_file(path);
+  audit = run_read_file(path);
   cr_assert(strstr(audit, "\"by\":\"bob\",\"reason\":\"via admin\""),
             "%s", audit);
   cr_assert(strstr(audit, "\"event\":\"checkout\""), "%s", audit);
@@ -444,7 +427,7 @@ Test(license_bus, metrics_pass_promtool)
             "%s", body);
   cr_assert(strstr(body, "tessera_http_requests_total{route=\"/v1/sessions\","
                    "code=\"201\"} 1"), "%s", body);
-  write_file(file, body);
+  run_write_file(file, body);
   r = run((const char *[]){ "/bin/sh", "-c", apr_psprintf(tp, "promtool "
           "check metrics < '%s'", file), NULL }, env(), NULL);
   cr_assert_eq(r.status, 0, "promtool: %s%s", r.out, r.err);
@@ -459,7 +442,7 @@ Test(license_bus, configuration_errors_name_file_line_and_element)
   const char *xml = in_root("lic/tessera.xml");
   run_result_t r;
 
-  write_file(xml, "<?xml version=\"1.0\"?>\n"
+  run_write_file(xml, "<?xml version=\"1.0\"?>\n"
              "<tessera xmlns=\"urn:tessera:config:1\">\n"
              "  <listen adress=\"127.0.0.1\"/>\n"
              "</tessera>\n");
@@ -469,7 +452,7 @@ Test(license_bus, configuration_errors_name_file_line_and_element)
   cr_assert(strstr(r.err, "tessera.xml line 3, element listen"), "%s",
             r.err);
   run_free(&r);
-  write_file(xml, "<tessera xmlns=\"urn:tessera:config:1\">\n"
+  run_write_file(xml, "<tessera xmlns=\"urn:tessera:config:1\">\n"
              "  <license-server>\n"
              "    <project version=\"26.1\" port=\"99999\"/>\n"
              "  </license-server>\n</tessera>\n");
@@ -480,12 +463,12 @@ Test(license_bus, configuration_errors_name_file_line_and_element)
   run_free(&r);
   /* the shipped blueprints are valid */
   for (int i = 0; i < 2; i++) {
-    char *text = read_file(i ? TESSERA_SOURCE_DIR
+    char *text = run_read_file(i ? TESSERA_SOURCE_DIR
                                "/config/blueprints/tessera-full.xml"
                              : TESSERA_SOURCE_DIR
                                "/config/blueprints/tessera-minimal.xml");
     cr_assert(*text);
-    write_file(xml, text);
+    run_write_file(xml, text);
     free(text);
     r = run((const char *[]){ TESSERAD, "license", "--check", NULL }, env(),
             NULL);
@@ -511,8 +494,8 @@ Test(license_bus, project_license_server_is_listed_by_the_main_one)
       usleep(250000);
   }
   cr_assert(listed, "not listed: %s\nmain: %s\nproject: %s", body,
-            read_file(in_root("server0.err")),
-            read_file(in_root("server1.err")));
+            run_read_file(in_root("server0.err")),
+            run_read_file(in_root("server1.err")));
   cr_assert_eq(run_http(project_port, "GET", "/v1/status", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert(strstr(body, "\"project\":\"26.1\""), "%s", body);
@@ -564,7 +547,7 @@ Test(license_bus, bus_persistence_in_inolic_when_configured)
            "  <listen address=\"127.0.0.1\"/>\n"
            "  <license-server><bus persistence=\"true\"/></license-server>\n"
            "</tessera>\n");
-  write_file(in_root("lic/tessera.xml"), xml);
+  run_write_file(in_root("lic/tessera.xml"), xml);
   start(0, port, NULL);
   cr_assert(bus_wait("products/demo", "\"seats\":5", 10));
   kill(servers[0], SIGTERM);
@@ -606,7 +589,7 @@ Test(license_bus, hup_reopens_the_audit_hub_and_broker_logs)
   cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
                         NULL, 0), 201);
   {
-    char *audit = read_file(path[0]);
+    char *audit = run_read_file(path[0]);
     cr_assert(strstr(audit, "\"event\":\"checkout\""), "%s", audit);
     free(audit);
   }

@@ -30,30 +30,6 @@ static int server_running;
 static const char *const keep[] = { "SystemRoot", "windir", "TEMP", "TMP",
                                     "PATH", NULL };
 
-static char *
-slurp(const char *path)
-{
-  FILE *f = fopen(path, "rb");
-  char *buf = calloc(1, 65536);
-
-  if (f) {
-    size_t n = fread(buf, 1, 65535, f);
-    buf[n] = '\0';
-    fclose(f);
-  }
-  return buf;
-}
-
-static void
-write_text(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "wb");
-
-  cr_assert_not_null(f, "%s", path);
-  fputs(text, f);
-  fclose(f);
-}
-
 static void
 admin_ok(const char *const *args)
 {
@@ -98,7 +74,7 @@ setup(void)
                              apr_pstrcat(tp, root, "\\demo.lic", NULL),
                              NULL });
   /* the broker this build made, named in tessera.xml */
-  write_text(apr_pstrcat(tp, lic, "\\tessera.xml", NULL), apr_psprintf(tp,
+  run_write_file(apr_pstrcat(tp, lic, "\\tessera.xml", NULL), apr_psprintf(tp,
     "<tessera xmlns=\"urn:tessera:config:1\">\n"
     "  <listen address=\"127.0.0.1\"/>\n"
     "  <license-server>\n"
@@ -144,7 +120,7 @@ start_server(void)
     Sleep(50);
   }
   cr_assert_fail("tesserad.exe did not answer on port %d: %s", port,
-                 slurp(errfile));
+                 run_read_file(errfile));
 }
 
 /* The retained message on TOPIC contains WANT within SECONDS. */
@@ -167,7 +143,7 @@ bus_says(const char *topic, const char *want, int seconds)
 static DWORD
 pid_in(const char *path)
 {
-  char *text = slurp(path);
+  char *text = run_read_file(path);
   DWORD pid = (DWORD)strtoul(text, NULL, 10);
 
   free(text);
