@@ -410,7 +410,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
     if (n <= 12 || strcmp(fi.name + n - 12, ".inoprj.uuid") != 0)
       continue;
     uuids++;
-    path = apr_pstrcat(doc->pool, prj, "/", fi.name, NULL);
+    path = ts_path_join(prj, fi.name, doc->pool);
     uuid_file = path;
     err = ts_file_read_all(&text, &len, path, doc->pool);
     if (err) {
@@ -438,7 +438,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
                   "the project directory", prj, uuids);
   for (const char *const *d = (const char *const[]){ "ivm", "ivm/logs",
        NULL }; *d; d++) {
-    const char *path = apr_pstrcat(doc->pool, prj, "/", *d, NULL);
+    const char *path = ts_path_join(prj, *d, doc->pool);
     ts_error_t *err;
     if (apr_stat(&fi, path, APR_FINFO_TYPE, doc->pool) != APR_SUCCESS
         || fi.filetype != APR_DIR) {
@@ -494,16 +494,13 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
       || fi.filetype != APR_DIR)
     return;   /* reported by the project check */
   for (int a = 0; accounts && accounts[a]; a++) {
-    const char *probes[] = { apr_pstrcat(doc->pool, prj, "/ivm", NULL),
-                             apr_pstrcat(doc->pool, prj, "/ivm/logs", NULL),
+    const char *probes[] = { ts_path_join(prj, "ivm", doc->pool),
+                             ts_path_join(prj, "ivm/logs", doc->pool),
                              NULL };
     tsp_access_report_t *rep;
     ts_error_t *err = tsp_access_scan(&rep, prj, accounts[a], probes,
                                       doc->pool);
-    const char *fix = apr_psprintf(doc->pool, "setfacl -R -m u:%s:rwX -m "
-                                   "d:u:%s:rwX %s (or a group shared by the "
-                                   "agents' accounts with chmod -R g+rwX)",
-                                   accounts[a], accounts[a], prj);
+    const char *fix = tsp_access_fix(prj, accounts[a], doc->pool);
     if (err) {
       ts_doctor_add(doc, ts_error_code(err) == TS_EUNAVAIL ? TS_SEV_INFO
                                                            : TS_SEV_WARNING,
@@ -521,8 +518,8 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
                     "the account %s may not use %ld of the %ld entries below "
                     "INOPRJ %s (agents running as %s would fail there), "
-                    "e.g. %s", accounts[a], rep->denied, rep->scanned, prj,
-                    accounts[a], eg);
+                    "e.g. %s (checked as %s)", accounts[a], rep->denied,
+                    rep->scanned, prj, accounts[a], eg, rep->identity);
     }
     for (int i = 0; i < rep->probes->nelts; i++)
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
@@ -531,6 +528,7 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
     if (!rep->denied && !rep->probes->nelts)
       ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a], NULL,
                     "the account %s can read and write all %ld entries "
-                    "below INOPRJ %s", accounts[a], rep->scanned, prj);
+                    "below INOPRJ %s (checked as %s)", accounts[a],
+                    rep->scanned, prj, rep->identity);
   }
 }

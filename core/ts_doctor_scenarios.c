@@ -13,7 +13,8 @@
  * Forbidden: agents of different license servers on one INOPRJ; an agent
  * and a model server of different license servers on one INOPRJ. Mixed
  * Linux and Windows agents are allowed, but each side's account must be
- * able to use every file: their Linux accounts are checked here.
+ * able to use every file: the accounts of this machine's side are checked
+ * here (a Windows DACL can only be judged on Windows, and the reverse).
  */
 #include "ts_doctor.h"
 
@@ -23,6 +24,7 @@
 #include <jansson.h>
 
 #include "ts_file.h"
+#include "tsp.h"
 
 typedef struct record_t {
   const char *path, *kind, *host, *os, *account, *inohost;
@@ -49,7 +51,7 @@ read_records(apr_array_header_t *out, ts_doctor_t *doc, const char *dir,
 
     if (n < 6 || strcmp(fi.name + n - 5, ".json") != 0)
       continue;
-    path = apr_pstrcat(doc->pool, dir, "/", fi.name, NULL);
+    path = ts_path_join(dir, fi.name, doc->pool);
     err = ts_file_read_all(&text, &len, path, doc->pool);
     if (err) {
       ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", path, NULL, "%s",
@@ -136,11 +138,10 @@ ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
     return;
   agents = apr_array_make(doc->pool, 4, sizeof(record_t));
   servers = apr_array_make(doc->pool, 4, sizeof(record_t));
-  read_records(agents, doc, apr_pstrcat(doc->pool, v->value, "/ivm/agents",
-                                        NULL), "agent");
-  read_records(servers, doc, apr_pstrcat(doc->pool, v->value,
-                                         "/ivm/modelservers", NULL),
-               "modelserver");
+  read_records(agents, doc, ts_path_join(v->value, "ivm/agents", doc->pool),
+               "agent");
+  read_records(servers, doc, ts_path_join(v->value, "ivm/modelservers",
+                                          doc->pool), "modelserver");
   if (distinct_inohosts(agents) > 1)
     ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
                   "give every license server's agents their own INOPRJ, or "
@@ -169,7 +170,7 @@ ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
       const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
       names = apr_psprintf(doc->pool, "%s%s%s (%s on %s)", names,
                            *names ? ", " : "", r->account, r->os, r->host);
-      if (strcmp(r->os, "linux") == 0 && accounts) {
+      if (strcmp(r->os, tsp_os_name()) == 0 && accounts) {
         int dup = 0;
         for (int k = 0; k < accounts->nelts; k++)
           dup |= strcmp(APR_ARRAY_IDX(accounts, k, const char *),
@@ -182,8 +183,10 @@ ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
                   "see the permissions findings for each account; on the "
                   "Windows side grant the accounts Modify on the share",
                   "Linux and Windows agents share INOPRJ %s: %s; every "
-                  "account must read and write every file there (the Linux "
-                  "accounts are checked below; Windows accounts are checked "
-                  "on Windows)", v->value, names);
+                  "account must read and write every file there (the %s "
+                  "agents' accounts are checked below; run doctor on a %s "
+                  "agent's host for the others)", v->value, names,
+                  tsp_os_name(), strcmp(tsp_os_name(), "linux") == 0
+                  ? "Windows" : "Linux");
   }
 }

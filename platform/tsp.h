@@ -135,21 +135,35 @@ int tsp_services_refuse_remote_projects(void);
 /* ---- access as another account ----------------------------------------- */
 
 typedef struct tsp_access_report_t {
+  const char *identity;          /* whom the check counted as the account:
+                                    "tessera (groups tessera, agents)" */
   long scanned;                  /* files and directories looked at */
   long denied;                   /* how many the account may not use */
   apr_array_header_t *examples;  /* of const char *: "path: what" (<= 10) */
   apr_array_header_t *probes;    /* of const char *: failed create probes */
 } tsp_access_report_t;
 
-/* Walk DIR once as ACCOUNT would (its uid, group and supplementary
- * groups; the kernel applies modes and ACLs): directories must be
- * readable, writable and searchable, files readable and writable. In each
- * of PROBE_DIRS (NULL-terminated), create and remove a file. Linux runs
- * the walk in a child process that has become ACCOUNT; Windows: not yet
- * (TS_EUNAVAIL). Needs root on Linux to become another account. */
+/* Walk DIR once as ACCOUNT would: directories must be readable, writable
+ * and searchable, files readable and writable; in each of PROBE_DIRS
+ * (NULL-terminated) the account must be able to create and remove a file.
+ * Linux: a child process becomes ACCOUNT (its uid, group and
+ * supplementary groups; needs root) and the kernel applies modes and
+ * POSIX ACLs; the probes really create and remove a file. Windows: each
+ * DACL is judged for the account's SIDs (its own, its local groups and
+ * the well-known groups of a logged-on token). Symbolic links and
+ * junctions are not followed. */
 ts_error_t *tsp_access_scan(tsp_access_report_t **report, const char *dir,
                             const char *account,
                             const char *const *probe_dirs, apr_pool_t *pool);
+
+/* The command that gives ACCOUNT read and write access to the tree DIR,
+ * for this platform's permission model. */
+const char *tsp_access_fix(const char *dir, const char *account,
+                           apr_pool_t *pool);
+
+/* "linux" or "windows": the os field of the records agents and model
+ * servers leave in INOPRJ. */
+const char *tsp_os_name(void);
 
 /* ---- System V message queues (Linux; none on Windows) ------------------ */
 

@@ -134,6 +134,25 @@ child(int fd, const char *dir, const struct passwd *pw,
   _exit(0);
 }
 
+/* "tessera (groups tessera, agents)": the groups initgroups() gives. */
+static const char *
+groups_of(const struct passwd *pw, apr_pool_t *pool)
+{
+  gid_t groups[256];
+  int n = 256;
+  const char *text = "";
+
+  if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+    n = 0;
+  for (int i = 0; i < n; i++) {
+    struct group *gr = getgrgid(groups[i]);
+    text = gr ? apr_pstrcat(pool, text, i ? ", " : "", gr->gr_name, NULL)
+              : apr_psprintf(pool, "%s%s%ld", text, i ? ", " : "",
+                             (long)groups[i]);
+  }
+  return apr_psprintf(pool, "%s (groups %s)", pw->pw_name, text);
+}
+
 ts_error_t *
 tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
                 const char *account, const char *const *probe_dirs,
@@ -164,6 +183,7 @@ tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
     child(pipefd[1], dir, pw, probe_dirs);
   }
   close(pipefd[1]);
+  report->identity = groups_of(pw, pool);
   report->examples = apr_array_make(pool, 10, sizeof(const char *));
   report->probes = apr_array_make(pool, 2, sizeof(const char *));
   in = fdopen(pipefd[0], "r");
@@ -193,4 +213,12 @@ tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
                             status);
   *report_p = report;
   return NULL;
+}
+
+const char *
+tsp_access_fix(const char *dir, const char *account, apr_pool_t *pool)
+{
+  return apr_psprintf(pool, "setfacl -R -m u:%s:rwX -m d:u:%s:rwX %s (or a "
+                      "group shared by the agents' accounts with chmod -R "
+                      "g+rwX)", account, account, dir);
 }

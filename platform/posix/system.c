@@ -142,3 +142,9 @@ tsp_child_reopen_logs(apr_proc_t *proc)
 {
   apr_proc_kill(proc, SIGHUP);
 }
+
+const char *
+tsp_os_name(void)
+{
+  return "linux";
+}

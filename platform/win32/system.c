@@ -197,3 +197,9 @@ tsp_child_reopen_logs(apr_proc_t *proc)
 {
   (void)proc;   /* no such signal; the broker keeps its log file */
 }
+
+const char *
+tsp_os_name(void)
+{
+  return "windows";
+}

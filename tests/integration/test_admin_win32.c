@@ -1,14 +1,18 @@
 /* test_admin_win32.c: tessera-admin.exe end to end on Windows (under wine
  * in CI): `env set` writes the registry, `env show --json` reports the
- * value with HKCU or HKLM as its source, a refused value writes nothing.
+ * value with HKCU or HKLM as its source, a refused value writes nothing;
+ * doctor's network-drive and DACL checks.
  * The registry key is the test's own (TESSERA_REGISTRY_KEY). */
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <apr_general.h>
+#include <apr_strings.h>
 
 #include "run.h"
 
@@ -161,3 +165,142 @@ Test(admin_win32, doctor_reports_a_project_on_a_network_drive)
   run_free(&r);
 }
 
+
+/* DACL of SDDL on PATH (protected: nothing inherited from above). Under
+ * wine the DACL is kept as Unix mode bits, so the test gives Everyone
+ * read only, or Modify. */
+static void
+set_dacl(const char *path, const char *sddl)
+{
+  PSECURITY_DESCRIPTOR sd;
+  BOOL present, defaulted;
+  PACL dacl;
+  DWORD rc;
+
+  cr_assert(ConvertStringSecurityDescriptorToSecurityDescriptorA(
+              sddl, SDDL_REVISION_1, &sd, NULL));
+  cr_assert(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+  rc = SetNamedSecurityInfoA((char *)path, SE_FILE_OBJECT,
+                             DACL_SECURITY_INFORMATION
+                             | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
+                             NULL, dacl, NULL);
+  cr_assert_eq(rc, 0, "SetNamedSecurityInfo %s: %lu", path, rc);
+  LocalFree(sd);
+}
+
+/* The doctor findings of CHECK for SUBJECT, one line each:
+ * "severity: message | fix". */
+static char *
+findings(const char *json, const char *check, const char *subject)
+{
+  json_t *j = json_loads(json, 0, NULL), *f;
+  static char text[8192];
+  size_t i;
+
+  cr_assert_not_null(j, "%s", json);
+  text[0] = '\0';
+  json_array_foreach(json_object_get(j, "findings"), i, f) {
+    const char *fix = json_string_value(json_object_get(f, "fix"));
+    if (strcmp(json_string_value(json_object_get(f, "check")), check) != 0
+        || strcmp(json_string_value(json_object_get(f, "subject")),
+                  subject) != 0)
+      continue;
+    snprintf(text + strlen(text), sizeof(text) - strlen(text),
+             "%s: %s | %s\n",
+             json_string_value(json_object_get(f, "severity")),
+             json_string_value(json_object_get(f, "message")),
+             fix ? fix : "");
+  }
+  json_decref(j);
+  return text;
+}
+
+/* doctor --account on Windows judges each DACL below INOPRJ for the
+ * account's SIDs: LOCAL SERVICE reaches the files through Everyone; with
+ * read only it may not use them and cannot create files in ivm (the fix
+ * is an icacls command); with Modify it can; the owner always can. */
+Test(admin_win32, doctor_judges_the_project_dacls_for_another_account)
+{
+  const char *ro = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;OW)";
+  const char *rw = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;OW)(A;OICI;0x1301bf;;;WD)";
+  const char *account = "NT AUTHORITY\\LOCAL SERVICE";
+  char tmp[MAX_PATH], prj[MAX_PATH], me[256], *uuid;
+  const char *entries[6];
+  DWORD melen = sizeof(me);
+  apr_pool_t *pool;
+  run_result_t r;
+  char *f;
+  HANDLE h;
+
+  apr_pool_create(&pool, NULL);
+  GetTempPathA(sizeof(tmp), tmp);
+  snprintf(prj, sizeof(prj), "%stessera-acl-%lu", tmp,
+           (unsigned long)GetCurrentProcessId());
+  cr_assert(CreateDirectoryA(prj, NULL), "%s: %lu", prj, GetLastError());
+  entries[0] = prj;
+  entries[1] = apr_pstrcat(pool, prj, "\\ivm", NULL);
+  entries[2] = apr_pstrcat(pool, prj, "\\ivm\\logs", NULL);
+  entries[3] = apr_pstrcat(pool, prj, "\\repo1", NULL);
+  entries[4] = apr_pstrcat(pool, prj, "\\repo1\\model.dat", NULL);
+  entries[5] = uuid = apr_pstrcat(pool, prj, "\\demo.inoprj.uuid", NULL);
+  cr_assert(CreateDirectoryA(entries[3], NULL));
+  h = CreateFileA(entries[4], GENERIC_WRITE, 0, NULL, CREATE_NEW, 0, NULL);
+  cr_assert_neq(h, INVALID_HANDLE_VALUE);
+  CloseHandle(h);
+  r = ADMIN("env", "set", "INOPRJ", prj, "--scope", "user");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = ADMIN("project", "init", "--name", "demo");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+
+  for (int i = 0; i < 6; i++)
+    set_dacl(entries[i], ro);
+  r = ADMIN("doctor", "--json", "--account", account);
+  f = findings(r.out, "permissions", account);
+  cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.out);
+  cr_assert(strstr(f, "error: the account NT AUTHORITY\\LOCAL SERVICE may "
+                   "not use 6 of the 6 entries below INOPRJ"), "%s", f);
+  cr_assert(strstr(f, apr_pstrcat(pool, "e.g. ", prj, ": no write", NULL)),
+            "%s", f);
+  cr_assert(strstr(f, "LOCAL SERVICE, Everyone"), "checked as: %s", f);
+  cr_assert(strstr(f, "\\ivm: cannot create a file"), "%s", f);
+  cr_assert(strstr(f, "\\ivm\\logs: cannot create a file"), "%s", f);
+  cr_assert(strstr(f, "| icacls \""), "fix: %s", f);
+  run_free(&r);
+
+  for (int i = 0; i < 6; i++)
+    set_dacl(entries[i], rw);
+  r = ADMIN("doctor", "--json", "--account", account);
+  f = findings(r.out, "permissions", account);
+  cr_assert(strstr(f, "info: the account NT AUTHORITY\\LOCAL SERVICE can "
+                   "read and write all 6 entries below INOPRJ"), "%s", f);
+  cr_assert_null(strstr(f, "error:"), "%s", f);
+  run_free(&r);
+
+  /* the owner (this test's account) needs no Everyone entry */
+  for (int i = 0; i < 6; i++)
+    set_dacl(entries[i], ro);
+  cr_assert(GetUserNameA(me, &melen));
+  r = ADMIN("doctor", "--json", "--account", me);
+  f = findings(r.out, "permissions", me);
+  cr_assert(strstr(f, "info: the account "), "%s", f);
+  cr_assert_null(strstr(f, "error:"), "%s", f);
+  run_free(&r);
+
+  r = ADMIN("doctor", "--json", "--account", "no-such-account-4711");
+  f = findings(r.out, "permissions", "no-such-account-4711");
+  cr_assert(strstr(f, "there is no account 'no-such-account-4711'"), "%s",
+            f);
+  run_free(&r);
+
+  for (int i = 5; i >= 0; i--)
+    set_dacl(entries[i], rw);
+  DeleteFileA(uuid);
+  DeleteFileA(entries[4]);
+  RemoveDirectoryA(entries[3]);
+  RemoveDirectoryA(entries[2]);
+  RemoveDirectoryA(entries[1]);
+  RemoveDirectoryA(prj);
+  apr_pool_destroy(pool);
+}
