@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "ts_file.h"
+#include "ts_version.h"
 #include "ts_xml.h"
 
 extern const char ts_config_xsd[];
@@ -52,6 +53,38 @@ bool_attr(xmlNodePtr n, const char *name, int def, apr_pool_t *pool)
   return v ? (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) : def;
 }
 
+static void
+endpoint(ts_endpoint_t *e, xmlNodePtr n, int def_port, apr_pool_t *pool)
+{
+  e->address = ts_xml_attr(n, "address", pool);
+  e->port = int_attr(n, "port", def_port, pool);
+  e->line = (int)xmlGetLineNo(n);
+}
+
+static void
+twin(ts_config_t *c, xmlNodePtr tw, apr_pool_t *pool)
+{
+  ts_twin_t *t = apr_pcalloc(pool, sizeof(*t));
+
+  t->line = (int)xmlGetLineNo(tw);
+  for (xmlNodePtr n = tw->children; n; n = n->next)
+    if (ts_xml_is(n, "peer")) {
+      endpoint(&t->peer, n, 0, pool);
+      t->connect_timeout_seconds = int_attr(n, "connect-timeout-seconds", 3,
+                                            pool);
+      t->transfer_timeout_seconds = int_attr(n, "transfer-timeout-seconds",
+                                             10, pool);
+    }
+    else if (ts_xml_is(n, "backends")) {
+      int i = 0;
+      t->retry_seconds = int_attr(n, "retry-seconds", 30, pool);
+      for (xmlNodePtr b = n->children; b; b = b->next)
+        if (ts_xml_is(b, "backend") && i < 3)   /* the schema: exactly 3 */
+          endpoint(&t->backends[i++], b, 2379, pool);
+    }
+  c->twin = t;
+}
+
 static ts_error_t *
 license_server(ts_config_t *c, xmlNodePtr ls, apr_pool_t *pool)
 {
@@ -89,6 +122,8 @@ license_server(ts_config_t *c, xmlNodePtr ls, apr_pool_t *pool)
       p->port = int_attr(n, "port", 0, pool);
       p->line = (int)xmlGetLineNo(n);
     }
+    else if (ts_xml_is(n, "twin"))
+      twin(c, n, pool);
   }
   return NULL;
 }
@@ -139,8 +174,14 @@ ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
 }
 
 ts_error_t *
-ts_config_check_ports(const ts_config_t *c, int port, apr_pool_t *pool)
+ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
 {
+  if (c->twin)
+    return ts_error_createf(TS_ECONFIG, "%s line %d, element twin: twin "
+      "mode (two fronts behind a virtual IP, the license state in etcd) is "
+      "not available in Tessera %s yet; remove <twin> to run this license "
+      "server on its own (`tessera-admin doctor` checks the twin's hosts "
+      "already)", c->path, c->twin->line, TS_VERSION);
   for (int i = 0; i < c->projects->nelts; i++) {
     const ts_project_t *p = &APR_ARRAY_IDX(c->projects, i, ts_project_t);
     if (p->port + 2 >= port && p->port <= port + 5)

@@ -20,6 +20,21 @@ typedef struct ts_project_t {
   int line;                     /* in the file, for messages */
 } ts_project_t;
 
+typedef struct ts_endpoint_t {
+  const char *address;          /* IPv4, IPv6 or a host name */
+  int port;
+  int line;
+} ts_endpoint_t;
+
+/* Twin mode (SPEC §7): the other front and the three state backends. */
+typedef struct ts_twin_t {
+  ts_endpoint_t peer;
+  int connect_timeout_seconds, transfer_timeout_seconds;
+  ts_endpoint_t backends[3];
+  int retry_seconds;
+  int line;
+} ts_twin_t;
+
 typedef struct ts_config_t {
   const char *path;             /* the file read; NULL: defaults */
   apr_array_header_t *listen;   /* of const char *; empty: every address */
@@ -30,6 +45,7 @@ typedef struct ts_config_t {
   int bus_persistence;
   int audit;
   apr_array_header_t *projects; /* of ts_project_t */
+  ts_twin_t *twin;              /* NULL: a single license server */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */
@@ -40,11 +56,12 @@ const char *ts_config_path(const char *inolic, apr_pool_t *pool);
 ts_error_t *ts_config_load(ts_config_t **config, const char *path,
                            apr_pool_t *pool);
 
-/* Check the ports against the main license server's port P (from
- * INOHOST): each project license server's p'..p'+2 must stay clear of
- * p..p+5 and of each other. */
-ts_error_t *ts_config_check_ports(const ts_config_t *config, int port,
-                                  apr_pool_t *pool);
+/* What the servers need beyond the schema, for the main license
+ * server's port P (from INOHOST): each project license server's
+ * p'..p'+2 clear of p..p+5 and of each other; no <twin> (twin mode is not
+ * available in this version). Errors name the file, line and element. */
+ts_error_t *ts_config_check(const ts_config_t *config, int port,
+                            apr_pool_t *pool);
 
 /* The project license server for VERSION, or NULL. */
 const ts_project_t *ts_config_project(const ts_config_t *config,

@@ -151,7 +151,7 @@ ts_server_create(ts_server_t **server_p, const char *role,
                           ts_config_path(server->inolic, pool), pool),
            "cannot start the %s server", role);
   if (server->config->path)
-    TS_ERR_W(ts_config_check_ports(server->config, server->main_port, pool),
+    TS_ERR_W(ts_config_check(server->config, server->main_port, pool),
              "cannot start the %s server", role);
   server->port = server->main_port;
   if (project) {

@@ -448,3 +448,93 @@ Test(doctor, configuration_and_bus_broker)
                "%s", r.out);
   run_free(&r);
 }
+
+static void
+write_twin(const char *peer, const char *b1, const char *b2, const char *b3)
+{
+  char path[400], text[1200];
+
+  snprintf(path, sizeof(path), "%s/lic", root);
+  mkdir(path, 0755);
+  snprintf(path, sizeof(path), "%s/lic/tessera.xml", root);
+  snprintf(text, sizeof(text),
+           "<tessera xmlns=\"urn:tessera:config:1\">\n<license-server>\n"
+           "<twin>\n<peer address=\"%s\" port=\"17000\"/>\n<backends>\n"
+           "<backend address=\"%s\"/>\n<backend address=\"%s\" port=\"2380\"/>"
+           "\n<backend address=\"%s\"/>\n</backends>\n</twin>\n"
+           "</license-server>\n</tessera>\n", peer, b1, b2, b3);
+  run_write_file(path, text);
+}
+
+/* Seed 000: the twin on this host, or two of the three backends on one
+ * host, is a warning. Hosts are judged by address (a socket binds only to
+ * this machine's addresses; nothing is sent): 192.0.2.0/24 is a
+ * documentation network, never this machine. A license server with
+ * <twin> refuses to start: twin mode is not there yet. */
+Test(doctor, twin_and_backends_on_one_host_are_warned)
+{
+  const char *check[] = { TESSERAD, "license", "--check", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
+  run_result_t r;
+
+  init_project();
+  write_twin("192.0.2.20", "192.0.2.10", "192.0.2.11", "192.0.2.12");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "twin", "warning", ""), 0, "%s", r.out);
+  cr_assert_eq(findings(r.out, "twin", "info", "the twin peer 192.0.2.20:"
+                        "17000 is another host, and the three backends are "
+                        "on three hosts"), 1, "%s", r.out);
+  run_free(&r);
+
+  /* the peer is this machine (any loopback address is); backends 1 and 2
+   * share an address, 3 is this machine too but alone */
+  write_twin("127.0.0.2", "192.0.2.10", "192.0.2.10", "localhost");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "twin", "warning", "the twin peer 127.0.0.2:"
+                        "17000 ("), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "twin", "warning", "line 4) is this host"), 1,
+               "%s", r.out);
+  cr_assert_eq(findings(r.out, "twin", "warning", "backends 1 (192.0.2.10:"
+                        "2379) and 2 (192.0.2.10:2380)"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "twin", "warning", "no majority"), 1, "%s",
+               r.out);
+  cr_assert_eq(findings(r.out, "twin", "info", ""), 0, "%s", r.out);
+  run_free(&r);
+
+  /* two backends on this machine under different names */
+  write_twin("192.0.2.20", "127.0.0.1", "192.0.2.11", "localhost");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "twin", "warning", "backends 1 (127.0.0.1:"
+                        "2379) and 3 (localhost:2379)"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "twin", "warning", ""), 1, "%s", r.out);
+  run_free(&r);
+
+  /* doctor and the server: this version refuses twin mode */
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.out);
+  cr_assert_eq(findings(r.out, "configuration", "error", "line 3, element "
+                        "twin: twin mode"), 1, "%s", r.out);
+  run_free(&r);
+  r = run(check, env, NULL);
+  cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "tessera.xml line 3, element twin: twin mode"),
+            "%s", r.err);
+  cr_assert(strstr(r.err, "remove <twin>"), "%s", r.err);
+  run_free(&r);
+
+  /* the schema wants exactly three backends */
+  {
+    char path[400];
+    snprintf(path, sizeof(path), "%s/lic/tessera.xml", root);
+    run_write_file(path, "<tessera xmlns=\"urn:tessera:config:1\">\n"
+                   "<license-server>\n<twin>\n<peer address=\"192.0.2.20\" "
+                   "port=\"17000\"/>\n<backends>\n<backend address=\"a\"/>"
+                   "\n<backend address=\"b\"/>\n</backends>\n</twin>\n"
+                   "</license-server>\n</tessera>\n");
+  }
+  r = run(check, env, NULL);
+  cr_assert_neq(r.status, 0);
+  cr_assert(strstr(r.err, "line 5, element backends"), "%s", r.err);
+  run_free(&r);
+}
