@@ -288,6 +288,45 @@ Test(admin_win32, doctor_judges_the_project_dacls_for_another_account)
   cr_assert_null(strstr(f, "error:"), "%s", f);
   run_free(&r);
 
+  /* Linux and Windows agents share the project: doctor on Windows checks
+   * the Windows agents' accounts without being asked */
+  {
+    const char *agents = apr_pstrcat(pool, prj, "\\ivm\\agents", NULL);
+    const char *rec[2] = {
+      apr_pstrcat(pool, agents, "\\w1.17003.json", NULL),
+      apr_pstrcat(pool, agents, "\\l1.17003.json", NULL) };
+    cr_assert(CreateDirectoryA(agents, NULL));
+    run_write_file(rec[0], "{\"version\": 1, \"kind\": \"agent\", "
+                   "\"host\": \"w1\", \"port\": 17003, \"os\": "
+                   "\"windows\", \"account\": \"NT AUTHORITY\\\\LOCAL "
+                   "SERVICE\", \"inohost\": \"lic1.17000\"}");
+    run_write_file(rec[1], "{\"version\": 1, \"kind\": \"agent\", "
+                   "\"host\": \"l1\", \"port\": 17003, \"os\": "
+                   "\"linux\", \"account\": \"tessera\", \"inohost\": "
+                   "\"lic1.17000\"}");
+    for (int i = 0; i < 6; i++)
+      set_dacl(entries[i], rw);
+    set_dacl(agents, rw);
+    set_dacl(rec[0], rw);
+    set_dacl(rec[1], rw);
+    r = ADMIN("doctor", "--json");
+    f = findings(r.out, "scenarios", prj);
+    cr_assert(strstr(f, "warning: Linux and Windows agents share INOPRJ"),
+              "%s", f);
+    cr_assert(strstr(f, "the windows agents' accounts are checked below"),
+              "%s", f);
+    f = findings(r.out, "permissions", account);
+    cr_assert(strstr(f, "info: the account NT AUTHORITY\\LOCAL SERVICE "
+                     "can read and write all 9 entries"), "%s", f);
+    f = findings(r.out, "permissions", "tessera");
+    cr_assert_str_empty(f, "a Linux account is not judged on Windows: %s",
+                        f);
+    run_free(&r);
+    DeleteFileA(rec[0]);
+    DeleteFileA(rec[1]);
+    RemoveDirectoryA(agents);
+  }
+
   r = ADMIN("doctor", "--json", "--account", "no-such-account-4711");
   f = findings(r.out, "permissions", "no-such-account-4711");
   cr_assert(strstr(f, "there is no account 'no-such-account-4711'"), "%s",
