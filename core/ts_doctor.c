@@ -249,6 +249,15 @@ check_dir_local(ts_doctor_t *doc, const char *name, const char *path)
                   apr_psprintf(doc->pool, "tessera-admin env set %s <local "
                                "directory> --scope all", name), "%s",
                   warning);
+  else {
+    tsp_fs_info_t fs;
+    err = tsp_path_fs_info(&fs, path, doc->pool);
+    if (!err)
+      ts_doctor_add(doc, TS_SEV_INFO, "network-drive", path, NULL,
+                    "%s %s is on a local file system (%s at %s)", name, path,
+                    fs.fstype, fs.mount);
+    ts_error_clear(err);
+  }
 }
 
 void
@@ -490,7 +499,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
   const char *init = apr_psprintf(doc->pool, "tessera-admin project init");
   apr_finfo_t fi;
   apr_dir_t *dir;
-  int uuids = 0;
+  int uuids = 0, before = doc->findings->nelts;
 
   if (!prj)
     return;
@@ -565,7 +574,10 @@ ts_doctor_check_project(ts_doctor_t *doc)
       ts_error_clear(err);
     }
   }
-  (void)uuid_file;
+  if (doc->findings->nelts == before)
+    ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "INOPRJ %s: its "
+                  "identity %s holds a UUID; ivm and ivm/logs are writable",
+                  prj, uuid_file);
 }
 
 ts_error_t *

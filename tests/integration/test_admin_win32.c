@@ -234,8 +234,10 @@ Test(admin_win32, doctor_judges_the_project_dacls_for_another_account)
 
   apr_pool_create(&pool, NULL);
   GetTempPathA(sizeof(tmp), tmp);
-  snprintf(prj, sizeof(prj), "%stessera-acl-%lu", tmp,
-           (unsigned long)GetCurrentProcessId());
+  /* wine reuses process ids: a failed run may have left its tree */
+  snprintf(prj, sizeof(prj), "%stessera-acl-%lu-%llu", tmp,
+           (unsigned long)GetCurrentProcessId(),
+           (unsigned long long)GetTickCount64());
   cr_assert(CreateDirectoryA(prj, NULL), "%s: %lu", prj, GetLastError());
   entries[0] = prj;
   entries[1] = apr_pstrcat(pool, prj, "\\ivm", NULL);

@@ -105,7 +105,11 @@ Test(doctor, clean_project_has_no_errors)
   init_project();
   r = doctor((const char *[]){ "--json", NULL });
   cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.out);
-  cr_assert_eq(findings(r.out, "project", NULL, ""), 0, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", NULL, ""), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "info", "holds a UUID; ivm and "
+                        "ivm/logs are writable"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "network-drive", "info", "is on a local file "
+                        "system"), 3, "INOPRJ, INOLIC, INODIR: %s", r.out);
   run_free(&r);
 }
 
