@@ -38,6 +38,10 @@ wineserver -w 2>/dev/null || true
 wineserver -p 2>/dev/null || true
 wine cmd /c exit </dev/null >/dev/null 2>&1
 
+# The tests keep their trees in the prefix's temp directory; the prefix
+# is cached, so clear what earlier (perhaps killed) runs left there.
+rm -rf "$WINEPREFIX"/drive_c/users/*/Temp/tessera-*
+
 # A build tree configured against an older prefix (new package versions)
 # keeps that prefix's paths in its cache: configure it afresh.
 fresh=
