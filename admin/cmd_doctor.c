@@ -136,7 +136,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   if (s != APR_EOF || os->ind != ctx->argc)
     return admin_usage_error(usage, "doctor takes no arguments");
   if (!account)
-    account = "tessera";
+    account = tsp_service_account();
   TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
   doc.pool = ctx->pool;
@@ -147,10 +147,13 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_network_drives(&doc);
   ts_doctor_check_project(&doc);
   ts_doctor_check_scenarios(&doc, accounts);
-  if (accounts->nelts) {
-    APR_ARRAY_PUSH(accounts, const char *) = NULL;
-    ts_doctor_check_access(&doc, (const char *const *)accounts->elts);
+  if (!accounts->nelts) {
+    /* nobody named: the account the services run as */
+    APR_ARRAY_PUSH(accounts, const char *) = tsp_service_account();
+    doc.account_implicit = 1;
   }
+  APR_ARRAY_PUSH(accounts, const char *) = NULL;
+  ts_doctor_check_access(&doc, (const char *const *)accounts->elts);
   ts_doctor_check_ports(&doc);
   ts_doctor_check_files(&doc);
   if (fix && !yes && !json

@@ -96,7 +96,7 @@ admin_cmd_service(admin_ctx_t *ctx)
     ? "Tessera bus: the license server's MQTT broker (mosquitto) on p+1"
     : "Tessera license server: licenses, seats, the model-server registry "
       "and the hub";
-  spec.account = "tessera";
+  spec.account = tsp_service_account();
   spec.nofile = 65536;
   {
     /* the unit's EnvironmentFile= is where the settings store lives */

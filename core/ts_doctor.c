@@ -623,6 +623,19 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
     ts_error_t *err = tsp_access_scan(&rep, prj, accounts[a], probes,
                                       doc->pool);
     const char *fix = tsp_access_fix(prj, accounts[a], doc->pool);
+    if (err && doc->account_implicit
+        && (ts_error_code(err) == TS_ENOENT || ts_error_code(err) == TS_EPERM)) {
+      /* not asked for: say how to get the check, do not warn */
+      ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a],
+                    ts_error_code(err) == TS_ENOENT
+                    ? "`tessera-admin service install license` creates it; "
+                      "name the agents' accounts with --account NAME"
+                    : "sudo tessera-admin doctor",
+                    "INOPRJ was not checked as the service account %s: %s",
+                    accounts[a], ts_error_text(err, doc->pool));
+      ts_error_clear(err);
+      continue;
+    }
     if (err) {
       ts_doctor_add(doc, ts_error_code(err) == TS_EUNAVAIL ? TS_SEV_INFO
                                                            : TS_SEV_WARNING,

@@ -32,6 +32,8 @@ typedef struct ts_doctor_t {
   ts_settings_t *settings;
   int fix;               /* apply safe fixes */
   long connections;      /* expected client connections (fd check) */
+  int account_implicit;  /* access checked as the service account because
+                            no --account was given */
   apr_array_header_t *findings;   /* of ts_finding_t */
   apr_pool_t *pool;
 } ts_doctor_t;

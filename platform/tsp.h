@@ -161,6 +161,11 @@ ts_error_t *tsp_access_scan(tsp_access_report_t **report, const char *dir,
 const char *tsp_access_fix(const char *dir, const char *account,
                            apr_pool_t *pool);
 
+/* The account Tessera's services run as: Linux the dedicated user
+ * "tessera" (created by service install), Windows "NT AUTHORITY\LocalService".
+ * doctor checks INOPRJ as this account unless told others. */
+const char *tsp_service_account(void);
+
 /* "linux" or "windows": the os field of the records agents and model
  * servers leave in INOPRJ. */
 const char *tsp_os_name(void);
@@ -264,7 +269,7 @@ typedef struct tsp_service_spec_t {
   const char *name;             /* "tessera-license" */
   const char *description;
   const char *program;          /* absolute path of tesserad */
-  const char *account;          /* Linux: the dedicated user ("tessera") */
+  const char *account;          /* tsp_service_account() */
   const char *const *after;     /* services this one starts after, or NULL */
   const char *const *writable;  /* directories the account must write */
   long nofile;                  /* Linux: LimitNOFILE= */

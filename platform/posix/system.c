@@ -148,3 +148,9 @@ tsp_os_name(void)
 {
   return "linux";
 }
+
+const char *
+tsp_service_account(void)
+{
+  return "tessera";
+}

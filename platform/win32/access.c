@@ -131,9 +131,10 @@ tsw_account_sids(apr_array_header_t **sids_p, const char **names,
 
   TS_ERR(tsw_utf8_to_wide(&wname, account, pool));
   if (!LookupAccountNameW(NULL, wname, sid, &len, domain, &dlen, &use))
-    return tsw_error(GetLastError(), "there is no account '%s' on this "
-                     "machine (LookupAccountNameW); give it as NAME or "
-                     "DOMAIN\\NAME", account);
+    return ts_error_createf(TS_ENOENT, "there is no account '%s' on this "
+                            "machine (LookupAccountNameW error %lu); give it "
+                            "as NAME or DOMAIN\\NAME", account,
+                            GetLastError());
   *names = "";
   add_sid(sids, names, sid, account, pool);
   add_well_known(sids, names, WinWorldSid, "Everyone", pool);

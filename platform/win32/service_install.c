@@ -84,7 +84,7 @@ ts_error_t *
 tsp_service_install(const tsp_service_spec_t *spec, apr_pool_t *pool)
 {
   SC_HANDLE scm, svc;
-  const wchar_t *wname, *wdisplay, *wcmd, *wdesc, *wdeps = NULL;
+  const wchar_t *wname, *wdisplay, *wcmd, *wdesc, *wdeps = NULL, *waccount;
   SERVICE_DESCRIPTIONW desc;
   SC_ACTION actions[3] = { { SC_ACTION_RESTART, 5000 },
                            { SC_ACTION_RESTART, 5000 },
@@ -115,11 +115,12 @@ tsp_service_install(const tsp_service_spec_t *spec, apr_pool_t *pool)
     }
     wdeps = list;
   }
+  TS_ERR(tsw_utf8_to_wide(&waccount, spec->account, pool));
   TS_ERR(open_scm(&scm, SC_MANAGER_CREATE_SERVICE | SC_MANAGER_CONNECT));
   svc = CreateServiceW(scm, wname, wdisplay, SERVICE_ALL_ACCESS,
                        SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                        SERVICE_ERROR_NORMAL, wcmd, NULL, NULL, wdeps,
-                       L"NT AUTHORITY\\LocalService", NULL);
+                       waccount, NULL);
   if (!svc) {
     DWORD e = GetLastError();
     CloseServiceHandle(scm);

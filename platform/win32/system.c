@@ -203,3 +203,9 @@ tsp_os_name(void)
 {
   return "windows";
 }
+
+const char *
+tsp_service_account(void)
+{
+  return "NT AUTHORITY\\LocalService";
+}

@@ -4,6 +4,7 @@
  * queues of a killed process (listed; --fix --yes removes only those of
  * the service account, a live process's queue stays), and broken project
  * directories (missing, a file, two uuid files, a corrupt uuid). */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,16 +56,33 @@ teardown(void)
 
 TestSuite(doctor, .init = setup, .fini = teardown, .timeout = 60);
 
+/* doctor with ARGS, as root, or as USER. Without an --account in ARGS
+ * doctor checks INOPRJ as the service account 'tessera', which may or may
+ * not exist on the test machine: cases not about permissions name root
+ * (who may use everything) unless IMPLICIT. */
+static run_result_t
+doctor_as(const char *user, int implicit, const char *const *args)
+{
+  const char *argv[16] = { TESSERA_ADMIN, "doctor" };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
+  int n = 2, named = 0;
+
+  for (int i = 0; args[i]; i++) {
+    named |= strcmp(args[i], "--account") == 0;
+    argv[n++] = args[i];
+  }
+  if (!named && !implicit) {
+    argv[n++] = "--account";
+    argv[n++] = "root";
+  }
+  return run(argv, env, user);
+}
+
 static run_result_t
 doctor(const char *const *args)
 {
-  const char *argv[12] = { TESSERA_ADMIN, "doctor" };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
-                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 2] = args[i];
-  return run(argv, env, NULL);
+  return doctor_as(NULL, 0, args);
 }
 
 static void
@@ -540,5 +558,36 @@ Test(doctor, twin_and_backends_on_one_host_are_warned)
   r = run(check, env, NULL);
   cr_assert_neq(r.status, 0);
   cr_assert(strstr(r.err, "line 5, element backends"), "%s", r.err);
+  run_free(&r);
+}
+
+/* Without --account, INOPRJ is checked as the account the services run
+ * as (tessera): when it exists, as that account; when not, an info saying
+ * how to create it; as a user who cannot become it, an info saying to run
+ * doctor as root. Never a warning for what was not asked. */
+Test(doctor, without_an_account_the_service_account_is_checked)
+{
+  int exists = getpwnam("tessera") != NULL;
+  run_result_t r;
+
+  init_project();
+  chmod(root, 0755);
+  r = doctor_as(NULL, 1, (const char *[]){ "--json", NULL });
+  if (exists)
+    cr_assert_eq(findings(r.out, "permissions", NULL, "the account tessera "),
+                 1, "%s", r.out);
+  else
+    cr_assert_eq(findings(r.out, "permissions", "info", "INOPRJ was not "
+                          "checked as the service account tessera: there is "
+                          "no account 'tessera'"), 1, "%s", r.out);
+  run_free(&r);
+  if (!exists)
+    return;
+  r = doctor_as("nobody", 1, (const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "permissions", "info", "INOPRJ was not "
+                        "checked as the service account tessera: checking "
+                        "access as 'tessera' needs root"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "permissions", "warning", ""), 0, "%s",
+               r.out);
   run_free(&r);
 }
