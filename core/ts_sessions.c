@@ -98,6 +98,43 @@ exec(ts_sessions_t *st, const char *sql)
   return rc == SQLITE_OK ? NULL : db_error(st, rc, sql);
 }
 
+/* Stores of earlier releases: the first lacks the model-server column;
+ * both kept the sessions in a rowid table with a separate key index and
+ * had an index by product. Rebuilt in one transaction: a crash leaves
+ * the old or the new form. */
+static ts_error_t *
+upgrade(ts_sessions_t *st)
+{
+  sqlite3_stmt *q;
+  ts_error_t *err;
+  int rowid;
+
+  if (sqlite3_exec(st->db, "SELECT server FROM sessions LIMIT 0", NULL, NULL,
+                   NULL) != SQLITE_OK)
+    TS_ERR(exec(st, "ALTER TABLE sessions ADD COLUMN server TEXT"));
+  if (sqlite3_prepare_v2(st->db, "SELECT rowid FROM sessions LIMIT 0", -1,
+                         &q, NULL) == SQLITE_OK) {
+    rowid = 1;
+    sqlite3_finalize(q);
+  }
+  else
+    rowid = 0;
+  if (!rowid)
+    return NULL;
+  err = exec(st, "BEGIN IMMEDIATE;"
+    " CREATE TABLE sessions_new (id TEXT PRIMARY KEY, product TEXT NOT NULL,"
+    "  user TEXT NOT NULL, host TEXT NOT NULL, application TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL, started INTEGER NOT NULL,"
+    "  expires INTEGER NOT NULL, server TEXT) WITHOUT ROWID;"
+    " INSERT INTO sessions_new SELECT " COLUMNS " FROM sessions;"
+    " DROP TABLE sessions;"
+    " ALTER TABLE sessions_new RENAME TO sessions;"
+    " COMMIT");
+  if (err)
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+  return err;
+}
+
 ts_error_t *
 ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
 {
@@ -127,21 +164,21 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   TS_ERR(exec(st, "PRAGMA page_size=1024"));
   TS_ERR(exec(st, "PRAGMA journal_mode=WAL"));
   TS_ERR(exec(st, "PRAGMA synchronous=NORMAL"));
+  /* Every b-tree a checkout touches costs a page in the WAL at commit:
+   * the sessions are kept by id in the table's own b-tree (WITHOUT
+   * ROWID: no separate key index), plus the expiry index (reclaiming
+   * runs in every transaction and must not scan) and the model-server
+   * index for the few sessions that have one. Seats in use are counted
+   * in the usage table, so no index by product. */
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
                   " id TEXT PRIMARY KEY, product TEXT NOT NULL,"
                   " user TEXT NOT NULL, host TEXT NOT NULL,"
                   " application TEXT NOT NULL, pid INTEGER NOT NULL,"
                   " started INTEGER NOT NULL, expires INTEGER NOT NULL,"
-                  " server TEXT)"));
-  /* stores of the first release lack the model server column */
-  if (sqlite3_exec(st->db, "SELECT server FROM sessions LIMIT 0", NULL, NULL,
-                   NULL) != SQLITE_OK)
-    TS_ERR(exec(st, "ALTER TABLE sessions ADD COLUMN server TEXT"));
+                  " server TEXT) WITHOUT ROWID"));
+  TS_ERR(upgrade(st));
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_server"
                   " ON sessions(server) WHERE server IS NOT NULL"));
-  TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_product"
-                  " ON sessions(product)"));
-  /* reclaiming runs in every transaction: it must not scan the table */
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_expires"
                   " ON sessions(expires)"));
   TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS usage ("

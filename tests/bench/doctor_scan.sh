@@ -2,10 +2,20 @@
 # Benchmark (prints figures, asserts nothing): the doctor's permission scan
 # of INOPRJ as another account against `find <dir> -type f ! -perm -u=rw`
 # on the same tree, in the same run.
-#   tests/bench/doctor_scan.sh [BUILD_DIR] [FILES]   (default 100000 files;
+#   tests/bench/doctor_scan.sh [BUILD_DIR] [FILES]   (default build/release,
+#   100000 files;
 #   the issue's figure is 1000000). Needs root (the scan becomes 'nobody').
 set -euo pipefail
-build=$(cd "${1:-build/linux}" && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
+# Figures come from the optimized build (preset "release"), made here
+# unless a build directory is given.
+if [ -n "${1:-}" ]; then
+  build=$(cd "$1" && pwd)
+else
+  (cd "$here" && cmake --preset release >/dev/null \
+     && cmake --build --preset release >/dev/null)
+  build=$here/build/release
+fi
 files=${2:-100000}
 admin=$build/admin/tessera-admin
 work=$(mktemp -d /var/tmp/tessera-bench-XXXXXX)

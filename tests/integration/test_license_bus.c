@@ -573,7 +573,7 @@ Test(license_bus, hup_reopens_the_audit_hub_and_broker_logs)
   for (int i = 0; i < 3; i++) {
     snprintf(path[i], sizeof(path[i]), "%s/lic/logs/%s.%d/%s", root,
              dirs[i], port + offsets[i], files[i]);
-    snprintf(moved, sizeof(moved), "%s.1", path[i]);
+    snprintf(moved, sizeof(moved), "%.600s.1", path[i]);
     cr_assert_eq(rename(path[i], moved), 0, "%s", path[i]);
   }
   cr_assert_eq(kill(servers[0], SIGHUP), 0);

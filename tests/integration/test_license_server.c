@@ -151,7 +151,7 @@ Test(license_server, two_hundred_clients_ten_seats_twenty_times)
     for (int i = 0; i < CLIENTS; i++)
       if (ids[i][0]) {
         char path[128];
-        snprintf(path, sizeof(path), "/v1/sessions/%s", ids[i]);
+        snprintf(path, sizeof(path), "/v1/sessions/%.100s", ids[i]);
         cr_assert_eq(http("DELETE", path, NULL, NULL, 0), 200);
       }
   }

@@ -1,6 +1,7 @@
 /* test_sessions.c: the session store's promises: never more sessions than
  * seats, check-in and lease expiry free the seat, the counts survive a
- * reopen; the observer hears every end after its commit. */
+ * reopen; the observer hears every end after its commit; a store of an
+ * earlier release is upgraded with its sessions. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_thread_proc.h>
+
+#include <sqlite3.h>
 
 #include "ts_sessions.h"
 
@@ -242,4 +245,63 @@ Test(sessions, concurrent_checkouts_never_exceed_the_seats)
                "(%d)", used, granted);
   cr_assert_gt(refused, 0);
   ts_sessions_close(st);
+}
+
+/* A store as the first releases wrote it (rowid table with a key index,
+ * an index by product, no model-server column) opens with its sessions
+ * and counts, in the new form. */
+Test(sessions, a_store_of_an_earlier_release_keeps_its_sessions)
+{
+  sqlite3 *old;
+  sqlite3_stmt *q;
+  ts_sessions_t *st;
+  apr_array_header_t *list;
+  ts_error_t *err;
+  const char *id;
+  long used;
+  char sql[1024];
+  long long future = (long long)apr_time_now() + apr_time_from_sec(600);
+
+  cr_assert_eq(sqlite3_open(db, &old), SQLITE_OK);
+  snprintf(sql, sizeof(sql),
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE sessions (id TEXT PRIMARY KEY, product TEXT NOT NULL,"
+    " user TEXT NOT NULL, host TEXT NOT NULL, application TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, started INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX sessions_product ON sessions(product);"
+    "CREATE INDEX sessions_expires ON sessions(expires);"
+    "CREATE TABLE usage (product TEXT PRIMARY KEY, used INTEGER NOT NULL);"
+    "INSERT INTO sessions VALUES ('a1', 'modeler', 'ada', 'ws1', 'old', 1,"
+    " 0, %lld), ('b2', 'modeler', 'bob', 'ws2', 'old', 2, 0, %lld);"
+    "INSERT INTO usage VALUES ('modeler', 2);", future, future);
+  cr_assert_eq(sqlite3_exec(old, sql, NULL, NULL, NULL), SQLITE_OK, "%s",
+               sqlite3_errmsg(old));
+  sqlite3_close(old);
+
+  err = ts_sessions_open(&st, db, pool);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, pool) : "");
+  cr_assert_null(ts_sessions_list(&list, st, pool));
+  cr_assert_eq(list->nelts, 2);
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 2);
+  cr_assert_null(take(st, &id, 3, apr_time_from_sec(60)));
+  err = take(st, NULL, 3, apr_time_from_sec(60));
+  cr_assert_not_null(err, "3 seats: the 2 kept sessions count");
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  ts_error_clear(err);
+  cr_assert_null(ts_sessions_release(st, "a1", "checkin", NULL));
+  ts_sessions_close(st);
+
+  cr_assert_eq(sqlite3_open(db, &old), SQLITE_OK);
+  cr_assert_eq(sqlite3_prepare_v2(old, "SELECT rowid FROM sessions", -1, &q,
+                                  NULL), SQLITE_ERROR,
+               "the sessions table is WITHOUT ROWID now");
+  cr_assert_eq(sqlite3_prepare_v2(old, "SELECT COUNT(*) FROM sqlite_master "
+                                  "WHERE name = 'sessions_product'", -1, &q,
+                                  NULL), SQLITE_OK);
+  cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+  cr_assert_eq(sqlite3_column_int(q, 0), 0, "the product index is gone");
+  sqlite3_finalize(q);
+  sqlite3_close(old);
 }
