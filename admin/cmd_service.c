@@ -161,6 +161,19 @@ admin_cmd_service(admin_ctx_t *ctx)
                               "tessera-admin; name it with --program PATH");
     TS_ERR(tsp_service_install(&spec, ctx->pool));
     printf("%s installed and started (%s)\n", spec.name, spec.program);
+    if (strcmp(role, "license") == 0) {
+      /* under the service manager the bus is a service of its own */
+      tsp_service_spec_t bus = spec;
+      ts_error_t *err;
+      bus.role = "bus";
+      bus.name = "tessera-bus";
+      err = tsp_service_query(&state, &detail, &bus, ctx->pool);
+      if (!err && strcmp(state, "not installed") == 0)
+        printf("note: the bus (port p+1) runs as a service of its own; "
+               "install it with %s\n", tsp_privileged_command(
+                 "tessera-admin service install bus", ctx->pool));
+      ts_error_clear(err);
+    }
     return NULL;
   }
   if (strcmp(verb, "uninstall") == 0) {

@@ -657,8 +657,10 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
   const char *t = *text ? *text : "";
   long total = 0;
   int up, gone, proxies;
+  apr_uint64_t commits, steps;
   size_t i;
 
+  ts_sessions_stats(&commits, &steps, lc->sessions);
   t = apr_pstrcat(pool, t,
     "# HELP tessera_license_seats Seats the license grants, per product.\n"
     "# TYPE tessera_license_seats gauge\n", NULL);
@@ -695,9 +697,17 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
     "# HELP tessera_bus_events_dropped_total Events not published: no bus "
     "connection, or too many waiting.\n"
     "# TYPE tessera_bus_events_dropped_total counter\n"
-    "tessera_bus_events_dropped_total %" APR_UINT64_T_FMT "\n",
+    "tessera_bus_events_dropped_total %" APR_UINT64_T_FMT "\n"
+    "# HELP tessera_session_store_commits_total Transactions committed to "
+    "the session store.\n"
+    "# TYPE tessera_session_store_commits_total counter\n"
+    "tessera_session_store_commits_total %" APR_UINT64_T_FMT "\n"
+    "# HELP tessera_session_store_requests_total Requests the session store "
+    "served in those transactions (group commit: several per commit).\n"
+    "# TYPE tessera_session_store_requests_total counter\n"
+    "tessera_session_store_requests_total %" APR_UINT64_T_FMT "\n",
     t, total, up, gone, lc->license ? 1 : 0, ts_bus_connected(bus_of(lc)),
-    ts_bus_dropped(bus_of(lc)));
+    ts_bus_dropped(bus_of(lc)), commits, steps);
   *text = t;
 }
 

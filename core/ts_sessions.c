@@ -15,6 +15,7 @@
 #include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <sqlite3.h>
 
@@ -28,7 +29,12 @@ typedef struct ended_t {
 struct ts_sessions_t {
   sqlite3 *db;
   const char *path;
-  apr_thread_mutex_t *lock;
+  apr_thread_mutex_t *lock;     /* the connection, held by a batch */
+  apr_thread_mutex_t *qlock;    /* the queue of steps below */
+  apr_thread_cond_t *qcond;     /* a batch ended */
+  struct txn_req_t *head, *tail;
+  int leading;                  /* a caller runs a batch now */
+  apr_uint64_t commits, changes; /* under LOCK: transactions, steps */
   ts_sessions_observer_t observer;
   void *observer_baton;
   apr_pool_t *txn_pool;         /* cleared at the start of a transaction */
@@ -154,6 +160,8 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   }
   sqlite3_busy_timeout(st->db, 5000);
   apr_thread_mutex_create(&st->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_mutex_create(&st->qlock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_cond_create(&st->qcond, pool);
   apr_pool_create(&st->txn_pool, pool);
   st->pool = pool;
   st->stmts = apr_hash_make(pool);
@@ -342,34 +350,131 @@ new_id(apr_pool_t *pool)
                       b[8], b[9], b[10], b[11]);
 }
 
-/* Run STEP inside an IMMEDIATE transaction under the mutex. */
+/* Group commit. A commit costs far more than the statements of one
+ * change (the WAL write, file locks), so changes that arrive together
+ * share one: each caller queues its step; one of them leads, takes
+ * every step queued so far, runs them in one IMMEDIATE transaction (each
+ * in a savepoint of its own when there are several, so a refused step
+ * undoes only itself) and commits; then every caller of the batch
+ * returns with its own result, and a waiting caller leads the next
+ * batch. Nobody is told of a change before its commit. */
 typedef ts_error_t *(*txn_fn)(ts_sessions_t *st, void *baton);
 
+typedef struct txn_req_t {
+  txn_fn step;
+  void *baton;
+  ts_error_t *err;
+  int done;
+  struct txn_req_t *next;
+} txn_req_t;
+
+/* Run the prepared statement for SQL (no rows). */
 static ts_error_t *
-transaction(ts_sessions_t *st, txn_fn step, void *baton)
+run_sql(ts_sessions_t *st, const char *sql)
 {
+  sqlite3_stmt *q;
+  int rc = prepare(&q, st, sql);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, sql);
+  rc = sqlite3_step(q);
+  done(q);
+  return rc == SQLITE_DONE ? NULL : db_error(st, rc, sql);
+}
+
+/* The same error for each of BATCH that has none yet. */
+static void
+fail_all(txn_req_t *batch, const ts_error_t *err, apr_pool_t *pool)
+{
+  for (txn_req_t *r = batch; r; r = r->next)
+    if (!r->err)
+      r->err = ts_error_createf(ts_error_code(err), "%s",
+                                ts_error_text(err, pool));
+}
+
+static void
+run_batch(ts_sessions_t *st, txn_req_t *batch)
+{
+  int several = batch->next != NULL;
   ts_error_t *err;
 
   apr_thread_mutex_lock(st->lock);
   apr_pool_clear(st->txn_pool);
   st->ended = apr_array_make(st->txn_pool, 4, sizeof(ended_t));
-  err = exec(st, "BEGIN IMMEDIATE");
+  err = run_sql(st, "BEGIN IMMEDIATE");
   if (!err)
     err = reclaim(st);
+  for (txn_req_t *r = batch; !err && r; r = r->next) {
+    int mark = st->ended->nelts;
+    if (several && (err = run_sql(st, "SAVEPOINT step")))
+      break;
+    r->err = r->step(st, r->baton);
+    if (r->err && several) {
+      err = run_sql(st, "ROLLBACK TO step");
+      st->ended->nelts = mark;   /* those did not end after all */
+    }
+    if (!err && several)
+      err = run_sql(st, "RELEASE step");
+    if (r->err && !several)
+      err = r->err;   /* the whole transaction is this step's */
+  }
   if (!err)
-    err = step(st, baton);
-  if (!err)
-    err = exec(st, "COMMIT");
-  else {
+    err = run_sql(st, "COMMIT");
+  if (err) {
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->earliest = 0;   /* a reclaim may have been undone: look again */
+    if (err != batch->err || several) {
+      fail_all(batch, err, st->txn_pool);
+      if (err != batch->err)
+        ts_error_clear(err);
+    }
   }
-  for (int i = 0; !err && i < st->ended->nelts; i++) {
-    const ended_t *e = &APR_ARRAY_IDX(st->ended, i, ended_t);
-    st->observer(st->observer_baton, e->event, &e->s, e->detail);
+  else {
+    st->commits++;
+    for (txn_req_t *r = batch; r; r = r->next)
+      st->changes++;
   }
+  if (!err)
+    for (int i = 0; i < st->ended->nelts; i++) {
+      const ended_t *e = &APR_ARRAY_IDX(st->ended, i, ended_t);
+      st->observer(st->observer_baton, e->event, &e->s, e->detail);
+    }
   apr_thread_mutex_unlock(st->lock);
-  return err;
+}
+
+static ts_error_t *
+transaction(ts_sessions_t *st, txn_fn step, void *baton)
+{
+  txn_req_t me = { step, baton, NULL, 0, NULL }, *batch;
+
+  apr_thread_mutex_lock(st->qlock);
+  if (st->tail)
+    st->tail->next = &me;
+  else
+    st->head = &me;
+  st->tail = &me;
+  while (!me.done && st->leading)
+    apr_thread_cond_wait(st->qcond, st->qlock);
+  if (me.done) {
+    apr_thread_mutex_unlock(st->qlock);
+    return me.err;
+  }
+  st->leading = 1;
+  batch = st->head;
+  st->head = st->tail = NULL;
+  apr_thread_mutex_unlock(st->qlock);
+
+  run_batch(st, batch);
+
+  apr_thread_mutex_lock(st->qlock);
+  for (txn_req_t *r = batch, *next; r; r = next) {
+    next = r->next;   /* R may be gone once done is set */
+    r->done = 1;
+  }
+  st->leading = 0;
+  apr_thread_cond_broadcast(st->qcond);
+  apr_thread_mutex_unlock(st->qlock);
+  return me.err;
 }
 
 typedef struct checkout_t {
@@ -573,4 +678,14 @@ ts_sessions_count(long *used, ts_sessions_t *st, const char *product)
   TS_ERR(transaction(st, do_count, &c));
   *used = c.used;
   return NULL;
+}
+
+void
+ts_sessions_stats(apr_uint64_t *commits, apr_uint64_t *steps,
+                  ts_sessions_t *st)
+{
+  apr_thread_mutex_lock(st->lock);
+  *commits = st->commits;
+  *steps = st->changes;
+  apr_thread_mutex_unlock(st->lock);
 }

@@ -8,6 +8,8 @@
  *
  * The state is kept in SQLite (WAL, synchronous=NORMAL) in INOLIC, so every
  * acknowledged checkout survives a crash of the server, kill -9 included.
+ * Calls from many threads are safe; those that arrive together share one
+ * commit (group commit), and each returns only after its commit.
  * Twin mode will put the same state into etcd behind this interface.
  */
 #ifndef TS_SESSIONS_H
@@ -73,5 +75,11 @@ ts_error_t *ts_sessions_list(apr_array_header_t **sessions,
 /* Seats in use of PRODUCT. */
 ts_error_t *ts_sessions_count(long *used, ts_sessions_t *store,
                               const char *product);
+
+/* Committed transactions, and the requests they carried (reads
+ * included): group commit puts the requests that arrive together into
+ * one transaction, so STEPS / COMMITS is the mean batch. */
+void ts_sessions_stats(apr_uint64_t *commits, apr_uint64_t *steps,
+                       ts_sessions_t *store);
 
 #endif

@@ -226,7 +226,8 @@ ts_error_t *tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool);
 typedef enum tsp_run_mode_t {
   TSP_RUN_FOREGROUND,   /* Linux default (new-style daemon), Windows --console */
   TSP_RUN_DAEMON,       /* Linux --daemon: fork, setsid, fork, pid file */
-  TSP_RUN_SERVICE       /* Windows: under the service control manager */
+  TSP_RUN_SERVICE       /* --service, under the service manager: Windows
+                           SCM; Linux: systemd (runs as in the foreground) */
 } tsp_run_mode_t;
 
 typedef struct tsp_service_t tsp_service_t;

@@ -30,12 +30,13 @@ static const char usage[] =
   "\n"
   "  --project V  the project license server of product version V (##.#),\n"
   "               on the port tessera.xml gives it\n"
-  "  (no option)  foreground; under systemd a Type=notify service\n"
+  "  (no option)  foreground (Type=notify when systemd runs it)\n"
   "  --daemon     Linux: detach (fork, setsid, fork) once serving; the pid\n"
   "               file INOLIC/logs/<role>.<port>/<role>.pid is locked\n"
   "  --console    foreground, explicitly (Windows: not as a service)\n"
-  "  --service    Windows: run under the service control manager (the\n"
-  "               registered service's command line)\n"
+  "  --service    run under the service manager: the command line of the\n"
+  "               systemd unit and of the Windows service (the bus is then\n"
+  "               a service of its own, not a child)\n"
   "  --check      validate the settings and INOLIC/tessera.xml and exit\n"
   "\n"
   "Signals (Linux): TERM/INT stop, HUP reloads and reopens the log.\n";
@@ -118,8 +119,11 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
     return NULL;
   }
   TS_ERR(ts_settings_open_store(&store, NULL, pool));
+  /* log to stderr in the foreground, and under systemd, whose journal
+   * takes it; a Windows service has the log file and the event log */
   TS_ERR(ts_server_create(&server, o.role, o.project, store,
-                          o.mode != TSP_RUN_SERVICE && !o.check,
+                          (o.mode != TSP_RUN_SERVICE
+                           || tsp_stderr_is_journal()) && !o.check,
                           o.mode == TSP_RUN_SERVICE, pool));
   if (o.check) {
     const char *cfg = ts_server_config_path(server);

@@ -23,7 +23,7 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 cc -O2 -pthread -o "$work/checkout_bench" "$here/tests/bench/checkout_bench.c"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 "$here/tests/free_ports.py")
 export HOME=$work INOLIC=$work/lic INOHOST=localhost.$port ASAN_OPTIONS=detect_leaks=0
 "$build/admin/tessera-admin" license issue --demo-key --host localhost \
   --licensee bench --product bench:1000000:2099-12-31 --out "$work/b.lic" >/dev/null
@@ -33,7 +33,7 @@ ulimit -n "$(ulimit -Hn)"
 pids+=($!)
 for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.05; done
 
-rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rport=$(python3 "$here/tests/free_ports.py" 1)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no >/dev/null 2>&1 &
 pids+=($!)

@@ -26,7 +26,7 @@ trap cleanup EXIT
 ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
 ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/client_key"
 cp "$work/ssh/client_key.pub" "$work/ssh/authorized_keys"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 "$here/tests/free_ports.py")
 cat >"$work/ssh/sshd_config" <<CONF
 ListenAddress 127.0.0.1
 Port $port
@@ -60,7 +60,7 @@ export TESSERA_TEST_LOCAL=$work
 
 # tesserad reports INOPRJ on the network mount (warning, still starts)
 lic=$work/lic
-lport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+lport=$(python3 "$here/tests/free_ports.py" 1)
 INOHOST="127.0.0.1.$lport" INOLIC="$lic" INOPRJ="$mnt/projects" HOME="$work" \
   ASAN_OPTIONS=detect_leaks=0 timeout 20 "$build/server/tesserad" license \
   >"$work/tesserad.out" 2>&1 &

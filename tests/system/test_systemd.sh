@@ -64,11 +64,15 @@ done
 check "systemd in the container is up ($state)" \
   test "$state" = running -o "$state" = degraded
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(python3 "$here/tests/free_ports.py")
 check "env set INOHOST for all users" \
   in_ct "$admin" env set INOHOST "127.0.0.1.$port" --scope all
-check "service install license" \
-  in_ct "$admin" service install license --program "$tesserad"
+install_out=$(in_ct "$admin" service install license --program "$tesserad" 2>&1) \
+  && installed=1 || installed=0
+echo "$install_out"
+check "service install license" test "$installed" = 1
+check "install names the bus service still to install" \
+  sh -c "echo \"\$1\" | grep -q 'service install bus'" _ "$install_out"
 check "unit is active" test "$(in_ct systemctl is-active tessera-license)" = active
 
 journal() { in_ct journalctl -q -o cat --no-pager "$@"; }
@@ -102,8 +106,11 @@ check "journal has info lines with their priority, no '<6>' prefix" \
 check "the unit runs as the dedicated user" \
   test "$(in_ct systemctl show -p User --value tessera-license)" = tessera
 
-# Under systemd the bus is a service of its own (`tesserad bus`); the
-# license server connects to it and keeps its state there (retained).
+# Under systemd the bus is a service of its own (`tesserad bus`): the
+# license unit (--service) starts no broker of its own; it connects to the
+# bus service and keeps its state there (retained).
+no_broker() { ! in_ct sh -c 'cat /proc/[0-9]*/comm' 2>/dev/null | grep -qx mosquitto; }
+check "the license unit runs no broker" no_broker
 check "service install bus" \
   in_ct "$admin" service install bus --program "$tesserad"
 check "bus unit is active" test "$(in_ct systemctl is-active tessera-bus)" = active
