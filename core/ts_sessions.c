@@ -34,7 +34,7 @@ struct ts_sessions_t {
   apr_thread_cond_t *qcond;     /* a batch ended */
   struct txn_req_t *head, *tail;
   int leading;                  /* a caller runs a batch now */
-  apr_uint64_t commits, changes; /* under LOCK: transactions, steps */
+  apr_uint64_t commits, changes; /* under LOCK: transactions, requests */
   ts_sessions_observer_t observer;
   void *observer_baton;
   apr_pool_t *txn_pool;         /* cleared at the start of a transaction */
@@ -163,8 +163,10 @@ ts_sessions_open(ts_sessions_t **store, const char *path, apr_pool_t *pool)
   apr_thread_mutex_create(&st->qlock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&st->qcond, pool);
   apr_pool_create(&st->txn_pool, pool);
-  st->pool = pool;
-  st->stmts = apr_hash_make(pool);
+  /* its own pool: prepared statements are added lazily by whichever
+   * thread runs a batch, and must not race the caller's use of POOL */
+  apr_pool_create(&st->pool, pool);
+  st->stmts = apr_hash_make(st->pool);
   /* A change touches a few pages, and a commit writes them whole to the
    * WAL: 1 KiB pages make that write a quarter of the default's (store
    * alone, tmp/ext4: 9.3k -> 13-17k checkout+check-in pairs/s). Applies
@@ -429,11 +431,9 @@ run_batch(ts_sessions_t *st, txn_req_t *batch)
         ts_error_clear(err);
     }
   }
-  else {
-    st->commits++;
-    for (txn_req_t *r = batch; r; r = r->next)
-      st->changes++;
-  }
+  st->commits++;
+  for (txn_req_t *r = batch; r; r = r->next)
+    st->changes++;
   if (!err)
     for (int i = 0; i < st->ended->nelts; i++) {
       const ended_t *e = &APR_ARRAY_IDX(st->ended, i, ended_t);

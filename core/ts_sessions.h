@@ -76,9 +76,9 @@ ts_error_t *ts_sessions_list(apr_array_header_t **sessions,
 ts_error_t *ts_sessions_count(long *used, ts_sessions_t *store,
                               const char *product);
 
-/* Committed transactions, and the requests they carried (reads
- * included): group commit puts the requests that arrive together into
- * one transaction, so STEPS / COMMITS is the mean batch. */
+/* Transactions run, and the requests they carried (reads and refused
+ * ones included): group commit puts the requests that arrive together
+ * into one transaction, so STEPS / COMMITS is the mean batch. */
 void ts_sessions_stats(apr_uint64_t *commits, apr_uint64_t *steps,
                        ts_sessions_t *store);
 

@@ -247,6 +247,86 @@ Test(sessions, concurrent_checkouts_never_exceed_the_seats)
   ts_sessions_close(st);
 }
 
+typedef struct mixer_t {
+  ts_sessions_t *st;
+  int wrong;     /* results other than expected */
+  int requests;  /* calls made */
+} mixer_t;
+
+/* Each round: a checkout, a check-in of a session that does not exist
+ * (refused), a heartbeat and a check-in of its own: refused calls that
+ * share a transaction with others must undo only themselves. */
+static void *APR_THREAD_FUNC
+mixer(apr_thread_t *t, void *arg)
+{
+  mixer_t *m = arg;
+  apr_pool_t *p;
+
+  (void)t;
+  apr_pool_create(&p, NULL);
+  for (int i = 0; i < 50; i++) {
+    ts_session_t s = { NULL, "modeler", "ada", "ws1", "mix", i, 0, 0, NULL };
+    apr_time_t expires;
+    ts_error_t *err = ts_sessions_checkout(m->st, &s, 100000,
+                                           apr_time_from_sec(60), p);
+    m->requests++;
+    m->wrong += err != NULL;
+    ts_error_clear(err);
+    err = ts_sessions_release(m->st, "0000no0such0session0000", "checkin",
+                              NULL);
+    m->requests++;
+    m->wrong += !err || ts_error_code(err) != TS_ENOENT;
+    ts_error_clear(err);
+    err = ts_sessions_renew(&expires, m->st, s.id, apr_time_from_sec(90));
+    m->requests++;
+    m->wrong += err != NULL || expires <= s.expires;
+    ts_error_clear(err);
+    err = ts_sessions_release(m->st, s.id, "checkin", NULL);
+    m->requests++;
+    m->wrong += err != NULL;
+    ts_error_clear(err);
+    apr_pool_clear(p);
+  }
+  apr_pool_destroy(p);
+  return NULL;
+}
+
+/* Group commit: 16 threads whose calls share transactions each get their
+ * own answer, every call is counted once, and nothing is left over. */
+Test(sessions, calls_sharing_a_commit_get_their_own_answers)
+{
+  ts_sessions_t *st;
+  apr_thread_t *threads[16];
+  mixer_t mixers[16];
+  apr_status_t ignored;
+  apr_array_header_t *list;
+  apr_uint64_t commits, steps;
+  int requests = 0;
+  long used;
+
+  cr_assert_null(ts_sessions_open(&st, db, pool));
+  for (int i = 0; i < 16; i++) {
+    mixers[i] = (mixer_t){ st, 0, 0 };
+    cr_assert_eq(apr_thread_create(&threads[i], NULL, mixer, &mixers[i],
+                                   pool), APR_SUCCESS);
+  }
+  for (int i = 0; i < 16; i++) {
+    apr_thread_join(&ignored, threads[i]);
+    cr_assert_eq(mixers[i].wrong, 0, "thread %d: %d unexpected results", i,
+                 mixers[i].wrong);
+    requests += mixers[i].requests;
+  }
+  ts_sessions_stats(&commits, &steps, st);
+  cr_assert_eq(steps, (apr_uint64_t)requests, "%d calls, %lu counted",
+               requests, (unsigned long)steps);
+  cr_assert_leq(commits, steps);
+  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_eq(used, 0);
+  cr_assert_null(ts_sessions_list(&list, st, pool));
+  cr_assert_eq(list->nelts, 0);
+  ts_sessions_close(st);
+}
+
 /* A store as the first releases wrote it (rowid table with a key index,
  * an index by product, no model-server column) opens with its sessions
  * and counts, in the new form. */
