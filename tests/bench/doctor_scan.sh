@@ -7,15 +7,7 @@
 #   the issue's figure is 1000000). Needs root (the scan becomes 'nobody').
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-# Figures come from the optimized build (preset "release"), made here
-# unless a build directory is given.
-if [ -n "${1:-}" ]; then
-  build=$(cd "$1" && pwd)
-else
-  (cd "$here" && cmake --preset release >/dev/null \
-     && cmake --build --preset release >/dev/null)
-  build=$here/build/release
-fi
+build=$(bash "$here/tests/bench/build_dir.sh" "${1:-}")
 files=${2:-100000}
 admin=$build/admin/tessera-admin
 work=$(mktemp -d /var/tmp/tessera-bench-XXXXXX)

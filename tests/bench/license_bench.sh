@@ -1,21 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark (prints figures, asserts nothing): checkout + check-in pairs
 # against the license server over keep-alive connections at 1, 64 and 1000
-# concurrent clients, every session persisted (SQLite WAL, synchronous=
-# FULL), beside redis-benchmark's INCR rate against a redis-server started
+# concurrent clients, every session committed before it is answered
+# (SQLite WAL, synchronous=NORMAL, group commit), beside redis-benchmark's INCR rate against a redis-server started
 # on loopback in the same run; then the server's RSS holding 100000 open
 # sessions. Usage: tests/bench/license_bench.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-# Figures come from the optimized build (preset "release"), made here
-# unless a build directory is given.
-if [ -n "${1:-}" ]; then
-  build=$(cd "$1" && pwd)
-else
-  (cd "$here" && cmake --preset release >/dev/null \
-     && cmake --build --preset release >/dev/null)
-  build=$here/build/release
-fi
+build=$(bash "$here/tests/bench/build_dir.sh" "${1:-}")
 secs=${2:-5}
 bash "$here/installer/deps-debian.sh" redis-server redis-tools >&2
 work=$(mktemp -d /var/tmp/tessera-lbench-XXXXXX)
