@@ -2,9 +2,9 @@
 # Benchmark (prints figures, asserts nothing): checkout + check-in pairs
 # against the license server over keep-alive connections at 1, 64 and 1000
 # concurrent clients, every session committed before it is answered
-# (SQLite WAL, synchronous=NORMAL, group commit), beside redis-benchmark's INCR rate against a redis-server started
-# on loopback in the same run; then the server's RSS holding 100000 open
-# sessions. Usage: tests/bench/license_bench.sh [BUILD_DIR] [SECONDS]
+# (SQLite WAL, synchronous=NORMAL, group commit), beside redis-benchmark's
+# INCR rate against a redis-server started on loopback in the same run;
+# then the server's RSS holding 100000 open sessions. Usage: tests/bench/license_bench.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(bash "$here/tests/bench/build_dir.sh" "${1:-}")
