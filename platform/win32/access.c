@@ -30,7 +30,9 @@
 
 #include "win32_util.h"
 
-#define DIR_RIGHTS  (FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_TRAVERSE)
+/* No FILE_TRAVERSE: every account holds "bypass traverse checking"
+ * (SeChangeNotifyPrivilege) unless an administrator took it away. */
+#define DIR_RIGHTS  (FILE_GENERIC_READ | FILE_GENERIC_WRITE)
 #define FILE_RIGHTS (FILE_GENERIC_READ | FILE_GENERIC_WRITE)
 
 static int
@@ -175,9 +177,8 @@ typedef struct scan_t {
   apr_pool_t *pool;
 } scan_t;
 
-/* "path: no read/write/search" for what the DACL at WPATH withholds.
- * True if the account could look inside (a directory it may list and
- * traverse). */
+/* "path: no read/write" for what the DACL at WPATH withholds. True if
+ * the account could look inside (a directory it may list). */
 static int
 judge(scan_t *s, const wchar_t *wpath, const char *path, int is_dir)
 {
@@ -209,13 +210,10 @@ judge(scan_t *s, const wchar_t *wpath, const char *path, int is_dir)
       what = "read";
     if ((got & FILE_GENERIC_WRITE) != FILE_GENERIC_WRITE)
       what = apr_pstrcat(s->pool, what, *what ? "/" : "", "write", NULL);
-    if (is_dir && !(got & FILE_TRAVERSE))
-      what = apr_pstrcat(s->pool, what, *what ? "/" : "", "search", NULL);
     APR_ARRAY_PUSH(s->report->examples, const char *) =
       apr_psprintf(s->pool, "%s: no %s", path, what);
   }
-  return (got & (FILE_LIST_DIRECTORY | FILE_TRAVERSE))
-         == (FILE_LIST_DIRECTORY | FILE_TRAVERSE);
+  return (got & FILE_LIST_DIRECTORY) != 0;
 }
 
 static void
