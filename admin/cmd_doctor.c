@@ -19,8 +19,10 @@ static const char usage[] =
   "Every finding names the path, port or value, why it matters and the\n"
   "command that fixes it. Exit 0 without errors, 78 with errors.\n"
   "\n"
-  "  --fix            apply the safe fixes (remove stale message queues of\n"
-  "                   Tessera's account), each one printed; asks first\n"
+  "  --fix            apply the safe fixes, each one printed; asks first:\n"
+  "                   create INOPRJ's missing identity and ivm/logs (as\n"
+  "                   `project init`), remove stale message queues of\n"
+  "                   Tessera's account\n"
   "  --yes            do not ask (for scripts)\n"
   "  --connections N  client connections to plan open files for (1000)\n"
   "  --account NAME   an account agents run as: INOPRJ is checked as that\n"
@@ -137,9 +139,19 @@ admin_cmd_doctor(admin_ctx_t *ctx)
     return admin_usage_error(usage, "doctor takes no arguments");
   if (!account)
     account = tsp_service_account();
+  if (fix && !yes && json)
+    return admin_usage_error(usage, "--fix with --json needs --yes (there "
+                             "is nobody to ask)");
+  if (fix && !yes
+      && !confirm(apr_psprintf(ctx->pool, "Apply the safe fixes: give INOPRJ "
+                               "its identity and ivm/logs where they are "
+                               "missing, and remove the stale message "
+                               "queues of the account '%s'?", account)))
+    fix = 0;
   TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
   doc.pool = ctx->pool;
+  doc.fix = fix;
   doc.findings = apr_array_make(ctx->pool, 16, sizeof(ts_finding_t));
 
   ts_doctor_check_settings(&doc);
@@ -156,14 +168,6 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_access(&doc, (const char *const *)accounts->elts);
   ts_doctor_check_ports(&doc);
   ts_doctor_check_files(&doc);
-  if (fix && !yes && !json
-      && !confirm(apr_psprintf(ctx->pool, "Remove the stale message queues "
-                               "of the account '%s'?", account)))
-    fix = 0;
-  if (fix && !yes && json)
-    return admin_usage_error(usage, "--fix with --json needs --yes (there "
-                             "is nobody to ask)");
-  doc.fix = fix;
   ts_doctor_check_msgqueues(&doc, account);
 
   errors = count(&doc, TS_SEV_ERROR);
@@ -212,11 +216,6 @@ admin_cmd_project(admin_ctx_t *ctx)
     return ts_error_createf(TS_ECONFIG, "INOPRJ '%s' is invalid: %s",
                             v->value, v->problem);
   prj = v->value;
-  if (!name) {
-    const char *slash = strrchr(prj, '/'), *bslash = strrchr(prj, '\\');
-    name = (bslash > slash ? bslash : slash);
-    name = name && name[1] ? name + 1 : "project";
-  }
   TS_ERR(ts_project_init(&path, prj, name, ctx->pool));
   printf("%s identifies the project directory %s; %s/ivm/logs exists\n",
          path, prj, prj);

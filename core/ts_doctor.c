@@ -492,6 +492,42 @@ probe_writable(const char *dir, apr_pool_t *pool)
   return NULL;
 }
 
+static int
+is_uuid_name(const char *name)
+{
+  size_t n = strlen(name);
+  return n > 12 && strcmp(name + n - 12, ".inoprj.uuid") == 0;
+}
+
+/* --fix: what `project init` would do, where it is safe: no identity yet
+ * (never when there are two), or ivm/logs missing. DIR is rewound. */
+static void
+fix_project(ts_doctor_t *doc, const char *prj, apr_dir_t *dir)
+{
+  const char *logs = ts_path_join(prj, "ivm/logs", doc->pool), *path;
+  apr_finfo_t fi;
+  int uuids = 0;
+  ts_error_t *err;
+
+  while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS)
+    uuids += is_uuid_name(fi.name);
+  apr_dir_rewind(dir);
+  if (uuids > 1 || (uuids == 1 && apr_stat(&fi, logs, APR_FINFO_TYPE,
+                                           doc->pool) == APR_SUCCESS))
+    return;
+  err = ts_project_init(&path, prj, NULL, doc->pool);
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, NULL, "could not fix "
+                  "INOPRJ %s: %s", prj, ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+    return;
+  }
+  ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "fixed: %s%s "
+                "exists (as `tessera-admin project init` makes it)",
+                uuids ? "" : apr_pstrcat(doc->pool, "created the identity ",
+                                         path, "; ", NULL), logs);
+}
+
 void
 ts_doctor_check_project(ts_doctor_t *doc)
 {
@@ -519,14 +555,15 @@ ts_doctor_check_project(ts_doctor_t *doc)
                   "cannot be listed (permissions?)", prj);
     return;
   }
+  if (doc->fix)
+    fix_project(doc, prj, dir);
   while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
          == APR_SUCCESS) {
-    size_t n = strlen(fi.name);
     const char *path, *text;
     apr_size_t len;
     ts_error_t *err;
 
-    if (n <= 12 || strcmp(fi.name + n - 12, ".inoprj.uuid") != 0)
+    if (!is_uuid_name(fi.name))
       continue;
     uuids++;
     path = ts_path_join(prj, fi.name, doc->pool);
@@ -588,21 +625,26 @@ ts_project_init(const char **path, const char *inoprj, const char *name,
   apr_finfo_t fi;
   char text[38];
 
-  TS_ERR(ts_dir_make(apr_pstrcat(pool, inoprj, "/ivm/logs", NULL),
-                     TS_FPROT_DIR, pool));
+  TS_ERR(ts_dir_make(ts_path_join(inoprj, "ivm/logs", pool), TS_FPROT_DIR,
+                     pool));
   if (apr_dir_open(&dir, inoprj, pool) == APR_SUCCESS) {
     while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
-      size_t n = strlen(fi.name);
-      if (n > 12 && strcmp(fi.name + n - 12, ".inoprj.uuid") == 0) {
-        *path = apr_pstrcat(pool, inoprj, "/", fi.name, NULL);
+      if (is_uuid_name(fi.name)) {
+        *path = ts_path_join(inoprj, fi.name, pool);
         apr_dir_close(dir);
         return NULL;     /* the directory has its identity already */
       }
     }
     apr_dir_close(dir);
   }
+  if (!name) {
+    const char *slash = strrchr(inoprj, '/'), *bslash = strrchr(inoprj, '\\');
+    name = bslash > slash ? bslash : slash;
+    name = name && name[1] ? name + 1 : "project";
+  }
   TS_ERR(uuid_new(text));
-  *path = apr_pstrcat(pool, inoprj, "/", name, ".inoprj.uuid", NULL);
+  *path = ts_path_join(inoprj, apr_pstrcat(pool, name, ".inoprj.uuid",
+                                           NULL), pool);
   return ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
 }
 

@@ -71,8 +71,9 @@ void ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts);
  * by --fix. */
 void ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account);
 
-/* Create <INOPRJ>/<name>.inoprj.uuid (a new UUID) and ivm/logs, unless a
- * uuid file exists already. *PATH receives the uuid file. */
+/* Create <INOPRJ>/<name>.inoprj.uuid (a new UUID; NAME NULL: the last
+ * part of INOPRJ) and ivm/logs, unless a uuid file exists already. *PATH
+ * receives the uuid file. */
 ts_error_t *ts_project_init(const char **path, const char *inoprj,
                             const char *name, apr_pool_t *pool);
 

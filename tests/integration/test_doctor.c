@@ -300,6 +300,58 @@ Test(doctor, broken_project_directories_are_clear_findings)
   cr_assert(strstr(r.out, "ivm/logs is missing"), "%s", r.out);
   cr_assert(strstr(r.out, "fix: tessera-admin project init"), "%s", r.out);
   run_free(&r);
+  /* --fix makes ivm/logs again, and nothing else */
+  r = doctor((const char *[]){ "--json", "--fix", "--yes", NULL });
+  cr_assert_eq(findings(r.out, "project", "info", "fixed: "), 1, "%s",
+               r.out);
+  cr_assert_eq(findings(r.out, "project", "info", "created the identity"), 0,
+               "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "error", ""), 0, "%s", r.out);
+  run_free(&r);
+  snprintf(path, sizeof(path), "%s/ivm/logs", prj);
+  cr_assert_eq(access(path, W_OK), 0);
+}
+
+/* --fix gives a project directory without identity its uuid file and
+ * ivm/logs; with two uuid files it changes nothing (which one is right is
+ * for the administrator to say); --fix in --json without --yes is
+ * refused, as there is nobody to ask. */
+Test(doctor, fix_gives_a_bare_project_its_identity_and_only_then)
+{
+  char path[400], *text;
+  run_result_t r;
+
+  cr_assert_eq(mkdir(prj, 0755), 0);
+  r = doctor((const char *[]){ "--json", "--fix", NULL });
+  cr_assert_eq(r.status, 64, "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.err, "needs --yes"), "%s", r.err);
+  run_free(&r);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "project", "error", "has no "
+                        "<name>.inoprj.uuid file"), 1, "%s", r.out);
+  run_free(&r);
+
+  r = doctor((const char *[]){ "--json", "--fix", "--yes", NULL });
+  cr_assert_eq(findings(r.out, "project", "info", "fixed: created the "
+                        "identity"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "error", ""), 0, "%s", r.out);
+  run_free(&r);
+  snprintf(path, sizeof(path), "%s/prj.inoprj.uuid", prj);
+  text = run_read_file(path);
+  cr_assert_eq(strlen(text), 37, "a UUID and a newline: '%s'", text);
+  free(text);
+
+  snprintf(path, sizeof(path), "%s/second.inoprj.uuid", prj);
+  run_write_file(path, "0e6a9f0c-3b1d-4f0e-9a43-5f0b6c1d2e3f\n");
+  snprintf(path, sizeof(path), "rm -rf '%s/ivm'", prj);
+  cr_assert_eq(system(path), 0);
+  r = doctor((const char *[]){ "--json", "--fix", "--yes", NULL });
+  cr_assert_eq(findings(r.out, "project", "info", "fixed"), 0, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "error", "2 *.inoprj.uuid"), 1,
+               "%s", r.out);
+  run_free(&r);
+  snprintf(path, sizeof(path), "%s/ivm", prj);
+  cr_assert_neq(access(path, F_OK), 0, "ivm was made despite two uuids");
 }
 
 /* Real accounts: two agents' users and a group, modes and POSIX ACLs on a
