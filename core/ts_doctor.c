@@ -658,13 +658,20 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
       || fi.filetype != APR_DIR)
     return;   /* reported by the project check */
   for (int a = 0; accounts && accounts[a]; a++) {
-    const char *probes[] = { ts_path_join(prj, "ivm", doc->pool),
-                             ts_path_join(prj, "ivm/logs", doc->pool),
-                             NULL };
-    tsp_access_report_t *rep;
-    ts_error_t *err = tsp_access_scan(&rep, prj, accounts[a], probes,
-                                      doc->pool);
+    const char *probes[3] = { NULL }, *dirs[] = { "ivm", "ivm/logs" };
     const char *fix = tsp_access_fix(prj, accounts[a], doc->pool);
+    tsp_access_report_t *rep;
+    ts_error_t *err;
+    int n = 0;
+
+    /* a missing one is the project check's finding, not the account's */
+    for (int i = 0; i < 2; i++) {
+      const char *d = ts_path_join(prj, dirs[i], doc->pool);
+      if (apr_stat(&fi, d, APR_FINFO_TYPE, doc->pool) == APR_SUCCESS
+          && fi.filetype == APR_DIR)
+        probes[n++] = d;
+    }
+    err = tsp_access_scan(&rep, prj, accounts[a], probes, doc->pool);
     if (err && doc->account_implicit
         && (ts_error_code(err) == TS_ENOENT || ts_error_code(err) == TS_EPERM)) {
       /* not asked for: say how to get the check, do not warn */
