@@ -45,6 +45,24 @@ ts_doctor_add(ts_doctor_t *doc, ts_severity_t severity, const char *check,
   va_end(ap);
 }
 
+/* Can a listening socket bind SA (as our servers bind, see
+ * tsp_listener_prepare)? With port 0 this asks whether the address is
+ * one of this machine's; with a port, whether that port is free. Nothing
+ * is sent. */
+static int
+can_bind(apr_sockaddr_t *sa, apr_pool_t *pool)
+{
+  apr_socket_t *s;
+  int ok;
+
+  if (apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool))
+    return 0;
+  tsp_listener_prepare(s);
+  ok = apr_socket_bind(s, sa) == APR_SUCCESS;
+  apr_socket_close(s);
+  return ok;
+}
+
 static const char *
 value_of(ts_doctor_t *doc, const char *name)
 {
@@ -80,20 +98,6 @@ typedef struct place_t {
   int local;                   /* one of them is this machine's */
 } place_t;
 
-/* Binding a socket to an address succeeds only where the address is one
- * of this machine's: no traffic, and the same on Linux and Windows. */
-static int
-is_local(apr_sockaddr_t *sa, apr_pool_t *pool)
-{
-  apr_socket_t *s;
-  int local;
-
-  if (apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool))
-    return 0;
-  local = apr_socket_bind(s, sa) == APR_SUCCESS;
-  apr_socket_close(s);
-  return local;
-}
 
 static void
 locate(place_t *p, ts_doctor_t *doc, const char *cfg_path)
@@ -110,7 +114,7 @@ locate(place_t *p, ts_doctor_t *doc, const char *cfg_path)
     return;
   }
   for (apr_sockaddr_t *sa = p->addresses; sa && !p->local; sa = sa->next)
-    p->local = is_local(sa, doc->pool);
+    p->local = can_bind(sa, doc->pool);   /* port 0: only the address */
 }
 
 /* Two places are one host when they share an address, or both are this
@@ -297,19 +301,11 @@ ts_doctor_check_network_drives(ts_doctor_t *doc)
 static int
 port_free(int port, apr_pool_t *pool)
 {
-  apr_socket_t *s;
   apr_sockaddr_t *sa;
-  int ok = 0;
 
-  if (apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET, (apr_port_t)port, 0,
-                            pool) == APR_SUCCESS
-      && apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool)
-         == APR_SUCCESS) {
-    tsp_listener_prepare(s);
-    ok = apr_socket_bind(s, sa) == APR_SUCCESS;
-    apr_socket_close(s);
-  }
-  return ok;
+  return apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET, (apr_port_t)port,
+                               0, pool) == APR_SUCCESS
+         && can_bind(sa, pool);
 }
 
 /* The Tessera role answering /health on PORT, or NULL. */
