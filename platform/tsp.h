@@ -308,4 +308,13 @@ ts_error_t *tsp_fd_limit_raise(long *soft, long *hard, long want);
 /* True when stderr is connected to the systemd journal. */
 int tsp_stderr_is_journal(void);
 
+/* Tune the memory allocator for a long-running server, before any thread
+ * starts. Linux (glibc): freed memory stays in the process instead of
+ * being handed back (madvise) whenever a thread's heap shrinks, which a
+ * busy license server did on almost every request (7 % of its time, and
+ * TLB shootdowns on every core); checkout + check-in pairs at 64 / 1000
+ * clients went from ~9.9k / 8.2k to ~11.8k / 10.3k per second, RSS with
+ * 687k open sessions 51 MB. Windows: nothing. */
+void tsp_allocator_tune(void);
+
 #endif

@@ -15,6 +15,7 @@
 #include <apr_strings.h>
 
 #include "ts_server.h"
+#include "tsp.h"
 #include "ts_settings.h"
 #include "ts_httpd.h"
 #include "ts_version.h"
@@ -156,6 +157,7 @@ main(int argc, const char *const *argv)
     return TS_EX_OSERR;
   }
   ts_http_client_init();   /* before any thread */
+  tsp_allocator_tune();
   apr_pool_create(&pool, NULL);
   err = run(&status, argc, argv, pool);
   if (err) {

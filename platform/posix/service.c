@@ -26,6 +26,7 @@
 #include "ts_log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -437,4 +438,13 @@ tsp_stderr_is_journal(void)
           && (unsigned long long)st.st_ino == ino;
   apr_pool_destroy(pool);
   return yes;
+}
+
+void
+tsp_allocator_tune(void)
+{
+#ifdef M_TRIM_THRESHOLD
+  /* 256 MiB: never in practice; also fixes the mmap threshold */
+  mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
 }
