@@ -7,6 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${TESSERA_CACHE:-/var/cache/tessera-build}
+# A fresh machine has no cache yet: create it before anything is written there.
+mkdir -p "$cache"
 bash "$here/installer/deps-debian.sh" debootstrap systemd-container >&2
 
 # What tesserad and tessera-admin need at run time inside the container

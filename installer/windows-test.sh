@@ -19,6 +19,7 @@ prefix=$(bash installer/windows-deps.sh | tail -1)
 export TESSERA_DEPS_PREFIX=$prefix
 export WINEPREFIX=${WINEPREFIX:-${TESSERA_CACHE:-/var/cache/tessera-build}/wineprefix}
 export WINEDEBUG=-all
+mkdir -p "$(dirname "$WINEPREFIX")"   # wine creates the prefix, not its parent
 
 stop_wine() { wineserver -k 2>/dev/null || true; }
 trap stop_wine EXIT
