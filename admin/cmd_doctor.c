@@ -7,6 +7,7 @@
 
 #include "admin.h"
 #include "ts_doctor.h"
+#include "ts_project.h"
 
 static const char usage[] =
   "usage: tessera-admin doctor [--json] [--fix [--yes]] [--connections N]\n"

@@ -35,14 +35,6 @@ ts_error_t *ts_server_create(ts_server_t **server, const char *role,
  * none and the defaults apply. */
 const char *ts_server_config_path(const ts_server_t *server);
 
-/* Check that directory setting NAME (INOPRJ, INOLIC, ...) with VALUE is
- * not on a network file system. When REFUSE, a network path is a
- * TS_ECONFIG error saying why and how to fix it; otherwise *WARNING gets
- * the same text (NULL when the path is local). */
-ts_error_t *ts_check_local_dir(const char **warning, const char *name,
-                               const char *value, int refuse,
-                               apr_pool_t *pool);
-
 /* Paths: the log file and the pid file (INOLIC/logs/<role>.<port>/...). */
 const char *ts_server_pidfile(const ts_server_t *server);
 ts_log_t *ts_server_log(const ts_server_t *server);

@@ -12,7 +12,6 @@
 #include <apr_tables.h>
 #include "ts_error.h"
 #include "ts_settings.h"
-#include "ts_server.h"
 
 typedef enum ts_severity_t {
   TS_SEV_ERROR,
@@ -70,11 +69,5 @@ void ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts);
 /* ACCOUNT: Tessera's service account; only its stale queues are removed
  * by --fix. */
 void ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account);
-
-/* Create <INOPRJ>/<name>.inoprj.uuid (a new UUID; NAME NULL: the last
- * part of INOPRJ) and ivm/logs, unless a uuid file exists already. *PATH
- * receives the uuid file. */
-ts_error_t *ts_project_init(const char **path, const char *inoprj,
-                            const char *name, apr_pool_t *pool);
 
 #endif

@@ -114,4 +114,12 @@ ts_error_t *ts_settings_open_store(tsp_settings_t **store,
 /* A label for a source ("user file", "HKLM", ...). */
 const char *ts_source_name(tsp_source_t source);
 
+/* Check that directory setting NAME (INOPRJ, INOLIC, ...) with VALUE is
+ * not on a network file system. When REFUSE, a network path is a
+ * TS_ECONFIG error saying why and how to fix it; otherwise *WARNING gets
+ * the same text (NULL when the path is local). */
+ts_error_t *ts_check_local_dir(const char **warning, const char *name,
+                               const char *value, int refuse,
+                               apr_pool_t *pool);
+
 #endif

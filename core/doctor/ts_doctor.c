@@ -2,6 +2,7 @@
  * ts_doctor.h): settings, network drives, ports, open files, the shared
  * project directory. Message queues are in ts_doctor_mq.c. */
 #include "ts_doctor.h"
+#include "ts_project.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -434,46 +435,6 @@ ts_doctor_check_files(ts_doctor_t *doc)
 
 /* --- the shared project directory ---------------------------------------- */
 
-/* 8-4-4-4-12 hex digits, one line (a newline may follow). */
-static int
-uuid_valid(const char *text)
-{
-  static const int groups[] = { 8, 4, 4, 4, 12 };
-  const char *p = text;
-
-  for (int g = 0; g < 5; g++) {
-    for (int i = 0; i < groups[g]; i++, p++)
-      if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')
-            || (*p >= 'A' && *p <= 'F')))
-        return 0;
-    if (g < 4 && *p++ != '-')
-      return 0;
-  }
-  if (*p == '\r')
-    p++;
-  if (*p == '\n')
-    p++;
-  return *p == '\0';
-}
-
-/* A random (version 4) UUID. */
-static ts_error_t *
-uuid_new(char out[38])
-{
-  unsigned char b[16];
-  apr_status_t s = apr_generate_random_bytes(b, sizeof(b));
-
-  if (s)
-    return ts_error_aprf(s, "cannot get random bytes for a UUID");
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  apr_snprintf(out, 38, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-               "%02x%02x%02x%02x%02x%02x\n", b[0], b[1], b[2], b[3], b[4],
-               b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-               b[14], b[15]);
-  return NULL;
-}
-
 /* Create and remove a file in DIR: writable for us, really. */
 static ts_error_t *
 probe_writable(const char *dir, apr_pool_t *pool)
@@ -488,13 +449,6 @@ probe_writable(const char *dir, apr_pool_t *pool)
   return NULL;
 }
 
-static int
-is_uuid_name(const char *name)
-{
-  size_t n = strlen(name);
-  return n > 12 && strcmp(name + n - 12, ".inoprj.uuid") == 0;
-}
-
 /* --fix: what `project init` would do, where it is safe: no identity yet
  * (never when there are two), or ivm/logs missing. DIR is rewound. */
 static void
@@ -506,7 +460,7 @@ fix_project(ts_doctor_t *doc, const char *prj, apr_dir_t *dir)
   ts_error_t *err;
 
   while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS)
-    uuids += is_uuid_name(fi.name);
+    uuids += ts_project_is_uuid_name(fi.name);
   apr_dir_rewind(dir);
   if (uuids > 1 || (uuids == 1 && apr_stat(&fi, logs, APR_FINFO_TYPE,
                                            doc->pool) == APR_SUCCESS))
@@ -559,7 +513,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
     apr_size_t len;
     ts_error_t *err;
 
-    if (!is_uuid_name(fi.name))
+    if (!ts_project_is_uuid_name(fi.name))
       continue;
     uuids++;
     path = ts_path_join(prj, fi.name, doc->pool);
@@ -570,7 +524,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
                     ts_error_text(err, doc->pool));
       ts_error_clear(err);
     }
-    else if (!uuid_valid(text))
+    else if (!ts_project_uuid_valid(text))
       ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
                     apr_psprintf(doc->pool, "remove %s, then `%s`", path,
                                  init),
@@ -611,37 +565,6 @@ ts_doctor_check_project(ts_doctor_t *doc)
     ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "INOPRJ %s: its "
                   "identity %s holds a UUID; ivm and ivm/logs are writable",
                   prj, uuid_file);
-}
-
-ts_error_t *
-ts_project_init(const char **path, const char *inoprj, const char *name,
-                apr_pool_t *pool)
-{
-  apr_dir_t *dir;
-  apr_finfo_t fi;
-  char text[38];
-
-  TS_ERR(ts_dir_make(ts_path_join(inoprj, "ivm/logs", pool), TS_FPROT_DIR,
-                     pool));
-  if (apr_dir_open(&dir, inoprj, pool) == APR_SUCCESS) {
-    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
-      if (is_uuid_name(fi.name)) {
-        *path = ts_path_join(inoprj, fi.name, pool);
-        apr_dir_close(dir);
-        return NULL;     /* the directory has its identity already */
-      }
-    }
-    apr_dir_close(dir);
-  }
-  if (!name) {
-    const char *slash = strrchr(inoprj, '/'), *bslash = strrchr(inoprj, '\\');
-    name = bslash > slash ? bslash : slash;
-    name = name && name[1] ? name + 1 : "project";
-  }
-  TS_ERR(uuid_new(text));
-  *path = ts_path_join(inoprj, apr_pstrcat(pool, name, ".inoprj.uuid",
-                                           NULL), pool);
-  return ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
 }
 
 void
