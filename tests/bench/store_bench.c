@@ -10,13 +10,13 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
-#include "ts_sessions.h"
+#include "ts_store.h"
 
 int
 main(int argc, const char *const *argv)
 {
   apr_pool_t *pool, *each;
-  ts_sessions_t *st;
+  ts_store_t *st;
   ts_error_t *err;
   const char *db;
   int pairs = argc > 2 ? atoi(argv[2]) : 20000;
@@ -32,7 +32,7 @@ main(int argc, const char *const *argv)
   apr_pool_create(&each, pool);
   db = apr_pstrcat(pool, argv[1], "/store_bench.db", NULL);
   apr_file_remove(db, pool);
-  if ((err = ts_sessions_open(&st, db, pool))) {
+  if ((err = ts_store_open_sqlite(&st, db, pool))) {
     fprintf(stderr, "%s\n", ts_error_text(err, pool));
     return 1;
   }
@@ -40,9 +40,9 @@ main(int argc, const char *const *argv)
   for (int i = 0; i < pairs; i++) {
     ts_session_t s = { NULL, "bench", "u", "h", "store_bench", i, 0, 0,
                        NULL };
-    err = ts_sessions_checkout(st, &s, 1000000, apr_time_from_sec(60), each);
+    err = ts_store_checkout(st, &s, 1000000, apr_time_from_sec(60), each);
     if (!err)
-      err = ts_sessions_release(st, s.id, "checkin", NULL);
+      err = ts_store_release(st, s.id, "checkin", NULL);
     if (err) {
       fprintf(stderr, "%s\n", ts_error_text(err, pool));
       return 1;
@@ -53,7 +53,7 @@ main(int argc, const char *const *argv)
   printf("session store alone: %d pairs in %.2f s: %.0f pairs/s, %.1f us "
          "per transaction\n", pairs, secs, pairs / secs,
          secs / (2.0 * pairs) * 1e6);
-  ts_sessions_close(st);
+  ts_store_close(st);
   apr_pool_destroy(pool);
   apr_terminate();
   return 0;

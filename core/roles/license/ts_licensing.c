@@ -31,7 +31,7 @@
 #include "ts_file.h"
 #include "ts_license.h"
 #include "ts_passwd.h"
-#include "ts_sessions.h"
+#include "ts_store.h"
 #include "ts_version.h"
 
 /* A project license server counts as up this long after its last report. */
@@ -51,7 +51,7 @@ struct ts_licensing_t {
   ts_license_t *license;        /* NULL: none valid */
   apr_pool_t *license_pool;
   apr_thread_mutex_t *lock;     /* guards LICENSE, PROJECTS, BUS */
-  ts_sessions_t *sessions;
+  ts_store_t *sessions;
   ts_registry_t *registry;
   ts_bus_t *bus;
   ts_log_t *audit;              /* NULL: off */
@@ -173,7 +173,7 @@ model_server_changed(void *baton, const ts_model_server_t *ms, int up,
   if (up)
     return;
   extra = json_pack("{s:s}", "reason", reason);
-  err = ts_sessions_release_server(&released, lc->sessions, ms->id, extra);
+  err = ts_store_release_server(&released, lc->sessions, ms->id, extra);
   if (err) {
     ts_log_error(lc->log, TS_LOG_ERROR, err, "freeing the seats of a model "
                  "server that is gone");
@@ -239,10 +239,10 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   if (o->audit_path)
     TS_ERR_W(ts_log_open(&lc->audit, o->audit_path, 0, 0, pool),
              "cannot open the audit log");
-  TS_ERR(ts_sessions_open(&lc->sessions, apr_pstrcat(pool, o->statedir,
+  TS_ERR(ts_store_open_sqlite(&lc->sessions, apr_pstrcat(pool, o->statedir,
                                                      "/sessions.db", NULL),
                           pool));
-  ts_sessions_observe(lc->sessions, ended, lc);
+  ts_store_observe(lc->sessions, ended, lc);
   TS_ERR(ts_registry_create(&lc->registry, o->config->probe_seconds,
                             o->config->gone_after_seconds, log,
                             model_server_changed, lc, pool));
@@ -301,7 +301,7 @@ ts_licensing_close(ts_licensing_t *lc)
   apr_thread_mutex_lock(lc->lock);
   lc->bus = NULL;
   apr_thread_mutex_unlock(lc->lock);
-  ts_sessions_close(lc->sessions);
+  ts_store_close(lc->sessions);
 }
 
 /* The seats of PRODUCT in the license in force: -1 unknown product, -2 no
@@ -348,7 +348,7 @@ products_json(ts_licensing_t *lc)
   apr_thread_mutex_unlock(lc->lock);
   json_array_foreach(products, i, p) {
     long used = 0;
-    ts_error_clear(ts_sessions_count(&used, lc->sessions, json_string_value(
+    ts_error_clear(ts_store_count(&used, lc->sessions, json_string_value(
                                      json_object_get(p, "name"))));
     json_object_set_new(p, "used", json_integer(used));
   }
@@ -434,7 +434,7 @@ checkout(ts_http_reply_t *reply, ts_licensing_t *lc,
   s.server = server ? apr_pstrdup(pool, server) : NULL;
   s.pid = (long)pid;
   json_decref(j);
-  err = ts_sessions_checkout(lc->sessions, &s, seats, lc->lease, pool);
+  err = ts_store_checkout(lc->sessions, &s, seats, lc->lease, pool);
   if (err) {
     ts_http_reply_error(reply, ts_error_code(err) == TS_EUNAVAIL ? 409 : 500,
                         ts_error_text(err, pool), pool);
@@ -495,7 +495,7 @@ force_release(ts_http_reply_t *reply, ts_licensing_t *lc, const char *id,
   extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", reason,
                     "client", req->client);
   json_decref(j);
-  err = ts_sessions_release(lc->sessions, id, "force-release", extra);
+  err = ts_store_release(lc->sessions, id, "force-release", extra);
   json_decref(extra);
   if (err) {
     ts_http_reply_error(reply, ts_error_code(err) == TS_ENOENT ? 404 : 500,
@@ -522,7 +522,7 @@ sessions_api(ts_http_reply_t *reply, ts_licensing_t *lc,
   if (slash && strcmp(slash, "/heartbeat") == 0
       && (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0)) {
     apr_time_t expires;
-    err = ts_sessions_renew(&expires, lc->sessions, id, lc->lease);
+    err = ts_store_renew(&expires, lc->sessions, id, lc->lease);
     if (!err) {
       ts_http_reply_json(reply, 200, json_pack("{s:s, s:I}", "id", id,
                          "expires_ms", (json_int_t)apr_time_as_msec(expires)),
@@ -535,7 +535,7 @@ sessions_api(ts_http_reply_t *reply, ts_licensing_t *lc,
     return;
   }
   else if (!slash && strcmp(m, "DELETE") == 0) {
-    err = ts_sessions_release(lc->sessions, id, "checkin", NULL);
+    err = ts_store_release(lc->sessions, id, "checkin", NULL);
     if (!err) {
       ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", id,
                                                "released", 1), pool);
@@ -660,7 +660,7 @@ ts_licensing_metrics(const char **text, ts_licensing_t *lc,
   apr_uint64_t commits, steps;
   size_t i;
 
-  ts_sessions_stats(&commits, &steps, lc->sessions);
+  ts_store_stats(&commits, &steps, lc->sessions);
   t = apr_pstrcat(pool, t,
     "# HELP tessera_license_seats Seats the license grants, per product.\n"
     "# TYPE tessera_license_seats gauge\n", NULL);
@@ -733,17 +733,21 @@ ts_licensing_api(ts_http_reply_t *reply, void *baton,
       checkout(reply, lc, req, pool);
     else if (is_get) {
       apr_array_header_t *list;
-      ts_error_t *err = ts_sessions_list(&list, lc->sessions, pool);
+      const char *after = NULL;
       json_t *arr = json_array();
-      if (err) {
-        ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
-        ts_error_clear(err);
-        json_decref(arr);
-        return;
-      }
-      for (int i = 0; i < list->nelts; i++)
-        json_array_append_new(arr, session_json(&APR_ARRAY_IDX(list, i,
-                                                               ts_session_t)));
+      do {
+        ts_error_t *err = ts_store_list(&list, &after, lc->sessions, after,
+                                        1000, pool);
+        if (err) {
+          ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+          ts_error_clear(err);
+          json_decref(arr);
+          return;
+        }
+        for (int i = 0; i < list->nelts; i++)
+          json_array_append_new(arr, session_json(&APR_ARRAY_IDX(list, i,
+                                                  ts_session_t)));
+      } while (after);
       ts_http_reply_json(reply, 200, json_pack("{s:o}", "sessions", arr),
                          pool);
     }

@@ -13,7 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "ts_sessions.h"
+#include "ts_store.h"
 
 static apr_pool_t *pool;
 static const char *db;
@@ -43,12 +43,12 @@ teardown(void)
 TestSuite(sessions, .init = setup, .fini = teardown);
 
 static ts_error_t *
-take(ts_sessions_t *st, const char **id, long seats,
+take(ts_store_t *st, const char **id, long seats,
      apr_interval_time_t lease)
 {
   ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0,
                      NULL };
-  ts_error_t *err = ts_sessions_checkout(st, &s, seats, lease, pool);
+  ts_error_t *err = ts_store_checkout(st, &s, seats, lease, pool);
 
   if (id)
     *id = s.id;
@@ -57,12 +57,12 @@ take(ts_sessions_t *st, const char **id, long seats,
 
 Test(sessions, seats_checkin_and_expiry)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   const char *a, *b;
   long used;
   ts_error_t *err;
 
-  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   cr_assert_null(take(st, &a, 2, apr_time_from_sec(60)));
   cr_assert_null(take(st, &b, 2, apr_time_from_sec(60)));
   err = take(st, NULL, 2, apr_time_from_sec(60));
@@ -71,47 +71,47 @@ Test(sessions, seats_checkin_and_expiry)
   cr_assert(strstr(ts_error_text(err, pool), "2 of 2 in use"));
   ts_error_clear(err);
 
-  cr_assert_null(ts_sessions_release(st, a, "checkin", NULL));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_release(st, a, "checkin", NULL));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 1);
-  err = ts_sessions_release(st, a, "checkin", NULL);
+  err = ts_store_release(st, a, "checkin", NULL);
   cr_assert_eq(ts_error_code(err), TS_ENOENT, "released twice");
   ts_error_clear(err);
 
   /* a lease that runs out frees its seat */
   cr_assert_null(take(st, NULL, 2, apr_time_from_msec(1)));
   apr_sleep(apr_time_from_msec(20));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 1, "the expired lease still counts");
   cr_assert_null(take(st, NULL, 2, apr_time_from_sec(60)));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 2);
-  ts_sessions_close(st);
+  ts_store_close(st);
 
   /* the counts are the sessions', also after a reopen */
-  cr_assert_null(ts_sessions_open(&st, db, pool));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 2);
-  cr_assert_null(ts_sessions_count(&used, st, "other"));
+  cr_assert_null(ts_store_count(&used, st, "other"));
   cr_assert_eq(used, 0);
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 Test(sessions, heartbeat_extends_the_lease)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   const char *a;
   apr_time_t expires;
   long used;
 
-  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   cr_assert_null(take(st, &a, 1, apr_time_from_msec(30)));
-  cr_assert_null(ts_sessions_renew(&expires, st, a, apr_time_from_sec(60)));
+  cr_assert_null(ts_store_renew(&expires, st, a, apr_time_from_sec(60)));
   cr_assert_gt(expires, apr_time_now() + apr_time_from_sec(50));
   apr_sleep(apr_time_from_msec(50));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 1, "a renewed session expired at its old time");
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 /* What the observer heard: "event:detail" lines. */
@@ -130,7 +130,7 @@ observer(void *baton, const char *event, const ts_session_t *s,
 
 Test(sessions, observer_hears_every_end_after_commit)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0,
                      "ms1:17006" };
   const char *a;
@@ -138,35 +138,35 @@ Test(sessions, observer_hears_every_end_after_commit)
   long used;
 
   heard[0] = '\0';
-  cr_assert_null(ts_sessions_open(&st, db, pool));
-  ts_sessions_observe(st, observer, NULL);
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
+  ts_store_observe(st, observer, NULL);
   cr_assert_null(take(st, &a, 5, apr_time_from_sec(60)));
-  cr_assert_null(ts_sessions_release(st, a, "force-release", "by alice"));
-  cr_assert_null(ts_sessions_checkout(st, &s, 5, apr_time_from_sec(60),
+  cr_assert_null(ts_store_release(st, a, "force-release", "by alice"));
+  cr_assert_null(ts_store_checkout(st, &s, 5, apr_time_from_sec(60),
                                       pool));
-  cr_assert_null(ts_sessions_checkout(st, &s, 5, apr_time_from_sec(60),
+  cr_assert_null(ts_store_checkout(st, &s, 5, apr_time_from_sec(60),
                                       pool));
-  cr_assert_null(ts_sessions_release_server(&n, st, "ms1:17006", "gone"));
+  cr_assert_null(ts_store_release_server(&n, st, "ms1:17006", "gone"));
   cr_assert_eq(n, 2);
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 0, "seats of a gone model server still counted");
   cr_assert_null(take(st, NULL, 5, apr_time_from_msec(1)));
   apr_sleep(apr_time_from_msec(20));
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_str_eq(heard, "force-release:by alice;model-server-gone:gone;"
                    "model-server-gone:gone;expiry:-;");
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 Test(sessions, refused_checkout_does_not_hide_an_expired_lease)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   long used;
   ts_error_t *err;
 
   /* a refusal rolls its transaction back, reclaim included: the next
    * transaction must reclaim again, not trust the undone one */
-  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   cr_assert_null(take(st, NULL, 1, apr_time_from_msec(40)));
   err = take(st, NULL, 1, apr_time_from_sec(60));
   cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
@@ -177,15 +177,15 @@ Test(sessions, refused_checkout_does_not_hide_an_expired_lease)
   ts_error_clear(err);
   cr_assert_null(take(st, NULL, 1, apr_time_from_sec(60)),
                  "the expired seat was not reclaimed");
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 1);
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 /* Many threads at once: their changes are committed in groups, each a
  * savepoint of its own; a refusal undoes only itself. */
 typedef struct racer_t {
-  ts_sessions_t *st;
+  ts_store_t *st;
   int granted, refused, other;
 } racer_t;
 
@@ -199,7 +199,7 @@ racer(apr_thread_t *thread, void *data)
   for (int i = 0; i < 40; i++) {
     ts_session_t s = { NULL, "modeler", "ada", "ws1", "race", i, 0, 0,
                        NULL };
-    ts_error_t *err = ts_sessions_checkout(r->st, &s, 100,
+    ts_error_t *err = ts_store_checkout(r->st, &s, 100,
                                            apr_time_from_sec(60), p);
     if (!err)
       r->granted++;
@@ -209,7 +209,7 @@ racer(apr_thread_t *thread, void *data)
       r->other++;
     ts_error_clear(err);
     /* every fourth granted seat goes back at once */
-    if (!err && i % 4 == 0 && ts_sessions_release(r->st, s.id, "checkin",
+    if (!err && i % 4 == 0 && ts_store_release(r->st, s.id, "checkin",
                                                   NULL) == NULL)
       r->granted--;
   }
@@ -220,14 +220,14 @@ racer(apr_thread_t *thread, void *data)
 
 Test(sessions, concurrent_checkouts_never_exceed_the_seats)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   apr_thread_t *threads[16];
   racer_t racers[16];
   apr_status_t ignored;
   int granted = 0, refused = 0;
   long used;
 
-  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   for (int i = 0; i < 16; i++) {
     racers[i] = (racer_t){ st, 0, 0, 0 };
     cr_assert_eq(apr_thread_create(&threads[i], NULL, racer, &racers[i],
@@ -239,16 +239,16 @@ Test(sessions, concurrent_checkouts_never_exceed_the_seats)
     refused += racers[i].refused;
     cr_assert_eq(racers[i].other, 0, "an error other than no seat left");
   }
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_leq(used, 100, "more seats in use than licensed: %ld", used);
   cr_assert_eq(used, granted, "the count (%ld) is not the sessions held "
                "(%d)", used, granted);
   cr_assert_gt(refused, 0);
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 typedef struct mixer_t {
-  ts_sessions_t *st;
+  ts_store_t *st;
   int wrong;     /* results other than expected */
   int requests;  /* calls made */
 } mixer_t;
@@ -267,21 +267,21 @@ mixer(apr_thread_t *t, void *arg)
   for (int i = 0; i < 50; i++) {
     ts_session_t s = { NULL, "modeler", "ada", "ws1", "mix", i, 0, 0, NULL };
     apr_time_t expires;
-    ts_error_t *err = ts_sessions_checkout(m->st, &s, 100000,
+    ts_error_t *err = ts_store_checkout(m->st, &s, 100000,
                                            apr_time_from_sec(60), p);
     m->requests++;
     m->wrong += err != NULL;
     ts_error_clear(err);
-    err = ts_sessions_release(m->st, "0000no0such0session0000", "checkin",
+    err = ts_store_release(m->st, "0000no0such0session0000", "checkin",
                               NULL);
     m->requests++;
     m->wrong += !err || ts_error_code(err) != TS_ENOENT;
     ts_error_clear(err);
-    err = ts_sessions_renew(&expires, m->st, s.id, apr_time_from_sec(90));
+    err = ts_store_renew(&expires, m->st, s.id, apr_time_from_sec(90));
     m->requests++;
     m->wrong += err != NULL || expires <= s.expires;
     ts_error_clear(err);
-    err = ts_sessions_release(m->st, s.id, "checkin", NULL);
+    err = ts_store_release(m->st, s.id, "checkin", NULL);
     m->requests++;
     m->wrong += err != NULL;
     ts_error_clear(err);
@@ -295,16 +295,17 @@ mixer(apr_thread_t *t, void *arg)
  * own answer, every call is counted once, and nothing is left over. */
 Test(sessions, calls_sharing_a_commit_get_their_own_answers)
 {
-  ts_sessions_t *st;
+  ts_store_t *st;
   apr_thread_t *threads[16];
   mixer_t mixers[16];
   apr_status_t ignored;
   apr_array_header_t *list;
+  const char *next;
   apr_uint64_t commits, steps;
   int requests = 0;
   long used;
 
-  cr_assert_null(ts_sessions_open(&st, db, pool));
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   for (int i = 0; i < 16; i++) {
     mixers[i] = (mixer_t){ st, 0, 0 };
     cr_assert_eq(apr_thread_create(&threads[i], NULL, mixer, &mixers[i],
@@ -316,15 +317,15 @@ Test(sessions, calls_sharing_a_commit_get_their_own_answers)
                  mixers[i].wrong);
     requests += mixers[i].requests;
   }
-  ts_sessions_stats(&commits, &steps, st);
+  ts_store_stats(&commits, &steps, st);
   cr_assert_eq(steps, (apr_uint64_t)requests, "%d calls, %lu counted",
                requests, (unsigned long)steps);
   cr_assert_leq(commits, steps);
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 0);
-  cr_assert_null(ts_sessions_list(&list, st, pool));
+  cr_assert_null(ts_store_list(&list, &next, st, NULL, 10000, pool));
   cr_assert_eq(list->nelts, 0);
-  ts_sessions_close(st);
+  ts_store_close(st);
 }
 
 /* A store as the first releases wrote it (rowid table with a key index,
@@ -334,8 +335,9 @@ Test(sessions, a_store_of_an_earlier_release_keeps_its_sessions)
 {
   sqlite3 *old;
   sqlite3_stmt *q;
-  ts_sessions_t *st;
+  ts_store_t *st;
   apr_array_header_t *list;
+  const char *next;
   ts_error_t *err;
   const char *id;
   long used;
@@ -359,19 +361,19 @@ Test(sessions, a_store_of_an_earlier_release_keeps_its_sessions)
                sqlite3_errmsg(old));
   sqlite3_close(old);
 
-  err = ts_sessions_open(&st, db, pool);
+  err = ts_store_open_sqlite(&st, db, pool);
   cr_assert_null(err, "%s", err ? ts_error_text(err, pool) : "");
-  cr_assert_null(ts_sessions_list(&list, st, pool));
+  cr_assert_null(ts_store_list(&list, &next, st, NULL, 10000, pool));
   cr_assert_eq(list->nelts, 2);
-  cr_assert_null(ts_sessions_count(&used, st, "modeler"));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 2);
   cr_assert_null(take(st, &id, 3, apr_time_from_sec(60)));
   err = take(st, NULL, 3, apr_time_from_sec(60));
   cr_assert_not_null(err, "3 seats: the 2 kept sessions count");
   cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
   ts_error_clear(err);
-  cr_assert_null(ts_sessions_release(st, "a1", "checkin", NULL));
-  ts_sessions_close(st);
+  cr_assert_null(ts_store_release(st, "a1", "checkin", NULL));
+  ts_store_close(st);
 
   cr_assert_eq(sqlite3_open(db, &old), SQLITE_OK);
   cr_assert_eq(sqlite3_prepare_v2(old, "SELECT rowid FROM sessions", -1, &q,
