@@ -7,6 +7,7 @@
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <microhttpd.h>
 
@@ -15,6 +16,11 @@
 #define MAX_LISTENERS 8
 #define MAX_ROUTES 32
 #define MAX_CODES 12
+
+/* Listener threads per address. */
+#ifndef HTTP_THREADS
+#define HTTP_THREADS 4u
+#endif
 
 /* Latency histogram bounds, in seconds. */
 static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -34,7 +40,10 @@ typedef struct route_stats_t {
 
 struct ts_httpd_t {
   struct MHD_Daemon *mhd[MAX_LISTENERS];
+  apr_socket_t *listener[MAX_LISTENERS];
   int nmhd;
+  apr_thread_cond_t *resumed;     /* with STATS_LOCK: DEFERRED fell */
+  int deferred;                   /* suspended requests, not yet resumed */
   ts_http_handler_t handler;
   void *baton;
   ts_log_t *log;
@@ -187,12 +196,98 @@ client_of(struct MHD_Connection *conn, apr_pool_t *pool)
 }
 
 /* One request's state, from its first call to its completion. */
-typedef struct request_t {
+typedef enum req_state_t {
+  REQ_RECEIVING,      /* the body arrives */
+  REQ_SUSPENDED,      /* deferred: waiting for ts_http_resume */
+  REQ_RESUMED         /* FINISH runs at the next call */
+} req_state_t;
+
+struct ts_http_pending_t {
+  ts_httpd_t *httpd;
+  struct MHD_Connection *conn;
   apr_pool_t *pool;
   char *body;
   apr_size_t len;
   int too_big;
-} request_t;
+  req_state_t state;
+  ts_http_request_t req;      /* kept while suspended */
+  ts_http_finish_t finish;
+  void *baton;
+  const char *route;          /* the handler's label, kept for FINISH */
+  apr_time_t began;
+};
+typedef struct ts_http_pending_t request_t;
+
+ts_http_pending_t *
+ts_http_defer(const ts_http_request_t *req, ts_http_finish_t finish,
+              void *baton)
+{
+  request_t *r = req->pending;
+
+  r->finish = finish;
+  r->baton = baton;
+  r->state = REQ_SUSPENDED;
+  apr_thread_mutex_lock(r->httpd->stats_lock);
+  r->httpd->deferred++;
+  apr_thread_mutex_unlock(r->httpd->stats_lock);
+  /* before the work starts: its resume may come at once, from any
+   * thread, and MHD takes it whenever it comes after the suspend */
+  MHD_suspend_connection(r->conn);
+  return r;
+}
+
+void
+ts_http_resume(ts_http_pending_t *r)
+{
+  ts_httpd_t *httpd = r->httpd;
+
+  r->state = REQ_RESUMED;
+  MHD_resume_connection(r->conn);   /* R belongs to MHD's thread again */
+  apr_thread_mutex_lock(httpd->stats_lock);
+  if (--httpd->deferred == 0)
+    apr_thread_cond_broadcast(httpd->resumed);
+  apr_thread_mutex_unlock(httpd->stats_lock);
+}
+
+/* Send REPLY for R and count it. */
+static enum MHD_Result
+send_reply(request_t *r, const ts_http_reply_t *reply)
+{
+  struct MHD_Response *resp;
+  enum MHD_Result rc;
+
+  resp = MHD_create_response_from_buffer(strlen(reply->body),
+                                         (void *)reply->body,
+                                         MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          reply->content_type);
+  if (reply->www_authenticate)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            reply->www_authenticate);
+  rc = MHD_queue_response(r->conn, (unsigned int)reply->status, resp);
+  MHD_destroy_response(resp);
+  record(r->httpd, reply->route, reply->status, apr_time_now() - r->began);
+  return rc;
+}
+
+/* Keep the upload's next piece (bodies over TS_HTTP_MAX_BODY are only
+ * marked). */
+static void
+take_upload(request_t *r, const char *data, size_t size)
+{
+  char *grown;
+
+  if (r->len + size > TS_HTTP_MAX_BODY) {
+    r->too_big = 1;
+    return;
+  }
+  grown = apr_palloc(r->pool, r->len + size + 1);
+  memcpy(grown, r->body, r->len);
+  memcpy(grown + r->len, data, size);
+  r->len += size;
+  grown[r->len] = '\0';
+  r->body = grown;
+}
 
 static enum MHD_Result
 answer(void *cls, struct MHD_Connection *conn, const char *url,
@@ -201,11 +296,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 {
   ts_httpd_t *httpd = cls;
   ts_http_reply_t reply = { 200, "application/json", "", "other", NULL };
-  apr_time_t began;
-  ts_http_request_t req;
-  struct MHD_Response *resp;
   request_t *r = *con_cls;
-  enum MHD_Result rc;
 
   (void)version;
   if (!r) {
@@ -213,54 +304,45 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
     apr_pool_create(&pool, NULL);
     r = apr_pcalloc(pool, sizeof(*r));
     r->pool = pool;
+    r->httpd = httpd;
+    r->conn = conn;
     r->body = apr_pcalloc(pool, 1);
     *con_cls = r;
     return MHD_YES;
   }
+  if (r->state == REQ_RESUMED) {
+    reply.route = r->route;
+    r->finish(&reply, r->baton, &r->req, r->pool);
+    return send_reply(r, &reply);
+  }
   if (*upload_size) {
-    if (r->len + *upload_size > TS_HTTP_MAX_BODY)
-      r->too_big = 1;
-    else {
-      char *grown = apr_palloc(r->pool, r->len + *upload_size + 1);
-      memcpy(grown, r->body, r->len);
-      memcpy(grown + r->len, upload_data, *upload_size);
-      r->len += *upload_size;
-      grown[r->len] = '\0';
-      r->body = grown;
-    }
+    take_upload(r, upload_data, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
-  began = apr_time_now();
+  r->began = apr_time_now();
   if (r->too_big) {
     reply.status = 413;
     reply.body = apr_psprintf(r->pool, "{\"error\":\"the request body is "
                               "larger than %d bytes\"}\n", TS_HTTP_MAX_BODY);
+    return send_reply(r, &reply);
   }
-  else {
-    req.method = method;
-    req.url = url;
-    req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                   "Content-Type");
-    req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                    "Authorization");
-    req.client = client_of(conn, r->pool);
-    req.body = r->body;
-    req.body_len = r->len;
-    httpd->handler(&reply, httpd->baton, &req, r->pool);
+  r->req.method = method;
+  r->req.url = url;
+  r->req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    "Content-Type");
+  r->req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "Authorization");
+  r->req.client = client_of(conn, r->pool);
+  r->req.body = r->body;
+  r->req.body_len = r->len;
+  r->req.pending = r;
+  httpd->handler(&reply, httpd->baton, &r->req, r->pool);
+  if (r->state != REQ_RECEIVING) {
+    r->route = reply.route;   /* static: outlives the handler */
+    return MHD_YES;           /* deferred: answered when resumed */
   }
-  resp = MHD_create_response_from_buffer(strlen(reply.body),
-                                         (void *)reply.body,
-                                         MHD_RESPMEM_MUST_COPY);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          reply.content_type);
-  if (reply.www_authenticate)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                            reply.www_authenticate);
-  rc = MHD_queue_response(conn, (unsigned int)reply.status, resp);
-  MHD_destroy_response(resp);
-  record(httpd, reply.route, reply.status, apr_time_now() - began);
-  return rc;
+  return send_reply(r, &reply);
 }
 
 static void
@@ -342,17 +424,17 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
                             MAX_LISTENERS, address);
   }
   apr_os_sock_get(&fd, listener);
-  /* 16 threads: handlers block in the session store, whose group commit
-   * batches what arrives together; with 1000 clients, 16 rather than 4
-   * threads cut the checkout p99 from ~600-800 ms to ~180 ms (release
-   * build, 2 cores, tests/bench/license_bench.sh) at the same rate. */
+  /* Handlers that wait for the seat store defer their answer (the
+   * connection is suspended), so no thread waits for a commit: a few
+   * threads serve any number of clients. */
   mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO
-                         | MHD_USE_ERROR_LOG, (uint16_t)httpd->port, NULL,
+                         | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
+                         (uint16_t)httpd->port, NULL,
                          NULL, answer, httpd,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)16,
+                         MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
                          MHD_OPTION_END);
   if (!mhd) {
@@ -362,6 +444,7 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
                             "see the log)", httpd->name, address,
                             httpd->port);
   }
+  httpd->listener[httpd->nmhd] = listener;
   httpd->mhd[httpd->nmhd++] = mhd;
   return NULL;
 }
@@ -430,6 +513,7 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
   httpd->pool = pool;
   apr_thread_mutex_create(&httpd->stats_lock, APR_THREAD_MUTEX_DEFAULT,
                           pool);
+  apr_thread_cond_create(&httpd->resumed, pool);
   if (!addresses || addresses->nelts == 0)
     err = listen_any(httpd, pool);
   for (int i = 0; !err && addresses && i < addresses->nelts; i++)
@@ -445,7 +529,24 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
 void
 ts_httpd_stop(ts_httpd_t *httpd)
 {
-  /* MHD_stop_daemon closes the listen socket it was given. */
+  apr_time_t deadline = apr_time_now() + apr_time_from_sec(5);
+
+  /* no new connections; the listening socket is ours again, closed once
+   * (by APR, whose cleanup would otherwise close its number a second
+   * time, after MHD, when the pool goes) */
+  for (int i = 0; i < httpd->nmhd; i++)
+    if (MHD_quiesce_daemon(httpd->mhd[i]) != MHD_INVALID_SOCKET)
+      apr_socket_close(httpd->listener[i]);
+  /* MHD must not stop with suspended connections: their answers come
+   * from the seat store's writer within milliseconds */
+  apr_thread_mutex_lock(httpd->stats_lock);
+  while (httpd->deferred > 0 && apr_time_now() < deadline)
+    apr_thread_cond_timedwait(httpd->resumed, httpd->stats_lock,
+                              deadline - apr_time_now());
+  if (httpd->deferred > 0)
+    ts_log(httpd->log, TS_LOG_ERROR, "the %s stops with %d requests still "
+           "waiting for their answer", httpd->name, httpd->deferred);
+  apr_thread_mutex_unlock(httpd->stats_lock);
   for (int i = 0; i < httpd->nmhd; i++)
     MHD_stop_daemon(httpd->mhd[i]);
   httpd->nmhd = 0;

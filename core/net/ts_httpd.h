@@ -32,6 +32,7 @@ typedef struct ts_http_request_t {
   const char *client;         /* the client's IP address */
   const char *body;           /* NUL-terminated; "" when empty */
   apr_size_t body_len;
+  struct ts_http_pending_t *pending;   /* the listener's: ts_http_defer */
 } ts_http_request_t;
 
 /* Request bodies larger than this are answered 413 without the handler. */
@@ -42,6 +43,21 @@ typedef struct ts_http_request_t {
 typedef void (*ts_http_handler_t)(ts_http_reply_t *reply, void *baton,
                                   const ts_http_request_t *req,
                                   apr_pool_t *pool);
+
+/* Answering later, without holding a thread. A handler that must wait
+ * for something slow (the seat store's commit) calls ts_http_defer(),
+ * starts the work and returns; the connection is suspended (it keeps its
+ * request, REQ's strings and POOL) until someone calls ts_http_resume()
+ * from any thread. Then, on a listener thread, FINISH fills the reply
+ * with the same REQ and POOL, and it is sent. Every deferred request must
+ * be resumed exactly once; ts_httpd_stop() waits for that. */
+typedef struct ts_http_pending_t ts_http_pending_t;
+typedef void (*ts_http_finish_t)(ts_http_reply_t *reply, void *baton,
+                                 const ts_http_request_t *req,
+                                 apr_pool_t *pool);
+ts_http_pending_t *ts_http_defer(const ts_http_request_t *req,
+                                 ts_http_finish_t finish, void *baton);
+void ts_http_resume(ts_http_pending_t *pending);
 
 /* Answer with J (its reference is taken) as compact JSON and STATUS. */
 void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
@@ -73,7 +89,8 @@ ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
 void ts_httpd_metrics(const char **text, ts_httpd_t *httpd,
                       const char *prefix, apr_pool_t *pool);
 
-/* Close the listener and wait for requests in progress. */
+/* Stop accepting, wait (a few seconds at most) until every deferred
+ * request was resumed, then close the connections and the listener. */
 void ts_httpd_stop(ts_httpd_t *httpd);
 
 /* The client side (ts_http_client.c, libcurl), for the admin program,

@@ -381,18 +381,78 @@ ts_licensing_bus_tick(void *baton, ts_bus_t *bus)
 
 /* ---- the interface ------------------------------------------------------ */
 
+/* A seat-store operation on behalf of a request, which is suspended
+ * until the operation's commit (no thread waits for it). */
+typedef struct deferred_t {
+  ts_store_op_t op;
+  ts_licensing_t *lc;
+  ts_http_pending_t *pending;
+  json_t *extra;              /* force-release: who, why, from where */
+  const char *who, *reason;
+} deferred_t;
+
+static void
+store_done(ts_store_op_t *op, void *baton)
+{
+  deferred_t *d = baton;
+
+  (void)op;
+  ts_http_resume(d->pending);
+}
+
+/* Suspend REQ, hand D's operation to the store; FINISH answers. */
+static void
+submit(deferred_t *d, const ts_http_request_t *req, ts_http_finish_t finish,
+       apr_pool_t *pool)
+{
+  d->op.done = store_done;
+  d->op.baton = d;
+  d->pending = ts_http_defer(req, finish, d);
+  ts_store_submit(d->lc->sessions, &d->op, pool);
+}
+
+/* The answer to a refused operation: STATUS for the expected refusal
+ * (CODE), 500 and a log line for anything else. */
+static void
+reply_refused(ts_http_reply_t *reply, deferred_t *d, ts_errcode_t code,
+              int status, const char *what, apr_pool_t *pool)
+{
+  ts_error_t *err = d->op.err;
+
+  ts_http_reply_error(reply, ts_error_code(err) == code ? status : 500,
+                      ts_error_text(err, pool), pool);
+  if (ts_error_code(err) != code)
+    ts_log_error(d->lc->log, TS_LOG_ERROR, err, what);
+  ts_error_clear(err);
+  d->op.err = NULL;
+}
+
+static void
+checkout_done(ts_http_reply_t *reply, void *baton,
+              const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_EUNAVAIL, 409, "checkout", pool);
+    return;
+  }
+  session_event(d->lc, "checkout", &d->op.session, NULL);
+  ts_http_reply_json(reply, 201, session_json(&d->op.session), pool);
+}
+
 static void
 checkout(ts_http_reply_t *reply, ts_licensing_t *lc,
          const ts_http_request_t *req, apr_pool_t *pool)
 {
   json_error_t jerr;
   json_t *j;
-  ts_session_t s = { 0 };
+  deferred_t *d;
   const char *user = NULL, *host = NULL, *app = NULL, *product = NULL;
   const char *server = NULL;
   json_int_t pid = 0;
   long seats;
-  ts_error_t *err;
 
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
@@ -427,24 +487,19 @@ checkout(ts_http_reply_t *reply, ts_licensing_t *lc,
     json_decref(j);
     return;
   }
-  s.product = apr_pstrdup(pool, product);
-  s.user = apr_pstrdup(pool, user);
-  s.host = apr_pstrdup(pool, host);
-  s.application = apr_pstrdup(pool, app);
-  s.server = server ? apr_pstrdup(pool, server) : NULL;
-  s.pid = (long)pid;
+  d = apr_pcalloc(pool, sizeof(*d));
+  d->lc = lc;
+  d->op.kind = TS_STORE_CHECKOUT;
+  d->op.session.product = apr_pstrdup(pool, product);
+  d->op.session.user = apr_pstrdup(pool, user);
+  d->op.session.host = apr_pstrdup(pool, host);
+  d->op.session.application = apr_pstrdup(pool, app);
+  d->op.session.server = server ? apr_pstrdup(pool, server) : NULL;
+  d->op.session.pid = (long)pid;
+  d->op.seats = seats;
+  d->op.lease = lc->lease;
   json_decref(j);
-  err = ts_store_checkout(lc->sessions, &s, seats, lc->lease, pool);
-  if (err) {
-    ts_http_reply_error(reply, ts_error_code(err) == TS_EUNAVAIL ? 409 : 500,
-                        ts_error_text(err, pool), pool);
-    if (ts_error_code(err) != TS_EUNAVAIL)
-      ts_log_error(lc->log, TS_LOG_ERROR, err, "checkout");
-    ts_error_clear(err);
-    return;
-  }
-  session_event(lc, "checkout", &s, NULL);
-  ts_http_reply_json(reply, 201, session_json(&s), pool);
+  submit(d, req, checkout_done, pool);
 }
 
 /* Check the administrator's password; on failure the reply says why. */
@@ -471,13 +526,62 @@ authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
 }
 
 static void
+force_release_done(ts_http_reply_t *reply, void *baton,
+                   const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  json_decref(d->extra);
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "force-release", pool);
+    return;
+  }
+  ts_log(d->lc->log, TS_LOG_INFO, "session %s force-released by %s from %s: "
+         "%s", d->op.id, d->who, req->client, d->reason);
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b, s:s}", "id", d->op.id,
+                                           "released", 1, "by", d->who),
+                     pool);
+}
+
+static void
+renew_done(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+           apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "heartbeat", pool);
+    return;
+  }
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:I}", "id", d->op.id,
+                     "expires_ms", (json_int_t)apr_time_as_msec(
+                     d->op.expires)), pool);
+}
+
+static void
+checkin_done(ts_http_reply_t *reply, void *baton,
+             const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "check-in", pool);
+    return;
+  }
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", d->op.id,
+                                           "released", 1), pool);
+}
+
+static void
 force_release(ts_http_reply_t *reply, ts_licensing_t *lc, const char *id,
               const ts_http_request_t *req, apr_pool_t *pool)
 {
   const char *who = authorize(reply, lc, req, pool), *reason = NULL;
-  json_t *j, *extra;
+  json_t *j;
   json_error_t jerr;
-  ts_error_t *err;
+  deferred_t *d;
 
   if (!who)
     return;
@@ -491,22 +595,18 @@ force_release(ts_http_reply_t *reply, ts_licensing_t *lc, const char *id,
     json_decref(j);
     return;
   }
-  reason = apr_pstrdup(pool, reason);
-  extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", reason,
-                    "client", req->client);
+  d = apr_pcalloc(pool, sizeof(*d));
+  d->lc = lc;
+  d->who = who;
+  d->reason = apr_pstrdup(pool, reason);
+  d->extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", d->reason,
+                       "client", req->client);
   json_decref(j);
-  err = ts_store_release(lc->sessions, id, "force-release", extra);
-  json_decref(extra);
-  if (err) {
-    ts_http_reply_error(reply, ts_error_code(err) == TS_ENOENT ? 404 : 500,
-                        ts_error_text(err, pool), pool);
-    ts_error_clear(err);
-    return;
-  }
-  ts_log(lc->log, TS_LOG_INFO, "session %s force-released by %s from %s: %s",
-         id, who, req->client, reason);
-  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b, s:s}", "id", id,
-                                           "released", 1, "by", who), pool);
+  d->op.kind = TS_STORE_RELEASE;
+  d->op.id = id;
+  d->op.event = "force-release";
+  d->op.detail = d->extra;
+  submit(d, req, force_release_done, pool);
 }
 
 static void
@@ -515,42 +615,32 @@ sessions_api(ts_http_reply_t *reply, ts_licensing_t *lc,
 {
   const char *rest = req->url + 13, *slash = strchr(rest, '/'), *m;
   const char *id = slash ? apr_pstrndup(pool, rest, slash - rest) : rest;
-  ts_error_t *err = NULL;
+  deferred_t *d;
 
   m = req->method;
   reply->route = "/v1/sessions/{id}";
-  if (slash && strcmp(slash, "/heartbeat") == 0
-      && (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0)) {
-    apr_time_t expires;
-    err = ts_store_renew(&expires, lc->sessions, id, lc->lease);
-    if (!err) {
-      ts_http_reply_json(reply, 200, json_pack("{s:s, s:I}", "id", id,
-                         "expires_ms", (json_int_t)apr_time_as_msec(expires)),
-                         pool);
-      return;
-    }
-  }
-  else if (slash && strcmp(slash, "/release") == 0 && strcmp(m, "POST") == 0) {
+  if (slash && strcmp(slash, "/release") == 0 && strcmp(m, "POST") == 0) {
     force_release(reply, lc, id, req, pool);
     return;
   }
-  else if (!slash && strcmp(m, "DELETE") == 0) {
-    err = ts_store_release(lc->sessions, id, "checkin", NULL);
-    if (!err) {
-      ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", id,
-                                               "released", 1), pool);
-      return;
-    }
+  d = apr_pcalloc(pool, sizeof(*d));
+  d->lc = lc;
+  d->op.id = id;
+  if (slash && strcmp(slash, "/heartbeat") == 0
+      && (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0)) {
+    d->op.kind = TS_STORE_RENEW;
+    d->op.lease = lc->lease;
+    submit(d, req, renew_done, pool);
   }
-  else {
+  else if (!slash && strcmp(m, "DELETE") == 0) {
+    d->op.kind = TS_STORE_RELEASE;
+    d->op.event = "checkin";
+    submit(d, req, checkin_done, pool);
+  }
+  else
     ts_http_reply_error(reply, 405, "use PUT /v1/sessions/<id>/heartbeat, "
                         "DELETE /v1/sessions/<id> or POST /v1/sessions/<id>/"
                         "release", pool);
-    return;
-  }
-  ts_http_reply_error(reply, ts_error_code(err) == TS_ENOENT ? 404 : 500,
-                      ts_error_text(err, pool), pool);
-  ts_error_clear(err);
 }
 
 static json_t *
