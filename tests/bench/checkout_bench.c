@@ -1,11 +1,19 @@
 #define _GNU_SOURCE
-/* checkout_bench.c: checkout + check-in pairs against a license server
- * over keep-alive connections, N concurrent clients for S seconds; prints
- * pairs/s and p50/p99 latency of a pair. Built and run by
- * tests/bench/license_bench.sh. Usage: checkout_bench PORT CLIENTS SECONDS
- * [hold|health] -- with "hold", clients check out once per pair and never
- * check in (to fill the store); with "health", each round is one GET
- * /health (the HTTP layer alone, no store). */
+/* checkout_bench.c: checkout + check-in pairs, N concurrent clients for S
+ * seconds, each client on one keep-alive connection doing checkout then
+ * check-in in a loop; prints one line "clients=N pairs_per_s=R p50_ms=A
+ * p99_ms=B errors=E" (latency of a pair). Built and run by
+ * tests/bench/license_bench.sh.
+ *
+ * Usage: checkout_bench PORT CLIENTS SECONDS [MODE [ARG]]
+ *   (none)        against a Tessera license server (HTTP/JSON)
+ *   hold N        Tessera: check out only, never in, until N are open
+ *                 (to fill the store)
+ *   health        Tessera: one GET /health a round (the HTTP layer alone)
+ *   redis SHA1,SHA2  the same work against redis: checkout = EVALSHA SHA1
+ *                 (count against the seats, session hash with its lease,
+ *                 increment), check-in = EVALSHA SHA2 (delete, decrement)
+ */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,7 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int port, seconds, hold, health;
+static int port, seconds, hold, health, redis;
+static long hold_target;
+static long held;                     /* checkouts so far, hold mode */
+static const char *sha_out, *sha_in;
 static volatile int stop;
 
 typedef struct worker_t {
@@ -86,6 +97,64 @@ roundtrip(int fd, const char *req, size_t len, char *body, size_t cap)
   return status;
 }
 
+/* Send the RESP command ARGV (ARGC), read one reply; 1 for an integer
+ * reply of 1, 0 otherwise. */
+static int
+resp_call(int fd, int argc, const char *const *argv)
+{
+  char out[1024], in[256];
+  size_t len = (size_t)snprintf(out, sizeof(out), "*%d\r\n", argc);
+  size_t got = 0;
+
+  for (int i = 0; i < argc; i++)
+    len += (size_t)snprintf(out + len, sizeof(out) - len, "$%zu\r\n%s\r\n",
+                            strlen(argv[i]), argv[i]);
+  if (write(fd, out, len) != (ssize_t)len)
+    return -1;
+  for (;;) {
+    ssize_t n = read(fd, in + got, sizeof(in) - 1 - got);
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+    in[got] = '\0';
+    if (strstr(in, "\r\n"))
+      break;
+  }
+  return strncmp(in, ":1\r\n", 4) == 0;
+}
+
+static void *
+work_redis(void *arg)
+{
+  worker_t *w = arg;
+  int fd = connect_server();
+  char id[32], pid[16];
+  static long next_id;
+
+  snprintf(pid, sizeof(pid), "%d", (int)getpid());
+  while (!stop && fd >= 0) {
+    double t0 = now();
+    snprintf(id, sizeof(id), "session:%ld",
+             __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED));
+    if (resp_call(fd, 12, (const char *const[]){ "EVALSHA", sha_out, "2",
+                  "seats:bench:used", id, "1000000", "bench", "u", "h", pid,
+                  "bench", "60000" }) != 1
+        || resp_call(fd, 5, (const char *const[]){ "EVALSHA", sha_in, "2",
+                     "seats:bench:used", id }) != 1) {
+      w->errors++;
+      continue;
+    }
+    if (w->n == w->cap) {
+      w->cap = w->cap ? w->cap * 2 : 4096;
+      w->lat = realloc(w->lat, (size_t)w->cap * sizeof(double));
+    }
+    w->lat[w->n++] = now() - t0;
+  }
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
 static void *
 work(void *arg)
 {
@@ -116,6 +185,9 @@ work(void *arg)
       fd = connect_server();
       continue;
     }
+    if (hold && __atomic_add_fetch(&held, 1, __ATOMIC_RELAXED)
+                >= hold_target)
+      stop = 1;
     if (!hold && !health) {
       size_t dlen = (size_t)snprintf(del, sizeof(del), "DELETE "
         "/v1/sessions/%s HTTP/1.1\r\nHost: x\r\n\r\n", id);
@@ -158,15 +230,28 @@ main(int argc, char **argv)
   port = atoi(argv[1]);
   clients = atoi(argv[2]);
   seconds = atoi(argv[3]);
-  hold = argc > 4 && strcmp(argv[4], "hold") == 0;
+  hold = argc > 5 && strcmp(argv[4], "hold") == 0;
   health = argc > 4 && strcmp(argv[4], "health") == 0;
+  redis = argc > 5 && strcmp(argv[4], "redis") == 0;
+  if (hold)
+    hold_target = atol(argv[5]);
+  if (redis) {
+    static char shas[128];
+    snprintf(shas, sizeof(shas), "%s", argv[5]);
+    sha_out = shas;
+    sha_in = strchr(shas, ',');
+    if (!sha_in)
+      return 64;
+    *(char *)sha_in++ = '\0';
+  }
   w = calloc((size_t)clients, sizeof(*w));
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   t0 = now();
   for (int i = 0; i < clients; i++)
-    pthread_create(&w[i].thread, &attr, work, &w[i]);
-  sleep((unsigned)seconds);
+    pthread_create(&w[i].thread, &attr, redis ? work_redis : work, &w[i]);
+  for (int i = 0; i < seconds * 10 && !stop; i++)
+    usleep(100000);
   stop = 1;
   for (int i = 0; i < clients; i++) {
     pthread_join(w[i].thread, NULL);
@@ -179,10 +264,9 @@ main(int argc, char **argv)
     for (long j = 0; j < w[i].n; j++)
       all[k++] = w[i].lat[j];
   qsort(all, (size_t)total, sizeof(double), cmp);
-  printf("clients %d: %.0f %s/s, p50 %.2f ms, p99 %.2f ms, errors %ld\n",
-         clients, total / (t1 - t0),
-         health ? "GET /health" : hold ? "checkouts" : "pairs",
-         total ? all[total / 2] * 1e3 : 0,
+  printf("clients=%d %s_per_s=%.0f p50_ms=%.2f p99_ms=%.2f errors=%ld\n",
+         clients, health ? "requests" : hold ? "checkouts" : "pairs",
+         total / (t1 - t0), total ? all[total / 2] * 1e3 : 0,
          total ? all[(long)(total * 0.99)] * 1e3 : 0, errors);
   return 0;
 }
