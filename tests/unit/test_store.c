@@ -10,6 +10,9 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_thread_proc.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_hash.h>
 
 #include <sqlite3.h>
 
@@ -121,11 +124,91 @@ static void
 observer(void *baton, const char *event, const ts_session_t *s,
          const void *detail)
 {
+  size_t n = strlen(heard);
+
+  /* runs on the store's writer thread: no allocation from the test's
+   * pool */
   (void)baton;
   (void)s;
-  apr_cpystrn(heard + strlen(heard), apr_psprintf(pool, "%s:%s;", event,
-              detail ? (const char *)detail : "-"),
-              sizeof(heard) - strlen(heard));
+  apr_snprintf(heard + n, sizeof(heard) - n, "%s:%s;", event,
+               detail ? (const char *)detail : "-");
+}
+
+/* The observer of the idle-expiry test: signals each ending. */
+typedef struct expiry_watch_t {
+  apr_thread_mutex_t *lock;
+  apr_thread_cond_t *cond;
+  int expired;
+} expiry_watch_t;
+
+static void
+watch_expiry(void *baton, const char *event, const ts_session_t *s,
+             const void *detail)
+{
+  expiry_watch_t *w = baton;
+
+  (void)s;
+  (void)detail;
+  apr_thread_mutex_lock(w->lock);
+  w->expired += strcmp(event, "expiry") == 0;
+  apr_thread_cond_signal(w->cond);
+  apr_thread_mutex_unlock(w->lock);
+}
+
+/* Nobody calls the store after the checkout: the lease's end is noticed
+ * on its own (the bus and the audit log hear of it when it happens, not
+ * at the next request). */
+Test(sessions, an_idle_store_reclaims_a_lease_when_it_ends)
+{
+  ts_store_t *st;
+  expiry_watch_t w = { NULL, NULL, 0 };
+  apr_time_t deadline;
+
+  apr_thread_mutex_create(&w.lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_cond_create(&w.cond, pool);
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
+  ts_store_observe(st, watch_expiry, &w);
+  cr_assert_null(take(st, NULL, 1, apr_time_from_msec(100)));
+  deadline = apr_time_now() + apr_time_from_sec(10);
+  apr_thread_mutex_lock(w.lock);
+  while (!w.expired && apr_time_now() < deadline)
+    apr_thread_cond_timedwait(w.cond, w.lock, deadline - apr_time_now());
+  apr_thread_mutex_unlock(w.lock);
+  ts_store_close(st);   /* first: its writer uses W */
+  cr_assert_eq(w.expired, 1, "the lease's end went unnoticed for 10 s");
+}
+
+/* Pages of the list: every live session once, in pages of the size
+ * asked for, the last page saying so. */
+Test(sessions, the_list_comes_in_pages)
+{
+  ts_store_t *st;
+  apr_array_header_t *page;
+  apr_hash_t *seen = apr_hash_make(pool);
+  const char *after = NULL;
+  int pages = 0;
+  ts_error_t *err;
+
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
+  for (int i = 0; i < 25; i++)
+    cr_assert_null(take(st, NULL, 100, apr_time_from_sec(60)));
+  do {
+    cr_assert_null(ts_store_list(&page, &after, st, after, 10, pool));
+    cr_assert_leq(page->nelts, 10);
+    for (int i = 0; i < page->nelts; i++) {
+      const char *id = APR_ARRAY_IDX(page, i, ts_session_t).id;
+      cr_assert_null(apr_hash_get(seen, id, APR_HASH_KEY_STRING),
+                     "session %s on two pages", id);
+      apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+    }
+    pages++;
+  } while (after);
+  cr_assert_eq(apr_hash_count(seen), 25);
+  cr_assert_eq(pages, 3);
+  err = ts_store_list(&page, &after, st, NULL, 0, pool);
+  cr_assert_eq(ts_error_code(err), TS_EINVAL, "a page of 0");
+  ts_error_clear(err);
+  ts_store_close(st);
 }
 
 Test(sessions, observer_hears_every_end_after_commit)
