@@ -132,7 +132,7 @@ ts_doctor_check_network_drives(ts_doctor_t *doc)
     if (ts_doctor_value(doc, names[i]))
       check_dir_local(doc, names[i], ts_doctor_value(doc, names[i]));
   /* every repository directory: it may be a mount of its own */
-  if (prj && apr_dir_open(&dir, prj, doc->pool) == APR_SUCCESS) {
+  if (prj && tsp_sys.dir_open(&dir, prj, doc->pool) == APR_SUCCESS) {
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
            == APR_SUCCESS) {
       char *path;

@@ -20,11 +20,11 @@ probe_writable(const char *dir, apr_pool_t *pool)
 {
   apr_file_t *f;
   char *tmpl = apr_pstrcat(pool, dir, "/.tessera-probe-XXXXXX", NULL);
-  apr_status_t s = apr_file_mktemp(&f, tmpl, 0, pool);
+  apr_status_t s = tsp_sys.file_mktemp(&f, tmpl, 0, pool);
 
   if (s)
     return ts_error_aprf(s, "cannot create a file in %s", dir);
-  apr_file_close(f);   /* DELONCLOSE removes it */
+  tsp_sys.file_close(f);   /* DELONCLOSE removes it */
   return NULL;
 }
 
@@ -151,7 +151,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
                   "INOPRJ %s is not a directory", prj);
     return;
   }
-  if (apr_dir_open(&dir, prj, doc->pool) != APR_SUCCESS) {
+  if (tsp_sys.dir_open(&dir, prj, doc->pool) != APR_SUCCESS) {
     ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, NULL, "INOPRJ %s "
                   "cannot be listed (permissions?)", prj);
     return;

@@ -127,7 +127,7 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
   apr_status_t s;
 
   if (p->spec.logfile) {
-    s = apr_file_open(&out, p->spec.logfile, APR_FOPEN_CREATE
+    s = tsp_sys.file_open(&out, p->spec.logfile, APR_FOPEN_CREATE
                       | APR_FOPEN_WRITE | APR_FOPEN_APPEND, TS_FPROT_FILE,
                       pool);
     if (s)
@@ -144,8 +144,8 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
   if (p->spec.dir)
     apr_procattr_dir_set(attr, p->spec.dir);
   apr_procattr_detach_set(attr, 0);
-  s = apr_proc_create(&p->proc, p->argv[0], p->argv,
-                      (const char *const *)p->spec.env, attr, pool);
+  s = tsp_sys.proc_create(&p->proc, p->argv[0], p->argv, p->spec.env, attr,
+                          pool);
   if (out)
     apr_file_close(out);
   if (s)
@@ -443,7 +443,7 @@ ts_proc_tcp_accepts(const char *host, int port, apr_pool_t *pool)
       || apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool))
     return 0;
   apr_socket_timeout_set(s, apr_time_from_msec(500));
-  ok = apr_socket_connect(s, sa) == APR_SUCCESS;
+  ok = tsp_sys.socket_connect(s, sa) == APR_SUCCESS;
   apr_socket_close(s);
   return ok;
 }

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "ts_file.h"
+#include "tsp.h"
 
 /* The string field NAME of J in POOL, or "?". */
 static const char *
@@ -82,7 +83,7 @@ ts_project_records_read(apr_array_header_t **records,
 
   *records = apr_array_make(result_pool, 4, sizeof(ts_project_record_t));
   *rejects = apr_array_make(result_pool, 0, sizeof(ts_project_reject_t));
-  s = apr_dir_open(&d, dir, scratch_pool);
+  s = tsp_sys.dir_open(&d, dir, scratch_pool);
   if (APR_STATUS_IS_ENOENT(s))
     return NULL;
   if (s)
