@@ -117,42 +117,54 @@ ts_dir_make(const char *dir, apr_fileperms_t perms, apr_pool_t *scratch_pool)
   return NULL;
 }
 
-/* Write DATA to a new file beside PATH and rename it over PATH; *TMPL is
- * the temporary file, *STEP what failed. */
+/* The steps of an atomic write, for messages: "flushing TMP to disk". */
+enum { STEP_CREATE, STEP_WRITE, STEP_SYNC, STEP_CLOSE, STEP_PERMS,
+       STEP_RENAME };
+static const struct { const char *before, *after; } steps[] = {
+  { "creating the temporary file ", "" },
+  { "writing ", "" },
+  { "flushing ", " to disk" },
+  { "closing ", "" },
+  { "setting the permissions of ", "" },
+  { "renaming ", " over it" },
+};
+
+/* Write DATA to the new file TMPL (a template: mktemp fills it in) beside
+ * PATH and rename it over PATH; on failure *STEP is the step that failed
+ * and the new file is gone. */
 static apr_status_t
-write_and_rename(const char **step, char *tmpl, const char *path,
-                 const char *data, apr_size_t len, apr_fileperms_t perms,
-                 apr_pool_t *pool)
+write_and_rename(int *step, char *tmpl, const char *path, const char *data,
+                 apr_size_t len, apr_fileperms_t perms, apr_pool_t *pool)
 {
   apr_file_t *f;
   apr_status_t s, cs;
 
   /* No APR_FOPEN_DELONCLOSE: the file must survive its close to be
    * renamed. */
-  *step = "creating";
+  *step = STEP_CREATE;
   s = tsp_sys.file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                           | APR_FOPEN_EXCL | APR_FOPEN_BINARY, pool);
   if (s)
     return s;
-  *step = "writing";
+  *step = STEP_WRITE;
   s = tsp_sys.file_write_full(f, data, len, NULL);
   if (!s) {
-    *step = "flushing to disk";
+    *step = STEP_SYNC;
     s = tsp_sys.file_sync(f);
   }
   cs = tsp_sys.file_close(f);
   if (!s && cs) {
-    *step = "closing";
+    *step = STEP_CLOSE;
     s = cs;
   }
   if (!s) {
-    *step = "setting the permissions of";
+    *step = STEP_PERMS;
     s = tsp_sys.file_perms_set(tmpl, perms);
     if (APR_STATUS_IS_ENOTIMPL(s))
       s = APR_SUCCESS;
   }
   if (!s) {
-    *step = "renaming over the old file";
+    *step = STEP_RENAME;
     s = tsp_sys.file_rename(tmpl, path, pool);
   }
   if (s)
@@ -165,14 +177,16 @@ ts_file_replace(const char *path, const char *data, apr_size_t len,
                 apr_fileperms_t perms, apr_pool_t *scratch_pool)
 {
   char *tmpl = apr_pstrcat(scratch_pool, path, ".tmp.XXXXXX", NULL);
-  const char *dir = dir_of(path, scratch_pool), *step;
+  const char *dir = dir_of(path, scratch_pool);
+  int step;
   apr_status_t s = write_and_rename(&step, tmpl, path, data, len, perms,
                                     scratch_pool);
 
   if (s)
-    return ts_error_aprf(s, "cannot write %s (%s the temporary file %s "
-                         "failed; %s is unchanged)%s", path, step, tmpl,
-                         path, advice(s, dir, scratch_pool));
+    return ts_error_aprf(s, "cannot write %s (%s%s%s failed; %s is "
+                         "unchanged)%s", path, steps[step].before, tmpl,
+                         steps[step].after, path,
+                         advice(s, dir, scratch_pool));
   s = tsp_sys.dir_sync(dir, scratch_pool);
   if (s)
     return ts_error_aprf(s, "cannot flush the directory %s to disk after "

@@ -71,17 +71,25 @@ describe_exit(int code, apr_exit_why_e why, apr_pool_t *pool)
 static int
 reap(const char **ended, ts_proc_t *p, apr_pool_t *pool)
 {
-  int code;
-  apr_exit_why_e why;
+  int code = 0;
+  apr_exit_why_e why = APR_PROC_EXIT;
+  apr_status_t s;
 
-  if (!p->running
-      || apr_proc_wait(&p->proc, &code, &why, APR_NOWAIT) != APR_CHILD_DONE)
+  if (!p->running)
+    return 0;
+  s = apr_proc_wait(&p->proc, &code, &why, APR_NOWAIT);
+  if (s == APR_CHILD_NOTDONE)
     return 0;
   p->running = 0;
   tsp_child_forget(p->token);
   p->token = NULL;
-  if (ended)
+  if (ended && s == APR_CHILD_DONE)
     *ended = describe_exit(code, why, pool);
+  else if (ended) {   /* not ours to wait for any more: gone all the same */
+    char why_text[120];
+    *ended = apr_psprintf(pool, "ended (it cannot be waited for: %s)",
+                          apr_strerror(s, why_text, sizeof(why_text)));
+  }
   return 1;
 }
 
@@ -128,8 +136,8 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
 
   if (p->spec.logfile) {
     s = tsp_sys.file_open(&out, p->spec.logfile, APR_FOPEN_CREATE
-                      | APR_FOPEN_WRITE | APR_FOPEN_APPEND, TS_FPROT_FILE,
-                      pool);
+                          | APR_FOPEN_WRITE | APR_FOPEN_APPEND,
+                          TS_FPROT_FILE, pool);
     if (s)
       return ts_error_aprf(s, "cannot open the log %s of %s",
                            p->spec.logfile, p->spec.name);
