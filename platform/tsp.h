@@ -14,11 +14,97 @@
 #ifndef TSP_H
 #define TSP_H
 
+#include <apr_file_io.h>
 #include <apr_hash.h>
+#include <apr_network_io.h>
 #include <apr_tables.h>
 #include <apr_pools.h>
+#include <apr_thread_proc.h>
 
 #include "ts_error.h"
+
+/* ---- the system calls core makes, as a table ---------------------------
+ *
+ * The file, socket and process calls under Tessera's atomic writes
+ * (ts_file_replace), directory creation and listing, log files, the HTTP
+ * client's and the probes' connections and the supervised children
+ * (core/proc) go through TSP_SYS, one function pointer per call (SQLite's
+ * aSyscall[]). The entries of tsp_sys_real are the real calls, APR's or
+ * the platform's own; tsp_sys starts as a copy. A test makes one call
+ * fail as the system would and sees what a user would see, without
+ * mocking the world:
+ *
+ *   static apr_status_t
+ *   disk_full(apr_file_t *f, const void *b, apr_size_t n, apr_size_t *w)
+ *   {
+ *     return tsp_fault_status(TSP_FAULT_DISK_FULL);
+ *   }
+ *   ...
+ *   tsp_sys.file_write_full = disk_full;
+ *   err = ts_file_replace(path, ...);     (the disk is full now)
+ *   tsp_sys_reset();
+ *
+ * An override may pass the calls it does not fail on to tsp_sys_real.
+ * Only tests change the table, and only while no other thread uses it;
+ * the code reads it and never writes it. Each entry's arguments, result
+ * and errors are those of the call named in its comment. */
+typedef struct tsp_sys_t {
+  /* apr_file_open: files created for writing (logs, a child's output) */
+  apr_status_t (*file_open)(apr_file_t **file, const char *path,
+                            apr_int32_t flags, apr_fileperms_t perms,
+                            apr_pool_t *pool);
+  /* apr_file_mktemp: the temporary file of an atomic write */
+  apr_status_t (*file_mktemp)(apr_file_t **file, char *templ,
+                              apr_int32_t flags, apr_pool_t *pool);
+  /* apr_file_write_full */
+  apr_status_t (*file_write_full)(apr_file_t *file, const void *buf,
+                                  apr_size_t n, apr_size_t *written);
+  /* apr_file_sync: the data on disk (fsync, FlushFileBuffers) */
+  apr_status_t (*file_sync)(apr_file_t *file);
+  /* apr_file_close */
+  apr_status_t (*file_close)(apr_file_t *file);
+  /* apr_file_perms_set */
+  apr_status_t (*file_perms_set)(const char *path, apr_fileperms_t perms);
+  /* apr_file_rename: the atomic replacement itself */
+  apr_status_t (*file_rename)(const char *from, const char *to,
+                              apr_pool_t *pool);
+  /* apr_file_remove */
+  apr_status_t (*file_remove)(const char *path, apr_pool_t *pool);
+  /* apr_dir_make_recursive */
+  apr_status_t (*dir_make_recursive)(const char *path,
+                                     apr_fileperms_t perms,
+                                     apr_pool_t *pool);
+  /* apr_dir_open: listing a directory */
+  apr_status_t (*dir_open)(apr_dir_t **dir, const char *path,
+                           apr_pool_t *pool);
+  /* make a rename or creation inside DIR durable (Linux: fsync() on the
+   * directory; Windows: nothing, NTFS journals it) */
+  apr_status_t (*dir_sync)(const char *dir, apr_pool_t *pool);
+  /* apr_socket_connect: every outgoing TCP connection (HTTP client,
+   * readiness probes), with the socket's timeout */
+  apr_status_t (*socket_connect)(apr_socket_t *sock, apr_sockaddr_t *sa);
+  /* apr_proc_create: a child process */
+  apr_status_t (*proc_create)(apr_proc_t *proc, const char *program,
+                              const char *const *args,
+                              const char *const *env, apr_procattr_t *attr,
+                              apr_pool_t *pool);
+} tsp_sys_t;
+
+extern tsp_sys_t tsp_sys;
+extern const tsp_sys_t tsp_sys_real;
+
+/* Every entry of tsp_sys back to the real call. */
+void tsp_sys_reset(void);
+
+/* Faults a test injects, and the status this platform's own call gives
+ * for each (the mapping lives here, not in core or the tests). */
+typedef enum tsp_fault_t {
+  TSP_FAULT_DISK_FULL,           /* Linux ENOSPC, Windows ERROR_DISK_FULL */
+  TSP_FAULT_ACCESS_DENIED,       /* EACCES, ERROR_ACCESS_DENIED */
+  TSP_FAULT_CONNECTION_REFUSED   /* ECONNREFUSED, WSAECONNREFUSED */
+} tsp_fault_t;
+
+apr_status_t tsp_fault_status(tsp_fault_t fault);
 
 /* ---- architecture settings store (SPEC §2) ---------------------------- */
 
@@ -212,9 +298,6 @@ apr_status_t tsp_listener_prepare(struct apr_socket_t *sock);
 
 /* True when S says an address (a port) is already in use. */
 int tsp_status_is_addr_in_use(apr_status_t s);
-
-/* Make a rename or file creation inside DIR durable. */
-ts_error_t *tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool);
 
 /* ---- service runtime ---------------------------------------------------
  *

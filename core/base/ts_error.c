@@ -47,7 +47,7 @@ code_of_apr(apr_status_t s)
     return TS_EPERM;
   if (APR_STATUS_IS_ENOENT(s) || APR_STATUS_IS_ENOTDIR(s))
     return TS_ENOENT;
-  if (s == APR_ENOSPC || APR_STATUS_IS_EEXIST(s))
+  if (APR_STATUS_IS_ENOSPC(s) || APR_STATUS_IS_EEXIST(s))
     return TS_EIO;
   return TS_EOS;
 }

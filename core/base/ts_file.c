@@ -1,8 +1,10 @@
 /* ts_file.c: whole-file reads and atomic replacement over APR files. */
 #include "ts_file.h"
 
+#include <string.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
+#include <apr_user.h>
 
 #include "tsp.h"
 
@@ -38,14 +40,136 @@ ts_file_read_all(const char **data, apr_size_t *len, const char *path,
   return NULL;
 }
 
+/* The directory PATH is in, without a trailing separator (but "/" or
+ * "C:\\"). */
+static const char *
+dir_of(const char *path, apr_pool_t *pool)
+{
+  char *dir;
+  size_t n;
+
+  if (apr_filepath_merge(&dir, path, "..", APR_FILEPATH_NATIVE, pool))
+    return ".";
+  n = strlen(dir);
+  while (n > 1 && (dir[n - 1] == '/' || dir[n - 1] == '\\')
+         && !(n == 3 && dir[1] == ':'))
+    dir[--n] = '\0';
+  return dir;
+}
+
+/* The nearest directory at or above PATH that exists. */
+static const char *
+existing_ancestor(const char *path, apr_pool_t *pool)
+{
+  apr_finfo_t fi;
+
+  for (int depth = 0; depth < 64; depth++) {
+    const char *up;
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) == APR_SUCCESS)
+      return path;
+    up = dir_of(path, pool);
+    if (strcmp(up, path) == 0)
+      break;
+    path = up;
+  }
+  return path;
+}
+
+/* The account this process runs as, for messages. */
+static const char *
+account(apr_pool_t *pool)
+{
+  apr_uid_t uid;
+  apr_gid_t gid;
+  char *name;
+
+  if (apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
+      && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
+    return name;
+  return "this program runs as";
+}
+
+/* What to do about S, a failure to write in DIR: ": why; what to do", or
+ * "" when there is nothing particular to say. */
+static const char *
+advice(apr_status_t s, const char *dir, apr_pool_t *pool)
+{
+  if (APR_STATUS_IS_ENOSPC(s))
+    return apr_psprintf(pool, ": the disk holding %s is full; free space on "
+                        "it (or move the directory to a disk with room), "
+                        "then try again", dir);
+  if (APR_STATUS_IS_EACCES(s))
+    return apr_psprintf(pool, ": permission denied; give the account %s "
+                        "write access to %s, or run this as an account that "
+                        "has it", account(pool), dir);
+  return "";
+}
+
 ts_error_t *
 ts_dir_make(const char *dir, apr_fileperms_t perms, apr_pool_t *scratch_pool)
 {
-  apr_status_t s = apr_dir_make_recursive(dir, perms, scratch_pool);
+  apr_status_t s = tsp_sys.dir_make_recursive(dir, perms, scratch_pool);
 
   if (s && !APR_STATUS_IS_EEXIST(s))
-    return ts_error_aprf(s, "cannot create the directory %s", dir);
+    return ts_error_aprf(s, "cannot create the directory %s%s", dir,
+                         advice(s, existing_ancestor(dir, scratch_pool),
+                                scratch_pool));
   return NULL;
+}
+
+/* The steps of an atomic write, for messages: "flushing TMP to disk". */
+enum { STEP_CREATE, STEP_WRITE, STEP_SYNC, STEP_CLOSE, STEP_PERMS,
+       STEP_RENAME };
+static const struct { const char *before, *after; } steps[] = {
+  { "creating the temporary file ", "" },
+  { "writing ", "" },
+  { "flushing ", " to disk" },
+  { "closing ", "" },
+  { "setting the permissions of ", "" },
+  { "renaming ", " over it" },
+};
+
+/* Write DATA to the new file TMPL (a template: mktemp fills it in) beside
+ * PATH and rename it over PATH; on failure *STEP is the step that failed
+ * and the new file is gone. */
+static apr_status_t
+write_and_rename(int *step, char *tmpl, const char *path, const char *data,
+                 apr_size_t len, apr_fileperms_t perms, apr_pool_t *pool)
+{
+  apr_file_t *f;
+  apr_status_t s, cs;
+
+  /* No APR_FOPEN_DELONCLOSE: the file must survive its close to be
+   * renamed. */
+  *step = STEP_CREATE;
+  s = tsp_sys.file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                          | APR_FOPEN_EXCL | APR_FOPEN_BINARY, pool);
+  if (s)
+    return s;
+  *step = STEP_WRITE;
+  s = tsp_sys.file_write_full(f, data, len, NULL);
+  if (!s) {
+    *step = STEP_SYNC;
+    s = tsp_sys.file_sync(f);
+  }
+  cs = tsp_sys.file_close(f);
+  if (!s && cs) {
+    *step = STEP_CLOSE;
+    s = cs;
+  }
+  if (!s) {
+    *step = STEP_PERMS;
+    s = tsp_sys.file_perms_set(tmpl, perms);
+    if (APR_STATUS_IS_ENOTIMPL(s))
+      s = APR_SUCCESS;
+  }
+  if (!s) {
+    *step = STEP_RENAME;
+    s = tsp_sys.file_rename(tmpl, path, pool);
+  }
+  if (s)
+    tsp_sys.file_remove(tmpl, pool);
+  return s;
 }
 
 ts_error_t *
@@ -53,46 +177,21 @@ ts_file_replace(const char *path, const char *data, apr_size_t len,
                 apr_fileperms_t perms, apr_pool_t *scratch_pool)
 {
   char *tmpl = apr_pstrcat(scratch_pool, path, ".tmp.XXXXXX", NULL);
-  const char *dir;
-  apr_file_t *f;
-  apr_status_t s;
-  apr_size_t written;
+  const char *dir = dir_of(path, scratch_pool);
+  int step;
+  apr_status_t s = write_and_rename(&step, tmpl, path, data, len, perms,
+                                    scratch_pool);
 
-  /* No APR_FOPEN_DELONCLOSE: the file must survive its close to be
-   * renamed. */
-  s = apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                      | APR_FOPEN_EXCL | APR_FOPEN_BINARY, scratch_pool);
   if (s)
-    return ts_error_aprf(s, "cannot create a temporary file beside %s",
-                         path);
-  s = apr_file_write_full(f, data, len, &written);
-  if (!s)
-    s = apr_file_sync(f);
-  if (s) {
-    apr_file_close(f);
-    apr_file_remove(tmpl, scratch_pool);
-    return ts_error_aprf(s, "cannot write %s", tmpl);
-  }
-  s = apr_file_close(f);
-  if (s) {
-    apr_file_remove(tmpl, scratch_pool);
-    return ts_error_aprf(s, "cannot close %s", tmpl);
-  }
-  s = apr_file_perms_set(tmpl, perms);
-  if (s && !APR_STATUS_IS_ENOTIMPL(s)) {
-    apr_file_remove(tmpl, scratch_pool);
-    return ts_error_aprf(s, "cannot set the permissions of %s", tmpl);
-  }
-  s = apr_file_rename(tmpl, path, scratch_pool);
-  if (s) {
-    apr_file_remove(tmpl, scratch_pool);
-    return ts_error_aprf(s, "cannot rename %s to %s", tmpl, path);
-  }
-  s = apr_filepath_merge((char **)&dir, path, "..", APR_FILEPATH_NATIVE,
-                         scratch_pool);
+    return ts_error_aprf(s, "cannot write %s (%s%s%s failed; %s is "
+                         "unchanged)%s", path, steps[step].before, tmpl,
+                         steps[step].after, path,
+                         advice(s, dir, scratch_pool));
+  s = tsp_sys.dir_sync(dir, scratch_pool);
   if (s)
-    return ts_error_aprf(s, "cannot find the directory of %s", path);
-  TS_ERR(tsp_dir_sync(dir, scratch_pool));
+    return ts_error_aprf(s, "cannot flush the directory %s to disk after "
+                         "replacing %s%s", dir, path,
+                         advice(s, dir, scratch_pool));
   return NULL;
 }
 

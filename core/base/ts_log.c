@@ -10,6 +10,7 @@
 #include <apr_time.h>
 
 #include "ts_file.h"
+#include "tsp.h"
 
 struct ts_log_t {
   const char *path;
@@ -29,12 +30,15 @@ open_file(apr_file_t **file, apr_pool_t **file_pool, const char *path,
   apr_status_t s;
 
   apr_pool_create(&pool, parent);
-  s = apr_file_open(file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                    | APR_FOPEN_APPEND | APR_FOPEN_XTHREAD,
-                    TS_FPROT_FILE & ~APR_FPROT_WREAD, pool);
+  s = tsp_sys.file_open(file, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                        | APR_FOPEN_APPEND | APR_FOPEN_XTHREAD,
+                        TS_FPROT_FILE & ~APR_FPROT_WREAD, pool);
   if (s) {
     apr_pool_destroy(pool);
-    return ts_error_aprf(s, "cannot open the log file %s", path);
+    return ts_error_aprf(s, "cannot open the log file %s%s", path,
+                         APR_STATUS_IS_EACCES(s) ? ": permission denied; "
+                         "give this server's account write access to it and "
+                         "its directory" : "");
   }
   *file_pool = pool;
   return NULL;

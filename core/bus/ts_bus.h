@@ -37,10 +37,12 @@ typedef struct ts_bus_broker_options_t {
   const char *persistence;        /* INOLIC/bus.<p+1>, or NULL: off */
 } ts_bus_broker_options_t;
 
-/* Start the broker and a thread that restarts it when it exits; returns
- * once the port accepts connections. A port held by another program, a
- * broker that is not installed or that exits at once are errors saying
- * which and how to fix it. */
+/* Start the broker as a supervised child (core/proc: restarted when it
+ * exits, 1 s and doubling up to 30 s while it does not last 60 s; a
+ * broker an earlier, killed license server left behind is stopped
+ * first); returns once the port accepts connections. A port held by
+ * another program, a broker that is not installed or that exits at once
+ * are errors saying which and how to fix it. */
 ts_error_t *ts_bus_broker_start(ts_bus_broker_t **broker,
                                 const ts_bus_broker_options_t *options,
                                 ts_log_t *log, apr_pool_t *pool);

@@ -1,37 +1,25 @@
-/* ts_bus_broker.c: the bus broker (mosquitto) on p+1, run as a child
- * with a generated configuration and restarted when it dies (see
- * ts_bus.h). */
+/* ts_bus_broker.c: the bus broker (mosquitto) on p+1: its generated
+ * configuration, and the broker run as a supervised child (core/proc:
+ * readiness, restart with backoff, stop; see ts_bus.h). */
 #include "ts_bus.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <apr_env.h>
-#include <apr_file_io.h>
-#include <apr_network_io.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
-#include <apr_thread_proc.h>
 #include <apr_user.h>
 
 #include "ts_file.h"
+#include "ts_proc.h"
 #include "tsp.h"
-
-#define READY_WAIT apr_time_from_sec(10)
-#define MAX_BACKOFF apr_time_from_sec(30)
 
 struct ts_bus_broker_t {
   ts_bus_broker_options_t o;
   const char *conf, *pidfile, *logfile;
-  apr_proc_t proc;
-  apr_thread_t *supervisor;
-  apr_thread_mutex_t *lock;
-  apr_thread_cond_t *wake;
-  int stopping;
-  int exited;                   /* PROC was reaped: its pid is not ours */
-  void *child_token;            /* tsp_child_started()'s, for PROC */
+  const char *host;             /* where the broker is reached */
+  int port;
+  ts_proc_t *proc;
   ts_log_t *log;
-  apr_pool_t *pool;
 };
 
 /* The address to reach the broker on: the first listen address, or
@@ -43,20 +31,12 @@ reach_address(const apr_array_header_t *listen)
                                  : "127.0.0.1";
 }
 
+/* ts_proc_ready_t: the broker's port accepts connections. */
 static int
-accepts(const char *host, int port, apr_pool_t *pool)
+listens(void *baton, apr_pool_t *scratch_pool)
 {
-  apr_sockaddr_t *sa;
-  apr_socket_t *s;
-  int ok;
-
-  if (apr_sockaddr_info_get(&sa, host, APR_UNSPEC, (apr_port_t)port, 0, pool)
-      || apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool))
-    return 0;
-  apr_socket_timeout_set(s, apr_time_from_msec(500));
-  ok = apr_socket_connect(s, sa) == APR_SUCCESS;
-  apr_socket_close(s);
-  return ok;
+  const ts_bus_broker_t *b = baton;
+  return ts_proc_tcp_accepts(b->host, b->port, scratch_pool);
 }
 
 static ts_error_t *
@@ -96,33 +76,6 @@ write_conf(ts_bus_broker_t *b, apr_pool_t *pool)
     text = apr_psprintf(pool, "%slistener %d %s\n", text, o->port,
                         APR_ARRAY_IDX(o->listen, i, const char *));
   return ts_file_replace(b->conf, text, strlen(text), TS_FPROT_FILE, pool);
-}
-
-/* A broker left behind by a license server that was killed (kill -9)
- * still holds the port: stop it when its pid file names a process that
- * runs with our configuration. */
-static void
-stop_stale(ts_bus_broker_t *b, apr_pool_t *pool)
-{
-  const char *text;
-  apr_size_t len;
-  long pid;
-  ts_error_t *err = ts_file_read_all(&text, &len, b->pidfile, pool);
-
-  if (err) {
-    ts_error_clear(err);
-    return;
-  }
-  pid = atol(text);
-  if (pid > 1 && tsp_process_runs_with(pid, b->conf)) {
-    apr_proc_t stale = { 0 };
-    stale.pid = (pid_t)pid;
-    ts_log(b->log, TS_LOG_WARNING, "stopping the bus broker pid %ld left "
-           "behind by an earlier license server", pid);
-    apr_proc_kill(&stale, 15);
-    for (int i = 0; i < 50 && tsp_process_runs_with(pid, b->conf); i++)
-      apr_sleep(apr_time_from_msec(100));
-  }
 }
 
 /* PROGRAM as a path: a name is looked up on PATH and then in the sbin
@@ -174,175 +127,51 @@ ts_bus_find_program(const char **path, const char *program, int port,
   }
 }
 
-static ts_error_t *
-spawn(ts_bus_broker_t *b, apr_pool_t *pool)
-{
-  apr_procattr_t *attr;
-  const char *argv[] = { NULL, "-c", b->conf, NULL };
-  const char *pid;
-  apr_status_t s;
-
-  const char **args;
-  apr_file_t *out;
-
-  TS_ERR(ts_bus_find_program(&argv[0], b->o.program, b->o.port, pool));
-  args = tsp_child_argv(argv, pool);
-  /* its stdout and stderr (errors before its log is open) go to its log,
-   * not to whoever started the license server */
-  s = apr_file_open(&out, b->logfile, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                    | APR_FOPEN_APPEND, TS_FPROT_FILE, pool);
-  if (s)
-    return ts_error_aprf(s, "cannot open the bus broker's log %s",
-                         b->logfile);
-  apr_procattr_create(&attr, pool);
-  apr_procattr_cmdtype_set(attr, APR_PROGRAM);
-  apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE, APR_NO_PIPE);
-  apr_procattr_child_out_set(attr, out, NULL);
-  apr_procattr_child_err_set(attr, out, NULL);
-  apr_procattr_detach_set(attr, 0);
-  s = apr_proc_create(&b->proc, args[0], args, NULL, attr, pool);
-  apr_file_close(out);
-  if (!s) {
-    apr_status_t js = tsp_child_started(&b->child_token, &b->proc);
-    if (js) {
-      char why[120];
-      ts_log(b->log, TS_LOG_WARNING, "the bus broker (pid %ld) may outlive "
-             "a crash of this server: %s", (long)b->proc.pid,
-             apr_strerror(js, why, sizeof(why)));
-    }
-  }
-  if (s)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot start "
-      "the bus broker %s for port %d", argv[0], b->o.port);
-  pid = apr_psprintf(pool, "%ld\n", (long)b->proc.pid);
-  return ts_file_replace(b->pidfile, pid, strlen(pid), TS_FPROT_FILE, pool);
-}
-
-/* Wait until the port accepts connections, or the broker exits. */
-static ts_error_t *
-await_ready(ts_bus_broker_t *b, apr_pool_t *pool)
-{
-  apr_time_t until = apr_time_now() + READY_WAIT;
-  const char *host = reach_address(b->o.listen);
-  int code;
-  apr_exit_why_e why;
-
-  while (apr_time_now() < until) {
-    if (apr_proc_wait(&b->proc, &code, &why, APR_NOWAIT) == APR_CHILD_DONE) {
-      tsp_child_forget(b->child_token);
-      b->child_token = NULL;
-      return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' exited at "
-                              "once (status %d) instead of listening on port "
-                              "%d: see %s", b->o.program, code, b->o.port,
-                              b->logfile);
-    }
-    if (accepts(host, b->o.port, pool))
-      return NULL;
-    apr_sleep(apr_time_from_msec(50));
-  }
-  apr_proc_kill(&b->proc, 15);
-  apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
-  tsp_child_forget(b->child_token);
-  b->child_token = NULL;
-  return ts_error_createf(TS_EUNAVAIL, "the bus broker did not listen on %s "
-                          "port %d within %d s: see %s", host, b->o.port,
-                          (int)apr_time_sec(READY_WAIT), b->logfile);
-}
-
-static void *APR_THREAD_FUNC
-supervise(apr_thread_t *thread, void *data)
-{
-  ts_bus_broker_t *b = data;
-  apr_interval_time_t backoff = apr_time_from_sec(1);
-  apr_pool_t *pool;
-
-  apr_pool_create(&pool, NULL);
-  for (;;) {
-    int code;
-    apr_exit_why_e why;
-    apr_time_t began = apr_time_now();
-    ts_error_t *err;
-
-    apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
-    apr_thread_mutex_lock(b->lock);
-    b->exited = 1;
-    tsp_child_forget(b->child_token);
-    b->child_token = NULL;
-    if (b->stopping) {
-      apr_thread_mutex_unlock(b->lock);
-      break;
-    }
-    if (apr_time_now() - began > apr_time_from_sec(60))
-      backoff = apr_time_from_sec(1);
-    ts_log(b->log, TS_LOG_WARNING, "the bus broker (pid %ld) %s %d; "
-           "restarting it in %d s", (long)b->proc.pid,
-           APR_PROC_CHECK_SIGNALED(why) ? "was killed by signal"
-                                        : "exited with status", code,
-           (int)apr_time_sec(backoff));
-    apr_thread_cond_timedwait(b->wake, b->lock, backoff);
-    if (b->stopping) {
-      apr_thread_mutex_unlock(b->lock);
-      break;
-    }
-    apr_pool_clear(pool);
-    err = spawn(b, pool);
-    if (!err)
-      b->exited = 0;
-    if (!err)
-      err = await_ready(b, pool);
-    apr_thread_mutex_unlock(b->lock);
-    if (err) {
-      ts_log_error(b->log, TS_LOG_ERROR, err, "restarting the bus");
-      ts_error_clear(err);
-      backoff = backoff * 2 > MAX_BACKOFF ? MAX_BACKOFF : backoff * 2;
-    }
-    else
-      ts_log(b->log, TS_LOG_INFO, "the bus broker runs again (pid %ld) on "
-             "port %d", (long)b->proc.pid, b->o.port);
-  }
-  apr_pool_destroy(pool);
-  (void)thread;   /* returns: apr_thread_exit()'s unwinding upsets ASan */
-  return NULL;
-}
-
 ts_error_t *
 ts_bus_broker_start(ts_bus_broker_t **broker,
                     const ts_bus_broker_options_t *options, ts_log_t *log,
                     apr_pool_t *pool)
 {
   ts_bus_broker_t *b = apr_pcalloc(pool, sizeof(*b));
-  const char *host = reach_address(options->listen), *owner;
-  apr_status_t s;
+  ts_proc_spec_t spec = { 0 };
+  const char **argv = apr_pcalloc(pool, 4 * sizeof(*argv)), *owner;
 
   b->o = *options;
   b->log = log;
-  b->pool = pool;
+  b->host = reach_address(options->listen);
+  b->port = options->port;
   b->conf = ts_path_join(options->logdir, "mosquitto.conf", pool);
   b->pidfile = ts_path_join(options->logdir, "mosquitto.pid", pool);
   b->logfile = ts_path_join(options->logdir, "mosquitto.log", pool);
   TS_ERR(ts_dir_make(options->logdir, TS_FPROT_DIR, pool));
   if (options->persistence)
     TS_ERR(ts_dir_make(options->persistence, TS_FPROT_DIR, pool));
-  stop_stale(b, pool);
-  if (accepts(host, options->port, pool)) {
+  spec.name = apr_psprintf(pool, "the bus broker on port %d",
+                           options->port);
+  spec.argv = argv;
+  spec.logfile = b->logfile;
+  spec.pidfile = b->pidfile;
+  spec.stale_match = b->conf;   /* a broker with our configuration */
+  spec.ready = listens;
+  spec.ready_baton = b;
+  spec.ready_what = apr_psprintf(pool, "accepting connections on %s port "
+                                 "%d", b->host, options->port);
+  ts_proc_stop_stale(&spec, log, pool);
+  if (ts_proc_tcp_accepts(b->host, options->port, pool)) {
     owner = tsp_port_owner(options->port, pool);
     return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
       "already in use%s%s: stop that program, or let the license server use "
       "that broker with <bus start=\"external\"/> in tessera.xml",
-      options->port, host, owner ? " by " : "", owner ? owner : "");
+      options->port, b->host, owner ? " by " : "", owner ? owner : "");
   }
   TS_ERR(write_conf(b, pool));
-  apr_thread_mutex_create(&b->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-  apr_thread_cond_create(&b->wake, pool);
-  TS_ERR(spawn(b, pool));
-  TS_ERR(await_ready(b, pool));
-  s = apr_thread_create(&b->supervisor, NULL, supervise, b, pool);
-  if (s) {
-    ts_bus_broker_stop(b);
-    return ts_error_aprf(s, "cannot start the bus supervisor thread");
-  }
+  TS_ERR(ts_bus_find_program(&argv[0], options->program, options->port,
+                             pool));
+  argv[1] = "-c";
+  argv[2] = b->conf;
+  TS_ERR(ts_proc_start(&b->proc, &spec, log, pool));
   ts_log(log, TS_LOG_INFO, "bus broker %s runs (pid %ld) on port %d (%s)",
-         options->program, (long)b->proc.pid, options->port, b->conf);
+         options->program, ts_proc_pid(b->proc), options->port, b->conf);
   *broker = b;
   return NULL;
 }
@@ -350,57 +179,26 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
 long
 ts_bus_broker_pid(ts_bus_broker_t *b)
 {
-  long pid;
-
-  apr_thread_mutex_lock(b->lock);
-  pid = (long)b->proc.pid;
-  apr_thread_mutex_unlock(b->lock);
-  return pid;
+  return ts_proc_pid(b->proc);
 }
 
 void
 ts_bus_broker_reopen(ts_bus_broker_t *b)
 {
-  if (!b)
-    return;
-  apr_thread_mutex_lock(b->lock);
-  if (!b->exited)
-    tsp_child_reopen_logs(&b->proc);
-  apr_thread_mutex_unlock(b->lock);
+  if (b)
+    ts_proc_reopen_logs(b->proc);
 }
 
 void
 ts_bus_broker_quiesce(ts_bus_broker_t *b)
 {
-  if (!b)
-    return;
-  apr_thread_mutex_lock(b->lock);
-  b->stopping = 1;
-  apr_thread_cond_signal(b->wake);
-  apr_thread_mutex_unlock(b->lock);
+  if (b)
+    ts_proc_quiesce(b->proc);
 }
 
 void
 ts_bus_broker_stop(ts_bus_broker_t *b)
 {
-  apr_status_t ignored;
-  int code;
-  apr_exit_why_e why;
-
-  if (!b)
-    return;
-  apr_thread_mutex_lock(b->lock);
-  b->stopping = 1;
-  apr_thread_cond_signal(b->wake);
-  if (!b->exited)
-    apr_proc_kill(&b->proc, 15);
-  apr_thread_mutex_unlock(b->lock);
-  if (b->supervisor)
-    apr_thread_join(&ignored, b->supervisor);
-  else
-    apr_proc_wait(&b->proc, &code, &why, APR_WAIT);
-  tsp_child_forget(b->child_token);
-  b->child_token = NULL;
-  apr_file_remove(b->pidfile, b->pool);
-  ts_log(b->log, TS_LOG_INFO, "bus broker stopped");
+  if (b)
+    ts_proc_stop(b->proc);
 }

@@ -55,7 +55,7 @@ void ts_doctor_check_ports(ts_doctor_t *doc);
 void ts_doctor_check_files(ts_doctor_t *doc);
 void ts_doctor_check_project(ts_doctor_t *doc);
 /* Servers sharing INOPRJ, from their records in ivm/agents and
- * ivm/modelservers (format in ts_doctor_scenarios.c): agents or an agent
+ * ivm/modelservers (format in ts_project_records.h): agents or an agent
  * and a model server of different license servers are errors; mixed
  * Linux/Windows agents a warning, whose Linux accounts are added to
  * ACCOUNTS (of const char *) for the access check. */

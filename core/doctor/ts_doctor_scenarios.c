@@ -1,14 +1,6 @@
 /* ts_doctor_scenarios.c: which servers share a project directory (seed
- * 004, "Szenarien"), from the records they leave in it.
- *
- * Every agent and model server keeps one small record per process in the
- * INOPRJ it works on, written atomically (ts_file_replace) at start:
- *
- *   <INOPRJ>/ivm/agents/<host>.<port>.json
- *   <INOPRJ>/ivm/modelservers/<host>.<port>.json
- *   {"version": 1, "kind": "agent"|"modelserver", "host": "lic1",
- *    "port": 17003, "os": "linux"|"windows", "account": "tessera",
- *    "inohost": "lic1.17000"}
+ * 004, "Szenarien"), judged from the records the agents and model servers
+ * leave in it (read by core/project, format in ts_project_records.h).
  *
  * Forbidden: agents of different license servers on one INOPRJ; an agent
  * and a model server of different license servers on one INOPRJ. Mixed
@@ -19,71 +11,35 @@
 #include "ts_doctor.h"
 
 #include <string.h>
-#include <apr_file_info.h>
 #include <apr_strings.h>
-#include <jansson.h>
 
-#include "ts_file.h"
+#include "ts_project_records.h"
 #include "tsp.h"
 
-typedef struct record_t {
-  const char *path, *kind, *host, *os, *account, *inohost;
-  long port;
-} record_t;
+typedef ts_project_record_t record_t;
 
-static void
-read_records(apr_array_header_t *out, ts_doctor_t *doc, const char *dir,
-             const char *kind)
+/* The records of KIND in PRJ; a file that is no record is a warning. */
+static apr_array_header_t *
+read_records(ts_doctor_t *doc, const char *prj, const char *kind)
 {
-  apr_dir_t *d;
-  apr_finfo_t fi;
+  apr_array_header_t *records, *rejects;
+  ts_error_t *err = ts_project_records_read(&records, &rejects, prj, kind,
+                                            doc->pool, doc->pool);
 
-  if (apr_dir_open(&d, dir, doc->pool) != APR_SUCCESS)
-    return;
-  while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
-    size_t n = strlen(fi.name);
-    const char *path, *text;
-    apr_size_t len;
-    json_error_t jerr;
-    json_t *j;
-    record_t *r;
-    ts_error_t *err;
-
-    if (n < 6 || strcmp(fi.name + n - 5, ".json") != 0)
-      continue;
-    path = ts_path_join(dir, fi.name, doc->pool);
-    err = ts_file_read_all(&text, &len, path, doc->pool);
-    if (err) {
-      ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", path, NULL, "%s",
-                    ts_error_text(err, doc->pool));
-      ts_error_clear(err);
-      continue;
-    }
-    j = json_loadb(text, len, 0, &jerr);
-    if (!j || json_integer_value(json_object_get(j, "version")) != 1
-        || !json_is_string(json_object_get(j, "inohost"))) {
-      ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", path,
-                    apr_psprintf(doc->pool, "remove %s; the %s writes it "
-                                 "again at its next start", path, kind),
-                    "%s is not a version-1 %s record%s%s", path, kind,
-                    j ? "" : ": ", j ? "" : jerr.text);
-      json_decref(j);
-      continue;
-    }
-    r = apr_array_push(out);
-    r->path = path;
-    r->kind = kind;
-#define STR(name) apr_pstrdup(doc->pool, json_is_string(json_object_get(j, \
-                  name)) ? json_string_value(json_object_get(j, name)) : "?")
-    r->host = STR("host");
-    r->os = STR("os");
-    r->account = STR("account");
-    r->inohost = STR("inohost");
-#undef STR
-    r->port = (long)json_integer_value(json_object_get(j, "port"));
-    json_decref(j);
+  /* A record directory this process cannot list is left to the
+   * permissions check (entries the agents' accounts may not use); this
+   * check judges the records it can read. */
+  ts_error_clear(err);
+  for (int i = 0; i < rejects->nelts; i++) {
+    const ts_project_reject_t *r = &APR_ARRAY_IDX(rejects, i,
+                                                  ts_project_reject_t);
+    ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", r->path,
+                  r->malformed ? apr_psprintf(doc->pool, "remove %s; the %s "
+                                              "writes it again at its next "
+                                              "start", r->path, kind)
+                               : NULL, "%s", r->why);
   }
-  apr_dir_close(d);
+  return records;
 }
 
 /* "lic1.17000 (agent a:17003, agent b:17003); lic2.17000 (...)" */
@@ -136,12 +92,8 @@ ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
 
   if (!v || v->problem)
     return;
-  agents = apr_array_make(doc->pool, 4, sizeof(record_t));
-  servers = apr_array_make(doc->pool, 4, sizeof(record_t));
-  read_records(agents, doc, ts_path_join(v->value, "ivm/agents", doc->pool),
-               "agent");
-  read_records(servers, doc, ts_path_join(v->value, "ivm/modelservers",
-                                          doc->pool), "modelserver");
+  agents = read_records(doc, v->value, TS_PROJECT_AGENT);
+  servers = read_records(doc, v->value, TS_PROJECT_MODELSERVER);
   if (distinct_inohosts(agents) > 1)
     ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
                   "give every license server's agents their own INOPRJ, or "

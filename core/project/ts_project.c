@@ -8,6 +8,7 @@
 #include <apr_general.h>
 
 #include "ts_file.h"
+#include "tsp.h"
 
 /* 8-4-4-4-12 hex digits, one line (a newline may follow). */
 int
@@ -66,7 +67,7 @@ ts_project_init(const char **path, const char *inoprj, const char *name,
 
   TS_ERR(ts_dir_make(ts_path_join(inoprj, "ivm/logs", pool), TS_FPROT_DIR,
                      pool));
-  if (apr_dir_open(&dir, inoprj, pool) == APR_SUCCESS) {
+  if (tsp_sys.dir_open(&dir, inoprj, pool) == APR_SUCCESS) {
     while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
       if (ts_project_is_uuid_name(fi.name)) {
         *path = ts_path_join(inoprj, fi.name, pool);

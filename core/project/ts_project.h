@@ -1,6 +1,7 @@
 /* ts_project.h: a project directory (INOPRJ, SPEC §4): its identity, the
  * file <name>.inoprj.uuid holding one UUID, and the ivm/logs directory the
- * agents and model servers write to.
+ * agents and model servers write to. The records of who works on it are
+ * in ts_project_records.h.
  *
  * Owns: creating and recognising the identity (`tessera-admin project
  * init`, `doctor --fix`). Uses: core/base only.

@@ -1,7 +1,7 @@
-/* system.c (posix): privileges, default locations, directory sync. */
+/* system.c (posix): privileges, default locations, listening sockets,
+ * child processes. The table of system calls is in syscalls.c. */
 #include "tsp.h"
 
-#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,24 +36,6 @@ tsp_default_data_dir(apr_pool_t *pool)
   if (apr_env_get(&home, "HOME", pool) == APR_SUCCESS && *home)
     return apr_pstrcat(pool, home, "/.local/share/tessera", NULL);
   return "/var/lib/tessera";
-}
-
-ts_error_t *
-tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool)
-{
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  (void)scratch_pool;
-  if (fd < 0)
-    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "open(\"%s\") failed",
-                         dir);
-  if (fsync(fd) != 0 && errno != EINVAL) {
-    int e = errno;
-    close(fd);
-    return ts_error_aprf(APR_FROM_OS_ERROR(e), "fsync(\"%s\") failed", dir);
-  }
-  close(fd);
-  return NULL;
 }
 
 int

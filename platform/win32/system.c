@@ -1,5 +1,6 @@
-/* system.c (win32): privileges, default locations, directory sync, and
- * the UTF-16 and error helpers of win32_util.h. */
+/* system.c (win32): privileges, default locations, listening sockets,
+ * child processes, and the UTF-16 and error helpers of win32_util.h. The
+ * table of system calls is in syscalls.c. */
 #include "tsp.h"
 
 #include <winsock2.h>
@@ -95,17 +96,6 @@ tsp_default_data_dir(apr_pool_t *pool)
   if (apr_env_get(&dir, var, pool) == APR_SUCCESS && *dir)
     return apr_pstrcat(pool, dir, "\\Tessera", NULL);
   return "C:\\ProgramData\\Tessera";
-}
-
-ts_error_t *
-tsp_dir_sync(const char *dir, apr_pool_t *scratch_pool)
-{
-  /* NTFS journals its metadata: a completed MoveFileEx (which
-   * apr_file_rename uses) survives a crash without flushing the directory,
-   * and Windows offers no portable way to flush a directory handle. */
-  (void)dir;
-  (void)scratch_pool;
-  return NULL;
 }
 
 int

@@ -1,0 +1,115 @@
+/* ts_doctor_ports.c: the doctor's port check: every port of the plan for
+ * p (SPEC §1) free, or held by the Tessera server it belongs to; what
+ * else holds one is named with its process. */
+#include "ts_doctor_shared.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+
+#include "ts_bus.h"
+#include "ts_httpd.h"
+#include "ts_ports.h"
+#include "tsp.h"
+
+/* Is PORT free to bind? */
+static int
+port_free(int port, apr_pool_t *pool)
+{
+  apr_sockaddr_t *sa;
+
+  return apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET, (apr_port_t)port,
+                               0, pool) == APR_SUCCESS
+         && ts_doctor_can_bind(sa, pool);
+}
+
+/* The Tessera role answering /health on PORT, or NULL. */
+static const char *
+tessera_role_on(int port, apr_pool_t *pool)
+{
+  const char *body, *role;
+  int status;
+  ts_error_t *err = ts_http_get(&status, &body, "127.0.0.1", port, "/health",
+                                apr_time_from_msec(500), pool);
+
+  if (err) {
+    ts_error_clear(err);
+    return NULL;
+  }
+  role = status == 200 ? strstr(body, "\"role\":\"") : NULL;
+  return role ? apr_pstrndup(pool, role + 8, strcspn(role + 8, "\"")) : NULL;
+}
+
+/* "bus" when PORT carries a Tessera license server's bus (its retained
+ * state), or NULL. */
+static const char *
+bus_on(int port, apr_pool_t *pool)
+{
+  const char *state = NULL;
+  ts_error_t *err = ts_bus_read_retained(&state, "127.0.0.1", port,
+                                         "license/state",
+                                         apr_time_from_msec(700), pool);
+
+  ts_error_clear(err);
+  return state ? "bus" : NULL;
+}
+
+void
+ts_doctor_check_ports(ts_doctor_t *doc)
+{
+  int p = ts_settings_port(doc->settings), free_models = 0;
+  const char *agent = ts_doctor_value(doc, "INOAGENTPORT");
+  apr_array_header_t *plan;
+  ts_error_t *err;
+
+  if (!p)
+    return;   /* reported by the settings check */
+  err = ts_port_plan(&plan, p, agent ? atoi(agent) : p + 3,
+                     TS_PLAN_DEFAULT_MODELS, doc->pool);
+  if (err) {
+    ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool, p), NULL,
+                  "%s", ts_error_text(err, doc->pool));
+    ts_error_clear(err);
+    return;
+  }
+  for (int i = 0; i < plan->nelts; i++) {
+    const ts_port_entry_t *e = &APR_ARRAY_IDX(plan, i, ts_port_entry_t);
+    if (e->first != e->last) {
+      for (int port = e->first; port <= e->last; port++)
+        free_models += port_free(port, doc->pool);
+      ts_doctor_add(doc, free_models ? TS_SEV_INFO : TS_SEV_WARNING, "ports",
+                    apr_psprintf(doc->pool, "%d-%d", e->first, e->last),
+                    free_models ? NULL : "stop what holds them, or move p "
+                    "with `tessera-admin env set INOHOST <host>.<port>`",
+                    "%d of the %d model-server ports %s are free%s",
+                    free_models, e->last - e->first + 1, e->offset,
+                    tsp_services_refuse_remote_projects() ? ""
+                    : "; Linux holds a closed port in TIME_WAIT for a while, "
+                      "so leave spare ports if model servers restart often");
+      continue;
+    }
+    if (port_free(e->first, doc->pool))
+      continue;
+    {
+      const char *role = e->first == p + 1 ? bus_on(e->first, doc->pool)
+                                           : tessera_role_on(e->first,
+                                                             doc->pool);
+      const char *owner = tsp_port_owner(e->first, doc->pool);
+      if (role)
+        ts_doctor_add(doc, TS_SEV_INFO, "ports", apr_itoa(doc->pool,
+                      e->first), NULL, "port %d (%s, %s) is held by the "
+                      "Tessera %s server%s%s", e->first, e->offset,
+                      e->component, role, owner ? ", " : "",
+                      owner ? owner : "");
+      else
+        ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool,
+                      e->first),
+                      "stop that program, or move p with `tessera-admin env "
+                      "set INOHOST <host>.<port>`",
+                      "port %d (%s, the %s) is in use by %s, so the %s "
+                      "cannot start", e->first, e->offset, e->component,
+                      owner ? owner : "another program", e->component);
+    }
+  }
+}

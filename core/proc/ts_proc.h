@@ -1,0 +1,118 @@
+/* ts_proc.h: supervised child processes.
+ *
+ * A server that runs a helper program as its child (the license server
+ * its bus broker; the agent, later, its model servers) describes the
+ * child in a ts_proc_spec_t and hands it to ts_proc_start(), which starts
+ * it, waits until it is ready, and leaves a thread of its own to watch
+ * it: a child that ends is logged with its exit status and started
+ * again, after a pause that begins at 1 s and doubles with every start
+ * that does not last (up to 30 s), so a child that exits at once is not
+ * started every second forever; a child that ran for 60 s has earned the
+ * short pause again. A restart that fails (the program is gone, the child
+ * exits at once or never becomes ready) counts as a start that did not
+ * last.
+ *
+ * The child ends with this process, even when this process is killed
+ * (tsp_child_argv, tsp_child_started: Linux setpriv --pdeathsig, a
+ * kill-on-close job object on Windows). Its pid is written to a pid file
+ * at every start, so the next run of the server can stop a child left
+ * behind by a crash (ts_proc_stop_stale) before it takes the child's
+ * port.
+ *
+ * Threads: the supervisor thread starts and reaps the child; the other
+ * functions may be called from any thread. No lock is held while a child
+ * is awaited or probed.
+ */
+#ifndef TS_PROC_H
+#define TS_PROC_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include "ts_error.h"
+#include "ts_log.h"
+
+typedef struct ts_proc_t ts_proc_t;
+
+/* Whether a started child is ready for work yet (its port accepts
+ * connections, say): non-zero when it is. Called every 50 ms on the
+ * starting thread until it says so, the child exits or the spec's
+ * ready_wait passes; SCRATCH_POOL is cleared between calls. */
+typedef int (*ts_proc_ready_t)(void *baton, apr_pool_t *scratch_pool);
+
+/* When a child that ended is started again. A zero field takes the
+ * default given. */
+typedef struct ts_proc_restart_t {
+  apr_interval_time_t first;     /* the first pause: 1 s */
+  apr_interval_time_t max;       /* the pause doubles up to this: 30 s */
+  apr_interval_time_t stable;    /* a child that ran this long was fine:
+                                    its successor pauses FIRST again:
+                                    60 s */
+} ts_proc_restart_t;
+
+/* A child. The strings must live as long as the pool given to
+ * ts_proc_start(). */
+typedef struct ts_proc_spec_t {
+  const char *name;            /* for messages: "the bus broker on port
+                                  17001" */
+  const char *const *argv;     /* NULL-terminated; argv[0] a full path */
+  const char *const *env;      /* its environment (NAME=value, NULL-
+                                  terminated), or NULL: none on POSIX,
+                                  ours on Windows (APR_PROGRAM) */
+  const char *dir;             /* its working directory, or NULL: ours */
+  const char *logfile;         /* its stdout and stderr are appended here
+                                  (errors before it opens its own log),
+                                  or NULL: ours */
+  const char *pidfile;         /* its pid, rewritten at every start and
+                                  removed by ts_proc_stop(); or NULL */
+  const char *stale_match;     /* what the command line of a child left
+                                  behind contains (see
+                                  ts_proc_stop_stale), or NULL */
+  ts_proc_ready_t ready;       /* NULL: ready once started */
+  void *ready_baton;
+  const char *ready_what;      /* what ready means, for messages:
+                                  "accepting connections on 127.0.0.1" */
+  apr_interval_time_t ready_wait;   /* 0: 10 s */
+  ts_proc_restart_t restart;
+} ts_proc_spec_t;
+
+/* Start the child SPEC describes and return once it is ready, with a
+ * thread that restarts it whenever it ends. Errors (code TS_EUNAVAIL)
+ * name the child and its program and say why: it could not be started,
+ * it exited at once (with its status), or it was not ready within
+ * ready_wait (it is stopped then); the message points to its log file.
+ * Nothing is left running after an error. *PROC lives in POOL (until
+ * ts_proc_stop()). */
+ts_error_t *ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec,
+                          ts_log_t *log, apr_pool_t *pool);
+
+/* Stop a child an earlier run left behind (that run was killed, so its
+ * child could not follow it): the pid in SPEC's pid file, when that
+ * process runs with SPEC's stale_match on its command line (a pid reused
+ * by another program is left alone). It gets SIGTERM and up to 5 s.
+ * Without a pid file or stale_match, or where the platform cannot read
+ * another process's command line (Windows), nothing. Logged on LOG. */
+void ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
+                        apr_pool_t *scratch_pool);
+
+/* The child's pid now (it changes when the child was started again). */
+long ts_proc_pid(ts_proc_t *proc);
+
+/* Have the child reopen its log files, if it runs (tsp_child_reopen_logs:
+ * SIGHUP on Linux, nothing on Windows). */
+void ts_proc_reopen_logs(ts_proc_t *proc);
+
+/* Start the child again no more; it keeps running until it ends or
+ * ts_proc_stop() (a server that is stopping: Ctrl-C reaches a child that
+ * shares the terminal's process group, which must not come back). */
+void ts_proc_quiesce(ts_proc_t *proc);
+
+/* Stop the supervisor and the child (SIGTERM, after 5 s SIGKILL), remove
+ * the pid file. PROC may be NULL. */
+void ts_proc_stop(ts_proc_t *proc);
+
+/* Whether HOST:PORT accepts a TCP connection within 500 ms: a readiness
+ * probe for children that listen, and the test whether a port is taken
+ * before a child is started on it. Nothing is sent. */
+int ts_proc_tcp_accepts(const char *host, int port, apr_pool_t *pool);
+
+#endif

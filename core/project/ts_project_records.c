@@ -1,0 +1,101 @@
+/* ts_project_records.c: reading the agents' and model servers' records in
+ * INOPRJ (format in ts_project_records.h). */
+#include "ts_project_records.h"
+
+#include <string.h>
+#include <apr_file_info.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "ts_file.h"
+#include "tsp.h"
+
+/* The string field NAME of J in POOL, or "?". */
+static const char *
+field(json_t *j, const char *name, apr_pool_t *pool)
+{
+  json_t *v = json_object_get(j, name);
+  return apr_pstrdup(pool, json_is_string(v) ? json_string_value(v) : "?");
+}
+
+static void
+reject(apr_array_header_t *rejects, const char *path, int malformed,
+       const char *why)
+{
+  ts_project_reject_t *r = apr_array_push(rejects);
+
+  r->path = path;
+  r->malformed = malformed;
+  r->why = why;
+}
+
+/* One file PATH of KIND: a record, or a reject. */
+static void
+read_one(apr_array_header_t *records, apr_array_header_t *rejects,
+         const char *path, const char *kind, apr_pool_t *result_pool,
+         apr_pool_t *scratch_pool)
+{
+  const char *text;
+  apr_size_t len;
+  json_error_t jerr;
+  json_t *j;
+  ts_project_record_t *r;
+  ts_error_t *err = ts_file_read_all(&text, &len, path, scratch_pool);
+
+  if (err) {
+    reject(rejects, path, 0, ts_error_text(err, result_pool));
+    ts_error_clear(err);
+    return;
+  }
+  j = json_loadb(text, len, 0, &jerr);
+  if (!j || json_integer_value(json_object_get(j, "version")) != 1
+      || !json_is_string(json_object_get(j, "inohost"))) {
+    reject(rejects, path, 1, apr_psprintf(result_pool, "%s is not a "
+                                          "version-1 %s record%s%s", path,
+                                          kind, j ? "" : ": ",
+                                          j ? "" : jerr.text));
+    json_decref(j);
+    return;
+  }
+  r = apr_array_push(records);
+  r->path = path;
+  r->kind = kind;
+  r->host = field(j, "host", result_pool);
+  r->os = field(j, "os", result_pool);
+  r->account = field(j, "account", result_pool);
+  r->inohost = field(j, "inohost", result_pool);
+  r->port = (long)json_integer_value(json_object_get(j, "port"));
+  json_decref(j);
+}
+
+ts_error_t *
+ts_project_records_read(apr_array_header_t **records,
+                        apr_array_header_t **rejects, const char *inoprj,
+                        const char *kind, apr_pool_t *result_pool,
+                        apr_pool_t *scratch_pool)
+{
+  const char *dir = ts_path_join(inoprj, strcmp(kind, TS_PROJECT_AGENT) == 0
+                                         ? "ivm/agents" : "ivm/modelservers",
+                                 scratch_pool);
+  apr_dir_t *d;
+  apr_finfo_t fi;
+  apr_status_t s;
+
+  *records = apr_array_make(result_pool, 4, sizeof(ts_project_record_t));
+  *rejects = apr_array_make(result_pool, 0, sizeof(ts_project_reject_t));
+  s = tsp_sys.dir_open(&d, dir, scratch_pool);
+  if (APR_STATUS_IS_ENOENT(s))
+    return NULL;
+  if (s)
+    return ts_error_aprf(s, "cannot list the %s records in %s", kind, dir);
+  while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+    size_t n = strlen(fi.name);
+
+    if (n < 6 || strcmp(fi.name + n - 5, ".json") != 0)
+      continue;
+    read_one(*records, *rejects, ts_path_join(dir, fi.name, result_pool),
+             kind, result_pool, scratch_pool);
+  }
+  apr_dir_close(d);
+  return NULL;
+}

@@ -1,0 +1,254 @@
+/* test_proc.c: supervised children (core/proc), with proc_child as the
+ * child: a child that keeps ending is started again after pauses that
+ * double up to the maximum, and every end is logged with its exit status;
+ * a child that lasted starts over at the first pause; a child that exits
+ * at once or is never ready is an error naming it, and nothing is left
+ * running; stop ends the child and removes its pid file. The restart
+ * policy's times are scaled down so the suite runs in seconds. */
+#include <stdlib.h>
+#include <string.h>
+#include <criterion/criterion.h>
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "ts_file.h"
+#include "ts_log.h"
+#include "ts_proc.h"
+#include "tsp.h"
+
+static apr_pool_t *pool;
+static const char *dir;
+static ts_log_t *log_;
+
+static void
+setup(void)
+{
+  const char *tmp;
+  unsigned char r[4];
+
+  apr_initialize();
+  apr_pool_create(&pool, NULL);
+  cr_assert_eq(apr_temp_dir_get(&tmp, pool), APR_SUCCESS);
+  cr_assert_eq(apr_generate_random_bytes(r, sizeof(r)), APR_SUCCESS);
+  dir = apr_psprintf(pool, "%s/tessera-test-proc-%02x%02x%02x%02x", tmp,
+                     r[0], r[1], r[2], r[3]);
+  cr_assert_eq(apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, pool),
+               APR_SUCCESS);
+  cr_assert_null(ts_log_open(&log_, ts_path_join(dir, "server.log", pool), 0,
+                             0, pool));
+}
+
+/* DIR and the files in it. */
+static void
+remove_dir(const char *path)
+{
+  apr_dir_t *d;
+  apr_finfo_t fi;
+
+  if (apr_dir_open(&d, path, pool) != APR_SUCCESS)
+    return;
+  while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+         == APR_SUCCESS)
+    if (fi.filetype == APR_REG)
+      apr_file_remove(ts_path_join(path, fi.name, pool), pool);
+  apr_dir_close(d);
+  apr_dir_remove(path, pool);
+}
+
+static void
+teardown(void)
+{
+  remove_dir(dir);
+  apr_pool_destroy(pool);
+  apr_terminate();
+}
+
+TestSuite(proc, .init = setup, .fini = teardown, .timeout = 30);
+
+/* proc_child with ARGS (up to three). */
+static ts_proc_spec_t
+spec_for(const char *a1, const char *a2, const char *a3)
+{
+  ts_proc_spec_t spec = { 0 };
+  const char **argv = apr_pcalloc(pool, 5 * sizeof(*argv));
+
+  argv[0] = PROC_CHILD;
+  argv[1] = a1;
+  argv[2] = a2;
+  argv[3] = a3;
+  spec.name = "the test child";
+  spec.argv = argv;
+  spec.logfile = ts_path_join(dir, "child.log", pool);
+  spec.pidfile = ts_path_join(dir, "child.pid", pool);
+  return spec;
+}
+
+/* The server log's lines that contain NEEDLE, once there are N of them
+ * (or after 10 s). */
+static apr_array_header_t *
+await_lines(const char *needle, int n)
+{
+  apr_array_header_t *lines = NULL;
+
+  for (int tries = 0; tries < 200; tries++) {
+    const char *text;
+    apr_size_t len;
+    char *copy, *save = NULL;
+    ts_error_t *err = ts_file_read_all(&text, &len,
+                                       ts_path_join(dir, "server.log", pool),
+                                       pool);
+    cr_assert_null(err);
+    lines = apr_array_make(pool, 8, sizeof(const char *));
+    copy = apr_pstrdup(pool, text);
+    for (char *l = apr_strtok(copy, "\n", &save); l;
+         l = apr_strtok(NULL, "\n", &save))
+      if (strstr(l, needle))
+        APR_ARRAY_PUSH(lines, const char *) = l;
+    if (lines->nelts >= n)
+      break;
+    apr_sleep(apr_time_from_msec(50));
+  }
+  return lines;
+}
+
+static int
+never_ready(void *baton, apr_pool_t *scratch_pool)
+{
+  (void)baton;
+  (void)scratch_pool;
+  return 0;
+}
+
+static int
+ready_on_third_call(void *baton, apr_pool_t *scratch_pool)
+{
+  int *calls = baton;
+  (void)scratch_pool;
+  return ++*calls >= 3;
+}
+
+static long
+pid_in_file(const char *path)
+{
+  const char *text;
+  apr_size_t len;
+  ts_error_t *err = ts_file_read_all(&text, &len, path, pool);
+
+  if (err) {
+    ts_error_clear(err);
+    return 0;
+  }
+  return atol(text);
+}
+
+Test(proc, a_child_that_keeps_ending_waits_longer_each_time)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "200", "3");
+  static const char *const want[] = { "100 ms", "200 ms", "400 ms",
+                                      "400 ms", "400 ms" };
+  apr_array_header_t *lines;
+  ts_proc_t *proc;
+
+  spec.restart.first = apr_time_from_msec(100);
+  spec.restart.max = apr_time_from_msec(400);
+  spec.restart.stable = apr_time_from_sec(10);
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  lines = await_lines("starting it again in", 5);
+  ts_proc_stop(proc);
+  cr_assert_geq(lines->nelts, 5, "only %d restarts logged", lines->nelts);
+  for (int i = 0; i < 5; i++) {
+    const char *l = APR_ARRAY_IDX(lines, i, const char *);
+    cr_assert(strstr(l, "the test child (pid "), "%s", l);
+    cr_assert(strstr(l, "exited with status 3 after"), "%s", l);
+    cr_assert(strstr(l, apr_pstrcat(pool, "again in ", want[i], NULL)),
+              "restart %d: want a pause of %s: %s", i + 1, want[i], l);
+  }
+}
+
+Test(proc, a_child_that_lasted_starts_over_at_the_first_pause)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "400", "0");
+  apr_array_header_t *lines;
+  ts_proc_t *proc;
+
+  spec.restart.first = apr_time_from_msec(100);
+  spec.restart.max = apr_time_from_sec(1);
+  spec.restart.stable = apr_time_from_msec(300);
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  lines = await_lines("starting it again in", 3);
+  ts_proc_stop(proc);
+  cr_assert_geq(lines->nelts, 3);
+  for (int i = 0; i < 3; i++) {
+    const char *l = APR_ARRAY_IDX(lines, i, const char *);
+    cr_assert(strstr(l, "exited with status 0 after"), "%s", l);
+    cr_assert(strstr(l, "again in 100 ms"), "%s", l);
+  }
+  cr_assert_geq(await_lines("the test child runs again (pid", 2)->nelts, 2);
+}
+
+Test(proc, a_child_that_exits_at_once_is_an_error_with_its_status)
+{
+  ts_proc_spec_t spec = spec_for("exit", "7", NULL);
+  ts_proc_t *proc = NULL;
+  ts_error_t *err;
+  const char *text;
+
+  spec.ready = never_ready;
+  spec.ready_what = "listening on port 1";
+  err = ts_proc_start(&proc, &spec, log_, pool);
+  cr_assert_not_null(err);
+  text = ts_error_text(err, pool);
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  cr_assert(strstr(text, "the test child (" PROC_CHILD ") exited with "
+                   "status 7 at once instead of listening on port 1: see "),
+            "%s", text);
+  cr_assert(strstr(text, "child.log"), "%s", text);
+  cr_assert_null(proc);
+  ts_error_clear(err);
+}
+
+Test(proc, a_child_never_ready_is_stopped_and_an_error)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  ts_proc_t *proc = NULL;
+  apr_time_t began = apr_time_now();
+  ts_error_t *err;
+  const char *text;
+  long pid;
+
+  spec.ready = never_ready;
+  spec.ready_what = "ready";
+  spec.ready_wait = apr_time_from_msec(300);
+  err = ts_proc_start(&proc, &spec, log_, pool);
+  cr_assert_not_null(err);
+  text = ts_error_text(err, pool);
+  cr_assert(strstr(text, "the test child (" PROC_CHILD ") was not ready "
+                   "within 300 ms, so it was stopped"), "%s", text);
+  cr_assert_lt(apr_time_now() - began, apr_time_from_sec(6));
+  pid = pid_in_file(spec.pidfile);
+  cr_assert_gt(pid, 0);
+  cr_assert_not(tsp_process_runs_with(pid, "proc_child"),
+                "the child (pid %ld) still runs", pid);
+  ts_error_clear(err);
+}
+
+Test(proc, stop_ends_the_child_and_removes_its_pid_file)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  ts_proc_t *proc;
+  int calls = 0;
+  long pid;
+
+  spec.ready = ready_on_third_call;
+  spec.ready_baton = &calls;
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  cr_assert_eq(calls, 3, "ready after %d probes", calls);
+  pid = pid_in_file(spec.pidfile);
+  cr_assert_eq(pid, ts_proc_pid(proc));
+  ts_proc_stop(proc);
+  cr_assert_eq(pid_in_file(spec.pidfile), 0, "the pid file is left");
+  cr_assert_not(tsp_process_runs_with(pid, "proc_child"),
+                "the child (pid %ld) still runs", pid);
+}
