@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "ts_error.h"
 #include "ts_log.h"
+#include "ts_prom.h"
 
 typedef struct ts_http_reply_t {
   int status;                 /* 200, 404, ... */
@@ -68,9 +69,10 @@ ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
                            ts_http_handler_t handler, void *baton,
                            ts_log_t *log, apr_pool_t *pool);
 
-/* Append the request counters and latency histograms, per route and
- * status, in Prometheus text format, to *TEXT (NAME_PREFIX_...). */
-void ts_httpd_metrics(const char **text, ts_httpd_t *httpd,
+/* Write the request counters and latency histograms, per route and
+ * status, to PROM (families PREFIX_http_requests_total and
+ * PREFIX_http_request_duration_seconds); POOL is PROM's. */
+void ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd,
                       const char *prefix, apr_pool_t *pool);
 
 /* Close the listener and wait for requests in progress. */

@@ -208,18 +208,18 @@ common(ts_http_reply_t *reply, ts_server_t *server, ts_httpd_t *httpd,
     return 1;
   }
   if (strcmp(req->url, "/metrics") == 0) {
-    const char *text = NULL;
+    ts_prom_t *prom = ts_prom_create(pool);
     reply->route = "/metrics";
     if (!get) {
       ts_http_reply_error(reply, 405, "/metrics answers GET only", pool);
       return 1;
     }
     if (httpd)
-      ts_httpd_metrics(&text, httpd, "tessera", pool);
+      ts_httpd_metrics(prom, httpd, "tessera", pool);
     if (server->licensing && strcmp(role, "license") == 0)
-      ts_licensing_metrics(&text, server->licensing, pool);
-    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    reply->body = text ? text : "";
+      ts_licensing_metrics(prom, server->licensing, pool);
+    reply->content_type = TS_PROM_CONTENT_TYPE;
+    reply->body = ts_prom_text(prom);
     return 1;
   }
   return 0;

@@ -650,65 +650,65 @@ status(ts_http_reply_t *reply, ts_licensing_t *lc, apr_pool_t *pool)
 }
 
 void
-ts_licensing_metrics(const char **text, ts_licensing_t *lc,
-                     apr_pool_t *pool)
+ts_licensing_metrics(ts_prom_t *prom, ts_licensing_t *lc, apr_pool_t *pool)
 {
   json_t *products = products_json(lc), *p;
-  const char *t = *text ? *text : "";
   long total = 0;
-  int up, gone, proxies;
+  int up, gone, proxies, valid;
   apr_uint64_t commits, steps;
+  ts_bus_t *bus = bus_of(lc);
   size_t i;
 
+  (void)pool;
   ts_sessions_stats(&commits, &steps, lc->sessions);
-  t = apr_pstrcat(pool, t,
-    "# HELP tessera_license_seats Seats the license grants, per product.\n"
-    "# TYPE tessera_license_seats gauge\n", NULL);
+  ts_prom_family(prom, "tessera_license_seats", "gauge", "Seats the license "
+                 "grants, per product.");
   json_array_foreach(products, i, p)
-    t = apr_psprintf(pool, "%stessera_license_seats{product=\"%s\"} %"
-                     APR_INT64_T_FMT "\n", t,
-                     json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(
-                       json_object_get(p, "seats")));
-  t = apr_pstrcat(pool, t,
-    "# HELP tessera_license_seats_used Seats checked out, per product.\n"
-    "# TYPE tessera_license_seats_used gauge\n", NULL);
+    ts_prom_int(prom, "tessera_license_seats", (const char *const[]){
+                "product", json_string_value(json_object_get(p, "name")),
+                NULL }, json_integer_value(json_object_get(p, "seats")));
+  ts_prom_family(prom, "tessera_license_seats_used", "gauge", "Seats "
+                 "checked out, per product.");
   json_array_foreach(products, i, p) {
     total += (long)json_integer_value(json_object_get(p, "used"));
-    t = apr_psprintf(pool, "%stessera_license_seats_used{product=\"%s\"} %"
-                     APR_INT64_T_FMT "\n", t,
-                     json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(
-                       json_object_get(p, "used")));
+    ts_prom_int(prom, "tessera_license_seats_used", (const char *const[]){
+                "product", json_string_value(json_object_get(p, "name")),
+                NULL }, json_integer_value(json_object_get(p, "used")));
   }
   json_decref(products);
   ts_registry_counts(lc->registry, &up, &gone, &proxies);
-  t = apr_psprintf(pool, "%s"
-    "# HELP tessera_sessions Open sessions (seats in use, all products).\n"
-    "# TYPE tessera_sessions gauge\ntessera_sessions %ld\n"
-    "# HELP tessera_model_servers Registered model servers by state.\n"
-    "# TYPE tessera_model_servers gauge\n"
-    "tessera_model_servers{state=\"up\"} %d\n"
-    "tessera_model_servers{state=\"gone\"} %d\n"
-    "# HELP tessera_license_valid Whether a valid license is in force.\n"
-    "# TYPE tessera_license_valid gauge\ntessera_license_valid %d\n"
-    "# HELP tessera_bus_connected Whether the server is connected to its "
-    "bus.\n# TYPE tessera_bus_connected gauge\ntessera_bus_connected %d\n"
-    "# HELP tessera_bus_events_dropped_total Events not published: no bus "
-    "connection, or too many waiting.\n"
-    "# TYPE tessera_bus_events_dropped_total counter\n"
-    "tessera_bus_events_dropped_total %" APR_UINT64_T_FMT "\n"
-    "# HELP tessera_session_store_transactions_total Transactions of the "
-    "session store.\n"
-    "# TYPE tessera_session_store_transactions_total counter\n"
-    "tessera_session_store_transactions_total %" APR_UINT64_T_FMT "\n"
-    "# HELP tessera_session_store_requests_total Requests the session store "
-    "served in those transactions (group commit: several per commit).\n"
-    "# TYPE tessera_session_store_requests_total counter\n"
-    "tessera_session_store_requests_total %" APR_UINT64_T_FMT "\n",
-    t, total, up, gone, lc->license ? 1 : 0, ts_bus_connected(bus_of(lc)),
-    ts_bus_dropped(bus_of(lc)), commits, steps);
-  *text = t;
+  apr_thread_mutex_lock(lc->lock);
+  valid = lc->license != NULL;
+  apr_thread_mutex_unlock(lc->lock);
+  ts_prom_family(prom, "tessera_sessions", "gauge", "Open sessions (seats "
+                 "in use, all products).");
+  ts_prom_int(prom, "tessera_sessions", NULL, total);
+  ts_prom_family(prom, "tessera_model_servers", "gauge", "Registered model "
+                 "servers by state.");
+  ts_prom_int(prom, "tessera_model_servers",
+              (const char *const[]){ "state", "up", NULL }, up);
+  ts_prom_int(prom, "tessera_model_servers",
+              (const char *const[]){ "state", "gone", NULL }, gone);
+  ts_prom_family(prom, "tessera_license_valid", "gauge", "Whether a valid "
+                 "license is in force.");
+  ts_prom_int(prom, "tessera_license_valid", NULL, valid);
+  ts_prom_family(prom, "tessera_bus_connected", "gauge", "Whether the "
+                 "server is connected to its bus.");
+  ts_prom_int(prom, "tessera_bus_connected", NULL, ts_bus_connected(bus));
+  ts_prom_family(prom, "tessera_bus_events_dropped_total", "counter",
+                 "Events not published: no bus connection, or too many "
+                 "waiting.");
+  ts_prom_int(prom, "tessera_bus_events_dropped_total", NULL,
+              (apr_int64_t)ts_bus_dropped(bus));
+  ts_prom_family(prom, "tessera_session_store_transactions_total", "counter",
+                 "Transactions of the session store.");
+  ts_prom_int(prom, "tessera_session_store_transactions_total", NULL,
+              (apr_int64_t)commits);
+  ts_prom_family(prom, "tessera_session_store_requests_total", "counter",
+                 "Requests the session store served in those transactions "
+                 "(group commit: several per commit).");
+  ts_prom_int(prom, "tessera_session_store_requests_total", NULL,
+              (apr_int64_t)steps);
 }
 
 void

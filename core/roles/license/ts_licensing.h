@@ -49,8 +49,8 @@ void ts_licensing_close(ts_licensing_t *lc);
 
 ts_registry_t *ts_licensing_registry(ts_licensing_t *lc);
 
-/* Gauges for /metrics in Prometheus text, appended to *TEXT. */
-void ts_licensing_metrics(const char **text, ts_licensing_t *lc,
+/* The license server's families for /metrics, written to PROM. */
+void ts_licensing_metrics(ts_prom_t *prom, ts_licensing_t *lc,
                           apr_pool_t *pool);
 
 /* The /v1 handler (baton: the ts_licensing_t). */
