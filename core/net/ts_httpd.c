@@ -204,7 +204,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
        size_t *upload_size, void **con_cls)
 {
   ts_httpd_t *httpd = cls;
-  ts_http_reply_t reply = { 200, "application/json", "", "other", NULL };
+  ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
+                            NULL };
   apr_time_t began;
   ts_http_request_t req;
   struct MHD_Response *resp;
@@ -261,6 +262,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
   if (reply.www_authenticate)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                             reply.www_authenticate);
+  if (reply.allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply.allow);
   rc = MHD_queue_response(conn, (unsigned int)reply.status, resp);
   MHD_destroy_response(resp);
   record(httpd, reply.route, reply.status, apr_time_now() - began);

@@ -24,6 +24,7 @@ typedef struct ts_http_reply_t {
   const char *route;          /* a static label for /metrics, e.g.
                                  "/v1/sessions/{id}"; default "other" */
   const char *www_authenticate;  /* with a 401: the challenge */
+  const char *allow;          /* with a 405: the methods, "GET, POST" */
 } ts_http_reply_t;
 
 typedef struct ts_http_request_t {
