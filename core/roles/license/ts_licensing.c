@@ -28,6 +28,7 @@
 #include <apr_thread_mutex.h>
 #include <jansson.h>
 
+#include "ts_audit.h"
 #include "ts_file.h"
 #include "ts_license.h"
 #include "ts_passwd.h"
@@ -54,7 +55,7 @@ struct ts_licensing_t {
   ts_sessions_t *sessions;
   ts_registry_t *registry;
   ts_bus_t *bus;
-  ts_log_t *audit;              /* NULL: off */
+  ts_audit_t *audit;            /* NULL: off */
   apr_hash_t *projects;         /* version -> project_t */
   apr_time_t started;
   ts_log_t *log;
@@ -62,28 +63,6 @@ struct ts_licensing_t {
 };
 
 /* ---- the audit log and the bus ------------------------------------------ */
-
-/* Append EVENT (its reference is taken) to the audit log with the time. */
-static void
-audit(ts_licensing_t *lc, json_t *event)
-{
-  char stamp[32], *text;
-  json_t *line = json_object();
-
-  if (!lc->audit) {
-    json_decref(event);
-    return;
-  }
-  ts_log_stamp(stamp, apr_time_now());
-  json_object_set_new(line, "time", json_string(stamp));
-  json_object_update(line, event);
-  text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (text)
-    ts_log_record(lc->audit, text);
-  free(text);
-  json_decref(line);
-  json_decref(event);
-}
 
 static ts_bus_t *
 bus_of(ts_licensing_t *lc)
@@ -140,8 +119,8 @@ session_event(ts_licensing_t *lc, const char *event, const ts_session_t *s,
     json_object_set_new(j, "model_server", json_string(s->server));
   if (extra)
     json_object_update(j, (json_t *)extra);
-  say(lc, "license/events", json_incref(j), 0);
-  audit(lc, j);
+  ts_audit_write(lc->audit, j);
+  say(lc, "license/events", j, 0);
   ts_bus_touch(bus_of(lc));
 }
 
@@ -237,8 +216,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
   if (o->audit_path)
-    TS_ERR_W(ts_log_open(&lc->audit, o->audit_path, 0, 0, pool),
-             "cannot open the audit log");
+    TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));
   TS_ERR(ts_sessions_open(&lc->sessions, apr_pstrcat(pool, o->statedir,
                                                      "/sessions.db", NULL),
                           pool));
@@ -284,7 +262,7 @@ ts_licensing_reload(ts_licensing_t *lc)
   ts_error_t *err;
 
   if (lc->audit)
-    TS_ERR_W(ts_log_reopen(lc->audit), "cannot reopen the audit log");
+    TS_ERR(ts_audit_reopen(lc->audit));
   err = load_license(lc);
   if (err)
     return ts_error_wrapf(err, "the new license was refused; the previous "
