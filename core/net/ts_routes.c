@@ -55,19 +55,40 @@ shown(const char *path)
   return path;
 }
 
-/* 404, naming up to HINTS routes that share the most leading segments
- * with the request's path (ties: in table order), each pattern once. */
+static int
+segments(const char *pattern)
+{
+  int n = 0;
+
+  for (; *pattern; pattern++)
+    n += *pattern == '/';
+  return n;
+}
+
+/* A route's rank as a suggestion for a path no route has: the more
+ * leading segments it shares with the path the better, then the shorter
+ * (a resource before its sub-resources). */
+static int
+rank(const ts_route_t *r, const char *path, apr_pool_t *pool)
+{
+  int whole, depth = match(&whole, NULL, r->pattern, path, pool);
+
+  return depth * 64 - segments(r->pattern);
+}
+
+/* 404, naming up to HINTS routes of the best rank (ties: in table
+ * order), each pattern once. */
 static void
 not_found(ts_http_reply_t *reply, const ts_routes_t *tables, int ntables,
           const ts_http_request_t *req, apr_pool_t *pool)
 {
   const ts_route_t *best[HINTS] = { NULL };
-  int score[HINTS] = { 0 }, n = 0, whole;
+  int score[HINTS] = { 0 }, n = 0;
   const char *hint = "";
 
   for (int t = 0; t < ntables; t++)
     for (const ts_route_t *r = tables[t].routes; r->method; r++) {
-      int s = match(&whole, NULL, r->pattern, req->url, pool), k, dup = 0;
+      int s = rank(r, req->url, pool), k, dup = 0;
       for (k = 0; k < n; k++)
         dup |= strcmp(best[k]->pattern, r->pattern) == 0;
       if (dup || (n == HINTS && s <= score[HINTS - 1]))

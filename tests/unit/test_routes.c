@@ -95,11 +95,13 @@ Test(routes, unknown_path_is_404_naming_the_closest_routes)
   cr_assert_null(r.allow);
   cr_assert_str_eq(r.route, "other");
   cr_assert(strstr(r.body, "no such resource: /v1/sessions/abc/renew; try "
-                   "PUT /v1/sessions/{id}/heartbeat, DELETE "
-                   "/v1/sessions/{id}, POST /v1/sessions or GET "
-                   "/v1/pairs/{a}/{b}"), "%s", r.body);
+                   "DELETE /v1/sessions/{id}, PUT /v1/sessions/{id}/"
+                   "heartbeat, POST /v1/sessions or GET /v1/pairs/{a}/{b}"),
+            "%s", r.body);
   r = ask("GET", "/nothing");
-  cr_assert(strstr(r.body, "try POST /v1/sessions, PUT "), "%s", r.body);
+  cr_assert(strstr(r.body, "try GET /health, POST /v1/sessions, DELETE "
+                   "/v1/sessions/{id} or PUT /v1/sessions/{id}/heartbeat"),
+            "%s", r.body);
 }
 
 Test(routes, segments_are_whole_and_never_empty)
