@@ -8,8 +8,20 @@
 #include <apr_strings.h>
 
 #include "admin.h"
-#include "ts_server.h"
 #include "ts_settings.h"
+
+/* The roles of tesserad (server/main.c) that run as services, with what
+ * the service manager shows about them. The admin program names them
+ * here rather than linking the roles' code for their names. */
+static const struct {
+  const char *role, *description;
+} services[] = {
+  { "license", "Tessera license server: licenses, seats, the model-server "
+               "registry and the hub" },
+  { "bus", "Tessera bus: the license server's MQTT broker (mosquitto) on "
+           "p+1" },
+};
+#define NSERVICES (sizeof(services) / sizeof(services[0]))
 
 static const char usage[] =
   "usage: tessera-admin service install|uninstall|start|stop|status <role>\n"
@@ -63,6 +75,7 @@ admin_cmd_service(admin_ctx_t *ctx)
   apr_status_t s;
   int ch, json = 0;
   const char *arg, *verb, *role, *program = NULL, *state, *detail;
+  const char *names = NULL;
   tsp_service_spec_t spec = { 0 };
   tsp_settings_t *store;
   ts_settings_t *settings;
@@ -82,9 +95,15 @@ admin_cmd_service(admin_ctx_t *ctx)
     return admin_usage_error(usage, "service takes a subcommand and a role");
   verb = os->argv[os->ind];
   role = os->argv[os->ind + 1];
-  if (!ts_server_role_available(role))
+  for (size_t i = 0; i < NSERVICES; i++) {
+    if (strcmp(services[i].role, role) == 0)
+      spec.description = services[i].description;
+    names = names ? apr_pstrcat(ctx->pool, names, ", ", services[i].role,
+                                NULL) : services[i].role;
+  }
+  if (!spec.description)
     return admin_usage_error(usage, "'%s' is not a role of this build "
-                             "(roles: license, bus)", role);
+                             "(roles: %s)", role, names);
   if (strcmp(verb, "install") && strcmp(verb, "uninstall")
       && strcmp(verb, "start") && strcmp(verb, "stop")
       && strcmp(verb, "status"))
@@ -92,10 +111,6 @@ admin_cmd_service(admin_ctx_t *ctx)
 
   spec.role = role;
   spec.name = apr_pstrcat(ctx->pool, "tessera-", role, NULL);
-  spec.description = strcmp(role, "bus") == 0
-    ? "Tessera bus: the license server's MQTT broker (mosquitto) on p+1"
-    : "Tessera license server: licenses, seats, the model-server registry "
-      "and the hub";
   spec.account = tsp_service_account();
   spec.nofile = 65536;
   {

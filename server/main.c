@@ -14,20 +14,29 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "ts_server.h"
-#include "tsp.h"
-#include "ts_settings.h"
 #include "ts_httpd.h"
+#include "ts_role_bus.h"
+#include "ts_role_license.h"
+#include "ts_server.h"
+#include "ts_settings.h"
 #include "ts_version.h"
+#include "tsp.h"
 
-static const char usage[] =
+/* The roles this build of tesserad runs, and those the suite has but this
+ * build does not yet (SPEC §1: the agent on p+3, the notification service
+ * on p+4, the proxy on p+5, model servers from p+6). */
+static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
+                                          NULL };
+static const char *const later_roles[] = { "agent", "notify", "proxy",
+                                           "model", NULL };
+
+static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"
   "                [--check]\n"
   "\n"
-  "Run a Tessera server. Roles in this build:\n"
-  "  license      the license server on port p (INOHOST), with its hub on\n"
-  "               p+2 and, outside the service manager, its bus on p+1\n"
-  "  bus          the bus (mosquitto) on p+1 as a service of its own\n"
+  "Run a Tessera server. Roles in this build:\n";
+
+static const char usage_tail[] =
   "\n"
   "  --project V  the project license server of product version V (##.#),\n"
   "               on the port tessera.xml gives it\n"
@@ -42,8 +51,51 @@ static const char usage[] =
   "\n"
   "Signals (Linux): TERM/INT stop, HUP reloads and reopens the log.\n";
 
+/* The usage text, with each role's summary from the table. */
+static const char *
+usage_text(apr_pool_t *pool)
+{
+  const char *text = usage_head;
+
+  for (int i = 0; roles[i]; i++) {
+    const char *summary = roles[i]->summary, *nl;
+    text = apr_psprintf(pool, "%s  %-12s ", text, roles[i]->name);
+    while ((nl = strchr(summary, '\n')) != NULL) {
+      text = apr_psprintf(pool, "%s%.*s\n%15s", text, (int)(nl - summary),
+                          summary, "");
+      summary = nl + 1;
+    }
+    text = apr_pstrcat(pool, text, summary, "\n", NULL);
+  }
+  return apr_pstrcat(pool, text, usage_tail, NULL);
+}
+
+/* The role named NAME, or a usage error: one the suite has but this build
+ * does not, or none at all. */
+static ts_error_t *
+find_role(const ts_role_t **role, const char *name, apr_pool_t *pool)
+{
+  const char *names = NULL;
+
+  for (int i = 0; roles[i]; i++) {
+    if (strcmp(roles[i]->name, name) == 0) {
+      *role = roles[i];
+      return NULL;
+    }
+    names = names ? apr_pstrcat(pool, names, ", ", roles[i]->name, NULL)
+                  : roles[i]->name;
+  }
+  for (int i = 0; later_roles[i]; i++)
+    if (strcmp(later_roles[i], name) == 0)
+      return ts_error_createf(TS_EUSAGE, "the role '%s' is not available "
+                              "in this build of tesserad (available: %s)",
+                              name, names);
+  return ts_error_createf(TS_EUSAGE, "there is no role '%s' (roles of this "
+                          "build: %s)\n%s", name, names, usage_text(pool));
+}
+
 typedef struct opts_t {
-  const char *role;
+  const ts_role_t *role;
   const char *project;
   tsp_run_mode_t mode;
   int check;
@@ -84,12 +136,13 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
   }
   if (s != APR_EOF)
     return ts_error_createf(TS_EUSAGE, "unknown option '%s'\n%s",
-                            os->argv[os->ind - 1], usage);
+                            os->argv[os->ind - 1], usage_text(pool));
   if (*help)
     return NULL;
   if (os->ind != argc - 1)
-    return ts_error_createf(TS_EUSAGE, "name one role\n%s", usage);
-  o->role = os->argv[os->ind];
+    return ts_error_createf(TS_EUSAGE, "name one role\n%s",
+                            usage_text(pool));
+  TS_ERR(find_role(&o->role, os->argv[os->ind], pool));
   if (o->project && (strlen(o->project) != 4 || !apr_isdigit(o->project[0])
                      || !apr_isdigit(o->project[1]) || o->project[2] != '.'
                      || !apr_isdigit(o->project[3])))
@@ -112,7 +165,7 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
   *status = TS_EX_OK;
   TS_ERR(parse(&o, &help, argc, argv, pool));
   if (help == 1) {
-    fputs(usage, stdout);
+    fputs(usage_text(pool), stdout);
     return NULL;
   }
   if (help == 2) {
@@ -128,16 +181,17 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
                           o.mode == TSP_RUN_SERVICE, pool));
   if (o.check) {
     const char *cfg = ts_server_config_path(server);
-    printf("tesserad %s: settings are valid (port %d); %s\n", o.role,
+    printf("tesserad %s: settings are valid (port %d); %s\n", o.role->name,
            ts_server_port(server),
            cfg ? apr_psprintf(pool, "configuration %s is valid", cfg)
                : "no tessera.xml in INOLIC: the defaults apply");
     return NULL;
   }
   ts_server_hooks(&hooks, server);
-  options.name = o.project ? apr_pstrcat(pool, "tessera-", o.role, "-",
-                                         o.project, NULL)
-                           : apr_pstrcat(pool, "tessera-", o.role, NULL);
+  options.name = o.project ? apr_pstrcat(pool, "tessera-", o.role->name,
+                                         "-", o.project, NULL)
+                           : apr_pstrcat(pool, "tessera-", o.role->name,
+                                         NULL);
   options.mode = o.mode;
   options.pidfile = ts_server_pidfile(server);
   options.stop_deadline = apr_time_from_sec(20);

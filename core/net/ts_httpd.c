@@ -89,45 +89,49 @@ record(ts_httpd_t *httpd, const char *route, int code, apr_time_t took)
 }
 
 void
-ts_httpd_metrics(const char **text, ts_httpd_t *httpd, const char *prefix,
+ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd, const char *prefix,
                  apr_pool_t *pool)
 {
-  const char *t = *text ? *text : "";
+  const char *requests = apr_pstrcat(pool, prefix, "_http_requests_total",
+                                     NULL);
+  const char *duration = apr_pstrcat(pool, prefix,
+                                     "_http_request_duration_seconds", NULL);
+  const char *bucket = apr_pstrcat(pool, duration, "_bucket", NULL);
+  const char *sum = apr_pstrcat(pool, duration, "_sum", NULL);
+  const char *count = apr_pstrcat(pool, duration, "_count", NULL);
+  route_stats_t *routes = apr_palloc(pool, sizeof(httpd->routes));
+  int nroutes;
 
-  t = apr_psprintf(pool, "%s# HELP %s_http_requests_total HTTP requests "
-                   "answered, by route and status code.\n# TYPE "
-                   "%s_http_requests_total counter\n", t, prefix, prefix);
+  /* a copy, so the text is written without holding up requests */
   apr_thread_mutex_lock(httpd->stats_lock);
-  for (int i = 0; i < httpd->nroutes; i++) {
-    const route_stats_t *r = &httpd->routes[i];
+  memcpy(routes, httpd->routes, sizeof(httpd->routes));
+  nroutes = httpd->nroutes;
+  apr_thread_mutex_unlock(httpd->stats_lock);
+  ts_prom_family(prom, requests, "counter", "HTTP requests answered, by "
+                 "route and status code.");
+  for (int i = 0; i < nroutes; i++) {
+    const route_stats_t *r = &routes[i];
     for (int c = 0; c < MAX_CODES && r->codes[c]; c++)
-      t = apr_psprintf(pool, "%s%s_http_requests_total{route=\"%s\","
-                       "code=\"%d\"} %" APR_UINT64_T_FMT "\n", t, prefix,
-                       r->route, r->codes[c], r->per_code[c]);
+      ts_prom_int(prom, requests, (const char *const[]){ "route", r->route,
+                  "code", apr_itoa(pool, r->codes[c]), NULL },
+                  (apr_int64_t)r->per_code[c]);
   }
-  t = apr_psprintf(pool, "%s# HELP %s_http_request_duration_seconds Time "
-                   "from a complete request to its queued answer.\n# TYPE "
-                   "%s_http_request_duration_seconds histogram\n", t, prefix,
-                   prefix);
-  for (int i = 0; i < httpd->nroutes; i++) {
-    const route_stats_t *r = &httpd->routes[i];
+  ts_prom_family(prom, duration, "histogram", "Time from a complete "
+                 "request to its queued answer.");
+  for (int i = 0; i < nroutes; i++) {
+    const route_stats_t *r = &routes[i];
+    const char *const by_route[] = { "route", r->route, NULL };
     apr_uint64_t cum = 0;
     for (int b = 0; b < (int)NBOUNDS; b++) {
       cum += r->buckets[b];
-      t = apr_psprintf(pool, "%s%s_http_request_duration_seconds_bucket{"
-                       "route=\"%s\",le=\"%s\"} %" APR_UINT64_T_FMT "\n",
-                       t, prefix, r->route, bound_labels[b], cum);
+      ts_prom_int(prom, bucket, (const char *const[]){ "route", r->route,
+                  "le", bound_labels[b], NULL }, (apr_int64_t)cum);
     }
-    t = apr_psprintf(pool, "%s%s_http_request_duration_seconds_bucket{"
-                     "route=\"%s\",le=\"+Inf\"} %" APR_UINT64_T_FMT "\n"
-                     "%s_http_request_duration_seconds_sum{route=\"%s\"} "
-                     "%.6f\n%s_http_request_duration_seconds_count{route="
-                     "\"%s\"} %" APR_UINT64_T_FMT "\n", t, prefix, r->route,
-                     r->count, prefix, r->route, r->sum, prefix, r->route,
-                     r->count);
+    ts_prom_int(prom, bucket, (const char *const[]){ "route", r->route,
+                "le", "+Inf", NULL }, (apr_int64_t)r->count);
+    ts_prom_real(prom, sum, by_route, r->sum);
+    ts_prom_int(prom, count, by_route, (apr_int64_t)r->count);
   }
-  apr_thread_mutex_unlock(httpd->stats_lock);
-  *text = t;
 }
 
 void
@@ -264,6 +268,8 @@ send_reply(request_t *r, const ts_http_reply_t *reply)
   if (reply->www_authenticate)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                             reply->www_authenticate);
+  if (reply->allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
   rc = MHD_queue_response(r->conn, (unsigned int)reply->status, resp);
   MHD_destroy_response(resp);
   record(r->httpd, reply->route, reply->status, apr_time_now() - r->began);
@@ -295,7 +301,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
        size_t *upload_size, void **con_cls)
 {
   ts_httpd_t *httpd = cls;
-  ts_http_reply_t reply = { 200, "application/json", "", "other", NULL };
+  ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
+                            NULL };
   request_t *r = *con_cls;
 
   (void)version;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include "ts_error.h"
 #include "ts_log.h"
+#include "ts_prom.h"
 
 typedef struct ts_http_reply_t {
   int status;                 /* 200, 404, ... */
@@ -23,6 +24,7 @@ typedef struct ts_http_reply_t {
   const char *route;          /* a static label for /metrics, e.g.
                                  "/v1/sessions/{id}"; default "other" */
   const char *www_authenticate;  /* with a 401: the challenge */
+  const char *allow;          /* with a 405: the methods, "GET, POST" */
 } ts_http_reply_t;
 
 typedef struct ts_http_request_t {
@@ -84,9 +86,10 @@ ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
                            ts_http_handler_t handler, void *baton,
                            ts_log_t *log, apr_pool_t *pool);
 
-/* Append the request counters and latency histograms, per route and
- * status, in Prometheus text format, to *TEXT (NAME_PREFIX_...). */
-void ts_httpd_metrics(const char **text, ts_httpd_t *httpd,
+/* Write the request counters and latency histograms, per route and
+ * status, to PROM (families PREFIX_http_requests_total and
+ * PREFIX_http_request_duration_seconds); POOL is PROM's. */
+void ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd,
                       const char *prefix, apr_pool_t *pool);
 
 /* Stop accepting, wait (a few seconds at most) until every deferred

@@ -1,32 +1,31 @@
 /* ts_server.h: one running Tessera server (`tesserad <role>`): its
- * settings, log, port and HTTP listener, with the start/reload/stop steps
- * that the platform's service runtime (tsp_service_run) drives.
+ * settings, log, pid file and port, with the start/reload/stop steps that
+ * the platform's service runtime (tsp_service_run) drives, and what the
+ * runtime offers every role (ts_role.h): its HTTP ports with /health and
+ * /metrics, and the bus broker as tessera.xml configures it.
  *
- * Roles so far: "license" (the license server on port p, with its hub on
- * p+2 and, outside the service manager, its bus on p+1 as a child;
- * `--project ##.#` runs a project license server on its own port p') and
- * "bus" (the bus broker on p+1 as a service of its own). PROJECT is NULL
- * for the main license server.
+ * A server's port is p (INOHOST), or p' of a project license server
+ * (`--project ##.#`, tessera.xml), plus the role's offset.
  */
 #ifndef TS_SERVER_H
 #define TS_SERVER_H
 
+#include "ts_bus.h"
+#include "ts_config.h"
 #include "ts_error.h"
+#include "ts_httpd.h"
 #include "ts_log.h"
+#include "ts_prom.h"
+#include "ts_role.h"
+#include "ts_routes.h"
 #include "tsp.h"
 
-typedef struct ts_server_t ts_server_t;
-
-/* The roles tesserad knows, NULL-terminated, and whether ROLE is
- * available in this build. */
-extern const char *const ts_server_roles[];
-int ts_server_role_available(const char *role);
-
 /* Resolve the settings for ROLE and open its log (to stderr as well when
- * TO_STDERR). Invalid settings are a TS_ECONFIG error naming each. AS_SERVICE
- * says the server runs under the Windows service manager, where a project
- * directory on a network drive refuses the start (SPEC §4). */
-ts_error_t *ts_server_create(ts_server_t **server, const char *role,
+ * TO_STDERR). Invalid settings are a TS_ECONFIG error naming each. PROJECT
+ * is NULL, or the ##.# of a project license server. AS_SERVICE says the
+ * server runs under the service manager: a Windows service refuses a
+ * project directory on a network drive (SPEC §4). */
+ts_error_t *ts_server_create(ts_server_t **server, const ts_role_t *role,
                              const char *project, tsp_settings_t *store,
                              int to_stderr, int as_service,
                              apr_pool_t *pool);
@@ -42,5 +41,62 @@ int ts_server_port(const ts_server_t *server);
 
 /* The hooks for tsp_service_run(), with SERVER as their baton. */
 void ts_server_hooks(tsp_service_hooks_t *hooks, ts_server_t *server);
+
+/* ---- for roles ---------------------------------------------------------- */
+
+/* What a role runs with; the server's, read-only. */
+typedef struct ts_server_info_t {
+  const ts_role_t *role;
+  const char *project;          /* ##.# of a project license server, or
+                                   NULL */
+  const char *host;             /* INOHOST's host */
+  int main_port;                /* INOHOST's port p: the main license
+                                   server's */
+  int port;                     /* this server's: p or p', plus the role's
+                                   offset */
+  const char *inolic;           /* INOLIC */
+  const char *logdir;           /* INOLIC/logs/<role>.<port> */
+  const ts_config_t *config;    /* tessera.xml, or its defaults */
+  int as_service;               /* under the service manager */
+  ts_log_t *log;                /* the server's log */
+} ts_server_info_t;
+
+const ts_server_info_t *ts_server_info(const ts_server_t *server);
+
+/* A few words the "serving on port N" line adds, e.g. "bus 17001, hub
+ * 17002" (copied). */
+void ts_server_set_detail(ts_server_t *server, const char *detail);
+
+/* The role's families on /metrics, written to PROM (POOL is PROM's). */
+typedef void (*ts_server_metrics_t)(ts_prom_t *prom, void *baton,
+                                    apr_pool_t *pool);
+
+/* One HTTP port a role serves. */
+typedef struct ts_server_site_t {
+  const char *name;             /* what listens, in messages: "license
+                                   server", "hub" */
+  const char *label;            /* /health's "role": "license", "hub" */
+  int port;
+  ts_log_t *log;                /* the log of its listener; NULL: the
+                                   server's */
+  const ts_routes_t *routes;    /* the role's route tables (copied) */
+  int nroutes;
+  ts_server_metrics_t metrics;  /* NULL: the HTTP metrics only */
+  void *metrics_baton;
+} ts_server_site_t;
+
+/* Listen on SITE's port on tessera.xml's listen addresses, answering
+ * GET /health and GET /metrics (the request counters, then SITE's
+ * metrics) besides SITE's routes; returns once the port accepts
+ * connections. Stop it with ts_httpd_stop(). */
+ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
+                             const ts_server_site_t *site, apr_pool_t *pool);
+
+/* Start the bus broker (mosquitto) on PORT as tessera.xml says (program,
+ * listen addresses, persistence in INOLIC/bus.<port>), its files in
+ * INOLIC/logs/bus.<port>/; returns once the port accepts connections. */
+ts_error_t *ts_server_start_broker(ts_bus_broker_t **broker,
+                                   ts_server_t *server, int port,
+                                   apr_pool_t *pool);
 
 #endif

@@ -153,21 +153,24 @@ run_free_port(void)
   return port;
 }
 
-int
-run_http(int port, const char *method, const char *path, const char *json,
-         const char *headers, char *body, size_t body_size)
+/* The request and the whole answer, headers and body, into a malloc'ed
+ * *RAW of at most CAP - 1 bytes; the status (-1: no answer). */
+static int
+exchange(char **raw, size_t cap, int port, const char *method,
+         const char *path, const char *json, const char *headers)
 {
   apr_pool_t *pool;
   apr_sockaddr_t *sa;
   apr_socket_t *s;
   const char *req;
-  size_t cap = body_size + 8192, got = 0;
-  char *buf = malloc(cap), *b;
+  size_t got = 0;
+  char *buf = malloc(cap);
   apr_size_t n;
   apr_status_t rv;
   int status = -1;
 
   apr_pool_create(&pool, NULL);
+  buf[0] = '\0';
   req = apr_psprintf(pool, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: "
                      "close\r\n%s%sContent-Length: %lu\r\n\r\n%s", method,
                      path, headers ? headers : "",
@@ -194,13 +197,41 @@ run_http(int port, const char *method, const char *path, const char *json,
     buf[got] = '\0';
     if (got && sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
       status = -1;
-    if (body) {
-      b = strstr(buf, "\r\n\r\n");
-      snprintf(body, body_size, "%s", b ? b + 4 : "");
-    }
+  }
+  apr_pool_destroy(pool);
+  *raw = buf;
+  return status;
+}
+
+int
+run_http(int port, const char *method, const char *path, const char *json,
+         const char *headers, char *body, size_t body_size)
+{
+  char *buf, *b;
+  int status = exchange(&buf, body_size + 8192, port, method, path, json,
+                        headers);
+
+  if (body) {
+    b = strstr(buf, "\r\n\r\n");
+    snprintf(body, body_size, "%s", b ? b + 4 : "");
   }
   free(buf);
-  apr_pool_destroy(pool);
+  return status;
+}
+
+int
+run_http_headers(int port, const char *method, const char *path,
+                 char *head, size_t head_size)
+{
+  char *buf, *b;
+  int status = exchange(&buf, head_size + 65536, port, method, path, NULL,
+                        NULL);
+
+  b = strstr(buf, "\r\n\r\n");
+  if (b)
+    *b = '\0';
+  snprintf(head, head_size, "%s", buf);
+  free(buf);
   return status;
 }
 

@@ -39,6 +39,11 @@ int run_http(int port, const char *method, const char *path,
              const char *json, const char *headers, char *body,
              size_t body_size);
 
+/* The same without a body, the answer's status line and headers going to
+ * HEAD (the Allow of a 405, the WWW-Authenticate of a 401, ...). */
+int run_http_headers(int port, const char *method, const char *path,
+                     char *head, size_t head_size);
+
 /* Start ARGV with ENV in the background, stdin from the null device and
  * its output into ERRFILE (or inherited when NULL). */
 void run_start(apr_proc_t *proc, const char *const *argv,

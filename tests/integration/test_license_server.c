@@ -273,6 +273,29 @@ Test(license_server, refusals)
                     body, sizeof(body)), 404);
 }
 
+Test(license_server, wrong_method_and_unknown_path_say_what_is_there)
+{
+  char body[4096];
+
+  start_server();
+  cr_assert_eq(http("DELETE", "/v1/sessions", NULL, body, sizeof(body)),
+               405, "%s", body);
+  cr_assert(strstr(body, "/v1/sessions answers POST, GET"), "%s", body);
+  cr_assert_eq(run_http_headers(port, "PUT", "/v1/status", body,
+                                sizeof(body)), 405);
+  cr_assert(strstr(body, "\r\nAllow: GET\r\n"), "%s", body);
+  cr_assert_eq(run_http_headers(port, "GET", "/v1/sessions/x/heartbeat",
+                                body, sizeof(body)), 405);
+  cr_assert(strstr(body, "\r\nAllow: PUT, POST\r\n"), "%s", body);
+  cr_assert_eq(http("GET", "/v1/sesions", NULL, body, sizeof(body)), 404);
+  cr_assert(strstr(body, "no such resource: /v1/sesions; try POST "
+                   "/v1/sessions, GET /v1/status"), "%s", body);
+  cr_assert_eq(run_http_headers(port, "HEAD", "/health", body,
+                                sizeof(body)), 200);
+  cr_assert_eq(run_http_headers(port + 2, "HEAD", "/v1/links", body,
+                                sizeof(body)), 405);
+}
+
 Test(license_server, admin_status_shows_seats_and_sessions)
 {
   const char *argv[] = { TESSERA_ADMIN, "status", "--json", NULL };

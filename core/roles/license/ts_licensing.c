@@ -1,191 +1,15 @@
-/* ts_licensing.c: the license server proper (see ts_licensing.h).
- *
- *   GET    /v1/status                     license, products and seats in
- *                                         use, model servers, projects
- *   POST   /v1/sessions                   {"product","user","host","pid",
- *                                          "application"[,"model_server"]}
- *                                         -> 201 session
- *   GET    /v1/sessions                   the live sessions
- *   PUT    /v1/sessions/<id>/heartbeat    renew the lease
- *   DELETE /v1/sessions/<id>              check in
- *   POST   /v1/sessions/<id>/release      {"reason"}: force-release (admin)
- *   GET    /v1/admin                      whether the password is set
- *   POST   /v1/projects                   a project license server reports
- *   GET    /v1/projects                   the project license servers
- *   ... /v1/model-servers, /v1/proxies, /v1/models: see ts_registry.h
- *
- * Requests that change the license server on an administrator's behalf
- * need the administrator's password (ts_passwd.h). The license is read
- * from STATEDIR/tessera.lic at start and on reload; a bad replacement is
- * refused and the last valid license stays in force.
- */
+/* ts_licensing.c: the license server's state (see ts_licensing.h): the
+ * license in force, which STATEDIR/tessera.lic gives at start and on
+ * reload (a bad replacement is refused and the last valid license stays
+ * in force), the administrator's password, and opening and closing what
+ * the other files of the role use. */
 #include "ts_licensing.h"
 
-#include <stdlib.h>
 #include <string.h>
-#include <apr_hash.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
-#include <jansson.h>
 
 #include "ts_file.h"
-#include "ts_license.h"
 #include "ts_passwd.h"
-#include "ts_store.h"
-#include "ts_version.h"
-
-/* A project license server counts as up this long after its last report. */
-#define PROJECT_TIMEOUT apr_time_from_sec(30)
-
-typedef struct project_t {
-  char version[8];
-  char host[256];
-  int port;
-  apr_time_t last_seen;
-} project_t;
-
-struct ts_licensing_t {
-  ts_licensing_options_t o;
-  const char *license_path;
-  apr_interval_time_t lease;
-  ts_license_t *license;        /* NULL: none valid */
-  apr_pool_t *license_pool;
-  apr_thread_mutex_t *lock;     /* guards LICENSE, PROJECTS, BUS */
-  ts_store_t *sessions;
-  ts_registry_t *registry;
-  ts_bus_t *bus;
-  ts_log_t *audit;              /* NULL: off */
-  apr_hash_t *projects;         /* version -> project_t */
-  apr_time_t started;
-  ts_log_t *log;
-  apr_pool_t *pool;
-};
-
-/* ---- the audit log and the bus ------------------------------------------ */
-
-/* Append EVENT (its reference is taken) to the audit log with the time. */
-static void
-audit(ts_licensing_t *lc, json_t *event)
-{
-  char stamp[32], *text;
-  json_t *line = json_object();
-
-  if (!lc->audit) {
-    json_decref(event);
-    return;
-  }
-  ts_log_stamp(stamp, apr_time_now());
-  json_object_set_new(line, "time", json_string(stamp));
-  json_object_update(line, event);
-  text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (text)
-    ts_log_record(lc->audit, text);
-  free(text);
-  json_decref(line);
-  json_decref(event);
-}
-
-static ts_bus_t *
-bus_of(ts_licensing_t *lc)
-{
-  ts_bus_t *bus;
-
-  apr_thread_mutex_lock(lc->lock);
-  bus = lc->bus;
-  apr_thread_mutex_unlock(lc->lock);
-  return bus;
-}
-
-/* Publish J (its reference is taken) on TOPIC. */
-static void
-say(ts_licensing_t *lc, const char *topic, json_t *j, int retain)
-{
-  ts_bus_t *bus = bus_of(lc);
-  char *text;
-
-  if (bus && (text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-    ts_bus_publish(bus, topic, text, retain);
-    free(text);
-  }
-  json_decref(j);
-}
-
-static json_t *
-session_json(const ts_session_t *s)
-{
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id",
-                        s->id, "product", s->product, "user", s->user,
-                        "host", s->host, "application", s->application,
-                        "pid", (json_int_t)s->pid, "started_ms",
-                        (json_int_t)apr_time_as_msec(s->started),
-                        "expires_ms",
-                        (json_int_t)apr_time_as_msec(s->expires));
-  if (s->server)
-    json_object_set_new(j, "model_server", json_string(s->server));
-  return j;
-}
-
-/* A session event for the audit log and the bus: EVENT, the session, and
- * EXTRA's fields (by, reason, client). */
-static void
-session_event(ts_licensing_t *lc, const char *event, const ts_session_t *s,
-              const json_t *extra)
-{
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "event",
-                        event, "session", s->id, "product", s->product,
-                        "user", s->user, "host", s->host, "application",
-                        s->application, "pid", (json_int_t)s->pid);
-
-  if (s->server)
-    json_object_set_new(j, "model_server", json_string(s->server));
-  if (extra)
-    json_object_update(j, (json_t *)extra);
-  say(lc, "license/events", json_incref(j), 0);
-  audit(lc, j);
-  ts_bus_touch(bus_of(lc));
-}
-
-static void
-ended(void *baton, const char *event, const ts_session_t *s,
-      const void *detail)
-{
-  session_event(baton, event, s, detail);
-}
-
-static void
-model_server_changed(void *baton, const ts_model_server_t *ms, int up,
-                     const char *reason)
-{
-  ts_licensing_t *lc = baton;
-  json_t *models = json_array(), *extra;
-  char topic[320];
-  int released = 0;
-  ts_error_t *err;
-
-  for (int i = 0; i < ms->models->nelts; i++)
-    json_array_append_new(models, json_string(APR_ARRAY_IDX(ms->models, i,
-                                                            const char *)));
-  apr_snprintf(topic, sizeof(topic), "model-servers/%s", ms->id);
-  say(lc, topic,
-      json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}", "state", up ? "up" : "gone",
-                "repository", ms->repository, "host", ms->host, "port",
-                ms->port, "models", models, "reason", reason), 1);
-  if (up)
-    return;
-  extra = json_pack("{s:s}", "reason", reason);
-  err = ts_store_release_server(&released, lc->sessions, ms->id, extra);
-  if (err) {
-    ts_log_error(lc->log, TS_LOG_ERROR, err, "freeing the seats of a model "
-                 "server that is gone");
-    ts_error_clear(err);
-  }
-  else if (released)
-    ts_log(lc->log, TS_LOG_INFO, "freed %d seats used with model server %s",
-           released, ms->id);
-  json_decref(extra);
-}
-
-/* ---- the license -------------------------------------------------------- */
 
 /* Read and check the license; on success it replaces the one in force. */
 static ts_error_t *
@@ -197,6 +21,7 @@ load_license(ts_licensing_t *lc)
   ts_license_t *lic;
   ts_error_t *err;
 
+  /* LC->pool is the main thread's, and so is this function */
   apr_pool_create(&pool, lc->pool);
   err = ts_file_read_all(&text, &len, lc->license_path, pool);
   if (!err)
@@ -216,7 +41,7 @@ load_license(ts_licensing_t *lc)
     apr_pool_destroy(old);
   ts_log(lc->log, TS_LOG_INFO, "license %s for %s in force (%d products)",
          lic->id, lic->host, lic->products->nelts);
-  ts_bus_touch(bus_of(lc));
+  ts_bus_touch(ts_licensing_bus(lc));
   return NULL;
 }
 
@@ -230,22 +55,18 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   lc->o = *o;
   lc->pool = pool;
   lc->log = log;
-  lc->started = apr_time_now();
   lc->lease = apr_time_from_sec(o->config->lease_seconds);
-  lc->projects = apr_hash_make(pool);
-  lc->license_path = apr_pstrcat(pool, o->statedir, "/tessera.lic", NULL);
+  lc->license_path = ts_path_join(o->statedir, "tessera.lic", pool);
+  lc->projects = ts_licensing_projects_create(pool);
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
   if (o->audit_path)
-    TS_ERR_W(ts_log_open(&lc->audit, o->audit_path, 0, 0, pool),
-             "cannot open the audit log");
-  TS_ERR(ts_store_open_sqlite(&lc->sessions, apr_pstrcat(pool, o->statedir,
-                                                     "/sessions.db", NULL),
-                          pool));
-  ts_store_observe(lc->sessions, ended, lc);
+    TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));
+  TS_ERR(ts_licensing_sessions_open(lc, pool));
   TS_ERR(ts_registry_create(&lc->registry, o->config->probe_seconds,
                             o->config->gone_after_seconds, log,
-                            model_server_changed, lc, pool));
+                            ts_licensing_model_server_changed, lc, pool));
   err = load_license(lc);
   if (err) {
     ts_log_error(log, TS_LOG_WARNING, err, "no license in force, so no "
@@ -253,29 +74,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
                  "license import FILE`");
     ts_error_clear(err);
   }
-  *lc_p = lc;
   return NULL;
-}
-
-ts_error_t *
-ts_licensing_start(ts_licensing_t *lc)
-{
-  return ts_registry_start(lc->registry);
-}
-
-ts_registry_t *
-ts_licensing_registry(ts_licensing_t *lc)
-{
-  return lc->registry;
-}
-
-void
-ts_licensing_attach_bus(ts_licensing_t *lc, ts_bus_t *bus)
-{
-  apr_thread_mutex_lock(lc->lock);
-  lc->bus = bus;
-  apr_thread_mutex_unlock(lc->lock);
-  ts_bus_touch(bus);
 }
 
 ts_error_t *
@@ -284,11 +83,13 @@ ts_licensing_reload(ts_licensing_t *lc)
   ts_error_t *err;
 
   if (lc->audit)
-    TS_ERR_W(ts_log_reopen(lc->audit), "cannot reopen the audit log");
+    TS_ERR(ts_audit_reopen(lc->audit));
   err = load_license(lc);
-  if (err)
-    return ts_error_wrapf(err, "the new license was refused; the previous "
-                          "one stays in force");
+  if (err) {
+    ts_log_error(lc->log, TS_LOG_ERROR, err, "reload: the new license was "
+                 "refused; the previous one stays in force");
+    ts_error_clear(err);
+  }
   return NULL;
 }
 
@@ -298,16 +99,11 @@ ts_licensing_close(ts_licensing_t *lc)
   if (!lc)
     return;
   ts_registry_stop(lc->registry);
-  apr_thread_mutex_lock(lc->lock);
-  lc->bus = NULL;
-  apr_thread_mutex_unlock(lc->lock);
-  ts_store_close(lc->sessions);
+  ts_licensing_sessions_close(lc);
 }
 
-/* The seats of PRODUCT in the license in force: -1 unknown product, -2 no
- * license, -3 expired product. */
-static long
-seats_of(ts_licensing_t *lc, const char *product)
+long
+ts_licensing_seats_of(ts_licensing_t *lc, const char *product)
 {
   long seats = -2;
 
@@ -325,12 +121,8 @@ seats_of(ts_licensing_t *lc, const char *product)
   return seats;
 }
 
-/* The products of the license in force with their seats in use, as JSON
- * objects {name, seats, used, expires}. The counts are taken without
- * LOCK: the session store calls the observer, which takes LOCK, while it
- * holds its own lock. */
-static json_t *
-products_json(ts_licensing_t *lc)
+json_t *
+ts_licensing_products(ts_licensing_t *lc)
 {
   json_t *products = json_array(), *p;
   size_t i;
@@ -346,166 +138,26 @@ products_json(ts_licensing_t *lc)
         ts_product_expired(lp, apr_time_now())));
     }
   apr_thread_mutex_unlock(lc->lock);
+  /* counted without LOCK (see ts_licensing.h) */
   json_array_foreach(products, i, p) {
+    const char *name = json_string_value(json_object_get(p, "name"));
     long used = 0;
-    ts_error_clear(ts_store_count(&used, lc->sessions, json_string_value(
-                                     json_object_get(p, "name"))));
+    ts_error_t *err = ts_licensing_seats_used(&used, lc, name);
+    if (err) {
+      char context[200];
+      apr_snprintf(context, sizeof(context), "counting the seats of %s in "
+                   "use (shown as 0)", name);
+      ts_log_error(lc->log, TS_LOG_ERROR, err, context);
+      ts_error_clear(err);
+    }
     json_object_set_new(p, "used", json_integer(used));
   }
   return products;
 }
 
-void
-ts_licensing_bus_tick(void *baton, ts_bus_t *bus)
-{
-  ts_licensing_t *lc = baton;
-  json_t *products = products_json(lc), *p, *state;
-  size_t i;
-
-  (void)bus;
-  apr_thread_mutex_lock(lc->lock);
-  state = json_pack("{s:s, s:s, s:i, s:s?, s:s?}", "state", "up", "version",
-                    TS_VERSION, "port", lc->o.port, "license",
-                    lc->license ? lc->license->id : NULL, "project",
-                    lc->o.project);
-  apr_thread_mutex_unlock(lc->lock);
-  say(lc, "license/state", state, 1);
-  json_array_foreach(products, i, p) {
-    char topic[128];
-    apr_snprintf(topic, sizeof(topic), "products/%s",
-                 json_string_value(json_object_get(p, "name")));
-    say(lc, topic, json_incref(p), 1);
-  }
-  json_decref(products);
-}
-
-/* ---- the interface ------------------------------------------------------ */
-
-/* A seat-store operation on behalf of a request, which is suspended
- * until the operation's commit (no thread waits for it). */
-typedef struct deferred_t {
-  ts_store_op_t op;
-  ts_licensing_t *lc;
-  ts_http_pending_t *pending;
-  json_t *extra;              /* force-release: who, why, from where */
-  const char *who, *reason;
-} deferred_t;
-
-static void
-store_done(ts_store_op_t *op, void *baton)
-{
-  deferred_t *d = baton;
-
-  (void)op;
-  ts_http_resume(d->pending);
-}
-
-/* Suspend REQ, hand D's operation to the store; FINISH answers. */
-static void
-submit(deferred_t *d, const ts_http_request_t *req, ts_http_finish_t finish,
-       apr_pool_t *pool)
-{
-  d->op.done = store_done;
-  d->op.baton = d;
-  d->pending = ts_http_defer(req, finish, d);
-  ts_store_submit(d->lc->sessions, &d->op, pool);
-}
-
-/* The answer to a refused operation: STATUS for the expected refusal
- * (CODE), 500 and a log line for anything else. */
-static void
-reply_refused(ts_http_reply_t *reply, deferred_t *d, ts_errcode_t code,
-              int status, const char *what, apr_pool_t *pool)
-{
-  ts_error_t *err = d->op.err;
-
-  ts_http_reply_error(reply, ts_error_code(err) == code ? status : 500,
-                      ts_error_text(err, pool), pool);
-  if (ts_error_code(err) != code)
-    ts_log_error(d->lc->log, TS_LOG_ERROR, err, what);
-  ts_error_clear(err);
-  d->op.err = NULL;
-}
-
-static void
-checkout_done(ts_http_reply_t *reply, void *baton,
-              const ts_http_request_t *req, apr_pool_t *pool)
-{
-  deferred_t *d = baton;
-
-  (void)req;
-  if (d->op.err) {
-    reply_refused(reply, d, TS_EUNAVAIL, 409, "checkout", pool);
-    return;
-  }
-  session_event(d->lc, "checkout", &d->op.session, NULL);
-  ts_http_reply_json(reply, 201, session_json(&d->op.session), pool);
-}
-
-static void
-checkout(ts_http_reply_t *reply, ts_licensing_t *lc,
-         const ts_http_request_t *req, apr_pool_t *pool)
-{
-  json_error_t jerr;
-  json_t *j;
-  deferred_t *d;
-  const char *user = NULL, *host = NULL, *app = NULL, *product = NULL;
-  const char *server = NULL;
-  json_int_t pid = 0;
-  long seats;
-
-  ts_http_request_json(&j, reply, req, pool);
-  if (!j)
-    return;
-  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s, "
-                     "s?s}", "product", &product, "user", &user, "host",
-                     &host, "pid", &pid, "application", &app, "model_server",
-                     &server)) {
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body must be "
-      "{\"product\", \"user\", \"host\", \"pid\", \"application\"} and may "
-      "name the \"model_server\" the seat is used with: %s", jerr.text),
-      pool);
-    json_decref(j);
-    return;
-  }
-  if (server && !ts_registry_is_up(lc->registry, server)) {
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server '%s' "
-                        "is not registered or is gone; see GET "
-                        "/v1/model-servers", server), pool);
-    json_decref(j);
-    return;
-  }
-  seats = seats_of(lc, product);
-  if (seats < 0) {
-    ts_http_reply_error(reply, seats == -1 ? 404 : 503, seats == -1
-      ? apr_psprintf(pool, "unknown product '%s': the license does not name "
-                     "it", product)
-      : seats == -2 ? "no license in force: install one with `tessera-admin "
-                      "license import FILE`"
-                    : apr_psprintf(pool, "the license for product '%s' has "
-                                   "expired", product), pool);
-    json_decref(j);
-    return;
-  }
-  d = apr_pcalloc(pool, sizeof(*d));
-  d->lc = lc;
-  d->op.kind = TS_STORE_CHECKOUT;
-  d->op.session.product = apr_pstrdup(pool, product);
-  d->op.session.user = apr_pstrdup(pool, user);
-  d->op.session.host = apr_pstrdup(pool, host);
-  d->op.session.application = apr_pstrdup(pool, app);
-  d->op.session.server = server ? apr_pstrdup(pool, server) : NULL;
-  d->op.session.pid = (long)pid;
-  d->op.seats = seats;
-  d->op.lease = lc->lease;
-  json_decref(j);
-  submit(d, req, checkout_done, pool);
-}
-
-/* Check the administrator's password; on failure the reply says why. */
-static const char *
-authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
-          const ts_http_request_t *req, apr_pool_t *pool)
+const char *
+ts_licensing_authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
+                       const ts_http_request_t *req, apr_pool_t *pool)
 {
   const char *who = NULL;
   ts_error_t *err = ts_passwd_check(&who, lc->o.passwd_path,
@@ -523,358 +175,4 @@ authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
   }
   ts_error_clear(err);
   return NULL;
-}
-
-static void
-force_release_done(ts_http_reply_t *reply, void *baton,
-                   const ts_http_request_t *req, apr_pool_t *pool)
-{
-  deferred_t *d = baton;
-
-  json_decref(d->extra);
-  if (d->op.err) {
-    reply_refused(reply, d, TS_ENOENT, 404, "force-release", pool);
-    return;
-  }
-  ts_log(d->lc->log, TS_LOG_INFO, "session %s force-released by %s from %s: "
-         "%s", d->op.id, d->who, req->client, d->reason);
-  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b, s:s}", "id", d->op.id,
-                                           "released", 1, "by", d->who),
-                     pool);
-}
-
-static void
-renew_done(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
-           apr_pool_t *pool)
-{
-  deferred_t *d = baton;
-
-  (void)req;
-  if (d->op.err) {
-    reply_refused(reply, d, TS_ENOENT, 404, "heartbeat", pool);
-    return;
-  }
-  ts_http_reply_json(reply, 200, json_pack("{s:s, s:I}", "id", d->op.id,
-                     "expires_ms", (json_int_t)apr_time_as_msec(
-                     d->op.expires)), pool);
-}
-
-static void
-checkin_done(ts_http_reply_t *reply, void *baton,
-             const ts_http_request_t *req, apr_pool_t *pool)
-{
-  deferred_t *d = baton;
-
-  (void)req;
-  if (d->op.err) {
-    reply_refused(reply, d, TS_ENOENT, 404, "check-in", pool);
-    return;
-  }
-  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", d->op.id,
-                                           "released", 1), pool);
-}
-
-static void
-force_release(ts_http_reply_t *reply, ts_licensing_t *lc, const char *id,
-              const ts_http_request_t *req, apr_pool_t *pool)
-{
-  const char *who = authorize(reply, lc, req, pool), *reason = NULL;
-  json_t *j;
-  json_error_t jerr;
-  deferred_t *d;
-
-  if (!who)
-    return;
-  ts_http_request_json(&j, reply, req, pool);
-  if (!j)
-    return;
-  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s}", "reason", &reason)
-      || !*reason) {
-    ts_http_reply_error(reply, 400, "say why: the body must be {\"reason\": "
-                        "\"...\"} (it goes to the audit log)", pool);
-    json_decref(j);
-    return;
-  }
-  d = apr_pcalloc(pool, sizeof(*d));
-  d->lc = lc;
-  d->who = who;
-  d->reason = apr_pstrdup(pool, reason);
-  d->extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", d->reason,
-                       "client", req->client);
-  json_decref(j);
-  d->op.kind = TS_STORE_RELEASE;
-  d->op.id = id;
-  d->op.event = "force-release";
-  d->op.detail = d->extra;
-  submit(d, req, force_release_done, pool);
-}
-
-static void
-sessions_api(ts_http_reply_t *reply, ts_licensing_t *lc,
-             const ts_http_request_t *req, apr_pool_t *pool)
-{
-  const char *rest = req->url + 13, *slash = strchr(rest, '/'), *m;
-  const char *id = slash ? apr_pstrndup(pool, rest, slash - rest) : rest;
-  deferred_t *d;
-
-  m = req->method;
-  reply->route = "/v1/sessions/{id}";
-  if (slash && strcmp(slash, "/release") == 0 && strcmp(m, "POST") == 0) {
-    force_release(reply, lc, id, req, pool);
-    return;
-  }
-  d = apr_pcalloc(pool, sizeof(*d));
-  d->lc = lc;
-  d->op.id = id;
-  if (slash && strcmp(slash, "/heartbeat") == 0
-      && (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0)) {
-    d->op.kind = TS_STORE_RENEW;
-    d->op.lease = lc->lease;
-    submit(d, req, renew_done, pool);
-  }
-  else if (!slash && strcmp(m, "DELETE") == 0) {
-    d->op.kind = TS_STORE_RELEASE;
-    d->op.event = "checkin";
-    submit(d, req, checkin_done, pool);
-  }
-  else
-    ts_http_reply_error(reply, 405, "use PUT /v1/sessions/<id>/heartbeat, "
-                        "DELETE /v1/sessions/<id> or POST /v1/sessions/<id>/"
-                        "release", pool);
-}
-
-static json_t *
-projects_json(ts_licensing_t *lc)
-{
-  json_t *arr = json_array();
-  apr_time_t now = apr_time_now();
-
-  apr_thread_mutex_lock(lc->lock);
-  for (apr_hash_index_t *hi = apr_hash_first(NULL, lc->projects); hi;
-       hi = apr_hash_next(hi)) {
-    const project_t *p = apr_hash_this_val(hi);
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:I}",
-      "version", p->version, "host", p->host, "port", p->port, "state",
-      now - p->last_seen < PROJECT_TIMEOUT ? "up" : "gone", "last_seen_ms",
-      (json_int_t)apr_time_as_msec(p->last_seen)));
-  }
-  apr_thread_mutex_unlock(lc->lock);
-  return arr;
-}
-
-/* POST /v1/projects: a project license server reports (at start and then
- * every 10 s). */
-static void
-project_report(ts_http_reply_t *reply, ts_licensing_t *lc,
-               const ts_http_request_t *req, apr_pool_t *pool)
-{
-  json_t *j;
-  json_error_t jerr;
-  const char *version, *host;
-  json_int_t port;
-  project_t *p;
-  int fresh;
-
-  ts_http_request_json(&j, reply, req, pool);
-  if (!j)
-    return;
-  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:I}", "version",
-                     &version, "host", &host, "port", &port)
-      || strlen(version) != 4 || version[2] != '.' || strlen(host) > 255
-      || port < 1024 || port > 64000) {
-    ts_http_reply_error(reply, 400, "the body must be {\"version\": \"##.#\","
-                        " \"host\", \"port\": 1024..64000}", pool);
-    json_decref(j);
-    return;
-  }
-  apr_thread_mutex_lock(lc->lock);
-  p = apr_hash_get(lc->projects, version, APR_HASH_KEY_STRING);
-  fresh = !p || apr_time_now() - p->last_seen >= PROJECT_TIMEOUT;
-  if (!p) {
-    p = apr_pcalloc(lc->pool, sizeof(*p));
-    apr_cpystrn(p->version, version, sizeof(p->version));
-    apr_hash_set(lc->projects, p->version, APR_HASH_KEY_STRING, p);
-  }
-  apr_cpystrn(p->host, host, sizeof(p->host));
-  p->port = (int)port;
-  p->last_seen = apr_time_now();
-  apr_thread_mutex_unlock(lc->lock);
-  if (fresh) {
-    ts_log(lc->log, TS_LOG_INFO, "project license server %s reports from "
-           "%s port %d", version, host, (int)port);
-    say(lc, apr_pstrcat(pool, "projects/", version, NULL),
-        json_pack("{s:s, s:s, s:i}", "state", "up", "host", host, "port",
-                  (int)port), 1);
-  }
-  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "version", version,
-                                           "listed", 1), pool);
-  json_decref(j);   /* VERSION and HOST are J's */
-}
-
-static void
-status(ts_http_reply_t *reply, ts_licensing_t *lc, apr_pool_t *pool)
-{
-  json_t *products = products_json(lc), *j;
-  int up, gone, proxies;
-
-  ts_registry_counts(lc->registry, &up, &gone, &proxies);
-  apr_thread_mutex_lock(lc->lock);
-  j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:i, s:o}", "license",
-                lc->license ? lc->license->id : NULL, "host",
-                lc->license ? lc->license->host : NULL, "licensee",
-                lc->license ? lc->license->licensee : NULL, "project",
-                lc->o.project, "port", lc->o.port, "products", products);
-  json_object_set_new(j, "bus", json_pack("{s:i, s:b}", "port",
-                      lc->o.port + 1, "connected",
-                      ts_bus_connected(lc->bus)));
-  apr_thread_mutex_unlock(lc->lock);
-  json_object_set_new(j, "hub", json_pack("{s:i}", "port", lc->o.port + 2));
-  json_object_set_new(j, "model_servers", json_loads(
-                      ts_registry_json(lc->registry, pool), 0, NULL));
-  json_object_set_new(j, "proxies", json_integer(proxies));
-  json_object_set_new(j, "projects", projects_json(lc));
-  json_object_set_new(j, "admin_password_set",
-                      json_boolean(ts_passwd_is_set(lc->o.passwd_path,
-                                                    pool)));
-  ts_http_reply_json(reply, 200, j, pool);
-}
-
-void
-ts_licensing_metrics(const char **text, ts_licensing_t *lc,
-                     apr_pool_t *pool)
-{
-  json_t *products = products_json(lc), *p;
-  const char *t = *text ? *text : "";
-  long total = 0;
-  int up, gone, proxies;
-  apr_uint64_t commits, steps;
-  size_t i;
-
-  ts_store_stats(&commits, &steps, lc->sessions);
-  t = apr_pstrcat(pool, t,
-    "# HELP tessera_license_seats Seats the license grants, per product.\n"
-    "# TYPE tessera_license_seats gauge\n", NULL);
-  json_array_foreach(products, i, p)
-    t = apr_psprintf(pool, "%stessera_license_seats{product=\"%s\"} %"
-                     APR_INT64_T_FMT "\n", t,
-                     json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(
-                       json_object_get(p, "seats")));
-  t = apr_pstrcat(pool, t,
-    "# HELP tessera_license_seats_used Seats checked out, per product.\n"
-    "# TYPE tessera_license_seats_used gauge\n", NULL);
-  json_array_foreach(products, i, p) {
-    total += (long)json_integer_value(json_object_get(p, "used"));
-    t = apr_psprintf(pool, "%stessera_license_seats_used{product=\"%s\"} %"
-                     APR_INT64_T_FMT "\n", t,
-                     json_string_value(json_object_get(p, "name")),
-                     (apr_int64_t)json_integer_value(
-                       json_object_get(p, "used")));
-  }
-  json_decref(products);
-  ts_registry_counts(lc->registry, &up, &gone, &proxies);
-  t = apr_psprintf(pool, "%s"
-    "# HELP tessera_sessions Open sessions (seats in use, all products).\n"
-    "# TYPE tessera_sessions gauge\ntessera_sessions %ld\n"
-    "# HELP tessera_model_servers Registered model servers by state.\n"
-    "# TYPE tessera_model_servers gauge\n"
-    "tessera_model_servers{state=\"up\"} %d\n"
-    "tessera_model_servers{state=\"gone\"} %d\n"
-    "# HELP tessera_license_valid Whether a valid license is in force.\n"
-    "# TYPE tessera_license_valid gauge\ntessera_license_valid %d\n"
-    "# HELP tessera_bus_connected Whether the server is connected to its "
-    "bus.\n# TYPE tessera_bus_connected gauge\ntessera_bus_connected %d\n"
-    "# HELP tessera_bus_events_dropped_total Events not published: no bus "
-    "connection, or too many waiting.\n"
-    "# TYPE tessera_bus_events_dropped_total counter\n"
-    "tessera_bus_events_dropped_total %" APR_UINT64_T_FMT "\n"
-    "# HELP tessera_session_store_transactions_total Transactions of the "
-    "session store.\n"
-    "# TYPE tessera_session_store_transactions_total counter\n"
-    "tessera_session_store_transactions_total %" APR_UINT64_T_FMT "\n"
-    "# HELP tessera_session_store_requests_total Requests the session store "
-    "served in those transactions (group commit: several per commit).\n"
-    "# TYPE tessera_session_store_requests_total counter\n"
-    "tessera_session_store_requests_total %" APR_UINT64_T_FMT "\n",
-    t, total, up, gone, lc->license ? 1 : 0, ts_bus_connected(bus_of(lc)),
-    ts_bus_dropped(bus_of(lc)), commits, steps);
-  *text = t;
-}
-
-void
-ts_licensing_api(ts_http_reply_t *reply, void *baton,
-                 const ts_http_request_t *req, apr_pool_t *pool)
-{
-  ts_licensing_t *lc = baton;
-  const char *url = req->url;
-  int is_get = strcmp(req->method, "GET") == 0;
-
-  if (strcmp(url, "/v1/status") == 0) {
-    reply->route = "/v1/status";
-    if (is_get)
-      status(reply, lc, pool);
-    else
-      ts_http_reply_error(reply, 405, "/v1/status answers GET", pool);
-    return;
-  }
-  if (strcmp(url, "/v1/sessions") == 0) {
-    reply->route = "/v1/sessions";
-    if (strcmp(req->method, "POST") == 0)
-      checkout(reply, lc, req, pool);
-    else if (is_get) {
-      apr_array_header_t *list;
-      const char *after = NULL;
-      json_t *arr = json_array();
-      do {
-        ts_error_t *err = ts_store_list(&list, &after, lc->sessions, after,
-                                        1000, pool);
-        if (err) {
-          ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
-          ts_error_clear(err);
-          json_decref(arr);
-          return;
-        }
-        for (int i = 0; i < list->nelts; i++)
-          json_array_append_new(arr, session_json(&APR_ARRAY_IDX(list, i,
-                                                  ts_session_t)));
-      } while (after);
-      ts_http_reply_json(reply, 200, json_pack("{s:o}", "sessions", arr),
-                         pool);
-    }
-    else
-      ts_http_reply_error(reply, 405, "/v1/sessions answers GET and POST",
-                          pool);
-    return;
-  }
-  if (strncmp(url, "/v1/sessions/", 13) == 0) {
-    sessions_api(reply, lc, req, pool);
-    return;
-  }
-  if (strcmp(url, "/v1/admin") == 0) {
-    int set = ts_passwd_is_set(lc->o.passwd_path, pool);
-    reply->route = "/v1/admin";
-    ts_http_reply_json(reply, 200, json_pack("{s:b, s:s}", "password_set",
-      set, "hint", set ? "requests that change things take the password "
-                         "with HTTP Basic authentication (curl -u name:pw)"
-                       : "the administrator's password is not set: set it "
-                         "on the license server machine with `tessera-admin "
-                         "license passwd`"), pool);
-    return;
-  }
-  if (strcmp(url, "/v1/projects") == 0) {
-    reply->route = "/v1/projects";
-    if (strcmp(req->method, "POST") == 0)
-      project_report(reply, lc, req, pool);
-    else if (is_get)
-      ts_http_reply_json(reply, 200, json_pack("{s:o}", "projects",
-                                               projects_json(lc)), pool);
-    else
-      ts_http_reply_error(reply, 405, "/v1/projects answers GET and POST",
-                          pool);
-    return;
-  }
-  if (ts_registry_api(reply, lc->registry, req, pool))
-    return;
-  ts_http_reply_error(reply, 404, apr_psprintf(pool, "no such resource: %s",
-                      strchr(url, '"') ? "(invalid)" : url), pool);
 }

@@ -1,18 +1,37 @@
-/* ts_licensing.h: the license server proper (the `license` role): seats
- * and sessions, the model-server registry and brokering, project license
- * servers, the administrator's password, the audit log, and what it says
- * on the bus. Served under /v1 (see ts_licensing.c for the interface). */
+/* ts_licensing.h: the license server proper, shared by the files of the
+ * license role (core/roles/license; the role's hooks are in
+ * ts_role_license.c). One file per concern:
+ *
+ *   ts_licensing.c           its state: the license in force, the
+ *                            administrator's password, open/reload/close
+ *   ts_licensing_sessions.c  seats and sessions (/v1/sessions...): the
+ *                            only file that calls the session store
+ *   ts_licensing_status.c    /v1/status, /v1/admin
+ *   ts_licensing_projects.c  project license servers: /v1/projects, and a
+ *                            project server's reports to the main one
+ *   ts_licensing_bus.c       what it says on the bus and in the audit log
+ *   ts_licensing_metrics.c   its families on /metrics
+ *   ts_registry*.c, ts_hub.c model servers, proxies, brokering, the hub
+ *
+ * Locking: LOCK guards the license in force and the bus connection, and
+ * is never held while the session store is called (the store calls its
+ * observer, which publishes on the bus, under its own lock).
+ */
 #ifndef TS_LICENSING_H
 #define TS_LICENSING_H
 
+#include <apr_thread_mutex.h>
+#include <jansson.h>
+
+#include "ts_audit.h"
 #include "ts_bus.h"
 #include "ts_config.h"
 #include "ts_error.h"
-#include "ts_httpd.h"
+#include "ts_license.h"
 #include "ts_log.h"
+#include "ts_prom.h"
 #include "ts_registry.h"
-
-typedef struct ts_licensing_t ts_licensing_t;
+#include "ts_routes.h"
 
 typedef struct ts_licensing_options_t {
   const char *statedir;       /* license file and session store: INOLIC,
@@ -25,36 +44,139 @@ typedef struct ts_licensing_options_t {
   const char *audit_path;     /* NULL: no audit log */
 } ts_licensing_options_t;
 
+typedef struct ts_licensing_projects_t ts_licensing_projects_t;
+typedef struct ts_store_t ts_store_t;
+
+typedef struct ts_licensing_t {
+  ts_licensing_options_t o;
+  const char *license_path;     /* STATEDIR/tessera.lic */
+  apr_interval_time_t lease;
+  apr_thread_mutex_t *lock;     /* guards LICENSE, LICENSE_POOL, BUS */
+  ts_license_t *license;        /* NULL: none valid */
+  apr_pool_t *license_pool;
+  ts_bus_t *bus;                /* NULL: not connected (yet) */
+  ts_store_t *sessions;      /* ts_licensing_sessions.c's alone */
+  ts_registry_t *registry;
+  ts_licensing_projects_t *projects;
+  ts_audit_t *audit;            /* NULL: off */
+  ts_log_t *log;
+  apr_pool_t *pool;             /* the main thread's */
+} ts_licensing_t;
+
+/* ---- ts_licensing.c ----------------------------------------------------- */
+
 /* Open the session store STATEDIR/sessions.db and load STATEDIR/tessera.lic
  * for the host. A missing or invalid license is logged; the server then
- * serves, but hands out no seats. */
+ * serves, but hands out no seats. Close with ts_licensing_close() even
+ * when this fails. */
 ts_error_t *ts_licensing_open(ts_licensing_t **lc,
                               const ts_licensing_options_t *options,
                               ts_log_t *log, apr_pool_t *pool);
 
-/* Start the registry's prober. */
-ts_error_t *ts_licensing_start(ts_licensing_t *lc);
-
-/* Say everything on BUS from now on (NULL: no bus). */
-void ts_licensing_attach_bus(ts_licensing_t *lc, ts_bus_t *bus);
-
-/* The bus tick (baton: the ts_licensing_t): publish the seats in use. */
-void ts_licensing_bus_tick(void *baton, ts_bus_t *bus);
-
-/* Load the license again; a bad one is refused and the old stays. Reopens
- * the audit log. */
+/* Load the license again; a bad one is refused (logged) and the old one
+ * stays. Reopens the audit log, whose failure is the error. */
 ts_error_t *ts_licensing_reload(ts_licensing_t *lc);
 
+/* Stop the prober and close the store (the bus must be detached). */
 void ts_licensing_close(ts_licensing_t *lc);
 
-ts_registry_t *ts_licensing_registry(ts_licensing_t *lc);
+/* The seats of PRODUCT in the license in force: -1 unknown product, -2 no
+ * license, -3 expired product. */
+long ts_licensing_seats_of(ts_licensing_t *lc, const char *product);
 
-/* Gauges for /metrics in Prometheus text, appended to *TEXT. */
-void ts_licensing_metrics(const char **text, ts_licensing_t *lc,
-                          apr_pool_t *pool);
+/* The products of the license in force with their seats in use:
+ * [{name, seats, used, expires, expired}]. */
+json_t *ts_licensing_products(ts_licensing_t *lc);
 
-/* The /v1 handler (baton: the ts_licensing_t). */
-void ts_licensing_api(ts_http_reply_t *reply, void *baton,
-                      const ts_http_request_t *req, apr_pool_t *pool);
+/* The administrator who sends REQ (HTTP Basic, checked against the
+ * password file), or NULL when the reply already says why not (401, or
+ * 403 while no password is set). */
+const char *ts_licensing_authorize(ts_http_reply_t *reply,
+                                   ts_licensing_t *lc,
+                                   const ts_http_request_t *req,
+                                   apr_pool_t *pool);
+
+/* ---- ts_licensing_sessions.c -------------------------------------------- */
+
+extern const ts_route_t ts_licensing_session_routes[];
+
+/* Open the store STATEDIR/sessions.db, telling ts_licensing_event() of
+ * every session that ends. */
+ts_error_t *ts_licensing_sessions_open(ts_licensing_t *lc,
+                                       apr_pool_t *pool);
+void ts_licensing_sessions_close(ts_licensing_t *lc);
+
+/* Seats of PRODUCT in use now. */
+ts_error_t *ts_licensing_seats_used(long *used, ts_licensing_t *lc,
+                                    const char *product);
+
+/* Free the seats used with model server SERVER, which is gone (DETAIL
+ * goes to the audit log); *RELEASED gets how many. */
+ts_error_t *ts_licensing_free_server_seats(int *released,
+                                           ts_licensing_t *lc,
+                                           const char *server,
+                                           json_t *detail);
+
+/* The store's transactions and the requests they carried. */
+void ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
+                              ts_licensing_t *lc);
+
+/* ---- ts_licensing_status.c ---------------------------------------------- */
+
+extern const ts_route_t ts_licensing_status_routes[];
+
+/* ---- ts_licensing_projects.c -------------------------------------------- */
+
+extern const ts_route_t ts_licensing_project_routes[];
+
+ts_licensing_projects_t *ts_licensing_projects_create(apr_pool_t *pool);
+
+/* The project license servers that report here, for /v1/status. */
+json_t *ts_licensing_projects_json(ts_licensing_t *lc);
+
+/* A project license server's reports to the main one (a thread). */
+typedef struct ts_project_reporter_t ts_project_reporter_t;
+
+/* Report PROJECT on HOST:PORT to the main license server on
+ * HOST:MAIN_PORT now and every 10 s. */
+ts_error_t *ts_project_reporter_start(ts_project_reporter_t **reporter,
+                                      const char *host, int main_port,
+                                      const char *project, int port,
+                                      ts_log_t *log, apr_pool_t *pool);
+void ts_project_reporter_stop(ts_project_reporter_t *reporter);
+
+/* ---- ts_licensing_bus.c ------------------------------------------------- */
+
+/* Connect to the bus on ADDRESS:PORT (in the background) and say
+ * everything there from now on; the last will says the license server is
+ * down. */
+ts_error_t *ts_licensing_bus_connect(ts_licensing_t *lc, const char *address,
+                                     int port, apr_pool_t *pool);
+
+/* Say "stopped" and disconnect; nothing is said from now on. */
+void ts_licensing_bus_disconnect(ts_licensing_t *lc);
+
+/* The connection (NULL: none); ts_bus_* take NULL. */
+ts_bus_t *ts_licensing_bus(ts_licensing_t *lc);
+
+/* Publish J (its reference is taken) on TOPIC. */
+void ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
+                      int retain);
+
+/* A seat given or taken, EVENT ({"event", "session", ...}, its reference
+ * is taken): to the audit log and the bus. */
+void ts_licensing_event(ts_licensing_t *lc, json_t *event);
+
+/* The registry's change callback (baton: the ts_licensing_t): a model
+ * server that is gone gets its seats freed. */
+void ts_licensing_model_server_changed(void *baton,
+                                       const ts_model_server_t *ms, int up,
+                                       const char *reason);
+
+/* ---- ts_licensing_metrics.c --------------------------------------------- */
+
+/* The license server's families for /metrics (baton: the ts_licensing_t;
+ * a ts_server_metrics_t). */
+void ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool);
 
 #endif

@@ -1,6 +1,5 @@
 /* ts_registry.h: the license server's registry of model servers and
- * proxies (seed 004, SPEC §1), the brokering of client <-> model server
- * contact, and the hub's name resolution built on it.
+ * proxies (seed 004, SPEC §1), what brokering and the hub answer from.
  *
  * Model servers register (repository, models, links, host, port, pid, the
  * license server they belong to) and heartbeat; the registry also probes
@@ -11,15 +10,18 @@
  * restart of the license server, model servers register again when their
  * heartbeat is answered 404.
  *
- * Interface (the license server's port p):
+ * The data and the prober are ts_registry.c; the HTTP interfaces over it
+ * are two route tables:
+ *
+ * Brokering, on the license server's port p (ts_registry_api.c):
  *   POST   /v1/model-servers                register -> 201 {"id", ...}
  *   GET    /v1/model-servers                every model server, up or gone
- *   PUT    /v1/model-servers/<id>/heartbeat 200, or 404: register again
- *   DELETE /v1/model-servers/<id>           a clean stop
+ *   PUT    /v1/model-servers/{id}/heartbeat 200, or 404: register again
+ *   DELETE /v1/model-servers/{id}           a clean stop
  *   POST   /v1/proxies                      {"host","port"}: a host's proxy
- *   GET    /v1/models/<name>                where a client connects for it
- * The hub (port p+2):
- *   GET    /v1/resolve/<link or model>      the physical model
+ *   GET    /v1/models/{name}                where a client connects for it
+ * The hub, on p+2 (ts_hub.c):
+ *   GET    /v1/resolve/{name}               the physical model
  *   GET    /v1/links                        every name the hub resolves
  */
 #ifndef TS_REGISTRY_H
@@ -27,9 +29,10 @@
 
 #include <apr_tables.h>
 #include <apr_time.h>
+#include <jansson.h>
 #include "ts_error.h"
-#include "ts_httpd.h"
 #include "ts_log.h"
+#include "ts_routes.h"
 
 typedef struct ts_registry_t ts_registry_t;
 
@@ -44,8 +47,10 @@ typedef struct ts_model_server_t {
   apr_time_t registered, last_heartbeat, last_probe_ok;
 } ts_model_server_t;
 
-/* Called (from the prober thread or a request thread) when SERVER goes
- * from up to gone (UP 0, with REASON) or registers (UP 1). */
+/* Called (from the prober thread or a request thread, without the
+ * registry's lock) when SERVER goes from up to gone (UP 0, with REASON)
+ * or registers (UP 1). SERVER is a copy the callback may keep only for
+ * the call. */
 typedef void (*ts_registry_change_t)(void *baton,
                                      const ts_model_server_t *server, int up,
                                      const char *reason);
@@ -61,6 +66,47 @@ ts_error_t *ts_registry_create(ts_registry_t **registry, int probe,
 ts_error_t *ts_registry_start(ts_registry_t *registry);
 void ts_registry_stop(ts_registry_t *registry);
 
+/* How long a model server may be silent before it is marked gone. */
+apr_interval_time_t ts_registry_gone_after(const ts_registry_t *registry);
+
+/* Names of repositories, models and links: what fits in a URL path
+ * segment and a bus topic level. Hosts: a name or an address. */
+int ts_registry_valid_name(const char *name);
+int ts_registry_valid_host(const char *host);
+
+/* Register MS (copied; its id is "<host>:<port>"), replacing an entry of
+ * the same id; it is up as of now. */
+void ts_registry_add(ts_registry_t *registry, const ts_model_server_t *ms,
+                     apr_pool_t *scratch_pool);
+
+/* A heartbeat from ID: 1 it is up (and stays so), 0 it was marked gone,
+ * -1 it is not registered. */
+int ts_registry_heartbeat(ts_registry_t *registry, const char *id);
+
+/* Forget ID (a clean stop); 0 when it was not registered. */
+int ts_registry_remove(ts_registry_t *registry, const char *id,
+                       apr_pool_t *scratch_pool);
+
+/* HOST's proxy listens on PORT. */
+void ts_registry_set_proxy(ts_registry_t *registry, const char *host,
+                           int port);
+
+/* The first model server that is up and offers NAME as a model or a link:
+ * *MS a copy in POOL, *MODEL the model's name, *PROXY the port of its
+ * host's proxy (0: none). 0 when there is none. */
+int ts_registry_find(const ts_model_server_t **ms, const char **model,
+                     int *proxy, ts_registry_t *registry, const char *name,
+                     apr_pool_t *pool);
+
+/* Under the registry's lock: VISIT every name the hub resolves — each
+ * model of a model server that is up (MODEL == NAME) and each of its
+ * links (NAME -> MODEL) — until it returns nonzero. VISIT must not call
+ * the registry. */
+typedef int (*ts_registry_visit_t)(void *baton, const ts_model_server_t *ms,
+                                   const char *name, const char *model);
+void ts_registry_each_name(ts_registry_t *registry,
+                           ts_registry_visit_t visit, void *baton);
+
 /* Whether ID names a model server that is up. */
 int ts_registry_is_up(ts_registry_t *registry, const char *id);
 
@@ -68,16 +114,19 @@ int ts_registry_is_up(ts_registry_t *registry, const char *id);
 void ts_registry_counts(ts_registry_t *registry, int *up, int *gone,
                         int *proxies);
 
-/* The model servers as a JSON text array (for /v1/status). */
-const char *ts_registry_json(ts_registry_t *registry, apr_pool_t *pool);
+/* Every model server, up or gone, as a JSON array. */
+json_t *ts_registry_servers_json(ts_registry_t *registry);
 
-/* The /v1/model-servers, /v1/proxies and /v1/models handler; returns 0
- * when URL is none of these. */
-int ts_registry_api(ts_http_reply_t *reply, ts_registry_t *registry,
-                    const ts_http_request_t *req, apr_pool_t *pool);
+/* ---- the HTTP interfaces (baton: the registry) -------------------------- */
 
-/* The hub's handler (baton: the registry). */
-void ts_registry_hub(ts_http_reply_t *reply, void *baton,
-                     const ts_http_request_t *req, apr_pool_t *pool);
+extern const ts_route_t ts_registry_routes[];   /* brokering, on p */
+extern const ts_route_t ts_hub_routes[];        /* the hub, on p+2 */
+
+/* Answer where NAME is: the model, its repository and server, and with
+ * CONNECT where a client connects (directly, or through the host's
+ * proxy); 404 when no model server that is up offers it. */
+void ts_registry_reply_location(ts_http_reply_t *reply,
+                                ts_registry_t *registry, const char *name,
+                                int connect, apr_pool_t *pool);
 
 #endif

@@ -1,0 +1,138 @@
+/* ts_licensing_bus.c: what the license server says (README, "The bus"):
+ * its state and each product's seats, retained and at most 4 times a
+ * second (the bus thread's tick); every seat given or taken, as an event
+ * and in the audit log; model servers and project license servers coming
+ * and going. Publishing never blocks a request: ts_bus_publish queues. */
+#include "ts_licensing.h"
+
+#include <stdlib.h>
+#include <apr_strings.h>
+
+#include "ts_version.h"
+
+/* Retained on license/state when the connection breaks, and after a
+ * clean stop. */
+#define WILL "{\"state\":\"down\",\"reason\":\"the license server's bus " \
+             "connection broke\"}"
+#define STOPPED "{\"state\":\"stopped\"}"
+
+ts_bus_t *
+ts_licensing_bus(ts_licensing_t *lc)
+{
+  ts_bus_t *bus;
+
+  apr_thread_mutex_lock(lc->lock);
+  bus = lc->bus;
+  apr_thread_mutex_unlock(lc->lock);
+  return bus;
+}
+
+void
+ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
+                 int retain)
+{
+  ts_bus_t *bus = ts_licensing_bus(lc);
+  char *text;
+
+  if (bus && (text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+    ts_bus_publish(bus, topic, text, retain);
+    free(text);
+  }
+  json_decref(j);
+}
+
+void
+ts_licensing_event(ts_licensing_t *lc, json_t *event)
+{
+  ts_audit_write(lc->audit, event);
+  ts_licensing_say(lc, "license/events", event, 0);
+  ts_bus_touch(ts_licensing_bus(lc));
+}
+
+/* The bus thread's tick: the state and the seats, retained. */
+static void
+tick(void *baton, ts_bus_t *bus)
+{
+  ts_licensing_t *lc = baton;
+  json_t *products = ts_licensing_products(lc), *p, *state;
+  size_t i;
+
+  (void)bus;
+  apr_thread_mutex_lock(lc->lock);
+  state = json_pack("{s:s, s:s, s:i, s:s?, s:s?}", "state", "up", "version",
+                    TS_VERSION, "port", lc->o.port, "license",
+                    lc->license ? lc->license->id : NULL, "project",
+                    lc->o.project);
+  apr_thread_mutex_unlock(lc->lock);
+  ts_licensing_say(lc, "license/state", state, 1);
+  json_array_foreach(products, i, p) {
+    char topic[128];
+    apr_snprintf(topic, sizeof(topic), "products/%s",
+                 json_string_value(json_object_get(p, "name")));
+    ts_licensing_say(lc, topic, json_incref(p), 1);
+  }
+  json_decref(products);
+}
+
+ts_error_t *
+ts_licensing_bus_connect(ts_licensing_t *lc, const char *address, int port,
+                         apr_pool_t *pool)
+{
+  ts_bus_t *bus;
+
+  TS_ERR(ts_bus_open(&bus, address, port, apr_psprintf(pool,
+                     "tessera-license-%d", lc->o.port), "license/state",
+                     WILL, tick, lc, lc->log, pool));
+  apr_thread_mutex_lock(lc->lock);
+  lc->bus = bus;
+  apr_thread_mutex_unlock(lc->lock);
+  ts_bus_touch(bus);
+  return NULL;
+}
+
+void
+ts_licensing_bus_disconnect(ts_licensing_t *lc)
+{
+  ts_bus_t *bus;
+
+  /* detached first: the bus thread's tick and the request threads call
+   * into the licensing until then */
+  apr_thread_mutex_lock(lc->lock);
+  bus = lc->bus;
+  lc->bus = NULL;
+  apr_thread_mutex_unlock(lc->lock);
+  ts_bus_close(bus, STOPPED);
+}
+
+void
+ts_licensing_model_server_changed(void *baton, const ts_model_server_t *ms,
+                                  int up, const char *reason)
+{
+  ts_licensing_t *lc = baton;
+  json_t *models = json_array(), *extra;
+  char topic[320];
+  int released = 0;
+  ts_error_t *err;
+
+  for (int i = 0; i < ms->models->nelts; i++)
+    json_array_append_new(models, json_string(APR_ARRAY_IDX(ms->models, i,
+                                                            const char *)));
+  apr_snprintf(topic, sizeof(topic), "model-servers/%s", ms->id);
+  ts_licensing_say(lc, topic, json_pack("{s:s, s:s, s:s, s:i, s:o, s:s}",
+                   "state", up ? "up" : "gone", "repository", ms->repository,
+                   "host", ms->host, "port", ms->port, "models", models,
+                   "reason", reason), 1);
+  if (up)
+    return;
+  extra = json_pack("{s:s}", "reason", reason);
+  err = ts_licensing_free_server_seats(&released, lc, ms->id, extra);
+  if (err) {
+    ts_log_error(lc->log, TS_LOG_ERROR, err, "freeing the seats of a model "
+                 "server that is gone");
+    ts_error_clear(err);
+  }
+  else if (released)
+    ts_log(lc->log, TS_LOG_INFO, "freed %d seats used with model server %s",
+           released, ms->id);
+  json_decref(extra);
+}

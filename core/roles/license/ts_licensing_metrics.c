@@ -1,0 +1,71 @@
+/* ts_licensing_metrics.c: the license server's families on /metrics
+ * (README, "The license server"): seats and seats in use per product,
+ * sessions, model servers by state, whether a license is in force, the
+ * bus connection and the events it dropped, and the session store's
+ * transactions with the requests they carried (their ratio is the
+ * group-commit batch). The names are an interface: dashboards and
+ * alerts use them. */
+#include "ts_licensing.h"
+
+void
+ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  json_t *products = ts_licensing_products(lc), *p;
+  long total = 0;
+  int up, gone, proxies, valid;
+  apr_uint64_t commits, steps;
+  ts_bus_t *bus = ts_licensing_bus(lc);
+  size_t i;
+
+  (void)pool;
+  ts_licensing_store_stats(&commits, &steps, lc);
+  ts_prom_family(prom, "tessera_license_seats", "gauge", "Seats the license "
+                 "grants, per product.");
+  json_array_foreach(products, i, p)
+    ts_prom_int(prom, "tessera_license_seats", (const char *const[]){
+                "product", json_string_value(json_object_get(p, "name")),
+                NULL }, json_integer_value(json_object_get(p, "seats")));
+  ts_prom_family(prom, "tessera_license_seats_used", "gauge", "Seats "
+                 "checked out, per product.");
+  json_array_foreach(products, i, p) {
+    total += (long)json_integer_value(json_object_get(p, "used"));
+    ts_prom_int(prom, "tessera_license_seats_used", (const char *const[]){
+                "product", json_string_value(json_object_get(p, "name")),
+                NULL }, json_integer_value(json_object_get(p, "used")));
+  }
+  json_decref(products);
+  ts_registry_counts(lc->registry, &up, &gone, &proxies);
+  apr_thread_mutex_lock(lc->lock);
+  valid = lc->license != NULL;
+  apr_thread_mutex_unlock(lc->lock);
+  ts_prom_family(prom, "tessera_sessions", "gauge", "Open sessions (seats "
+                 "in use, all products).");
+  ts_prom_int(prom, "tessera_sessions", NULL, total);
+  ts_prom_family(prom, "tessera_model_servers", "gauge", "Registered model "
+                 "servers by state.");
+  ts_prom_int(prom, "tessera_model_servers",
+              (const char *const[]){ "state", "up", NULL }, up);
+  ts_prom_int(prom, "tessera_model_servers",
+              (const char *const[]){ "state", "gone", NULL }, gone);
+  ts_prom_family(prom, "tessera_license_valid", "gauge", "Whether a valid "
+                 "license is in force.");
+  ts_prom_int(prom, "tessera_license_valid", NULL, valid);
+  ts_prom_family(prom, "tessera_bus_connected", "gauge", "Whether the "
+                 "server is connected to its bus.");
+  ts_prom_int(prom, "tessera_bus_connected", NULL, ts_bus_connected(bus));
+  ts_prom_family(prom, "tessera_bus_events_dropped_total", "counter",
+                 "Events not published: no bus connection, or too many "
+                 "waiting.");
+  ts_prom_int(prom, "tessera_bus_events_dropped_total", NULL,
+              (apr_int64_t)ts_bus_dropped(bus));
+  ts_prom_family(prom, "tessera_session_store_transactions_total", "counter",
+                 "Transactions of the session store.");
+  ts_prom_int(prom, "tessera_session_store_transactions_total", NULL,
+              (apr_int64_t)commits);
+  ts_prom_family(prom, "tessera_session_store_requests_total", "counter",
+                 "Requests the session store served in those transactions "
+                 "(group commit: several per commit).");
+  ts_prom_int(prom, "tessera_session_store_requests_total", NULL,
+              (apr_int64_t)steps);
+}

@@ -1,0 +1,255 @@
+/* ts_licensing_projects.c: project license servers (`tesserad license
+ * --project ##.#`, SPEC §1), from both sides:
+ *
+ *   POST /v1/projects   {"version","host","port"}: a project license
+ *                       server reports to the main one (at start, then
+ *                       every 10 s)
+ *   GET  /v1/projects   those that reported: up within 30 s of the last
+ *                       report, gone after
+ *
+ * and the reporter thread a project license server runs to be listed. The
+ * list is soft state, like the model-server registry: after a restart of
+ * the main server it fills again within one report interval.
+ */
+#include "ts_licensing.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_proc.h>
+
+#include "ts_httpd.h"
+
+/* A project license server reports this often, and counts as up this
+ * long after its last report. */
+#define REPORT_EVERY apr_time_from_sec(10)
+#define UP_FOR apr_time_from_sec(30)
+
+typedef struct project_t {
+  char version[8];
+  char host[256];
+  int port;
+  apr_time_t last_seen;
+} project_t;
+
+struct ts_licensing_projects_t {
+  apr_thread_mutex_t *lock;     /* guards TABLE and POOL */
+  apr_hash_t *table;            /* version -> project_t */
+  apr_pool_t *pool;
+};
+
+ts_licensing_projects_t *
+ts_licensing_projects_create(apr_pool_t *pool)
+{
+  ts_licensing_projects_t *p = apr_pcalloc(pool, sizeof(*p));
+
+  /* a pool of its own: request threads allocate entries under LOCK */
+  apr_pool_create(&p->pool, pool);
+  p->table = apr_hash_make(p->pool);
+  apr_thread_mutex_create(&p->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  return p;
+}
+
+json_t *
+ts_licensing_projects_json(ts_licensing_t *lc)
+{
+  ts_licensing_projects_t *projects = lc->projects;
+  json_t *arr = json_array();
+  apr_time_t now = apr_time_now();
+
+  apr_thread_mutex_lock(projects->lock);
+  for (apr_hash_index_t *hi = apr_hash_first(NULL, projects->table); hi;
+       hi = apr_hash_next(hi)) {
+    const project_t *p = apr_hash_this_val(hi);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:I}",
+      "version", p->version, "host", p->host, "port", p->port, "state",
+      now - p->last_seen < UP_FOR ? "up" : "gone", "last_seen_ms",
+      (json_int_t)apr_time_as_msec(p->last_seen)));
+  }
+  apr_thread_mutex_unlock(projects->lock);
+  return arr;
+}
+
+/* Note VERSION on HOST:PORT as seen now; whether it is new or was gone. */
+static int
+seen(ts_licensing_projects_t *projects, const char *version,
+     const char *host, int port)
+{
+  project_t *p;
+  int fresh;
+
+  apr_thread_mutex_lock(projects->lock);
+  p = apr_hash_get(projects->table, version, APR_HASH_KEY_STRING);
+  fresh = !p || apr_time_now() - p->last_seen >= UP_FOR;
+  if (!p) {
+    p = apr_pcalloc(projects->pool, sizeof(*p));
+    apr_cpystrn(p->version, version, sizeof(p->version));
+    apr_hash_set(projects->table, p->version, APR_HASH_KEY_STRING, p);
+  }
+  apr_cpystrn(p->host, host, sizeof(p->host));
+  p->port = port;
+  p->last_seen = apr_time_now();
+  apr_thread_mutex_unlock(projects->lock);
+  return fresh;
+}
+
+static void
+report(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+       const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  json_t *j;
+  json_error_t jerr;
+  const char *version, *host;
+  json_int_t port;
+
+  (void)args;
+  ts_http_request_json(&j, reply, req, pool);
+  if (!j)
+    return;
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:I}", "version",
+                     &version, "host", &host, "port", &port)
+      || strlen(version) != 4 || version[2] != '.' || strlen(host) > 255
+      || port < 1024 || port > 64000) {
+    ts_http_reply_error(reply, 400, "the body must be {\"version\": \"##.#\","
+                        " \"host\", \"port\": 1024..64000}", pool);
+    json_decref(j);
+    return;
+  }
+  if (seen(lc->projects, version, host, (int)port)) {
+    ts_log(lc->log, TS_LOG_INFO, "project license server %s reports from "
+           "%s port %d", version, host, (int)port);
+    ts_licensing_say(lc, apr_pstrcat(pool, "projects/", version, NULL),
+                     json_pack("{s:s, s:s, s:i}", "state", "up", "host",
+                               host, "port", (int)port), 1);
+  }
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "version", version,
+                                           "listed", 1), pool);
+  json_decref(j);   /* VERSION and HOST are J's */
+}
+
+static void
+listing(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+        const char *const *args, apr_pool_t *pool)
+{
+  (void)req;
+  (void)args;
+  ts_http_reply_json(reply, 200, json_pack("{s:o}", "projects",
+                     ts_licensing_projects_json(baton)), pool);
+}
+
+const ts_route_t ts_licensing_project_routes[] = {
+  { "POST", "/v1/projects", report },
+  { "GET", "/v1/projects", listing },
+  { NULL, NULL, NULL }
+};
+
+/* ---- the project license server's side ---------------------------------- */
+
+struct ts_project_reporter_t {
+  const char *host, *project;
+  int main_port, port;
+  ts_log_t *log;
+  apr_thread_t *thread;
+  apr_thread_mutex_t *lock;     /* guards STOPPING */
+  apr_thread_cond_t *wake;
+  int stopping;
+};
+
+/* One report; *REPORTED says whether the last one was listed, so the log
+ * says only when that changes. */
+static void
+report_once(ts_project_reporter_t *r, int *reported, apr_pool_t *pool)
+{
+  json_t *j = json_pack("{s:s, s:s, s:i}", "version", r->project, "host",
+                        r->host, "port", r->port);
+  char *body = json_dumps(j, JSON_COMPACT);
+  const char *answer;
+  int status = 0, ok;
+  ts_error_t *err;
+
+  json_decref(j);
+  err = body ? ts_http_call(&status, &answer, r->host, r->main_port, "POST",
+                            "/v1/projects", body, NULL,
+                            apr_time_from_sec(5), pool)
+             : ts_error_createf(TS_EINTERNAL, "cannot write the report");
+  free(body);
+  ok = !err && status == 200;
+  if (ok != *reported) {
+    if (ok)
+      ts_log(r->log, TS_LOG_INFO, "listed by the main license server on %s "
+             "port %d", r->host, r->main_port);
+    else
+      ts_log(r->log, TS_LOG_WARNING, "cannot report to the main license "
+             "server on %s port %d (INOHOST): %s; retrying every %d s",
+             r->host, r->main_port, err ? ts_error_text(err, pool)
+                                        : apr_psprintf(pool, "HTTP %d",
+                                                       status),
+             (int)apr_time_sec(REPORT_EVERY));
+    *reported = ok;
+  }
+  ts_error_clear(err);
+}
+
+static void *APR_THREAD_FUNC
+reporter(apr_thread_t *thread, void *data)
+{
+  ts_project_reporter_t *r = data;
+  apr_pool_t *pool;
+  int reported = -1;
+
+  apr_pool_create(&pool, NULL);
+  apr_thread_mutex_lock(r->lock);
+  while (!r->stopping) {
+    apr_thread_mutex_unlock(r->lock);
+    report_once(r, &reported, pool);
+    apr_pool_clear(pool);
+    apr_thread_mutex_lock(r->lock);
+    if (!r->stopping)
+      apr_thread_cond_timedwait(r->wake, r->lock, REPORT_EVERY);
+  }
+  apr_thread_mutex_unlock(r->lock);
+  apr_pool_destroy(pool);
+  (void)thread;   /* returns: apr_thread_exit()'s unwinding upsets ASan */
+  return NULL;
+}
+
+ts_error_t *
+ts_project_reporter_start(ts_project_reporter_t **reporter_p,
+                          const char *host, int main_port,
+                          const char *project, int port, ts_log_t *log,
+                          apr_pool_t *pool)
+{
+  ts_project_reporter_t *r = apr_pcalloc(pool, sizeof(*r));
+  apr_status_t s;
+
+  r->host = apr_pstrdup(pool, host);
+  r->project = apr_pstrdup(pool, project);
+  r->main_port = main_port;
+  r->port = port;
+  r->log = log;
+  apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_cond_create(&r->wake, pool);
+  s = apr_thread_create(&r->thread, NULL, reporter, r, pool);
+  if (s)
+    return ts_error_aprf(s, "cannot start the project report thread");
+  *reporter_p = r;
+  return NULL;
+}
+
+void
+ts_project_reporter_stop(ts_project_reporter_t *r)
+{
+  apr_status_t ignored;
+
+  if (!r || !r->thread)
+    return;
+  apr_thread_mutex_lock(r->lock);
+  r->stopping = 1;
+  apr_thread_cond_signal(r->wake);
+  apr_thread_mutex_unlock(r->lock);
+  apr_thread_join(&ignored, r->thread);
+  r->thread = NULL;
+}

@@ -1,0 +1,388 @@
+/* ts_licensing_sessions.c: seats and sessions, the license server's
+ * reason to be:
+ *
+ *   POST   /v1/sessions                  {"product","user","host","pid",
+ *                                         "application"[,"model_server"]}
+ *                                        -> 201 the session
+ *   GET    /v1/sessions                  the live sessions
+ *   PUT    /v1/sessions/{id}/heartbeat   renew the lease (POST too)
+ *   DELETE /v1/sessions/{id}             check in
+ *   POST   /v1/sessions/{id}/release     {"reason"}: force-release, by the
+ *                                        administrator
+ *
+ * This is the only file that calls the seat store (ts_store.h); the rest
+ * of the role asks through the functions ts_licensing.h declares under
+ * "ts_licensing_sessions.c". Requests that change seats do not hold an
+ * HTTP thread through their commit: the request is suspended
+ * (ts_http_defer), its operation handed to the store's writer, and the
+ * answer written when the writer resumes it after the commit.
+ */
+#include "ts_licensing.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+#include "ts_file.h"
+#include "ts_store.h"
+
+static json_t *
+session_json(const ts_session_t *s)
+{
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id",
+                        s->id, "product", s->product, "user", s->user,
+                        "host", s->host, "application", s->application,
+                        "pid", (json_int_t)s->pid, "started_ms",
+                        (json_int_t)apr_time_as_msec(s->started),
+                        "expires_ms",
+                        (json_int_t)apr_time_as_msec(s->expires));
+  if (s->server)
+    json_object_set_new(j, "model_server", json_string(s->server));
+  return j;
+}
+
+/* The audit log's and the bus's record of EVENT on S, with EXTRA's
+ * fields (by, reason, client) after the session's. */
+static void
+tell(ts_licensing_t *lc, const char *event, const ts_session_t *s,
+     const json_t *extra)
+{
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "event",
+                        event, "session", s->id, "product", s->product,
+                        "user", s->user, "host", s->host, "application",
+                        s->application, "pid", (json_int_t)s->pid);
+
+  if (s->server)
+    json_object_set_new(j, "model_server", json_string(s->server));
+  if (extra)
+    json_object_update(j, (json_t *)extra);
+  ts_licensing_event(lc, j);
+}
+
+/* The store's observer: every session that ends, whatever ended it. */
+static void
+ended(void *baton, const char *event, const ts_session_t *s,
+      const void *detail)
+{
+  tell(baton, event, s, detail);
+}
+
+ts_error_t *
+ts_licensing_sessions_open(ts_licensing_t *lc, apr_pool_t *pool)
+{
+  TS_ERR(ts_store_open_sqlite(&lc->sessions,
+                               ts_path_join(lc->o.statedir, "sessions.db",
+                                            pool), pool));
+  ts_store_observe(lc->sessions, ended, lc);
+  return NULL;
+}
+
+void
+ts_licensing_sessions_close(ts_licensing_t *lc)
+{
+  ts_store_close(lc->sessions);
+  lc->sessions = NULL;
+}
+
+ts_error_t *
+ts_licensing_seats_used(long *used, ts_licensing_t *lc, const char *product)
+{
+  return ts_store_count(used, lc->sessions, product);
+}
+
+ts_error_t *
+ts_licensing_free_server_seats(int *released, ts_licensing_t *lc,
+                               const char *server, json_t *detail)
+{
+  return ts_store_release_server(released, lc->sessions, server, detail);
+}
+
+void
+ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
+                         ts_licensing_t *lc)
+{
+  ts_store_stats(commits, steps, lc->sessions);
+}
+
+/* The request's session to check out into S (strings in POOL), or 0 when
+ * the reply says what is wrong with it. */
+static int
+parse_checkout(ts_session_t *s, ts_http_reply_t *reply,
+               const ts_http_request_t *req, apr_pool_t *pool)
+{
+  const char *user, *host, *app, *product, *server = NULL;
+  json_int_t pid;
+  json_error_t jerr;
+  json_t *j;
+
+  ts_http_request_json(&j, reply, req, pool);
+  if (!j)
+    return 0;
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:I, s:s, "
+                     "s?s}", "product", &product, "user", &user, "host",
+                     &host, "pid", &pid, "application", &app, "model_server",
+                     &server)) {
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body must be "
+      "{\"product\", \"user\", \"host\", \"pid\", \"application\"} and may "
+      "name the \"model_server\" the seat is used with: %s", jerr.text),
+      pool);
+    json_decref(j);
+    return 0;
+  }
+  s->product = apr_pstrdup(pool, product);
+  s->user = apr_pstrdup(pool, user);
+  s->host = apr_pstrdup(pool, host);
+  s->application = apr_pstrdup(pool, app);
+  s->server = server ? apr_pstrdup(pool, server) : NULL;
+  s->pid = (long)pid;
+  json_decref(j);
+  return 1;
+}
+
+/* ---- changes, answered after their commit ------------------------------ */
+
+/* A seat-store operation on behalf of a suspended request. */
+typedef struct deferred_t {
+  ts_store_op_t op;
+  ts_licensing_t *lc;
+  ts_http_pending_t *pending;
+  json_t *extra;              /* force-release: who, why, from where */
+  const char *who, *reason;
+} deferred_t;
+
+static void
+store_done(ts_store_op_t *op, void *baton)
+{
+  deferred_t *d = baton;
+
+  (void)op;
+  ts_http_resume(d->pending);
+}
+
+static deferred_t *
+deferred(ts_licensing_t *lc, ts_store_kind_t kind, const char *id,
+         apr_pool_t *pool)
+{
+  deferred_t *d = apr_pcalloc(pool, sizeof(*d));
+
+  d->lc = lc;
+  d->op.kind = kind;
+  d->op.id = id;
+  d->op.lease = lc->lease;
+  return d;
+}
+
+/* Suspend REQ and hand D's operation to the store; FINISH answers. */
+static void
+submit(deferred_t *d, const ts_http_request_t *req, ts_http_finish_t finish,
+       apr_pool_t *pool)
+{
+  d->op.done = store_done;
+  d->op.baton = d;
+  d->pending = ts_http_defer(req, finish, d);
+  ts_store_submit(d->lc->sessions, &d->op, pool);
+}
+
+/* D's refusal as the answer: STATUS for the expected one (CODE), 500 and
+ * a log line for anything else. */
+static void
+reply_refused(ts_http_reply_t *reply, deferred_t *d, ts_errcode_t code,
+              int status, const char *what, apr_pool_t *pool)
+{
+  ts_error_t *err = d->op.err;
+
+  ts_http_reply_error(reply, ts_error_code(err) == code ? status : 500,
+                      ts_error_text(err, pool), pool);
+  if (ts_error_code(err) != code)
+    ts_log_error(d->lc->log, TS_LOG_ERROR, err, what);
+  ts_error_clear(err);
+  d->op.err = NULL;
+}
+
+static void
+checkout_done(ts_http_reply_t *reply, void *baton,
+              const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_EUNAVAIL, 409, "checkout", pool);
+    return;
+  }
+  tell(d->lc, "checkout", &d->op.session, NULL);
+  ts_http_reply_json(reply, 201, session_json(&d->op.session), pool);
+}
+
+static void
+checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+         const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  deferred_t *d = deferred(lc, TS_STORE_CHECKOUT, NULL, pool);
+  ts_session_t *s = &d->op.session;
+
+  (void)args;
+  if (!parse_checkout(s, reply, req, pool))
+    return;
+  if (s->server && !ts_registry_is_up(lc->registry, s->server)) {
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server '%s' "
+                        "is not registered or is gone; see GET "
+                        "/v1/model-servers", s->server), pool);
+    return;
+  }
+  d->op.seats = ts_licensing_seats_of(lc, s->product);
+  if (d->op.seats < 0) {
+    ts_http_reply_error(reply, d->op.seats == -1 ? 404 : 503,
+      d->op.seats == -1
+      ? apr_psprintf(pool, "unknown product '%s': the license does not name "
+                     "it", s->product)
+      : d->op.seats == -2 ? "no license in force: install one with "
+                            "`tessera-admin license import FILE`"
+                    : apr_psprintf(pool, "the license for product '%s' has "
+                                   "expired", s->product), pool);
+    return;
+  }
+  submit(d, req, checkout_done, pool);
+}
+
+static void
+list(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+     const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  apr_array_header_t *sessions;
+  const char *after = NULL;
+  json_t *arr = json_array();
+
+  (void)req;
+  (void)args;
+  do {
+    ts_error_t *err = ts_store_list(&sessions, &after, lc->sessions, after,
+                                    1000, pool);
+    if (err) {
+      ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+      ts_log_error(lc->log, TS_LOG_ERROR, err, "listing the sessions");
+      ts_error_clear(err);
+      json_decref(arr);
+      return;
+    }
+    for (int i = 0; i < sessions->nelts; i++)
+      json_array_append_new(arr, session_json(&APR_ARRAY_IDX(sessions, i,
+                                                             ts_session_t)));
+  } while (after);
+  ts_http_reply_json(reply, 200, json_pack("{s:o}", "sessions", arr), pool);
+}
+
+static void
+renew_done(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+           apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "heartbeat", pool);
+    return;
+  }
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:I}", "id", d->op.id,
+                     "expires_ms",
+                     (json_int_t)apr_time_as_msec(d->op.expires)), pool);
+}
+
+static void
+heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+          const char *const *args, apr_pool_t *pool)
+{
+  (void)reply;
+  submit(deferred(baton, TS_STORE_RENEW, args[0], pool), req, renew_done,
+         pool);
+}
+
+static void
+checkin_done(ts_http_reply_t *reply, void *baton,
+             const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  (void)req;
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "check-in", pool);
+    return;
+  }
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", d->op.id,
+                                           "released", 1), pool);
+}
+
+static void
+checkin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+        const char *const *args, apr_pool_t *pool)
+{
+  deferred_t *d = deferred(baton, TS_STORE_RELEASE, args[0], pool);
+
+  (void)reply;
+  d->op.event = "checkin";
+  submit(d, req, checkin_done, pool);
+}
+
+static void
+force_release_done(ts_http_reply_t *reply, void *baton,
+                   const ts_http_request_t *req, apr_pool_t *pool)
+{
+  deferred_t *d = baton;
+
+  json_decref(d->extra);
+  if (d->op.err) {
+    reply_refused(reply, d, TS_ENOENT, 404, "force-release", pool);
+    return;
+  }
+  ts_log(d->lc->log, TS_LOG_INFO, "session %s force-released by %s from %s: "
+         "%s", d->op.id, d->who, req->client, d->reason);
+  ts_http_reply_json(reply, 200, json_pack("{s:s, s:b, s:s}", "id", d->op.id,
+                                           "released", 1, "by", d->who),
+                     pool);
+}
+
+static void
+force_release(ts_http_reply_t *reply, void *baton,
+              const ts_http_request_t *req, const char *const *args,
+              apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  const char *reason = NULL;
+  const char *who = ts_licensing_authorize(reply, lc, req, pool);
+  deferred_t *d;
+  json_error_t jerr;
+  json_t *j;
+
+  if (!who)
+    return;
+  ts_http_request_json(&j, reply, req, pool);
+  if (!j)
+    return;
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s}", "reason", &reason)
+      || !*reason) {
+    ts_http_reply_error(reply, 400, "say why: the body must be {\"reason\": "
+                        "\"...\"} (it goes to the audit log)", pool);
+    json_decref(j);
+    return;
+  }
+  d = deferred(lc, TS_STORE_RELEASE, args[0], pool);
+  d->who = who;
+  d->reason = apr_pstrdup(pool, reason);
+  json_decref(j);
+  d->extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", d->reason,
+                       "client", req->client);
+  d->op.event = "force-release";
+  d->op.detail = d->extra;
+  submit(d, req, force_release_done, pool);
+}
+
+const ts_route_t ts_licensing_session_routes[] = {
+  { "POST", "/v1/sessions", checkout },
+  { "GET", "/v1/sessions", list },
+  { "PUT", "/v1/sessions/{id}/heartbeat", heartbeat },
+  { "POST", "/v1/sessions/{id}/heartbeat", heartbeat },
+  { "DELETE", "/v1/sessions/{id}", checkin },
+  { "POST", "/v1/sessions/{id}/release", force_release },
+  { NULL, NULL, NULL }
+};

@@ -1,0 +1,67 @@
+/* ts_licensing_status.c: what the license server says about itself:
+ *
+ *   GET /v1/status   license, products with seats and seats in use, bus,
+ *                    hub, model servers, project license servers, whether
+ *                    the administrator's password is set
+ *   GET /v1/admin    whether the password is set, and how to set it
+ *
+ * Reads need no password (README: "Reads (status, sessions, metrics)").
+ */
+#include "ts_licensing.h"
+
+#include "ts_passwd.h"
+
+static void
+status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+       const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  json_t *products = ts_licensing_products(lc), *j;
+  int up, gone, proxies;
+
+  (void)req;
+  (void)args;
+  ts_registry_counts(lc->registry, &up, &gone, &proxies);
+  apr_thread_mutex_lock(lc->lock);
+  j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:i, s:o}", "license",
+                lc->license ? lc->license->id : NULL, "host",
+                lc->license ? lc->license->host : NULL, "licensee",
+                lc->license ? lc->license->licensee : NULL, "project",
+                lc->o.project, "port", lc->o.port, "products", products);
+  json_object_set_new(j, "bus", json_pack("{s:i, s:b}", "port",
+                      lc->o.port + 1, "connected",
+                      ts_bus_connected(lc->bus)));
+  apr_thread_mutex_unlock(lc->lock);
+  json_object_set_new(j, "hub", json_pack("{s:i}", "port", lc->o.port + 2));
+  json_object_set_new(j, "model_servers",
+                      ts_registry_servers_json(lc->registry));
+  json_object_set_new(j, "proxies", json_integer(proxies));
+  json_object_set_new(j, "projects", ts_licensing_projects_json(lc));
+  json_object_set_new(j, "admin_password_set",
+                      json_boolean(ts_passwd_is_set(lc->o.passwd_path,
+                                                    pool)));
+  ts_http_reply_json(reply, 200, j, pool);
+}
+
+static void
+admin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+      const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  int set = ts_passwd_is_set(lc->o.passwd_path, pool);
+
+  (void)req;
+  (void)args;
+  ts_http_reply_json(reply, 200, json_pack("{s:b, s:s}", "password_set",
+    set, "hint", set ? "requests that change things take the password "
+                       "with HTTP Basic authentication (curl -u name:pw)"
+                     : "the administrator's password is not set: set it "
+                       "on the license server machine with `tessera-admin "
+                       "license passwd`"), pool);
+}
+
+const ts_route_t ts_licensing_status_routes[] = {
+  { "GET", "/v1/status", status },
+  { "GET", "/v1/admin", admin },
+  { NULL, NULL, NULL }
+};

@@ -1,0 +1,223 @@
+/* ts_registry_api.c: brokering on the license server's port: model
+ * servers register and heartbeat, proxies say where they listen, and a
+ * client asks where to connect for a model (see ts_registry.h for the
+ * routes). Requests are checked here; the registry keeps only what
+ * passed. */
+#include "ts_registry.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+/* The models and links of a registration into MS (in POOL); NULL, or
+ * what is wrong with them. */
+static const char *
+parse_models(ts_model_server_t *ms, json_t *models, json_t *links,
+             apr_pool_t *pool)
+{
+  const char *key;
+  json_t *v;
+  size_t i;
+
+  ms->models = apr_array_make(pool, 4, sizeof(const char *));
+  ms->links = apr_array_make(pool, 4, sizeof(const char *));
+  json_array_foreach(models, i, v) {
+    if (!ts_registry_valid_name(json_string_value(v)))
+      return apr_psprintf(pool, "models[%d] is not a valid model name "
+                          "(1..128 of A-Z a-z 0-9 . _ -)", (int)i);
+    APR_ARRAY_PUSH(ms->models, const char *) =
+      apr_pstrdup(pool, json_string_value(v));
+  }
+  if (links)
+    json_object_foreach(links, key, v) {
+      int known = 0;
+      for (int k = 0; k < ms->models->nelts; k++)
+        known |= json_is_string(v) && strcmp(APR_ARRAY_IDX(ms->models, k,
+                   const char *), json_string_value(v)) == 0;
+      if (!ts_registry_valid_name(key) || !known)
+        return apr_psprintf(pool, "the link '%s' must name one of this "
+                            "server's models", ts_registry_valid_name(key)
+                                               ? key : "(invalid)");
+      APR_ARRAY_PUSH(ms->links, const char *) = apr_pstrdup(pool, key);
+      APR_ARRAY_PUSH(ms->links, const char *) =
+        apr_pstrdup(pool, json_string_value(v));
+    }
+  return NULL;
+}
+
+/* The registration in J into MS (in POOL); NULL, or what is wrong. */
+static const char *
+parse_registration(ts_model_server_t *ms, json_t *j, apr_pool_t *pool)
+{
+  json_t *models = NULL, *links = NULL;
+  json_error_t jerr;
+  const char *repo = NULL, *host = NULL, *ls = NULL;
+  json_int_t port = 0, pid = 0;
+
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:o, s?o, s:s, s:I, "
+                     "s:I, s:s}", "repository", &repo, "models", &models,
+                     "links", &links, "host", &host, "port", &port, "pid",
+                     &pid, "license_server", &ls))
+    return apr_psprintf(pool, "the body must be {\"repository\", "
+      "\"models\": [...], \"links\": {link: model} (optional), \"host\", "
+      "\"port\", \"pid\", \"license_server\"}: %s", jerr.text);
+  if (!ts_registry_valid_name(repo) || !ts_registry_valid_host(host)
+      || port < 1 || port > 65535 || !json_is_array(models)
+      || json_array_size(models) == 0 || (links && !json_is_object(links)))
+    return "invalid registration: repository and model names are 1..128 "
+           "of A-Z a-z 0-9 . _ -, host a name or address, port 1..65535, "
+           "models a non-empty array, links an object";
+  ms->repository = apr_pstrdup(pool, repo);
+  ms->host = apr_pstrdup(pool, host);
+  ms->license_server = apr_pstrdup(pool, ls);
+  ms->port = (int)port;
+  ms->pid = (long)pid;
+  return parse_models(ms, models, links, pool);
+}
+
+static void
+do_register(ts_http_reply_t *reply, void *baton,
+            const ts_http_request_t *req, const char *const *args,
+            apr_pool_t *pool)
+{
+  ts_registry_t *r = baton;
+  ts_model_server_t ms = { 0 };
+  apr_interval_time_t gone_after = ts_registry_gone_after(r);
+  const char *problem;
+  json_t *j;
+
+  (void)args;
+  ts_http_request_json(&j, reply, req, pool);
+  if (!j)
+    return;
+  problem = parse_registration(&ms, j, pool);
+  json_decref(j);
+  if (problem) {
+    ts_http_reply_error(reply, 400, problem, pool);
+    return;
+  }
+  ts_registry_add(r, &ms, pool);
+  ts_http_reply_json(reply, 201, json_pack("{s:s, s:I, s:I}", "id",
+                     apr_psprintf(pool, "%s:%d", ms.host, ms.port),
+                     "heartbeat_seconds",
+                     (json_int_t)apr_time_sec(gone_after) / 3,
+                     "gone_after_seconds",
+                     (json_int_t)apr_time_sec(gone_after)), pool);
+}
+
+static void
+list(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+     const char *const *args, apr_pool_t *pool)
+{
+  (void)req;
+  (void)args;
+  ts_http_reply_json(reply, 200, json_pack("{s:o}", "model_servers",
+                     ts_registry_servers_json(baton)), pool);
+}
+
+static void
+heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+          const char *const *args, apr_pool_t *pool)
+{
+  const char *id = args[0];
+  int state = ts_registry_heartbeat(baton, id);
+
+  (void)req;
+  if (state == 1)
+    ts_http_reply_json(reply, 200, json_pack("{s:s, s:s}", "id", id,
+                                             "state", "up"), pool);
+  else
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
+                        "%s: register again with POST /v1/model-servers", id,
+                        state == 0 ? "marked gone" : "not registered"),
+                        pool);
+}
+
+static void
+unregister(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+           const char *const *args, apr_pool_t *pool)
+{
+  const char *id = args[0];
+
+  (void)req;
+  if (!ts_registry_remove(baton, id, pool))
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
+                        "not registered", id), pool);
+  else
+    ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", id,
+                                             "unregistered", 1), pool);
+}
+
+static void
+add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+          const char *const *args, apr_pool_t *pool)
+{
+  json_t *j;
+  json_error_t jerr;
+  const char *host;
+  json_int_t port;
+
+  (void)args;
+  ts_http_request_json(&j, reply, req, pool);
+  if (!j)
+    return;
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:I}", "host", &host,
+                     "port", &port) || !ts_registry_valid_host(host)
+      || port < 1 || port > 65535) {
+    ts_http_reply_error(reply, 400, "the body must be {\"host\": name or "
+                        "address, \"port\": 1..65535}", pool);
+    json_decref(j);
+    return;
+  }
+  ts_registry_set_proxy(baton, host, (int)port);
+  ts_http_reply_json(reply, 201, json_pack("{s:s, s:i}", "host", host,
+                                           "port", (int)port), pool);
+  json_decref(j);   /* HOST is J's */
+}
+
+void
+ts_registry_reply_location(ts_http_reply_t *reply, ts_registry_t *r,
+                           const char *name, int connect, apr_pool_t *pool)
+{
+  const ts_model_server_t *ms = NULL;
+  const char *model = NULL;
+  int proxy = 0;
+  json_t *j;
+
+  if (!ts_registry_valid_name(name)
+      || !ts_registry_find(&ms, &model, &proxy, r, name, pool)) {
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, "no model server that "
+                        "is up offers a model or link named '%s'; see GET "
+                        "/v1/model-servers for what is registered",
+                        ts_registry_valid_name(name) ? name
+                                                     : "(invalid name)"),
+                        pool);
+    return;
+  }
+  j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", name, "model",
+                model, "repository", ms->repository, "model_server", ms->id,
+                "host", ms->host, "port", ms->port);
+  if (connect)
+    json_object_set_new(j, "connect", json_pack("{s:s, s:s, s:i}", "via",
+                        proxy ? "proxy" : "direct", "host", ms->host, "port",
+                        proxy ? proxy : ms->port));
+  ts_http_reply_json(reply, 200, j, pool);
+}
+
+static void
+locate(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+       const char *const *args, apr_pool_t *pool)
+{
+  (void)req;
+  ts_registry_reply_location(reply, baton, args[0], 1, pool);
+}
+
+const ts_route_t ts_registry_routes[] = {
+  { "POST", "/v1/model-servers", do_register },
+  { "GET", "/v1/model-servers", list },
+  { "PUT", "/v1/model-servers/{id}/heartbeat", heartbeat },
+  { "POST", "/v1/model-servers/{id}/heartbeat", heartbeat },
+  { "DELETE", "/v1/model-servers/{id}", unregister },
+  { "POST", "/v1/proxies", add_proxy },
+  { "GET", "/v1/models/{name}", locate },
+  { NULL, NULL, NULL }
+};
