@@ -46,6 +46,45 @@ temp_file(apr_pool_t *pool)
   return f;
 }
 
+/* The directory part of PATH. */
+static const char *
+dirname_of(const char *path, apr_pool_t *pool)
+{
+  const char *slash = strrchr(path, '/');
+
+  return slash ? apr_pstrndup(pool, path, (apr_size_t)(slash - path)) : ".";
+}
+
+/* ARGV with argv[0] copied into a new directory of the system's temporary
+ * directory that every account may enter (removed again after the run). */
+static const char **
+reachable_copy(const char *const *argv, apr_pool_t *pool)
+{
+  const char *tmp, *dir, *copy, *base = strrchr(argv[0], '/');
+  const char **out;
+  int n = 0;
+
+  cr_assert_eq(apr_temp_dir_get(&tmp, pool), APR_SUCCESS);
+  static int runs;
+  apr_status_t s;
+
+  dir = apr_psprintf(pool, "%s/tessera-run-%" APR_TIME_T_FMT "-%d", tmp,
+                     apr_time_now(), ++runs);
+  cr_assert_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+  s = apr_file_perms_set(dir, 0x0755);   /* whatever the umask */
+  cr_assert(s == APR_SUCCESS || APR_STATUS_IS_ENOTIMPL(s));
+  copy = apr_pstrcat(pool, dir, base ? base : "/program", NULL);
+  cr_assert_eq(apr_file_copy(argv[0], copy, APR_FPROT_FILE_SOURCE_PERMS,
+                             pool), APR_SUCCESS, "cannot copy %s to %s",
+               argv[0], copy);
+  while (argv[n])
+    n++;
+  out = apr_pcalloc(pool, (size_t)(n + 1) * sizeof(*out));
+  memcpy(out, argv, (size_t)n * sizeof(*out));
+  out[0] = copy;
+  return out;
+}
+
 run_result_t
 run(const char *const *argv, const char *const *env, const char *user)
 {
@@ -68,9 +107,13 @@ run(const char *const *argv, const char *const *env, const char *user)
   apr_procattr_child_out_set(attr, out, NULL);
   apr_procattr_child_err_set(attr, err, NULL);
   apr_procattr_cmdtype_set(attr, APR_PROGRAM);
-  if (user)
+  if (user) {
     cr_assert_eq(apr_procattr_user_set(attr, user, NULL), APR_SUCCESS,
                  "cannot run as %s", user);
+    /* USER may not reach the build tree (a checkout under a private
+     * directory): run a copy from a directory everyone may enter */
+    argv = reachable_copy(argv, pool);
+  }
   s = apr_proc_create(&proc, argv[0], argv, env, attr, pool);
   if (s) {
     char buf[256];
@@ -78,6 +121,10 @@ run(const char *const *argv, const char *const *env, const char *user)
                    apr_strerror(s, buf, sizeof(buf)), s);
   }
   apr_proc_wait(&proc, &code, &why, APR_WAIT);
+  if (user) {
+    apr_file_remove(argv[0], pool);
+    apr_dir_remove(dirname_of(argv[0], pool), pool);
+  }
   r.status = why == APR_PROC_EXIT ? code : 128 + code;
   r.out = slurp(out, pool);
   r.err = slurp(err, pool);
