@@ -89,5 +89,22 @@ def criterion(d):
           "static linking")
 
 
+def curl(d):
+    # curl 7.88.1 connects a socket the CURLOPT_SOCKOPTFUNCTION called
+    # already connected (CURL_SOCKOPT_ALREADY_CONNECTED) once more, and
+    # Windows answers WSAEISCONN: "Immediate connect fail ... Socket is
+    # already connected". Tessera's HTTP client connects through the
+    # platform's table (tsp_sys.socket_connect) and hands curl the socket.
+    # Stop after opening it when it is connected, as later curl does.
+    patch(d, "lib/cf-socket.c",
+          "    result = cf_socket_open(cf, data);\n    if(result)\n"
+          "      goto out;\n\n    /* Connect TCP socket */",
+          "    result = cf_socket_open(cf, data);\n    if(result)\n"
+          "      goto out;\n\n    if(cf->connected) {\n      *done = TRUE;\n"
+          "      return CURLE_OK;\n    }\n\n    /* Connect TCP socket */",
+          "an already connected socket")
+
+
 if __name__ == "__main__":
-    {"apr": apr, "criterion": criterion}[sys.argv[1]](sys.argv[2])
+    {"apr": apr, "criterion": criterion, "curl": curl}[sys.argv[1]](
+        sys.argv[2])

@@ -275,6 +275,7 @@ build_mosquitto() {
 # synchronous resolver (so no pthreads), static. ------------------------------
 build_curl() {
   local d; d=$(unpack curl)
+  python3 "$here/installer/windows-deps-patches.py" curl "$d"
   cmake_build "$d" -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF \
     -DBUILD_TESTING=OFF -DHTTP_ONLY=ON -DCURL_ENABLE_SSL=OFF \
     -DCURL_USE_LIBPSL=OFF -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF \

@@ -16,7 +16,6 @@
 
 #include <apr_file_io.h>
 #include <apr_hash.h>
-#include <apr_network_io.h>
 #include <apr_tables.h>
 #include <apr_pools.h>
 #include <apr_thread_proc.h>
@@ -48,6 +47,11 @@
  * Only tests change the table, and only while no other thread uses it;
  * the code reads it and never writes it. Each entry's arguments, result
  * and errors are those of the call named in its comment. */
+/* not apr_network_io.h: on Windows it needs winsock2 before windows.h,
+ * which files that include this one may have included already */
+struct apr_socket_t;
+struct apr_sockaddr_t;
+
 typedef struct tsp_sys_t {
   /* apr_file_open: files created for writing (logs, a child's output) */
   apr_status_t (*file_open)(apr_file_t **file, const char *path,
@@ -82,7 +86,8 @@ typedef struct tsp_sys_t {
   apr_status_t (*dir_sync)(const char *dir, apr_pool_t *pool);
   /* apr_socket_connect: every outgoing TCP connection (HTTP client,
    * readiness probes), with the socket's timeout */
-  apr_status_t (*socket_connect)(apr_socket_t *sock, apr_sockaddr_t *sa);
+  apr_status_t (*socket_connect)(struct apr_socket_t *sock,
+                                 struct apr_sockaddr_t *sa);
   /* apr_proc_create: a child process */
   apr_status_t (*proc_create)(apr_proc_t *proc, const char *program,
                               const char *const *args,
