@@ -31,20 +31,23 @@ ts_audit_reopen(ts_audit_t *audit)
   return NULL;
 }
 
-void
-ts_audit_write(ts_audit_t *audit, json_t *event)
+char *
+ts_audit_line(const json_t *event)
 {
   char stamp[32], *text;
   json_t *line;
 
-  if (!audit)
-    return;
   ts_log_stamp(stamp, apr_time_now());
   line = json_pack("{s:s}", "time", stamp);
-  json_object_update(line, event);
+  json_object_update(line, (json_t *)event);
   text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (text)
-    ts_log_record(audit->log, text);
-  free(text);
   json_decref(line);
+  return text;
+}
+
+void
+ts_audit_write(ts_audit_t *audit, const char *line)
+{
+  if (audit && line)
+    ts_log_record(audit->log, line);
 }

@@ -24,9 +24,14 @@ ts_error_t *ts_audit_open(ts_audit_t **audit, const char *path,
 /* Reopen the file at the same path; on failure the old one stays in use. */
 ts_error_t *ts_audit_reopen(ts_audit_t *audit);
 
-/* Append one line: {"time": now, EVENT's fields...}. EVENT is neither
- * changed nor released. A NULL AUDIT (the audit log is off) writes
- * nothing. */
-void ts_audit_write(ts_audit_t *audit, json_t *event);
+/* EVENT as the audit log's line: {"time": now, EVENT's fields...}, one
+ * line of compact JSON (free() it), or NULL when out of memory. EVENT is
+ * neither changed nor released. The same text goes to the bus, so an
+ * event is encoded once. */
+char *ts_audit_line(const json_t *event);
+
+/* Append LINE (from ts_audit_line). A NULL AUDIT (the audit log is off)
+ * writes nothing. */
+void ts_audit_write(ts_audit_t *audit, const char *line);
 
 #endif

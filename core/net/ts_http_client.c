@@ -185,7 +185,7 @@ ts_http_call(int *status, const char **body, const char *host, int port,
   struct curl_slist *list, *route;
   apr_time_t began = apr_time_now();
   conn_t conn = { NULL, 0 };
-  const char *url, *ip;
+  const char *url, *ip = NULL;
   char errbuf[CURL_ERROR_SIZE] = "";
   long code = 0;
   CURLcode rc;

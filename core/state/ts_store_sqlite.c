@@ -400,10 +400,40 @@ do_renew(sq_t *st, ts_store_op_t *op, apr_time_t now)
   return sqlite3_changes(st->db) ? NULL : no_session(op->id);
 }
 
+/* One session by id: the row comes back from the DELETE itself
+ * (RETURNING), and only its product's count changes; the general
+ * end_sessions would look the row up and recount with subqueries. */
+static ts_error_t *
+do_release(sq_t *st, ts_store_op_t *op)
+{
+  ts_store_ended_t *e;
+  sqlite3_stmt *q;
+  int rc = prepare(&q, st, "DELETE FROM sessions WHERE id = ?1 RETURNING "
+                           COLUMNS);
+
+  if (rc != SQLITE_OK)
+    return db_error(st, rc, "preparing the release");
+  sqlite3_bind_text(q, 1, op->id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(q);
+  if (rc != SQLITE_ROW) {
+    done(q);
+    return rc == SQLITE_DONE ? no_session(op->id)
+                             : db_error(st, rc, "releasing a session");
+  }
+  e = apr_array_push(st->ended);
+  e->event = op->event;
+  e->detail = op->detail;
+  read_row(&e->session, q, st->txn_pool);
+  rc = sqlite3_step(q);
+  done(q);
+  if (rc != SQLITE_DONE)
+    return db_error(st, rc, "releasing a session");
+  return adjust(st, e->session.product, -1);
+}
+
 static ts_error_t *
 apply(sq_t *st, ts_store_op_t *op, apr_time_t now)
 {
-  int n;
 
   switch (op->kind) {
   case TS_STORE_CHECKOUT:
@@ -411,9 +441,7 @@ apply(sq_t *st, ts_store_op_t *op, apr_time_t now)
   case TS_STORE_RENEW:
     return do_renew(st, op, now);
   case TS_STORE_RELEASE:
-    TS_ERR(end_sessions(&n, st, op->event, op->detail, "id = ?1", 0,
-                        op->id));
-    return n ? NULL : no_session(op->id);
+    return do_release(st, op);
   case TS_STORE_RELEASE_SERVER:
     return end_sessions(&op->released, st, "model-server-gone", op->detail,
                         "server = ?1", 0, op->server);

@@ -44,9 +44,18 @@ ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
 void
 ts_licensing_event(ts_licensing_t *lc, json_t *event)
 {
-  ts_audit_write(lc->audit, event);
-  ts_licensing_say(lc, "license/events", event, 0);
-  ts_bus_touch(ts_licensing_bus(lc));
+  char *line = ts_audit_line(event);
+  ts_bus_t *bus = ts_licensing_bus(lc);
+
+  if (!line)
+    ts_log(lc->log, TS_LOG_ERROR, "out of memory: an event was neither "
+           "audited nor published");
+  ts_audit_write(lc->audit, line);
+  if (bus && line)
+    ts_bus_publish(bus, "license/events", line, 0);
+  free(line);
+  json_decref(event);
+  ts_bus_touch(bus);
 }
 
 /* The bus thread's tick: the state and the seats, retained. */
