@@ -7,6 +7,7 @@
  * a DLL's functions have no constant address), and both platforms' tables
  * have the same shape. */
 #include "tsp.h"
+#include "syscalls_apr.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -15,70 +16,6 @@
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_thread_proc.h>
-
-static apr_status_t
-real_file_open(apr_file_t **file, const char *path, apr_int32_t flags,
-               apr_fileperms_t perms, apr_pool_t *pool)
-{
-  return apr_file_open(file, path, flags, perms, pool);
-}
-
-static apr_status_t
-real_file_mktemp(apr_file_t **file, char *templ, apr_int32_t flags,
-                 apr_pool_t *pool)
-{
-  return apr_file_mktemp(file, templ, flags, pool);
-}
-
-static apr_status_t
-real_file_write_full(apr_file_t *file, const void *buf, apr_size_t n,
-                     apr_size_t *written)
-{
-  return apr_file_write_full(file, buf, n, written);
-}
-
-static apr_status_t
-real_file_sync(apr_file_t *file)
-{
-  return apr_file_sync(file);
-}
-
-static apr_status_t
-real_file_close(apr_file_t *file)
-{
-  return apr_file_close(file);
-}
-
-static apr_status_t
-real_file_perms_set(const char *path, apr_fileperms_t perms)
-{
-  return apr_file_perms_set(path, perms);
-}
-
-static apr_status_t
-real_file_rename(const char *from, const char *to, apr_pool_t *pool)
-{
-  return apr_file_rename(from, to, pool);
-}
-
-static apr_status_t
-real_file_remove(const char *path, apr_pool_t *pool)
-{
-  return apr_file_remove(path, pool);
-}
-
-static apr_status_t
-real_dir_make_recursive(const char *path, apr_fileperms_t perms,
-                        apr_pool_t *pool)
-{
-  return apr_dir_make_recursive(path, perms, pool);
-}
-
-static apr_status_t
-real_dir_open(apr_dir_t **dir, const char *path, apr_pool_t *pool)
-{
-  return apr_dir_open(dir, path, pool);
-}
 
 /* NTFS journals its metadata: a completed MoveFileEx (which
  * apr_file_rename uses) survives a crash without flushing the directory,
@@ -140,28 +77,10 @@ real_socket_connect(apr_socket_t *sock, apr_sockaddr_t *sa)
   return err ? APR_FROM_OS_ERROR(err) : APR_SUCCESS;
 }
 
-static apr_status_t
-real_proc_create(apr_proc_t *proc, const char *program,
-                 const char *const *args, const char *const *env,
-                 apr_procattr_t *attr, apr_pool_t *pool)
-{
-  return apr_proc_create(proc, program, args, env, attr, pool);
-}
-
 #define REAL_CALLS {                          \
-  .file_open = real_file_open,                \
-  .file_mktemp = real_file_mktemp,            \
-  .file_write_full = real_file_write_full,    \
-  .file_sync = real_file_sync,                \
-  .file_close = real_file_close,              \
-  .file_perms_set = real_file_perms_set,      \
-  .file_rename = real_file_rename,            \
-  .file_remove = real_file_remove,            \
-  .dir_make_recursive = real_dir_make_recursive, \
-  .dir_open = real_dir_open,                  \
+  TSPI_APR_CALLS,                             \
   .dir_sync = real_dir_sync,                  \
   .socket_connect = real_socket_connect,      \
-  .proc_create = real_proc_create,            \
 }
 
 const tsp_sys_t tsp_sys_real = REAL_CALLS;
