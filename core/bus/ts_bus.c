@@ -36,7 +36,7 @@ struct ts_bus_t {
   ts_bus_tick_t tick;
   void *baton;
   ts_log_t *log;
-  apr_pool_t *pool;
+  apr_pool_t *pool;               /* the bus's own, used under LOCK */
 };
 
 static void
@@ -200,10 +200,13 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
   bus->tick = tick;
   bus->baton = baton;
   bus->log = log;
-  bus->pool = pool;
-  bus->queue = apr_array_make(pool, 64, sizeof(message_t));
-  bus->spare = apr_array_make(pool, 64, sizeof(message_t));
-  bus->retained = apr_hash_make(pool);
+  /* its own: publishing threads add retained topics to it under LOCK,
+   * while the caller goes on allocating from POOL (a shared pool was
+   * corrupted that way when the bus thread published at start) */
+  apr_pool_create(&bus->pool, pool);
+  bus->queue = apr_array_make(bus->pool, 64, sizeof(message_t));
+  bus->spare = apr_array_make(bus->pool, 64, sizeof(message_t));
+  bus->retained = apr_hash_make(bus->pool);
   apr_thread_mutex_create(&bus->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&bus->wake, pool);
   bus->mosq = mosquitto_new(bus->client_id, true, bus);
