@@ -182,6 +182,12 @@ typedef struct tsp_fs_info_t {
  * system type from /proc/self/mountinfo (longest mount point, so bind and
  * nested mounts are right). Windows: UNC paths by their form, drive types,
  * SUBST targets and volume mount points. */
+/* Whether accounts other than the file's owner (and, on Windows, the
+ * administrators and the system) may read or change the file PATH: a
+ * secret must be owner-only. Linux: the group and other mode bits. Windows:
+ * not judged yet (the installer sets the folder's ACL): 0. */
+int tsp_file_others_may_access(const char *path, apr_pool_t *pool);
+
 ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
                              apr_pool_t *pool);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 static const struct { unsigned long magic; const char *name; } net_magic[] = {
@@ -143,4 +144,14 @@ int
 tsp_services_refuse_remote_projects(void)
 {
   return 0;
+}
+
+int
+tsp_file_others_may_access(const char *path, apr_pool_t *pool)
+{
+  apr_finfo_t fi;
+
+  return apr_stat(&fi, path, APR_FINFO_PROT, pool) == APR_SUCCESS
+         && (fi.protection & (APR_FPROT_GREAD | APR_FPROT_GWRITE
+                              | APR_FPROT_WREAD | APR_FPROT_WWRITE)) != 0;
 }
