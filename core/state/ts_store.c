@@ -73,14 +73,22 @@ run_batch(ts_store_t *st, ts_store_op_t **ops, int n, apr_pool_t *scratch)
                                              sizeof(ts_store_ended_t));
   apr_time_t now = apr_time_now(), next = APR_INT64_MAX;
   ts_error_t *err;
+  int failed;
 
   err = st->impl->batch(st->impl_baton, ops, n, now, ended, &next, scratch);
-  if (err) {
+  failed = err != NULL;
+  if (failed) {
     fail_batch(ops, n, err, scratch);
     ts_error_clear(err);
     next = now + RETRY_AFTER;
   }
-  else if (st->observer)
+  /* counted before anyone is told: a caller that reads the stats after
+   * its answer sees its own operation counted */
+  apr_thread_mutex_lock(st->lock);
+  st->commits++;
+  st->ops += (apr_uint64_t)n;
+  apr_thread_mutex_unlock(st->lock);
+  if (!failed && st->observer)
     for (int i = 0; i < ended->nelts; i++) {
       const ts_store_ended_t *e = &APR_ARRAY_IDX(ended, i,
                                                  ts_store_ended_t);
@@ -131,8 +139,6 @@ writer(apr_thread_t *thread, void *data)
     next = run_batch(st, ops, n, scratch);
 
     apr_thread_mutex_lock(st->lock);
-    st->commits++;
-    st->ops += (apr_uint64_t)n;
     st->next_expiry = next;
   }
   apr_thread_mutex_unlock(st->lock);
