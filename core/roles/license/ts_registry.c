@@ -26,11 +26,15 @@
 #define FORGET_AFTER apr_time_from_sec(3600)
 /* A probe's whole time, connection included. */
 #define PROBE_TIMEOUT apr_time_from_sec(2)
+/* A host's addresses probed at most (each at once: "localhost" may be
+ * ::1 and 127.0.0.1, and the server listen on one of them). */
+#define MAX_ADDRESSES 4
 
 typedef struct entry_t {
   ts_model_server_t ms;
-  const char *address;            /* MS.host resolved, for the probes */
-  int probing;                    /* a probe is under way */
+  const char *addresses;          /* MS.host resolved, for the probes:
+                                     up to MAX_ADDRESSES, by spaces */
+  int probing;                    /* probes under way */
   apr_pool_t *pool;
 } entry_t;
 
@@ -119,7 +123,7 @@ probed(void *baton, const char *key, apr_int64_t tag, int status)
   apr_thread_mutex_lock(r->lock);
   e = apr_hash_get(r->servers, key, APR_HASH_KEY_STRING);
   if (e && e->ms.registered == tag) {
-    e->probing = 0;
+    e->probing--;
     if (status == 200)
       e->ms.last_probe_ok = apr_time_now();
   }
@@ -138,24 +142,30 @@ start_probes(ts_registry_t *r, apr_pool_t *pool)
     entry_t *e = apr_hash_this_val(hi), *t;
     if (!e->ms.up || e->probing)
       continue;
-    e->probing = 1;
     t = apr_array_push(targets);
     t->ms.id = apr_pstrdup(pool, e->ms.id);
     t->ms.port = e->ms.port;
     t->ms.registered = e->ms.registered;
-    t->address = apr_pstrdup(pool, e->address);
+    t->addresses = apr_pstrdup(pool, e->addresses);
+    for (const char *a = e->addresses; *a; a += strcspn(a, " "),
+         a += strspn(a, " "))
+      e->probing++;      /* one per address */
   }
   apr_thread_mutex_unlock(r->lock);
   for (int i = 0; i < targets->nelts; i++) {
-    const entry_t *t = &APR_ARRAY_IDX(targets, i, entry_t);
-    ts_error_t *err = ts_http_probes_add(r->probes, t->address, t->ms.port,
-                                         "/health", PROBE_TIMEOUT, t->ms.id,
-                                         t->ms.registered);
-    if (err) {
-      /* counts as an unanswered probe; the next round tries again */
-      ts_log_error(r->o.log, TS_LOG_ERROR, err, "probing a model server");
-      ts_error_clear(err);
-      probed(r, t->ms.id, t->ms.registered, 0);
+    entry_t *t = &APR_ARRAY_IDX(targets, i, entry_t);
+    char *last;
+    for (char *a = apr_strtok((char *)t->addresses, " ", &last); a;
+         a = apr_strtok(NULL, " ", &last)) {
+      ts_error_t *err = ts_http_probes_add(r->probes, a, t->ms.port,
+                                           "/health", PROBE_TIMEOUT,
+                                           t->ms.id, t->ms.registered);
+      if (err) {
+        /* counts as an unanswered probe; the next round tries again */
+        ts_log_error(r->o.log, TS_LOG_ERROR, err, "probing a model server");
+        ts_error_clear(err);
+        probed(r, t->ms.id, t->ms.registered, 0);
+      }
     }
   }
 }
@@ -311,14 +321,22 @@ ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
   entry_t *e, *old;
   ts_model_server_t *copy;
   apr_sockaddr_t *sa;
+  const char *addresses = "";
   char *address;
   apr_status_t s;
+  int n = 0;
 
   /* once, here, in the registering request's thread: a name resolved in
    * the prober would hold every probe up */
   s = apr_sockaddr_info_get(&sa, ms->host, APR_UNSPEC, (apr_port_t)ms->port,
                             0, scratch_pool);
-  if (s || apr_sockaddr_ip_get(&address, sa))
+  for (; !s && sa && n < MAX_ADDRESSES; sa = sa->next)
+    if (apr_sockaddr_ip_get(&address, sa) == APR_SUCCESS) {
+      addresses = apr_pstrcat(scratch_pool, addresses, n ? " " : "",
+                              address, NULL);
+      n++;
+    }
+  if (!n)
     return ts_error_createf(TS_EINVAL, "the host '%s' does not resolve on "
                             "the license server's machine, so neither it "
                             "nor clients could reach the model server: "
@@ -330,7 +348,7 @@ ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
   e->pool = epool;
   e->ms = *copy_of(ms, epool);
   e->ms.id = apr_psprintf(epool, "%s:%d", ms->host, ms->port);
-  e->address = apr_pstrdup(epool, address);
+  e->addresses = apr_pstrdup(epool, addresses);
   e->ms.up = 1;
   e->ms.registered = e->ms.last_heartbeat = apr_time_now();
   e->ms.last_probe_ok = 0;

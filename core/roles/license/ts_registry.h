@@ -99,7 +99,8 @@ int ts_registry_valid_host(const char *host);
 
 /* Register MS (copied; its id is "<host>:<port>"), replacing an entry of
  * the same id; it is up as of now. Its host is resolved here, once, for
- * the probes: a host that does not resolve is TS_EINVAL. */
+ * the probes (each of its addresses, up to 4, probed at once; one answer
+ * suffices): a host that does not resolve is TS_EINVAL. */
 ts_error_t *ts_registry_add(ts_registry_t *registry,
                             const ts_model_server_t *ms,
                             apr_pool_t *scratch_pool);
