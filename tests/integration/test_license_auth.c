@@ -273,7 +273,7 @@ Test(license_auth, credential_init_creates_once_and_says_how_to_share)
   const char *argv[] = { TESSERA_ADMIN, "credential", "init", NULL };
   const char *key = in_root("params/server.key");
   run_result_t r;
-  char *first;
+  char *first, *again;
 
   r = run(argv, env(), NULL);
   cr_assert_eq(r.status, 0, "%s", r.err);
@@ -288,10 +288,14 @@ Test(license_auth, credential_init_creates_once_and_says_how_to_share)
   cr_assert(strstr(r.out, "kept the existing server credential"), "%s",
             r.out);
   run_free(&r);
-  cr_assert_str_eq(run_read_file(key), first, "init replaced the key");
+  again = run_read_file(key);
+  cr_assert_str_eq(again, first, "init replaced the key");
+  free(again);
   /* the server uses it as it is */
   start_server();
-  cr_assert_str_eq(run_read_file(key), first);
+  again = run_read_file(key);
+  cr_assert_str_eq(again, first, "the server replaced the key");
+  free(again);
   free(first);
 }
 
