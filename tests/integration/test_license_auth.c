@@ -190,7 +190,9 @@ Test(license_auth, servers_prove_themselves_with_the_credential)
   cr_assert_eq(run_http(port, "POST", "/v1/model-servers",
                         registration("plant", "m1", mport), wrong, body,
                         sizeof(body)), 401, "%s", body);
-  cr_assert(strstr(body, "not this installation's"), "%s", body);
+  cr_assert(strstr(body, "is not derived from this installation's server "
+                   "credential"), "%s", body);
+  cr_assert(strstr(body, key), "%s", body);
   cr_assert_eq(run_http(port, "POST", "/v1/model-servers",
                         registration("plant", "m1", mport), basic, body,
                         sizeof(body)), 401, "%s", body);

@@ -31,10 +31,12 @@ ts_registry_authentic(ts_http_reply_t *reply, ts_registry_t *r,
   if (ts_credential_check_http(o->credential, req->authorization))
     return 1;
   ts_http_reply_error(reply, 401, given
-    ? apr_psprintf(pool, "%s: the server credential presented is not this "
-                   "installation's (%s on the license server's machine): "
-                   "copy that file to the server's INODIR, owner-only and "
-                   "owned by the account the server runs as", what, file)
+    ? apr_psprintf(pool, "%s: the token in \"Authorization: "
+                   TS_CREDENTIAL_SCHEME " <token>\" is not derived from "
+                   "this installation's server credential (%s on the "
+                   "license server's machine): copy that file to the "
+                   "server's INODIR, owner-only and owned by the account "
+                   "the server runs as", what, file)
     : apr_psprintf(pool, "%s is for Tessera's servers only: send the "
                    "header \"Authorization: " TS_CREDENTIAL_SCHEME
                    " <token>\" with the token derived from the server "
