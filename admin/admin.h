@@ -30,6 +30,7 @@ ts_error_t *admin_cmd_project(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_license(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_sessions(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_credential(admin_ctx_t *ctx);
 
 /* The license server INOHOST names. */
 ts_error_t *admin_license_server(const char **host, int *port,

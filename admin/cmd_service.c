@@ -8,6 +8,8 @@
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "ts_credential.h"
+#include "ts_file.h"
 #include "ts_settings.h"
 
 /* The roles of tesserad (server/main.c) that run as services, with what
@@ -22,6 +24,29 @@ static const struct {
            "p+1" },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
+
+/* The server credential in INODIR, made now unless it exists, for SPEC's
+ * account to own (it must read it, and it is owner-only): the services
+ * it starts must present or check it. */
+static ts_error_t *
+server_credential(tsp_service_spec_t *spec, const char *inodir,
+                  apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(inodir, pool);
+  const char **secrets = apr_pcalloc(pool, 2 * sizeof(char *));
+  ts_credential_t *cred;
+  int created;
+
+  TS_ERR_W(ts_dir_make(inodir, TS_FPROT_DIR, pool), "cannot create INODIR "
+           "%s for the server credential", inodir);
+  TS_ERR(ts_credential_ensure(&cred, &created, path, pool));
+  printf("%s the server credential %s (servers on other machines need a "
+         "copy: `tessera-admin credential init --help`)\n",
+         created ? "created" : "using", path);
+  secrets[0] = path;
+  spec->secrets = secrets;
+  return NULL;
+}
 
 static const char usage[] =
   "usage: tessera-admin service install|uninstall|start|stop|status <role>\n"
@@ -170,6 +195,9 @@ admin_cmd_service(admin_ctx_t *ctx)
     }
     writable[0] = ts_settings_get(settings, "INOLIC")->value;
     spec.writable = writable;
+    TS_ERR(server_credential(&spec, ts_settings_get(settings,
+                                                    "INODIR")->value,
+                             ctx->pool));
     spec.program = program ? program : find_tesserad(ctx->pool);
     if (!spec.program)
       return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "

@@ -26,6 +26,7 @@ static const char usage[] =
   "  status  the license server: health, bus, hub, license, seats,\n"
   "          sessions, project license servers, model servers\n"
   "  sessions list the sessions; force-release one (audited)\n"
+  "  credential create the server credential servers prove themselves with\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n";
 
@@ -41,6 +42,7 @@ static const struct {
   { "license", admin_cmd_license },
   { "status", admin_cmd_status },
   { "sessions", admin_cmd_sessions },
+  { "credential", admin_cmd_credential },
 };
 
 static ts_error_t *

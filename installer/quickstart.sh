@@ -3,8 +3,9 @@
 # embedded defaults: show the effective settings and the port plan, then
 # run the license server with its bus and hub in the foreground on loopback
 # (Ctrl-C stops it).
-# Its license directory defaults to build/demo/license here, so nothing is
-# written outside the work tree unless INOLIC says otherwise.
+# Its license and parameter directories default to build/demo/license and
+# build/demo/params here, so nothing is written outside the work tree
+# unless INOLIC or INODIR say otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ cmake --build --preset linux
 
 admin=build/linux/admin/tessera-admin
 export INOLIC=${INOLIC:-$PWD/build/demo/license}
+export INODIR=${INODIR:-$PWD/build/demo/params}
 echo
 echo "== tessera-admin env show   (the effective architecture settings)"
 "$admin" env show
@@ -41,9 +43,13 @@ echo "   in another terminal:     curl http://localhost:$port/health"
 echo "   check out a seat:        curl -s -H 'Content-Type: application/json' \\"
 echo "     -d '{\"product\":\"demo\",\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
 echo "     http://localhost:$port/v1/sessions"
+echo "   the answer has the session's \"id\" and its \"token\", which only you see: keep both"
 echo "   seats in use:            curl -s http://localhost:$port/v1/status   (or: $admin status)"
-echo "   check it in again:       curl -s -X DELETE http://localhost:$port/v1/sessions/<id>"
+echo "   renew the lease:         curl -s -X PUT -H 'Authorization: Bearer <token>' http://localhost:$port/v1/sessions/<id>/heartbeat"
+echo "   check it in again:       curl -s -X DELETE -H 'Authorization: Bearer <token>' http://localhost:$port/v1/sessions/<id>"
 echo "   watch the bus:           mosquitto_sub -p $((port + 1)) -t 'tessera/v1/#' -v"
 echo "   metrics:                 curl -s http://localhost:$port/metrics"
 echo "   its log:                 $INOLIC/logs/license.$port/license.log"
+echo "   the server credential:   $INODIR/server.key, made at the first start (model servers, proxies and"
+echo "                            project license servers send 'Authorization: Tessera <token>' derived from it)"
 exec build/linux/server/tesserad license

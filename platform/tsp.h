@@ -188,6 +188,13 @@ typedef struct tsp_fs_info_t {
  * not judged yet (the installer sets the folder's ACL): 0. */
 int tsp_file_others_may_access(const char *path, apr_pool_t *pool);
 
+/* Make ACCOUNT the owner of the file PATH, so that a service running as
+ * ACCOUNT may read a secret that is owner-only. *GIVEN: whether it was
+ * done (0 when ACCOUNT does not exist yet, or where services read such
+ * files anyway: Windows, whose installer sets the folder's ACL). */
+ts_error_t *tsp_file_give_to(int *given, const char *path,
+                             const char *account, apr_pool_t *pool);
+
 ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
                              apr_pool_t *pool);
 
@@ -367,6 +374,8 @@ typedef struct tsp_service_spec_t {
   const char *account;          /* tsp_service_account() */
   const char *const *after;     /* services this one starts after, or NULL */
   const char *const *writable;  /* directories the account must write */
+  const char *const *secrets;   /* files the account must own (read
+                                   owner-only), or NULL */
   long nofile;                  /* Linux: LimitNOFILE= */
   const char *sysconfdir;       /* Linux: instead of /etc, or NULL */
 } tsp_service_spec_t;

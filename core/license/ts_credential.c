@@ -122,6 +122,12 @@ ts_credential_ensure(ts_credential_t **cred, int *created, const char *path,
 }
 
 const char *
+ts_credential_file(const ts_credential_t *cred)
+{
+  return cred->path;
+}
+
+const char *
 ts_credential_derive(const ts_credential_t *cred, const char *purpose,
                      apr_pool_t *pool)
 {

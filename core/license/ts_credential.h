@@ -45,6 +45,9 @@ ts_error_t *ts_credential_load(ts_credential_t **cred, const char *path,
 ts_error_t *ts_credential_ensure(ts_credential_t **cred, int *created,
                                  const char *path, apr_pool_t *pool);
 
+/* The file CRED was loaded from. */
+const char *ts_credential_file(const ts_credential_t *cred);
+
 /* The key derived for PURPOSE ("http", "bus"): base64, in POOL. */
 const char *ts_credential_derive(const ts_credential_t *cred,
                                  const char *purpose, apr_pool_t *pool);

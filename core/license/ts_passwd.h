@@ -12,9 +12,13 @@
 #define TS_PASSWD_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 #include "ts_error.h"
 
 #define TS_PASSWD_MIN 8
+#define TS_PASSWD_MAX_CHECKS 1
+#define TS_PASSWD_FREE 3
+#define TS_PASSWD_MAX_WAIT 300
 
 /* INOLIC/admin.passwd */
 const char *ts_passwd_path(const char *inolic, apr_pool_t *pool);
@@ -27,11 +31,30 @@ ts_error_t *ts_passwd_set(const char *path, const char *password,
 /* Whether a password is set in PATH. */
 int ts_passwd_is_set(const char *path, apr_pool_t *pool);
 
+typedef struct ts_passwd_guard_t ts_passwd_guard_t;
+
+/* A guard for one server's checks (threads: any). */
+ts_passwd_guard_t *ts_passwd_guard_create(apr_pool_t *pool);
+
+typedef struct ts_passwd_stats_t {
+  apr_uint64_t wrong;         /* wrong passwords */
+  apr_uint64_t backoff;       /* refused: the client waits after wrong
+                                 passwords */
+  apr_uint64_t busy;          /* refused: TS_PASSWD_MAX_CHECKS running */
+} ts_passwd_stats_t;
+
+void ts_passwd_guard_stats(ts_passwd_stats_t *stats,
+                           ts_passwd_guard_t *guard);
+
 /* Check the HTTP Authorization header AUTHORIZATION (NULL: none) against
- * PATH. On success *WHO gets the user name given. Errors: TS_ECONFIG when
- * no password is set yet, TS_EPERM for missing or wrong credentials; the
- * message says what to do. */
-ts_error_t *ts_passwd_check(const char **who, const char *path,
-                            const char *authorization, apr_pool_t *pool);
+ * PATH for the client address CLIENT, under GUARD. On success *WHO gets
+ * the user name given. Errors: TS_ECONFIG when no password is set yet,
+ * TS_EPERM for missing or wrong credentials, TS_EUNAVAIL when the guard
+ * refused to check now (*RETRY_AFTER: in how many seconds to try again);
+ * the message says what to do. */
+ts_error_t *ts_passwd_check(const char **who, int *retry_after,
+                            ts_passwd_guard_t *guard, const char *path,
+                            const char *authorization, const char *client,
+                            apr_pool_t *pool);
 
 #endif

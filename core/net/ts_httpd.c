@@ -270,6 +270,11 @@ send_reply(request_t *r, const ts_http_reply_t *reply)
                             reply->www_authenticate);
   if (reply->allow)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  if (reply->retry_after > 0) {
+    char seconds[16];
+    apr_snprintf(seconds, sizeof(seconds), "%d", reply->retry_after);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+  }
   rc = MHD_queue_response(r->conn, (unsigned int)reply->status, resp);
   MHD_destroy_response(resp);
   record(r->httpd, reply->route, reply->status, apr_time_now() - r->began);
@@ -302,7 +307,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 {
   ts_httpd_t *httpd = cls;
   ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
-                            NULL };
+                            NULL, 0 };
   request_t *r = *con_cls;
 
   (void)version;

@@ -25,6 +25,7 @@ typedef struct ts_http_reply_t {
                                  "/v1/sessions/{id}"; default "other" */
   const char *www_authenticate;  /* with a 401: the challenge */
   const char *allow;          /* with a 405: the methods, "GET, POST" */
+  int retry_after;            /* with a 429 or 503: seconds, or 0 */
 } ts_http_reply_t;
 
 typedef struct ts_http_request_t {

@@ -81,6 +81,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->project = project;
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
+  info->inodir = ts_settings_get(settings, "INODIR")->value;
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));

@@ -55,6 +55,8 @@ typedef struct ts_server_info_t {
   int port;                     /* this server's: p or p', plus the role's
                                    offset */
   const char *inolic;           /* INOLIC */
+  const char *inodir;           /* INODIR: parameter files, the server
+                                   credential */
   const char *logdir;           /* INOLIC/logs/<role>.<port> */
   const ts_config_t *config;    /* tessera.xml, or its defaults */
   int as_service;               /* under the service manager */

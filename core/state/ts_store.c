@@ -275,13 +275,14 @@ ts_store_run(ts_store_t *st, ts_store_op_t *op, apr_pool_t *pool)
 }
 
 ts_error_t *
-ts_store_checkout(ts_store_t *st, ts_session_t *s, long seats,
-                  apr_interval_time_t lease, apr_pool_t *pool)
+ts_store_checkout(ts_store_t *st, ts_session_t *s, const char *token,
+                  long seats, apr_interval_time_t lease, apr_pool_t *pool)
 {
   ts_store_op_t op = { 0 };
 
   op.kind = TS_STORE_CHECKOUT;
   op.session = *s;
+  op.token = token;
   op.seats = seats;
   op.lease = lease;
   TS_ERR(ts_store_run(st, &op, pool));
@@ -291,7 +292,7 @@ ts_store_checkout(ts_store_t *st, ts_session_t *s, long seats,
 
 ts_error_t *
 ts_store_renew(apr_time_t *expires, ts_store_t *st, const char *id,
-               apr_interval_time_t lease)
+               const char *token, apr_interval_time_t lease)
 {
   ts_store_op_t op = { 0 };
   apr_pool_t *pool;
@@ -299,6 +300,7 @@ ts_store_renew(apr_time_t *expires, ts_store_t *st, const char *id,
 
   op.kind = TS_STORE_RENEW;
   op.id = id;
+  op.token = token;
   op.lease = lease;
   apr_pool_create(&pool, NULL);
   err = ts_store_run(st, &op, pool);
@@ -308,8 +310,8 @@ ts_store_renew(apr_time_t *expires, ts_store_t *st, const char *id,
 }
 
 ts_error_t *
-ts_store_release(ts_store_t *st, const char *id, const char *event,
-                 const void *detail)
+ts_store_release(ts_store_t *st, const char *id, const char *token,
+                 const char *event, const void *detail)
 {
   ts_store_op_t op = { 0 };
   apr_pool_t *pool;
@@ -317,6 +319,8 @@ ts_store_release(ts_store_t *st, const char *id, const char *event,
 
   op.kind = TS_STORE_RELEASE;
   op.id = id;
+  op.token = token;
+  op.administrator = token == NULL;
   op.event = event;
   op.detail = detail;
   apr_pool_create(&pool, NULL);

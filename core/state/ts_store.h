@@ -46,10 +46,11 @@ typedef struct ts_session_t {
 } ts_session_t;
 
 typedef enum ts_store_kind_t {
-  TS_STORE_CHECKOUT,          /* session, seats, lease -> session.id etc. */
-  TS_STORE_RENEW,             /* id, lease -> expires */
-  TS_STORE_RELEASE,           /* id, event ("checkin", "force-release"),
-                                 detail */
+  TS_STORE_CHECKOUT,          /* session, token, seats, lease -> session.id
+                                 etc. */
+  TS_STORE_RENEW,             /* id, token, lease -> expires */
+  TS_STORE_RELEASE,           /* id, token or administrator, event
+                                 ("checkin", "force-release"), detail */
   TS_STORE_RELEASE_SERVER,    /* server, detail -> released */
   TS_STORE_COUNT              /* session.product -> used */
 } ts_store_kind_t;
@@ -63,6 +64,14 @@ typedef struct ts_store_op_t {
   long seats;                 /* CHECKOUT: licensed seats of the product */
   apr_interval_time_t lease;  /* CHECKOUT, RENEW */
   const char *id;             /* RENEW, RELEASE */
+  /* Sessions belong to their holder. CHECKOUT: the hash of the token the
+   * holder gets (the store keeps only the hash); RENEW, RELEASE: the hash
+   * of the token the request presented, which must be the session's, or
+   * the operation fails with TS_ENOENT exactly as for an unknown id (ids
+   * are shown to others, tokens are not). NULL never matches. */
+  const char *token;
+  int administrator;          /* RELEASE: the administrator's
+                                 force-release, which needs no token */
   const char *event;          /* RELEASE: "checkin" or "force-release" */
   const void *detail;         /* RELEASE, RELEASE_SERVER: for the observer */
   const char *server;         /* RELEASE_SERVER */
@@ -122,7 +131,9 @@ ts_error_t *ts_store_create(ts_store_t **store, const ts_store_impl_t *impl,
                             void *impl_baton, apr_pool_t *pool);
 
 /* The SQLite store in the file PATH (created if missing; a store of an
- * earlier release is converted in one transaction). */
+ * earlier release is converted in one transaction; its sessions have no
+ * token hash, so their holders cannot renew or check them in: they end
+ * with their lease, or by the administrator's force-release). */
 ts_error_t *ts_store_open_sqlite(ts_store_t **store, const char *path,
                                  apr_pool_t *pool);
 
@@ -140,13 +151,18 @@ void ts_store_submit(ts_store_t *store, ts_store_op_t *op, apr_pool_t *pool);
 ts_error_t *ts_store_run(ts_store_t *store, ts_store_op_t *op,
                          apr_pool_t *pool);
 
-/* Blocking shorthands over ts_store_run. */
-ts_error_t *ts_store_checkout(ts_store_t *store, ts_session_t *s, long seats,
+/* Blocking shorthands over ts_store_run. TOKEN is the hash of the
+ * holder's token (see ts_store_op_t); for ts_store_release NULL means the
+ * administrator's force-release. */
+ts_error_t *ts_store_checkout(ts_store_t *store, ts_session_t *s,
+                              const char *token, long seats,
                               apr_interval_time_t lease, apr_pool_t *pool);
 ts_error_t *ts_store_renew(apr_time_t *expires, ts_store_t *store,
-                           const char *id, apr_interval_time_t lease);
+                           const char *id, const char *token,
+                           apr_interval_time_t lease);
 ts_error_t *ts_store_release(ts_store_t *store, const char *id,
-                             const char *event, const void *detail);
+                             const char *token, const char *event,
+                             const void *detail);
 ts_error_t *ts_store_release_server(int *released, ts_store_t *store,
                                     const char *server, const void *detail);
 ts_error_t *ts_store_count(long *used, ts_store_t *store,

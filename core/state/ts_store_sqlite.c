@@ -93,41 +93,65 @@ exec(sq_t *st, const char *sql)
   return rc == SQLITE_OK ? NULL : db_error(st, rc, sql);
 }
 
+/* The sessions table as this release keeps it, under the name NAME. The
+ * token column holds the hash of the holder's token (ts_store.h). */
+#define SESSIONS_TABLE(name) \
+  "CREATE TABLE IF NOT EXISTS " name " (id TEXT PRIMARY KEY," \
+  " product TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL," \
+  " application TEXT NOT NULL, pid INTEGER NOT NULL," \
+  " started INTEGER NOT NULL, expires INTEGER NOT NULL, server TEXT," \
+  " token TEXT) WITHOUT ROWID"
+
+/* Whether SQL prepares on ST's write connection (a column or the rowid
+ * exists). */
+static int
+compiles(sq_t *st, const char *sql)
+{
+  sqlite3_stmt *q;
+
+  if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_finalize(q);
+  return 1;
+}
+
 /* Stores of earlier releases: the first lacks the model-server column;
- * both kept the sessions in a rowid table with a separate key index and
- * had an index by product. Rebuilt in one transaction: a crash leaves
- * the old or the new form. */
+ * the first two kept the sessions in a rowid table with a separate key
+ * index and had an index by product; none before this one has the token
+ * column (their sessions keep NULL there: no token matches it, so they
+ * end with their lease or by force-release). Converted in ONE
+ * transaction: a crash leaves the old or the new form. */
 static ts_error_t *
 upgrade(sq_t *st)
 {
-  sqlite3_stmt *q;
+  int server = compiles(st, "SELECT server FROM sessions LIMIT 0");
+  int token = compiles(st, "SELECT token FROM sessions LIMIT 0");
+  int rowid = compiles(st, "SELECT rowid FROM sessions LIMIT 0");
+  const char *sql;
   ts_error_t *err;
-  int rowid;
 
-  if (sqlite3_exec(st->db, "SELECT server FROM sessions LIMIT 0", NULL, NULL,
-                   NULL) != SQLITE_OK)
-    TS_ERR(exec(st, "ALTER TABLE sessions ADD COLUMN server TEXT"));
-  if (sqlite3_prepare_v2(st->db, "SELECT rowid FROM sessions LIMIT 0", -1,
-                         &q, NULL) == SQLITE_OK) {
-    rowid = 1;
-    sqlite3_finalize(q);
-  }
-  else
-    rowid = 0;
-  if (!rowid)
+  if (server && token && !rowid)
     return NULL;
-  err = exec(st, "BEGIN IMMEDIATE;"
-    " CREATE TABLE sessions_new (id TEXT PRIMARY KEY, product TEXT NOT NULL,"
-    "  user TEXT NOT NULL, host TEXT NOT NULL, application TEXT NOT NULL,"
-    "  pid INTEGER NOT NULL, started INTEGER NOT NULL,"
-    "  expires INTEGER NOT NULL, server TEXT) WITHOUT ROWID;"
-    " INSERT INTO sessions_new SELECT " COLUMNS " FROM sessions;"
-    " DROP TABLE sessions;"
-    " ALTER TABLE sessions_new RENAME TO sessions;"
-    " COMMIT");
+  if (rowid)
+    sql = apr_psprintf(st->pool, "BEGIN IMMEDIATE; "
+      SESSIONS_TABLE("sessions_new") "; INSERT INTO sessions_new SELECT id,"
+      " product, user, host, application, pid, started, expires, %s, %s"
+      " FROM sessions; DROP TABLE sessions;"
+      " ALTER TABLE sessions_new RENAME TO sessions; COMMIT",
+      server ? "server" : "NULL", token ? "token" : "NULL");
+  else
+    sql = apr_pstrcat(st->pool, "BEGIN IMMEDIATE; ",
+                      server ? "" : "ALTER TABLE sessions ADD COLUMN server"
+                                    " TEXT; ",
+                      token ? "" : "ALTER TABLE sessions ADD COLUMN token "
+                                   "TEXT; ", "COMMIT", NULL);
+  err = exec(st, sql);
   if (err)
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-  return err;
+  TS_ERR_W(err, "cannot convert the session store %s of an earlier release "
+           "(nothing was changed); check that the disk has room and that "
+           "the server's account may write INOLIC", st->path);
+  return NULL;
 }
 
 /* The write connection's pragmas and schema. */
@@ -147,12 +171,7 @@ create_schema(sq_t *st)
    * runs in every transaction and must not scan) and the model-server
    * index for the few sessions that have one. Seats in use are counted
    * in the usage table, so no index by product. */
-  TS_ERR(exec(st, "CREATE TABLE IF NOT EXISTS sessions ("
-                  " id TEXT PRIMARY KEY, product TEXT NOT NULL,"
-                  " user TEXT NOT NULL, host TEXT NOT NULL,"
-                  " application TEXT NOT NULL, pid INTEGER NOT NULL,"
-                  " started INTEGER NOT NULL, expires INTEGER NOT NULL,"
-                  " server TEXT) WITHOUT ROWID"));
+  TS_ERR(exec(st, SESSIONS_TABLE("sessions")));
   TS_ERR(upgrade(st));
   TS_ERR(exec(st, "CREATE INDEX IF NOT EXISTS sessions_server"
                   " ON sessions(server) WHERE server IS NOT NULL"));
@@ -350,8 +369,8 @@ do_checkout(sq_t *st, ts_store_op_t *op)
   if (used >= op->seats)
     return ts_error_createf(TS_EUNAVAIL, "no seat left for product %s: %ld "
                             "of %ld in use", s->product, used, op->seats);
-  rc = prepare(&q, st, "INSERT INTO sessions (" COLUMNS ") "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  rc = prepare(&q, st, "INSERT INTO sessions (" COLUMNS ", token) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the checkout");
   sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
@@ -366,6 +385,10 @@ do_checkout(sq_t *st, ts_store_op_t *op)
     sqlite3_bind_text(q, 9, s->server, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(q, 9);
+  if (op->token)
+    sqlite3_bind_text(q, 10, op->token, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(q, 10);
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
@@ -375,9 +398,16 @@ do_checkout(sq_t *st, ts_store_op_t *op)
   return adjust(st, s->product, 1);
 }
 
+/* The one answer for an unknown session and for a token that is not the
+ * session's (HELD), so that ids, which others see, cannot be probed. */
 static ts_error_t *
-no_session(const char *id)
+no_session(const char *id, int held)
 {
+  if (held)
+    return ts_error_createf(TS_ENOENT, "no session %s held with this token "
+                            "(never checked out, checked in, its lease ran "
+                            "out, or the token is not the one its checkout "
+                            "returned)", id);
   return ts_error_createf(TS_ENOENT, "no session %s (never checked out, "
                           "checked in, or its lease ran out)", id);
 }
@@ -386,18 +416,23 @@ static ts_error_t *
 do_renew(sq_t *st, ts_store_op_t *op, apr_time_t now)
 {
   sqlite3_stmt *q;
-  int rc = prepare(&q, st, "UPDATE sessions SET expires = ? WHERE id = ?");
+  int rc;
 
+  if (!op->token)
+    return no_session(op->id, 1);
+  rc = prepare(&q, st, "UPDATE sessions SET expires = ?1 WHERE id = ?2 "
+                       "AND token = ?3");
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing a lease renewal");
   op->expires = now + op->lease;
   sqlite3_bind_int64(q, 1, op->expires);
   sqlite3_bind_text(q, 2, op->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, op->token, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
     return db_error(st, rc, "renewing a lease");
-  return sqlite3_changes(st->db) ? NULL : no_session(op->id);
+  return sqlite3_changes(st->db) ? NULL : no_session(op->id, 1);
 }
 
 /* One session by id: the row comes back from the DELETE itself
@@ -406,18 +441,26 @@ do_renew(sq_t *st, ts_store_op_t *op, apr_time_t now)
 static ts_error_t *
 do_release(sq_t *st, ts_store_op_t *op)
 {
+  int held = !op->administrator;
   ts_store_ended_t *e;
   sqlite3_stmt *q;
-  int rc = prepare(&q, st, "DELETE FROM sessions WHERE id = ?1 RETURNING "
-                           COLUMNS);
+  int rc;
 
+  if (held && !op->token)
+    return no_session(op->id, 1);
+  rc = prepare(&q, st, held ? "DELETE FROM sessions WHERE id = ?1 AND "
+                              "token = ?2 RETURNING " COLUMNS
+                            : "DELETE FROM sessions WHERE id = ?1 "
+                              "RETURNING " COLUMNS);
   if (rc != SQLITE_OK)
     return db_error(st, rc, "preparing the release");
   sqlite3_bind_text(q, 1, op->id, -1, SQLITE_STATIC);
+  if (held)
+    sqlite3_bind_text(q, 2, op->token, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   if (rc != SQLITE_ROW) {
     done(q);
-    return rc == SQLITE_DONE ? no_session(op->id)
+    return rc == SQLITE_DONE ? no_session(op->id, held)
                              : db_error(st, rc, "releasing a session");
   }
   e = apr_array_push(st->ended);

@@ -10,9 +10,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/vfs.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -154,4 +156,21 @@ tsp_file_others_may_access(const char *path, apr_pool_t *pool)
   return apr_stat(&fi, path, APR_FINFO_PROT, pool) == APR_SUCCESS
          && (fi.protection & (APR_FPROT_GREAD | APR_FPROT_GWRITE
                               | APR_FPROT_WREAD | APR_FPROT_WWRITE)) != 0;
+}
+
+ts_error_t *
+tsp_file_give_to(int *given, const char *path, const char *account,
+                 apr_pool_t *pool)
+{
+  struct passwd *pw = getpwnam(account);
+
+  (void)pool;
+  *given = 0;
+  if (!pw)
+    return NULL;
+  if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "chown(\"%s\", %s) "
+                         "failed", path, account);
+  *given = 1;
+  return NULL;
 }

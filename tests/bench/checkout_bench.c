@@ -161,7 +161,7 @@ work(void *arg)
   worker_t *w = arg;
   const char json[] = "{\"product\":\"bench\",\"user\":\"u\",\"host\":\"h\","
                       "\"pid\":1,\"application\":\"bench\"}";
-  char post[512], del[256], body[1024], id[64];
+  char post[512], del[384], body[1024], id[64], token[80];
   int fd = connect_server();
   size_t plen = (size_t)snprintf(post, sizeof(post), "POST /v1/sessions "
     "HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -179,7 +179,10 @@ work(void *arg)
       }
     }
     else if (roundtrip(fd, post, plen, body, sizeof(body)) != 201
-        || sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id) != 1) {
+        || sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id) != 1
+        || !strstr(body, "\"token\":\"")
+        || sscanf(strstr(body, "\"token\":\"") + 9, "%64[0-9a-f]",
+                  token) != 1) {
       w->errors++;
       close(fd);
       fd = connect_server();
@@ -190,7 +193,8 @@ work(void *arg)
       stop = 1;
     if (!hold && !health) {
       size_t dlen = (size_t)snprintf(del, sizeof(del), "DELETE "
-        "/v1/sessions/%s HTTP/1.1\r\nHost: x\r\n\r\n", id);
+        "/v1/sessions/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        "%s\r\n\r\n", id, token);
       if (roundtrip(fd, del, dlen, body, sizeof(body)) != 200) {
         w->errors++;
         close(fd);

@@ -40,9 +40,10 @@ main(int argc, const char *const *argv)
   for (int i = 0; i < pairs; i++) {
     ts_session_t s = { NULL, "bench", "u", "h", "store_bench", i, 0, 0,
                        NULL };
-    err = ts_store_checkout(st, &s, 1000000, apr_time_from_sec(60), each);
+    err = ts_store_checkout(st, &s, "h", 1000000, apr_time_from_sec(60),
+                            each);
     if (!err)
-      err = ts_store_release(st, s.id, "checkin", NULL);
+      err = ts_store_release(st, s.id, "h", "checkin", NULL);
     if (err) {
       fprintf(stderr, "%s\n", ts_error_text(err, pool));
       return 1;

@@ -201,10 +201,12 @@ run_free_port(void)
 }
 
 /* The request and the whole answer, headers and body, into a malloc'ed
- * *RAW of at most CAP - 1 bytes; the status (-1: no answer). */
+ * *RAW of at most CAP - 1 bytes; the status (-1: no answer). From the
+ * local address SOURCE unless it is NULL. */
 static int
-exchange(char **raw, size_t cap, int port, const char *method,
-         const char *path, const char *json, const char *headers)
+exchange(char **raw, size_t cap, const char *source, int port,
+         const char *method, const char *path, const char *json,
+         const char *headers)
 {
   apr_pool_t *pool;
   apr_sockaddr_t *sa;
@@ -229,6 +231,14 @@ exchange(char **raw, size_t cap, int port, const char *method,
                              pool);
   if (!rv)
     rv = apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
+  if (!rv && source) {
+    apr_sockaddr_t *from;
+    rv = apr_sockaddr_info_get(&from, source, APR_INET, 0, 0, pool);
+    if (!rv)
+      rv = apr_socket_bind(s, from);
+    if (rv)
+      apr_socket_close(s);
+  }
   if (!rv) {
     apr_socket_timeout_set(s, apr_time_from_sec(30));
     rv = apr_socket_connect(s, sa);
@@ -255,8 +265,8 @@ run_http(int port, const char *method, const char *path, const char *json,
          const char *headers, char *body, size_t body_size)
 {
   char *buf, *b;
-  int status = exchange(&buf, body_size + 8192, port, method, path, json,
-                        headers);
+  int status = exchange(&buf, body_size + 8192, NULL, port, method, path,
+                        json, headers);
 
   if (body) {
     b = strstr(buf, "\r\n\r\n");
@@ -271,13 +281,27 @@ run_http_headers(int port, const char *method, const char *path,
                  char *head, size_t head_size)
 {
   char *buf, *b;
-  int status = exchange(&buf, head_size + 65536, port, method, path, NULL,
-                        NULL);
+  int status = exchange(&buf, head_size + 65536, NULL, port, method, path,
+                        NULL, NULL);
 
   b = strstr(buf, "\r\n\r\n");
   if (b)
     *b = '\0';
   snprintf(head, head_size, "%s", buf);
+  free(buf);
+  return status;
+}
+
+int
+run_http_from(const char *source, int port, const char *method,
+              const char *path, const char *json, const char *headers,
+              char *answer, size_t answer_size)
+{
+  char *buf;
+  int status = exchange(&buf, answer_size, source, port, method, path, json,
+                        headers);
+
+  snprintf(answer, answer_size, "%s", buf);
   free(buf);
   return status;
 }

@@ -44,6 +44,13 @@ int run_http(int port, const char *method, const char *path,
 int run_http_headers(int port, const char *method, const char *path,
                      char *head, size_t head_size);
 
+/* The same from the local address SOURCE (e.g. "127.0.0.7": a client of
+ * its own), the whole answer, status line, headers and body, going to
+ * ANSWER. */
+int run_http_from(const char *source, int port, const char *method,
+                  const char *path, const char *json, const char *headers,
+                  char *answer, size_t answer_size);
+
 /* Start ARGV with ENV in the background, stdin from the null device and
  * its output into ERRFILE (or inherited when NULL). */
 void run_start(apr_proc_t *proc, const char *const *argv,

@@ -20,7 +20,8 @@
 #include "run.h"
 
 static char root[] = "/tmp/tessera-lic-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], lic[300];
+static char env_host[64], env_lic[320], env_home[320], env_dir[320];
+static char lic[300];
 static int port;
 static pid_t server = -1;
 
@@ -34,6 +35,8 @@ setup(void)
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
   snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+  /* the server credential goes there: not the machine's INODIR */
+  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
 }
 
 static void
@@ -56,8 +59,8 @@ static void
 admin(const char *const *args)
 {
   const char *argv[16] = { TESSERA_ADMIN };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
-                        NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home, NULL };
   run_result_t r;
 
   for (int i = 0; args[i]; i++)
@@ -92,8 +95,8 @@ static void
 start_server(void)
 {
   const char *argv[] = { TESSERAD, "license", NULL };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
-                        "ASAN_OPTIONS=detect_leaks=0", NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
 
   server = fork();
   if (server == 0) {
@@ -109,6 +112,28 @@ start_server(void)
   cr_assert_fail("the license server did not come up");
 }
 
+/* The id and the token of the checkout answer BODY into ID (64) and
+ * TOKEN (80); whether both were there. */
+static int
+parse_session(char *id, char *token, const char *body)
+{
+  const char *t = strstr(body, "\"token\":\"");
+
+  return sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id) == 1 && t
+         && sscanf(t + 9, "%64[0-9a-f]", token) == 1;
+}
+
+/* Check session ID in with its TOKEN: the status. */
+static int
+checkin(const char *id, const char *token)
+{
+  char path[128], auth[128];
+
+  snprintf(path, sizeof(path), "/v1/sessions/%.100s", id);
+  snprintf(auth, sizeof(auth), "Authorization: Bearer %.80s\r\n", token);
+  return run_http(port, "DELETE", path, NULL, auth, NULL, 0);
+}
+
 static const char checkout_json[] =
   "{\"product\":\"demo\",\"user\":\"u\",\"host\":\"h\",\"pid\":1,"
   "\"application\":\"test\"}";
@@ -121,8 +146,10 @@ client(void *arg)
                     sizeof(body));
 
   id[0] = '\0';
-  if (status == 201)
-    sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id);
+  if (status == 201) {
+    if (!parse_session(id, id + 64, body))
+      snprintf(id, 64, "!no id and token: %.40s", body);
+  }
   else if (status != 409 || !strstr(body, "no seat left"))
     snprintf(id, 64, "!%d", status);
   return NULL;
@@ -132,7 +159,7 @@ Test(license_server, two_hundred_clients_ten_seats_twenty_times)
 {
   enum { CLIENTS = 200 };
   pthread_t threads[CLIENTS];
-  static char ids[CLIENTS][64];
+  static char ids[CLIENTS][64 + 80];    /* id, then token */
 
   install_license("demo:10:2099-12-31");
   start_server();
@@ -149,17 +176,15 @@ Test(license_server, two_hundred_clients_ten_seats_twenty_times)
     }
     cr_assert_eq(granted, 10, "round %d: %d seats granted", round, granted);
     for (int i = 0; i < CLIENTS; i++)
-      if (ids[i][0]) {
-        char path[128];
-        snprintf(path, sizeof(path), "/v1/sessions/%.100s", ids[i]);
-        cr_assert_eq(http("DELETE", path, NULL, NULL, 0), 200);
-      }
+      if (ids[i][0])
+        cr_assert_eq(checkin(ids[i], ids[i] + 64), 200);
   }
 }
 
 /* Clients checking out and in until the server dies under them. */
 typedef struct churn_t {
   char acked[4096][32];     /* acknowledged and not checked in */
+  char tokens[4096][80];
   int n;
   char in_flight[32];       /* a check-in the kill cut off: either way */
 } churn_t;
@@ -170,17 +195,16 @@ churn(void *arg)
   churn_t *c = arg;
 
   for (int i = 0; c->n < 4000; i++) {
-    char out[512], path[128];
+    char out[512];
     int status = http("POST", "/v1/sessions", checkout_json, out,
                       sizeof(out));
     if (status != 201)
       break;                          /* the server is gone */
-    if (sscanf(out, "{\"id\":\"%24[0-9a-f]\"", c->acked[c->n]) == 1)
+    if (parse_session(c->acked[c->n], c->tokens[c->n], out))
       c->n++;
     if (i % 4 == 3) {
-      snprintf(path, sizeof(path), "/v1/sessions/%s", c->acked[c->n - 1]);
       c->n--;
-      if (http("DELETE", path, NULL, NULL, 0) != 200) {
+      if (checkin(c->acked[c->n], c->tokens[c->n]) != 200) {
         /* the kill cut the check-in off: it may or may not have been
          * committed, so this session may or may not survive */
         strcpy(c->in_flight, c->acked[c->n]);
@@ -269,8 +293,10 @@ Test(license_server, refusals)
   huge[99999] = '\0';
   cr_assert_eq(http("POST", "/v1/sessions", huge, body, sizeof(body)), 413);
   free(huge);
-  cr_assert_eq(http("DELETE", "/v1/sessions/0123456789abcdef01234567", NULL,
-                    body, sizeof(body)), 404);
+  cr_assert_eq(run_http(port, "DELETE",
+                        "/v1/sessions/0123456789abcdef01234567", NULL,
+                        "Authorization: Bearer 00\r\n", body,
+                        sizeof(body)), 404);
 }
 
 Test(license_server, wrong_method_and_unknown_path_say_what_is_there)
@@ -299,8 +325,8 @@ Test(license_server, wrong_method_and_unknown_path_say_what_is_there)
 Test(license_server, admin_status_shows_seats_and_sessions)
 {
   const char *argv[] = { TESSERA_ADMIN, "status", "--json", NULL };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
-                        NULL };
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home, NULL };
   run_result_t r;
 
   r = run(argv, env, NULL);

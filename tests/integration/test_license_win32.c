@@ -63,6 +63,8 @@ setup(void)
       env[n++] = apr_psprintf(tp, "%s=%s", *k, getenv(*k));
   env[n++] = apr_psprintf(tp, "INOHOST=localhost.%d", port);
   env[n++] = apr_pstrcat(tp, "INOLIC=", lic, NULL);
+  /* the server credential goes there: not the machine's INODIR */
+  env[n++] = apr_pstrcat(tp, "INODIR=", root, "\\params", NULL);
   env[n] = NULL;
   admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
                              "localhost", "--licensee", "Test", "--product",

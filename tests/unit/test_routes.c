@@ -51,7 +51,7 @@ ask(const char *method, const char *url)
   ts_routes_t tables[] = { { sessions, "api" }, { common, "common" } };
   ts_http_request_t req = { 0 };
   ts_http_reply_t reply = { 0, "application/json", "", "other", NULL,
-                            NULL };
+                            NULL, 0 };
 
   req.method = method;
   req.url = url;

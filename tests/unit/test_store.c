@@ -45,13 +45,16 @@ teardown(void)
 
 TestSuite(sessions, .init = setup, .fini = teardown);
 
+/* The hash of the holder's token, as the store sees it. */
+#define TOKEN "hash-of-ada's-token"
+
 static ts_error_t *
 take(ts_store_t *st, const char **id, long seats,
      apr_interval_time_t lease)
 {
   ts_session_t s = { NULL, "modeler", "ada", "ws1", "test", 42, 0, 0,
                      NULL };
-  ts_error_t *err = ts_store_checkout(st, &s, seats, lease, pool);
+  ts_error_t *err = ts_store_checkout(st, &s, TOKEN, seats, lease, pool);
 
   if (id)
     *id = s.id;
@@ -74,10 +77,10 @@ Test(sessions, seats_checkin_and_expiry)
   cr_assert(strstr(ts_error_text(err, pool), "2 of 2 in use"));
   ts_error_clear(err);
 
-  cr_assert_null(ts_store_release(st, a, "checkin", NULL));
+  cr_assert_null(ts_store_release(st, a, TOKEN, "checkin", NULL));
   cr_assert_null(ts_store_count(&used, st, "modeler"));
   cr_assert_eq(used, 1);
-  err = ts_store_release(st, a, "checkin", NULL);
+  err = ts_store_release(st, a, TOKEN, "checkin", NULL);
   cr_assert_eq(ts_error_code(err), TS_ENOENT, "released twice");
   ts_error_clear(err);
 
@@ -109,7 +112,8 @@ Test(sessions, heartbeat_extends_the_lease)
 
   cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   cr_assert_null(take(st, &a, 1, apr_time_from_msec(30)));
-  cr_assert_null(ts_store_renew(&expires, st, a, apr_time_from_sec(60)));
+  cr_assert_null(ts_store_renew(&expires, st, a, TOKEN,
+                                apr_time_from_sec(60)));
   cr_assert_gt(expires, apr_time_now() + apr_time_from_sec(50));
   apr_sleep(apr_time_from_msec(50));
   cr_assert_null(ts_store_count(&used, st, "modeler"));
@@ -224,11 +228,11 @@ Test(sessions, observer_hears_every_end_after_commit)
   cr_assert_null(ts_store_open_sqlite(&st, db, pool));
   ts_store_observe(st, observer, NULL);
   cr_assert_null(take(st, &a, 5, apr_time_from_sec(60)));
-  cr_assert_null(ts_store_release(st, a, "force-release", "by alice"));
-  cr_assert_null(ts_store_checkout(st, &s, 5, apr_time_from_sec(60),
-                                      pool));
-  cr_assert_null(ts_store_checkout(st, &s, 5, apr_time_from_sec(60),
-                                      pool));
+  cr_assert_null(ts_store_release(st, a, NULL, "force-release", "by alice"));
+  cr_assert_null(ts_store_checkout(st, &s, TOKEN, 5, apr_time_from_sec(60),
+                                   pool));
+  cr_assert_null(ts_store_checkout(st, &s, TOKEN, 5, apr_time_from_sec(60),
+                                   pool));
   cr_assert_null(ts_store_release_server(&n, st, "ms1:17006", "gone"));
   cr_assert_eq(n, 2);
   cr_assert_null(ts_store_count(&used, st, "modeler"));
@@ -282,8 +286,8 @@ racer(apr_thread_t *thread, void *data)
   for (int i = 0; i < 40; i++) {
     ts_session_t s = { NULL, "modeler", "ada", "ws1", "race", i, 0, 0,
                        NULL };
-    ts_error_t *err = ts_store_checkout(r->st, &s, 100,
-                                           apr_time_from_sec(60), p);
+    ts_error_t *err = ts_store_checkout(r->st, &s, TOKEN, 100,
+                                        apr_time_from_sec(60), p);
     if (!err)
       r->granted++;
     else if (ts_error_code(err) == TS_EUNAVAIL)
@@ -292,8 +296,8 @@ racer(apr_thread_t *thread, void *data)
       r->other++;
     ts_error_clear(err);
     /* every fourth granted seat goes back at once */
-    if (!err && i % 4 == 0 && ts_store_release(r->st, s.id, "checkin",
-                                                  NULL) == NULL)
+    if (!err && i % 4 == 0 && ts_store_release(r->st, s.id, TOKEN,
+                                               "checkin", NULL) == NULL)
       r->granted--;
   }
   apr_pool_destroy(p);
@@ -350,21 +354,22 @@ mixer(apr_thread_t *t, void *arg)
   for (int i = 0; i < 50; i++) {
     ts_session_t s = { NULL, "modeler", "ada", "ws1", "mix", i, 0, 0, NULL };
     apr_time_t expires;
-    ts_error_t *err = ts_store_checkout(m->st, &s, 100000,
-                                           apr_time_from_sec(60), p);
+    ts_error_t *err = ts_store_checkout(m->st, &s, TOKEN, 100000,
+                                        apr_time_from_sec(60), p);
     m->requests++;
     m->wrong += err != NULL;
     ts_error_clear(err);
-    err = ts_store_release(m->st, "0000no0such0session0000", "checkin",
-                              NULL);
+    err = ts_store_release(m->st, "0000no0such0session0000", TOKEN,
+                           "checkin", NULL);
     m->requests++;
     m->wrong += !err || ts_error_code(err) != TS_ENOENT;
     ts_error_clear(err);
-    err = ts_store_renew(&expires, m->st, s.id, apr_time_from_sec(90));
+    err = ts_store_renew(&expires, m->st, s.id, TOKEN,
+                         apr_time_from_sec(90));
     m->requests++;
     m->wrong += err != NULL || expires <= s.expires;
     ts_error_clear(err);
-    err = ts_store_release(m->st, s.id, "checkin", NULL);
+    err = ts_store_release(m->st, s.id, TOKEN, "checkin", NULL);
     m->requests++;
     m->wrong += err != NULL;
     ts_error_clear(err);
@@ -455,7 +460,12 @@ Test(sessions, a_store_of_an_earlier_release_keeps_its_sessions)
   cr_assert_not_null(err, "3 seats: the 2 kept sessions count");
   cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
   ts_error_clear(err);
-  cr_assert_null(ts_store_release(st, "a1", "checkin", NULL));
+  /* no holder of an earlier release got a token: its sessions end with
+   * their lease or by the administrator */
+  err = ts_store_release(st, "a1", TOKEN, "checkin", NULL);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT, "a token matched NULL");
+  ts_error_clear(err);
+  cr_assert_null(ts_store_release(st, "a1", NULL, "force-release", NULL));
   ts_store_close(st);
 
   cr_assert_eq(sqlite3_open(db, &old), SQLITE_OK);
@@ -469,4 +479,87 @@ Test(sessions, a_store_of_an_earlier_release_keeps_its_sessions)
   cr_assert_eq(sqlite3_column_int(q, 0), 0, "the product index is gone");
   sqlite3_finalize(q);
   sqlite3_close(old);
+}
+
+/* The previous release's form (WITHOUT ROWID, the model-server column, no
+ * token column) gains the token column; its sessions stay. */
+Test(sessions, the_previous_release_gains_the_token_column)
+{
+  sqlite3 *old;
+  ts_store_t *st;
+  const char *id;
+  long used;
+  ts_error_t *err;
+  char sql[1024];
+  long long future = (long long)apr_time_now() + apr_time_from_sec(600);
+
+  cr_assert_eq(sqlite3_open(db, &old), SQLITE_OK);
+  snprintf(sql, sizeof(sql),
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE sessions (id TEXT PRIMARY KEY, product TEXT NOT NULL,"
+    " user TEXT NOT NULL, host TEXT NOT NULL, application TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, started INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL, server TEXT) WITHOUT ROWID;"
+    "CREATE TABLE usage (product TEXT PRIMARY KEY, used INTEGER NOT NULL);"
+    "INSERT INTO sessions VALUES ('c3', 'modeler', 'cy', 'ws3', 'old', 3,"
+    " 0, %lld, 'ms1:17006');", future);
+  cr_assert_eq(sqlite3_exec(old, sql, NULL, NULL, NULL), SQLITE_OK, "%s",
+               sqlite3_errmsg(old));
+  sqlite3_close(old);
+
+  err = ts_store_open_sqlite(&st, db, pool);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, pool) : "");
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1);
+  cr_assert_null(take(st, &id, 5, apr_time_from_sec(60)));
+  cr_assert_null(ts_store_release(st, id, TOKEN, "checkin", NULL),
+                 "a new session is its holder's");
+  err = ts_store_release(st, "c3", TOKEN, "checkin", NULL);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT);
+  ts_error_clear(err);
+  cr_assert_null(ts_store_release_server(&(int){ 0 }, st, "ms1:17006",
+                                         NULL));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
+  cr_assert_eq(used, 0);
+  ts_store_close(st);
+}
+
+/* Sessions belong to their holder: a renewal or check-in with another
+ * token is refused in the words used for an unknown session, and changes
+ * nothing; the administrator needs no token. */
+Test(sessions, only_the_holder_renews_or_checks_in)
+{
+  ts_store_t *st;
+  const char *a, *wrong, *unknown;
+  apr_time_t expires;
+  long used;
+  ts_error_t *err;
+
+  cr_assert_null(ts_store_open_sqlite(&st, db, pool));
+  cr_assert_null(take(st, &a, 5, apr_time_from_sec(60)));
+  err = ts_store_renew(&expires, st, a, "someone else's",
+                       apr_time_from_sec(60));
+  cr_assert_eq(ts_error_code(err), TS_ENOENT);
+  wrong = apr_pstrdup(pool, ts_error_text(err, pool));
+  ts_error_clear(err);
+  err = ts_store_release(st, "0123456789abcdef01234567", TOKEN, "checkin",
+                         NULL);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT);
+  unknown = apr_pstrdup(pool, ts_error_text(err, pool));
+  ts_error_clear(err);
+  /* the same words, but for the id */
+  cr_assert_str_eq(strstr(wrong, a) + strlen(a),
+                   strstr(unknown, "01234567 ") + 8);
+  err = ts_store_release(st, a, "someone else's", "checkin", NULL);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT);
+  cr_assert_str_eq(ts_error_text(err, pool), wrong);
+  ts_error_clear(err);
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
+  cr_assert_eq(used, 1, "a stranger checked the seat in");
+  cr_assert_null(ts_store_renew(&expires, st, a, TOKEN,
+                                apr_time_from_sec(60)));
+  cr_assert_null(ts_store_release(st, a, NULL, "force-release", NULL));
+  cr_assert_null(ts_store_count(&used, st, "modeler"));
+  cr_assert_eq(used, 0);
+  ts_store_close(st);
 }

@@ -1,8 +1,8 @@
 /* ts_licensing.c: the license server's state (see ts_licensing.h): the
  * license in force, which STATEDIR/tessera.lic gives at start and on
  * reload (a bad replacement is refused and the last valid license stays
- * in force), the administrator's password, and opening and closing what
- * the other files of the role use. */
+ * in force), the administrator's password and the server credential, and
+ * opening and closing what the other files of the role use. */
 #include "ts_licensing.h"
 
 #include <string.h>
@@ -45,11 +45,34 @@ load_license(ts_licensing_t *lc)
   return NULL;
 }
 
+/* The server credential INODIR/server.key, created (with INODIR) at the
+ * first start, which the log says, with where other machines get it. */
+static ts_error_t *
+open_credential(ts_licensing_t *lc, apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(lc->o.inodir, pool);
+  int created = 0;
+
+  TS_ERR_W(ts_dir_make(lc->o.inodir, TS_FPROT_DIR, pool), "cannot create "
+           "INODIR %s for the server credential", lc->o.inodir);
+  TS_ERR(ts_credential_ensure(&lc->credential, &created, path, pool));
+  if (created)
+    ts_log(lc->log, TS_LOG_INFO, "created the server credential %s: "
+           "Tessera's servers prove themselves with it (model servers, "
+           "agents, proxies, project license servers); servers on other "
+           "machines need a copy in their INODIR, owner-only", path);
+  else
+    ts_log(lc->log, TS_LOG_INFO, "servers must present the server "
+           "credential %s", path);
+  return NULL;
+}
+
 ts_error_t *
 ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
                   ts_log_t *log, apr_pool_t *pool)
 {
   ts_licensing_t *lc = apr_pcalloc(pool, sizeof(*lc));
+  ts_registry_options_t ro = { 0 };
   ts_error_t *err;
 
   lc->o = *o;
@@ -58,15 +81,22 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   lc->lease = apr_time_from_sec(o->config->lease_seconds);
   lc->license_path = ts_path_join(o->statedir, "tessera.lic", pool);
   lc->projects = ts_licensing_projects_create(pool);
+  lc->passwd_guard = ts_passwd_guard_create(pool);
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
+  TS_ERR(open_credential(lc, pool));
   if (o->audit_path)
     TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));
   TS_ERR(ts_licensing_sessions_open(lc, pool));
-  TS_ERR(ts_registry_create(&lc->registry, o->config->probe_seconds,
-                            o->config->gone_after_seconds, log,
-                            ts_licensing_model_server_changed, lc, pool));
+  ro.probe = o->config->probe_seconds;
+  ro.gone_after = o->config->gone_after_seconds;
+  ro.credential = lc->credential;
+  ro.log = log;
+  ro.change = ts_licensing_model_server_changed;
+  ro.tick = ts_licensing_projects_tick;
+  ro.baton = lc;
+  TS_ERR(ts_registry_create(&lc->registry, &ro, pool));
   err = load_license(lc);
   if (err) {
     ts_log_error(log, TS_LOG_WARNING, err, "no license in force, so no "
@@ -160,13 +190,21 @@ ts_licensing_authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
                        const ts_http_request_t *req, apr_pool_t *pool)
 {
   const char *who = NULL;
-  ts_error_t *err = ts_passwd_check(&who, lc->o.passwd_path,
-                                    req->authorization, pool);
+  int retry_after = 0;
+  ts_error_t *err = ts_passwd_check(&who, &retry_after, lc->passwd_guard,
+                                    lc->o.passwd_path, req->authorization,
+                                    req->client, pool);
 
   if (!err)
     return who;
   if (ts_error_code(err) == TS_ECONFIG)
     ts_http_reply_error(reply, 403, ts_error_text(err, pool), pool);
+  else if (ts_error_code(err) == TS_EUNAVAIL) {
+    /* throttled: counted for /metrics, not logged (a flood would fill
+     * the log) */
+    ts_http_reply_error(reply, 429, ts_error_text(err, pool), pool);
+    reply->retry_after = retry_after;
+  }
   else {
     ts_http_reply_error(reply, 401, ts_error_text(err, pool), pool);
     reply->www_authenticate = "Basic realm=\"Tessera license server\"";

@@ -26,6 +26,7 @@
 #include "ts_audit.h"
 #include "ts_bus.h"
 #include "ts_config.h"
+#include "ts_credential.h"
 #include "ts_error.h"
 #include "ts_license.h"
 #include "ts_log.h"
@@ -41,11 +42,13 @@ typedef struct ts_licensing_options_t {
   const char *project;        /* ##.# for a project license server */
   const ts_config_t *config;
   const char *passwd_path;    /* INOLIC/admin.passwd */
+  const char *inodir;         /* INODIR: the server credential */
   const char *audit_path;     /* NULL: no audit log */
 } ts_licensing_options_t;
 
 typedef struct ts_licensing_projects_t ts_licensing_projects_t;
 typedef struct ts_store_t ts_store_t;
+typedef struct ts_passwd_guard_t ts_passwd_guard_t;
 
 typedef struct ts_licensing_t {
   ts_licensing_options_t o;
@@ -57,6 +60,8 @@ typedef struct ts_licensing_t {
   ts_bus_t *bus;                /* NULL: not connected (yet) */
   ts_store_t *sessions;      /* ts_licensing_sessions.c's alone */
   ts_registry_t *registry;
+  ts_credential_t *credential;  /* INODIR/server.key: what servers send */
+  ts_passwd_guard_t *passwd_guard;  /* throttles password checks */
   ts_licensing_projects_t *projects;
   ts_audit_t *audit;            /* NULL: off */
   ts_log_t *log;
@@ -65,10 +70,11 @@ typedef struct ts_licensing_t {
 
 /* ---- ts_licensing.c ----------------------------------------------------- */
 
-/* Open the session store STATEDIR/sessions.db and load STATEDIR/tessera.lic
- * for the host. A missing or invalid license is logged; the server then
- * serves, but hands out no seats. Close with ts_licensing_close() even
- * when this fails. */
+/* Open the session store STATEDIR/sessions.db, load the server credential
+ * INODIR/server.key (creating it, and INODIR, at the first start) and
+ * STATEDIR/tessera.lic for the host. A missing or invalid license is
+ * logged; the server then serves, but hands out no seats. Close with
+ * ts_licensing_close() even when this fails. */
 ts_error_t *ts_licensing_open(ts_licensing_t **lc,
                               const ts_licensing_options_t *options,
                               ts_log_t *log, apr_pool_t *pool);
@@ -89,8 +95,9 @@ long ts_licensing_seats_of(ts_licensing_t *lc, const char *product);
 json_t *ts_licensing_products(ts_licensing_t *lc);
 
 /* The administrator who sends REQ (HTTP Basic, checked against the
- * password file), or NULL when the reply already says why not (401, or
- * 403 while no password is set). */
+ * password file under the guard), or NULL when the reply already says why
+ * not (401; 403 while no password is set; 429 with Retry-After while
+ * guessing is throttled). */
 const char *ts_licensing_authorize(ts_http_reply_t *reply,
                                    ts_licensing_t *lc,
                                    const ts_http_request_t *req,
@@ -131,6 +138,10 @@ extern const ts_route_t ts_licensing_project_routes[];
 
 ts_licensing_projects_t *ts_licensing_projects_create(apr_pool_t *pool);
 
+/* The registry's tick (baton: the ts_licensing_t): projects silent for
+ * too long are said to be gone on the bus, and forgotten later. */
+void ts_licensing_projects_tick(void *baton);
+
 /* The project license servers that report here, for /v1/status. */
 json_t *ts_licensing_projects_json(ts_licensing_t *lc);
 
@@ -138,10 +149,12 @@ json_t *ts_licensing_projects_json(ts_licensing_t *lc);
 typedef struct ts_project_reporter_t ts_project_reporter_t;
 
 /* Report PROJECT on HOST:PORT to the main license server on
- * HOST:MAIN_PORT now and every 10 s. */
+ * HOST:MAIN_PORT now and every 10 s, with the server credential CRED
+ * (which must outlive the reporter). */
 ts_error_t *ts_project_reporter_start(ts_project_reporter_t **reporter,
                                       const char *host, int main_port,
                                       const char *project, int port,
+                                      const ts_credential_t *cred,
                                       ts_log_t *log, apr_pool_t *pool);
 void ts_project_reporter_stop(ts_project_reporter_t *reporter);
 

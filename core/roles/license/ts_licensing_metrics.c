@@ -1,11 +1,36 @@
 /* ts_licensing_metrics.c: the license server's families on /metrics
  * (README, "The license server"): seats and seats in use per product,
  * sessions, model servers by state, whether a license is in force, the
- * bus connection and the events it dropped, and the session store's
+ * bus connection and the events it dropped, the session store's
  * transactions with the requests they carried (their ratio is the
- * group-commit batch). The names are an interface: dashboards and
+ * group-commit batch), and the administrator's password: wrong ones, and
+ * requests refused unchecked while guessing is throttled. The names are an interface: dashboards and
  * alerts use them. */
 #include "ts_licensing.h"
+
+#include "ts_passwd.h"
+
+static void
+password_metrics(ts_prom_t *prom, ts_licensing_t *lc)
+{
+  ts_passwd_stats_t st;
+
+  ts_passwd_guard_stats(&st, lc->passwd_guard);
+  ts_prom_family(prom, "tessera_admin_password_failures_total", "counter",
+                 "Wrong administrator's passwords given.");
+  ts_prom_int(prom, "tessera_admin_password_failures_total", NULL,
+              (apr_int64_t)st.wrong);
+  ts_prom_family(prom, "tessera_admin_password_refused_total", "counter",
+                 "Requests with the administrator's password refused "
+                 "unchecked: the client waits after wrong passwords "
+                 "(backoff), or too many checks at once (busy).");
+  ts_prom_int(prom, "tessera_admin_password_refused_total",
+              (const char *const[]){ "reason", "backoff", NULL },
+              (apr_int64_t)st.backoff);
+  ts_prom_int(prom, "tessera_admin_password_refused_total",
+              (const char *const[]){ "reason", "busy", NULL },
+              (apr_int64_t)st.busy);
+}
 
 void
 ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
@@ -68,4 +93,5 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
                  "(group commit: several per commit).");
   ts_prom_int(prom, "tessera_session_store_requests_total", NULL,
               (apr_int64_t)steps);
+  password_metrics(prom, lc);
 }

@@ -3,19 +3,22 @@
  *
  *   POST /v1/projects   {"version","host","port"}: a project license
  *                       server reports to the main one (at start, then
- *                       every 10 s)
+ *                       every 10 s), with the server credential
  *   GET  /v1/projects   those that reported: up within 30 s of the last
- *                       report, gone after
+ *                       report, then gone (and so on the bus), forgotten
+ *                       an hour later
  *
  * and the reporter thread a project license server runs to be listed. The
  * list is soft state, like the model-server registry: after a restart of
- * the main server it fills again within one report interval.
+ * the main server it fills again within one report interval. Versions are
+ * ##.# and nothing else, so the table holds at most 1000 entries.
  */
 #include "ts_licensing.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <apr_hash.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_proc.h>
@@ -26,12 +29,14 @@
  * long after its last report. */
 #define REPORT_EVERY apr_time_from_sec(10)
 #define UP_FOR apr_time_from_sec(30)
+#define FORGET_AFTER apr_time_from_sec(3600)
 
 typedef struct project_t {
   char version[8];
   char host[256];
   int port;
   apr_time_t last_seen;
+  int said_gone;                /* the bus was told */
 } project_t;
 
 struct ts_licensing_projects_t {
@@ -63,6 +68,8 @@ ts_licensing_projects_json(ts_licensing_t *lc)
   for (apr_hash_index_t *hi = apr_hash_first(NULL, projects->table); hi;
        hi = apr_hash_next(hi)) {
     const project_t *p = apr_hash_this_val(hi);
+    if (now - p->last_seen >= FORGET_AFTER)
+      continue;
     json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:I}",
       "version", p->version, "host", p->host, "port", p->port, "state",
       now - p->last_seen < UP_FOR ? "up" : "gone", "last_seen_ms",
@@ -91,8 +98,51 @@ seen(ts_licensing_projects_t *projects, const char *version,
   apr_cpystrn(p->host, host, sizeof(p->host));
   p->port = port;
   p->last_seen = apr_time_now();
+  p->said_gone = 0;
   apr_thread_mutex_unlock(projects->lock);
   return fresh;
+}
+
+/* ##.# and nothing else. */
+static int
+valid_version(const char *v)
+{
+  return strlen(v) == 4 && apr_isdigit(v[0]) && apr_isdigit(v[1])
+         && v[2] == '.' && apr_isdigit(v[3]);
+}
+
+void
+ts_licensing_projects_tick(void *baton)
+{
+  ts_licensing_t *lc = baton;
+  ts_licensing_projects_t *projects = lc->projects;
+  apr_time_t now = apr_time_now();
+  apr_pool_t *pool;
+  apr_array_header_t *gone;
+
+  /* the registry's prober thread: a pool of its own for this tick */
+  apr_pool_create(&pool, NULL);
+  gone = apr_array_make(pool, 1, sizeof(project_t));
+  apr_thread_mutex_lock(projects->lock);
+  for (apr_hash_index_t *hi = apr_hash_first(pool, projects->table); hi;
+       hi = apr_hash_next(hi)) {
+    project_t *p = apr_hash_this_val(hi);
+    if (!p->said_gone && now - p->last_seen >= UP_FOR) {
+      p->said_gone = 1;
+      APR_ARRAY_PUSH(gone, project_t) = *p;
+    }
+  }
+  apr_thread_mutex_unlock(projects->lock);
+  for (int i = 0; i < gone->nelts; i++) {
+    const project_t *p = &APR_ARRAY_IDX(gone, i, project_t);
+    ts_log(lc->log, TS_LOG_WARNING, "project license server %s (%s port "
+           "%d) is gone: no report for %d s", p->version, p->host, p->port,
+           (int)apr_time_sec(UP_FOR));
+    ts_licensing_say(lc, apr_pstrcat(pool, "projects/", p->version, NULL),
+                     json_pack("{s:s, s:s, s:i}", "state", "gone", "host",
+                               p->host, "port", p->port), 1);
+  }
+  apr_pool_destroy(pool);
 }
 
 static void
@@ -106,15 +156,19 @@ report(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   json_int_t port;
 
   (void)args;
+  if (!ts_registry_authentic(reply, lc->registry, req, "a project license "
+                             "server's report", pool))
+    return;
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
     return;
   if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:s, s:I}", "version",
                      &version, "host", &host, "port", &port)
-      || strlen(version) != 4 || version[2] != '.' || strlen(host) > 255
+      || !valid_version(version) || !ts_registry_valid_host(host)
       || port < 1024 || port > 64000) {
-    ts_http_reply_error(reply, 400, "the body must be {\"version\": \"##.#\","
-                        " \"host\", \"port\": 1024..64000}", pool);
+    ts_http_reply_error(reply, 400, "the body must be {\"version\": \"##.#\""
+                        " (two digits, a dot, a digit), \"host\": a name or "
+                        "an address, \"port\": 1024..64000}", pool);
     json_decref(j);
     return;
   }
@@ -150,6 +204,7 @@ const ts_route_t ts_licensing_project_routes[] = {
 
 struct ts_project_reporter_t {
   const char *host, *project;
+  const ts_credential_t *cred;
   int main_port, port;
   ts_log_t *log;
   apr_thread_t *thread;
@@ -166,13 +221,14 @@ report_once(ts_project_reporter_t *r, int *reported, apr_pool_t *pool)
   json_t *j = json_pack("{s:s, s:s, s:i}", "version", r->project, "host",
                         r->host, "port", r->port);
   char *body = json_dumps(j, JSON_COMPACT);
-  const char *answer;
+  const char *answer = "";
   int status = 0, ok;
   ts_error_t *err;
 
   json_decref(j);
   err = body ? ts_http_call(&status, &answer, r->host, r->main_port, "POST",
-                            "/v1/projects", body, NULL,
+                            "/v1/projects", body,
+                            ts_credential_header(r->cred, pool),
                             apr_time_from_sec(5), pool)
              : ts_error_createf(TS_EINTERNAL, "cannot write the report");
   free(body);
@@ -185,8 +241,8 @@ report_once(ts_project_reporter_t *r, int *reported, apr_pool_t *pool)
       ts_log(r->log, TS_LOG_WARNING, "cannot report to the main license "
              "server on %s port %d (INOHOST): %s; retrying every %d s",
              r->host, r->main_port, err ? ts_error_text(err, pool)
-                                        : apr_psprintf(pool, "HTTP %d",
-                                                       status),
+                                        : apr_psprintf(pool, "HTTP %d: %s",
+                                                       status, answer),
              (int)apr_time_sec(REPORT_EVERY));
     *reported = ok;
   }
@@ -219,7 +275,8 @@ reporter(apr_thread_t *thread, void *data)
 ts_error_t *
 ts_project_reporter_start(ts_project_reporter_t **reporter_p,
                           const char *host, int main_port,
-                          const char *project, int port, ts_log_t *log,
+                          const char *project, int port,
+                          const ts_credential_t *cred, ts_log_t *log,
                           apr_pool_t *pool)
 {
   ts_project_reporter_t *r = apr_pcalloc(pool, sizeof(*r));
@@ -229,6 +286,7 @@ ts_project_reporter_start(ts_project_reporter_t **reporter_p,
   r->project = apr_pstrdup(pool, project);
   r->main_port = main_port;
   r->port = port;
+  r->cred = cred;
   r->log = log;
   apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&r->wake, pool);

@@ -3,12 +3,20 @@
  *
  *   POST   /v1/sessions                  {"product","user","host","pid",
  *                                         "application"[,"model_server"]}
- *                                        -> 201 the session
- *   GET    /v1/sessions                  the live sessions
+ *                                        -> 201 the session and its token
+ *   GET    /v1/sessions                  the live sessions (no tokens)
  *   PUT    /v1/sessions/{id}/heartbeat   renew the lease (POST too)
  *   DELETE /v1/sessions/{id}             check in
  *   POST   /v1/sessions/{id}/release     {"reason"}: force-release, by the
  *                                        administrator
+ *
+ * Sessions belong to their holder (ts_token.h): heartbeat and check-in
+ * carry "Authorization: Bearer <token>", the token the checkout returned.
+ * Without one they are answered 401; with one that is not the session's,
+ * 404 with the very words of an unknown session, so an id seen in the
+ * list, on the bus or in the audit log opens nothing and tells nothing.
+ * (403 would confirm that the id is live.) The administrator's
+ * force-release needs the password instead.
  *
  * This is the only file that calls the seat store (ts_store.h); the rest
  * of the role asks through the functions ts_licensing.h declares under
@@ -24,6 +32,7 @@
 
 #include "ts_file.h"
 #include "ts_store.h"
+#include "ts_token.h"
 
 static json_t *
 session_json(const ts_session_t *s)
@@ -147,6 +156,7 @@ typedef struct deferred_t {
   ts_http_pending_t *pending;
   json_t *extra;              /* force-release: who, why, from where */
   const char *who, *reason;
+  const char *token;          /* checkout: the holder's, for the answer */
 } deferred_t;
 
 static void
@@ -203,6 +213,7 @@ checkout_done(ts_http_reply_t *reply, void *baton,
               const ts_http_request_t *req, apr_pool_t *pool)
 {
   deferred_t *d = baton;
+  json_t *j;
 
   (void)req;
   if (d->op.err) {
@@ -210,7 +221,10 @@ checkout_done(ts_http_reply_t *reply, void *baton,
     return;
   }
   tell(d->lc, "checkout", &d->op.session, NULL);
-  ts_http_reply_json(reply, 201, session_json(&d->op.session), pool);
+  /* the one place the token is ever shown */
+  j = session_json(&d->op.session);
+  json_object_set_new(j, "token", json_string(d->token));
+  ts_http_reply_json(reply, 201, j, pool);
 }
 
 static void
@@ -220,10 +234,18 @@ checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   ts_licensing_t *lc = baton;
   deferred_t *d = deferred(lc, TS_STORE_CHECKOUT, NULL, pool);
   ts_session_t *s = &d->op.session;
+  ts_error_t *err;
 
   (void)args;
   if (!parse_checkout(s, reply, req, pool))
     return;
+  err = ts_token_new(&d->token, &d->op.token, pool);
+  if (err) {
+    ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+    ts_log_error(lc->log, TS_LOG_ERROR, err, "checkout");
+    ts_error_clear(err);
+    return;
+  }
   if (s->server && !ts_registry_is_up(lc->registry, s->server)) {
     ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server '%s' "
                         "is not registered or is gone; see GET "
@@ -289,13 +311,33 @@ renew_done(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                      (json_int_t)apr_time_as_msec(d->op.expires)), pool);
 }
 
+/* The hash of the token REQ carries for ACT on session ID, or NULL when
+ * it carries none and the reply says how to send it (401). */
+static const char *
+presented_token(ts_http_reply_t *reply, const ts_http_request_t *req,
+                const char *act, const char *id, apr_pool_t *pool)
+{
+  const char *token = ts_token_from_header(req->authorization);
+
+  if (token)
+    return ts_token_hash(token, pool);
+  ts_http_reply_error(reply, 401, apr_psprintf(pool, "%s of session %s "
+    "needs the session's token, which only its holder got from the "
+    "checkout (\"token\" in the answer to POST /v1/sessions): send it as "
+    "\"Authorization: " TS_TOKEN_SCHEME " <token>\"", act, id), pool);
+  reply->www_authenticate = TS_TOKEN_SCHEME " realm=\"Tessera sessions\"";
+  return NULL;
+}
+
 static void
 heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
           const char *const *args, apr_pool_t *pool)
 {
-  (void)reply;
-  submit(deferred(baton, TS_STORE_RENEW, args[0], pool), req, renew_done,
-         pool);
+  deferred_t *d = deferred(baton, TS_STORE_RENEW, args[0], pool);
+
+  d->op.token = presented_token(reply, req, "a heartbeat", args[0], pool);
+  if (d->op.token)
+    submit(d, req, renew_done, pool);
 }
 
 static void
@@ -319,9 +361,10 @@ checkin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
 {
   deferred_t *d = deferred(baton, TS_STORE_RELEASE, args[0], pool);
 
-  (void)reply;
   d->op.event = "checkin";
-  submit(d, req, checkin_done, pool);
+  d->op.token = presented_token(reply, req, "the check-in", args[0], pool);
+  if (d->op.token)
+    submit(d, req, checkin_done, pool);
 }
 
 static void
@@ -373,6 +416,7 @@ force_release(ts_http_reply_t *reply, void *baton,
   d->extra = json_pack("{s:s, s:s, s:s}", "by", who, "reason", d->reason,
                        "client", req->client);
   d->op.event = "force-release";
+  d->op.administrator = 1;    /* who needs no token */
   d->op.detail = d->extra;
   submit(d, req, force_release_done, pool);
 }

@@ -3,65 +3,85 @@
  * One lock guards the table and the registry's pool; each entry has a
  * pool of its own, created and destroyed under the lock, so a replaced or
  * forgotten entry frees what it held. Whatever leaves the lock (for a
- * callback, a log line, an answer) is copied first. Probes run without
- * the lock: a dead host may take PROBE_TIMEOUT to say nothing.
+ * callback, a log line, an answer) is copied first.
+ *
+ * The prober thread owns a set of concurrent probes (ts_http_probe.h).
+ * Each round it starts a probe for every server that is up and has none
+ * under way, then judges every server by the time of its last heartbeat
+ * and of its last answered probe, never waiting for a probe; results are
+ * taken in as they come, between rounds too. A stop wakes it at once.
  */
 #include "ts_registry.h"
 
 #include <string.h>
 #include <apr_hash.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 
-#include "ts_httpd.h"
+#include "ts_http_probe.h"
 
 /* Registry entries: kept gone for this long, then forgotten. */
 #define FORGET_AFTER apr_time_from_sec(3600)
+/* A probe's whole time, connection included. */
 #define PROBE_TIMEOUT apr_time_from_sec(2)
+/* A host's addresses probed at most (each at once: "localhost" may be
+ * ::1 and 127.0.0.1, and the server listen on one of them). */
+#define MAX_ADDRESSES 4
 
 typedef struct entry_t {
   ts_model_server_t ms;
+  const char *addresses;          /* MS.host resolved, for the probes:
+                                     up to MAX_ADDRESSES, by spaces */
+  int probing;                    /* probes under way */
   apr_pool_t *pool;
 } entry_t;
+
+/* A host's proxy. Kept for reuse when it expires (the table holds at
+ * most one per host that ever reported). */
+typedef struct proxy_t {
+  char host[256];
+  int port;                       /* 0: stopped */
+  apr_time_t last_seen;
+} proxy_t;
 
 struct ts_registry_t {
   apr_thread_mutex_t *lock;       /* guards SERVERS, PROXIES, POOL,
                                      STOPPING */
   apr_hash_t *servers;            /* id -> entry_t */
-  apr_hash_t *proxies;            /* host -> int port */
+  apr_hash_t *proxies;            /* host -> proxy_t */
   apr_pool_t *pool;
-  apr_thread_cond_t *wake;
   apr_thread_t *prober;
+  ts_http_probes_t *probes;       /* the prober thread's */
   int stopping;
   apr_interval_time_t probe, gone_after;
-  ts_registry_change_t change;
-  void *baton;
-  ts_log_t *log;
+  ts_registry_options_t o;
   apr_pool_t *owner_pool;         /* the creator's, for the thread */
 };
 
 ts_error_t *
-ts_registry_create(ts_registry_t **registry, int probe, int gone_after,
-                   ts_log_t *log, ts_registry_change_t change, void *baton,
-                   apr_pool_t *pool)
+ts_registry_create(ts_registry_t **registry,
+                   const ts_registry_options_t *o, apr_pool_t *pool)
 {
   ts_registry_t *r = apr_pcalloc(pool, sizeof(*r));
 
   apr_pool_create(&r->pool, pool);
   r->servers = apr_hash_make(r->pool);
   r->proxies = apr_hash_make(r->pool);
-  r->probe = apr_time_from_sec(probe);
-  r->gone_after = apr_time_from_sec(gone_after);
-  r->change = change;
-  r->baton = baton;
-  r->log = log;
+  r->o = *o;
+  r->probe = apr_time_from_sec(o->probe);
+  r->gone_after = apr_time_from_sec(o->gone_after);
   r->owner_pool = pool;
   apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
-  apr_thread_cond_create(&r->wake, pool);
   *registry = r;
   return NULL;
+}
+
+const ts_registry_options_t *
+ts_registry_options(const ts_registry_t *r)
+{
+  return &r->o;
 }
 
 apr_interval_time_t
@@ -91,106 +111,150 @@ copy_of(const ts_model_server_t *ms, apr_pool_t *pool)
   return c;
 }
 
-/* Under the lock: the entries that are up, copied into POOL. */
-static apr_array_header_t *
-targets_of(ts_registry_t *r, apr_pool_t *pool)
+/* A probe's result (the prober's thread): KEY is the server's id, TAG
+ * the time it registered, so a result for an entry replaced meanwhile is
+ * dropped. */
+static void
+probed(void *baton, const char *key, apr_int64_t tag, int status)
 {
-  apr_array_header_t *targets = apr_array_make(pool, 8,
-                                               sizeof(ts_model_server_t *));
+  ts_registry_t *r = baton;
+  entry_t *e;
+
+  apr_thread_mutex_lock(r->lock);
+  e = apr_hash_get(r->servers, key, APR_HASH_KEY_STRING);
+  if (e && e->ms.registered == tag) {
+    e->probing--;
+    if (status == 200)
+      e->ms.last_probe_ok = apr_time_now();
+  }
+  apr_thread_mutex_unlock(r->lock);
+}
+
+/* Start a probe of every server that is up and has none under way. */
+static void
+start_probes(ts_registry_t *r, apr_pool_t *pool)
+{
+  apr_array_header_t *targets = apr_array_make(pool, 8, sizeof(entry_t));
+
+  apr_thread_mutex_lock(r->lock);
+  for (apr_hash_index_t *hi = apr_hash_first(pool, r->servers); hi;
+       hi = apr_hash_next(hi)) {
+    entry_t *e = apr_hash_this_val(hi), *t;
+    if (!e->ms.up || e->probing)
+      continue;
+    t = apr_array_push(targets);
+    t->ms.id = apr_pstrdup(pool, e->ms.id);
+    t->ms.port = e->ms.port;
+    t->ms.registered = e->ms.registered;
+    t->addresses = apr_pstrdup(pool, e->addresses);
+    for (const char *a = e->addresses; *a; a += strcspn(a, " "),
+         a += strspn(a, " "))
+      e->probing++;      /* one per address */
+  }
+  apr_thread_mutex_unlock(r->lock);
+  for (int i = 0; i < targets->nelts; i++) {
+    entry_t *t = &APR_ARRAY_IDX(targets, i, entry_t);
+    char *last;
+    for (char *a = apr_strtok((char *)t->addresses, " ", &last); a;
+         a = apr_strtok(NULL, " ", &last)) {
+      ts_error_t *err = ts_http_probes_add(r->probes, a, t->ms.port,
+                                           "/health", PROBE_TIMEOUT,
+                                           t->ms.id, t->ms.registered);
+      if (err) {
+        /* counts as an unanswered probe; the next round tries again */
+        ts_log_error(r->o.log, TS_LOG_ERROR, err, "probing a model server");
+        ts_error_clear(err);
+        probed(r, t->ms.id, t->ms.registered, 0);
+      }
+    }
+  }
+}
+
+/* Under the lock: mark the servers silent for too long gone (copies of
+ * them into GONE), forget the long gone, retire the silent proxies (what
+ * to log of them into RETIRED). */
+static void
+settle(ts_registry_t *r, apr_array_header_t *gone,
+       apr_array_header_t *retired, apr_pool_t *pool)
+{
+  apr_time_t now = apr_time_now();
 
   for (apr_hash_index_t *hi = apr_hash_first(pool, r->servers); hi;
        hi = apr_hash_next(hi)) {
     entry_t *e = apr_hash_this_val(hi);
-    if (e->ms.up)
-      APR_ARRAY_PUSH(targets, ts_model_server_t *) = copy_of(&e->ms, pool);
-  }
-  return targets;
-}
-
-/* Under the lock: take the probes' results in, mark the servers silent
- * for too long gone (copies of them into GONE), forget the long gone. */
-static void
-settle(ts_registry_t *r, const apr_array_header_t *targets,
-       apr_array_header_t *gone, apr_pool_t *pool)
-{
-  apr_time_t now = apr_time_now();
-
-  for (int i = 0; i < targets->nelts; i++) {
-    ts_model_server_t *ms = APR_ARRAY_IDX(targets, i, ts_model_server_t *);
-    entry_t *e = apr_hash_get(r->servers, ms->id, APR_HASH_KEY_STRING);
-    if (!e || !e->ms.up || e->ms.registered != ms->registered)
-      continue;   /* gone or registered anew meanwhile */
-    if (ms->last_probe_ok)
-      e->ms.last_probe_ok = ms->last_probe_ok;
-    if (now - e->ms.last_heartbeat > r->gone_after
+    if (e->ms.up && now - e->ms.last_heartbeat > r->gone_after
         && now - e->ms.last_probe_ok > r->gone_after) {
       e->ms.up = 0;
       APR_ARRAY_PUSH(gone, ts_model_server_t *) = copy_of(&e->ms, pool);
     }
-  }
-  for (apr_hash_index_t *hi = apr_hash_first(pool, r->servers); hi;
-       hi = apr_hash_next(hi)) {
-    entry_t *e = apr_hash_this_val(hi);
-    if (!e->ms.up && now - e->ms.last_heartbeat > FORGET_AFTER) {
+    else if (!e->ms.up && now - e->ms.last_heartbeat > FORGET_AFTER) {
       apr_hash_set(r->servers, e->ms.id, APR_HASH_KEY_STRING, NULL);
       apr_pool_destroy(e->pool);
     }
   }
+  for (apr_hash_index_t *hi = apr_hash_first(pool, r->proxies); hi;
+       hi = apr_hash_next(hi)) {
+    proxy_t *p = apr_hash_this_val(hi);
+    if (p->port && now - p->last_seen > r->gone_after) {
+      APR_ARRAY_PUSH(retired, const char *) = apr_psprintf(pool, "the proxy "
+        "of host %s (port %d) did not report for %" APR_TIME_T_FMT " s: "
+        "clients now connect to that host's model servers directly",
+        p->host, p->port, apr_time_sec(r->gone_after));
+      p->port = 0;
+    }
+  }
 }
 
-/* One round: probe every model server that is up, then mark those silent
- * for too long as gone. */
+/* One round: start the probes, judge every server, tell who is gone. */
 static void
 probe_round(ts_registry_t *r, apr_pool_t *pool)
 {
-  apr_array_header_t *targets, *gone = apr_array_make(pool, 2,
-                                                      sizeof(void *));
+  apr_array_header_t *gone = apr_array_make(pool, 2, sizeof(void *));
+  apr_array_header_t *retired = apr_array_make(pool, 1, sizeof(void *));
 
+  start_probes(r, pool);
   apr_thread_mutex_lock(r->lock);
-  targets = targets_of(r, pool);
+  settle(r, gone, retired, pool);
   apr_thread_mutex_unlock(r->lock);
-  for (int i = 0; i < targets->nelts; i++) {
-    ts_model_server_t *ms = APR_ARRAY_IDX(targets, i, ts_model_server_t *);
-    int status = 0;
-    const char *body;
-    ts_error_t *err = ts_http_get(&status, &body, ms->host, ms->port,
-                                  "/health", PROBE_TIMEOUT, pool);
-    /* a failed probe is the finding, not an error to report */
-    ms->last_probe_ok = !err && status == 200 ? apr_time_now() : 0;
-    ts_error_clear(err);
-  }
-  apr_thread_mutex_lock(r->lock);
-  settle(r, targets, gone, pool);
-  apr_thread_mutex_unlock(r->lock);
+  for (int i = 0; i < retired->nelts; i++)
+    ts_log(r->o.log, TS_LOG_WARNING, "%s",
+           APR_ARRAY_IDX(retired, i, const char *));
   for (int i = 0; i < gone->nelts; i++) {
     ts_model_server_t *ms = APR_ARRAY_IDX(gone, i, ts_model_server_t *);
     const char *reason = apr_psprintf(pool, "no heartbeat and no answer to "
       "GET http://%s:%d/health for %" APR_TIME_T_FMT " s", ms->host,
       ms->port, apr_time_sec(r->gone_after));
-    ts_log(r->log, TS_LOG_WARNING, "model server %s (repository %s) is "
+    ts_log(r->o.log, TS_LOG_WARNING, "model server %s (repository %s) is "
            "gone: %s", ms->id, ms->repository, reason);
-    r->change(r->baton, ms, 0, reason);
+    r->o.change(r->o.baton, ms, 0, reason);
   }
+  if (r->o.tick)
+    r->o.tick(r->o.baton);
 }
 
 static void *APR_THREAD_FUNC
 prober(apr_thread_t *thread, void *data)
 {
   ts_registry_t *r = data;
+  apr_time_t next = apr_time_now() + r->probe;
   apr_pool_t *pool;
+  int stopping;
 
   apr_pool_create(&pool, NULL);
-  apr_thread_mutex_lock(r->lock);
-  while (!r->stopping) {
-    apr_thread_cond_timedwait(r->wake, r->lock, r->probe);
-    if (r->stopping)
-      break;
-    apr_thread_mutex_unlock(r->lock);
-    probe_round(r, pool);
-    apr_pool_clear(pool);
+  for (;;) {
     apr_thread_mutex_lock(r->lock);
+    stopping = r->stopping;
+    apr_thread_mutex_unlock(r->lock);
+    if (stopping)
+      break;
+    if (apr_time_now() >= next) {
+      apr_pool_clear(pool);
+      probe_round(r, pool);
+      next = apr_time_now() + r->probe;
+    }
+    /* results as they come, until the next round or a stop */
+    ts_http_probes_run(r->probes, next - apr_time_now(), probed, r);
   }
-  apr_thread_mutex_unlock(r->lock);
   apr_pool_destroy(pool);
   (void)thread;   /* returns: apr_thread_exit()'s unwinding upsets ASan */
   return NULL;
@@ -199,11 +263,15 @@ prober(apr_thread_t *thread, void *data)
 ts_error_t *
 ts_registry_start(ts_registry_t *r)
 {
-  apr_status_t s = apr_thread_create(&r->prober, NULL, prober, r,
-                                     r->owner_pool);
+  apr_status_t s;
 
-  if (s)
+  TS_ERR(ts_http_probes_create(&r->probes));
+  s = apr_thread_create(&r->prober, NULL, prober, r, r->owner_pool);
+  if (s) {
+    ts_http_probes_destroy(r->probes);
+    r->probes = NULL;
     return ts_error_aprf(s, "cannot start the model-server prober thread");
+  }
   return NULL;
 }
 
@@ -216,10 +284,12 @@ ts_registry_stop(ts_registry_t *r)
     return;
   apr_thread_mutex_lock(r->lock);
   r->stopping = 1;
-  apr_thread_cond_signal(r->wake);
   apr_thread_mutex_unlock(r->lock);
+  ts_http_probes_wake(r->probes);
   apr_thread_join(&ignored, r->prober);
   r->prober = NULL;
+  ts_http_probes_destroy(r->probes);   /* abandons probes under way */
+  r->probes = NULL;
 }
 
 int
@@ -243,20 +313,42 @@ ts_registry_valid_host(const char *s)
                                         "0123456789.:-") == n;
 }
 
-void
+ts_error_t *
 ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
                 apr_pool_t *scratch_pool)
 {
   apr_pool_t *epool;
   entry_t *e, *old;
   ts_model_server_t *copy;
+  apr_sockaddr_t *sa;
+  const char *addresses = "";
+  char *address;
+  apr_status_t s;
+  int n = 0;
 
+  /* once, here, in the registering request's thread: a name resolved in
+   * the prober would hold every probe up */
+  s = apr_sockaddr_info_get(&sa, ms->host, APR_UNSPEC, (apr_port_t)ms->port,
+                            0, scratch_pool);
+  for (; !s && sa && n < MAX_ADDRESSES; sa = sa->next)
+    if (apr_sockaddr_ip_get(&address, sa) == APR_SUCCESS) {
+      addresses = apr_pstrcat(scratch_pool, addresses, n ? " " : "",
+                              address, NULL);
+      n++;
+    }
+  if (!n)
+    return ts_error_createf(TS_EINVAL, "the host '%s' does not resolve on "
+                            "the license server's machine, so neither it "
+                            "nor clients could reach the model server: "
+                            "register with a name this machine resolves, "
+                            "or an address", ms->host);
   apr_thread_mutex_lock(r->lock);
   apr_pool_create(&epool, r->pool);
   e = apr_pcalloc(epool, sizeof(*e));
   e->pool = epool;
   e->ms = *copy_of(ms, epool);
   e->ms.id = apr_psprintf(epool, "%s:%d", ms->host, ms->port);
+  e->addresses = apr_pstrdup(epool, addresses);
   e->ms.up = 1;
   e->ms.registered = e->ms.last_heartbeat = apr_time_now();
   e->ms.last_probe_ok = 0;
@@ -266,10 +358,11 @@ ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
     apr_pool_destroy(old->pool);
   copy = copy_of(&e->ms, scratch_pool);
   apr_thread_mutex_unlock(r->lock);
-  ts_log(r->log, TS_LOG_INFO, "model server %s registered: repository %s, "
-         "%d models, pid %ld", copy->id, copy->repository,
+  ts_log(r->o.log, TS_LOG_INFO, "model server %s registered: repository "
+         "%s, %d models, pid %ld", copy->id, copy->repository,
          copy->models->nelts, copy->pid);
-  r->change(r->baton, copy, 1, "registered");
+  r->o.change(r->o.baton, copy, 1, "registered");
+  return NULL;
 }
 
 int
@@ -303,9 +396,9 @@ ts_registry_remove(ts_registry_t *r, const char *id,
   }
   apr_thread_mutex_unlock(r->lock);
   if (copy) {
-    ts_log(r->log, TS_LOG_INFO, "model server %s stopped (unregistered)",
-           id);
-    r->change(r->baton, copy, 0, "stopped (unregistered itself)");
+    ts_log(r->o.log, TS_LOG_INFO, "model server %s stopped "
+           "(unregistered)", id);
+    r->o.change(r->o.baton, copy, 0, "stopped (unregistered itself)");
   }
   return e != NULL;
 }
@@ -313,19 +406,51 @@ ts_registry_remove(ts_registry_t *r, const char *id,
 void
 ts_registry_set_proxy(ts_registry_t *r, const char *host, int port)
 {
-  int *p;
+  proxy_t *p;
+  int fresh;
 
   apr_thread_mutex_lock(r->lock);
   p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
   if (!p) {
-    p = apr_palloc(r->pool, sizeof(*p));
-    apr_hash_set(r->proxies, apr_pstrdup(r->pool, host),
-                 APR_HASH_KEY_STRING, p);
+    p = apr_pcalloc(r->pool, sizeof(*p));
+    apr_cpystrn(p->host, host, sizeof(p->host));
+    apr_hash_set(r->proxies, p->host, APR_HASH_KEY_STRING, p);
   }
-  *p = port;
+  fresh = p->port != port;
+  p->port = port;
+  p->last_seen = apr_time_now();
   apr_thread_mutex_unlock(r->lock);
-  ts_log(r->log, TS_LOG_INFO, "proxy of host %s on port %d registered",
-         host, port);
+  if (fresh)
+    ts_log(r->o.log, TS_LOG_INFO, "proxy of host %s on port %d registered",
+           host, port);
+}
+
+int
+ts_registry_remove_proxy(ts_registry_t *r, const char *host)
+{
+  proxy_t *p;
+  int port;
+
+  apr_thread_mutex_lock(r->lock);
+  p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
+  port = p ? p->port : 0;
+  if (p)
+    p->port = 0;
+  apr_thread_mutex_unlock(r->lock);
+  if (port)
+    ts_log(r->o.log, TS_LOG_INFO, "proxy of host %s on port %d stopped "
+           "(unregistered)", host, port);
+  return port != 0;
+}
+
+/* Under the lock: the port of HOST's proxy if it reports, else 0. */
+static int
+proxy_port(ts_registry_t *r, const char *host)
+{
+  proxy_t *p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
+
+  return p && p->port && apr_time_now() - p->last_seen <= r->gone_after
+         ? p->port : 0;
 }
 
 void
@@ -354,7 +479,7 @@ typedef struct found_t {
   const char *name, *model;
   const ts_model_server_t *ms;
   int proxy;
-  apr_hash_t *proxies;
+  ts_registry_t *registry;
   apr_pool_t *pool;
 } found_t;
 
@@ -364,14 +489,12 @@ match(void *baton, const ts_model_server_t *ms, const char *name,
       const char *model)
 {
   found_t *f = baton;
-  int *proxy;
 
   if (strcmp(name, f->name) != 0)
     return 0;
   f->ms = copy_of(ms, f->pool);
   f->model = apr_pstrdup(f->pool, model);
-  proxy = apr_hash_get(f->proxies, ms->host, APR_HASH_KEY_STRING);
-  f->proxy = proxy ? *proxy : 0;
+  f->proxy = proxy_port(f->registry, ms->host);   /* under the lock */
   return 1;
 }
 
@@ -380,7 +503,7 @@ ts_registry_find(const ts_model_server_t **ms, const char **model,
                  int *proxy, ts_registry_t *r, const char *name,
                  apr_pool_t *pool)
 {
-  found_t f = { name, NULL, NULL, 0, r->proxies, pool };
+  found_t f = { name, NULL, NULL, 0, r, pool };
 
   ts_registry_each_name(r, match, &f);
   *ms = f.ms;
@@ -415,7 +538,10 @@ ts_registry_counts(ts_registry_t *r, int *up, int *gone, int *proxies)
     else
       (*gone)++;
   }
-  *proxies = (int)apr_hash_count(r->proxies);
+  *proxies = 0;
+  for (apr_hash_index_t *hi = apr_hash_first(NULL, r->proxies); hi;
+       hi = apr_hash_next(hi))
+    *proxies += proxy_port(r, ((proxy_t *)apr_hash_this_val(hi))->host) != 0;
   apr_thread_mutex_unlock(r->lock);
 }
 

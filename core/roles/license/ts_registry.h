@@ -3,12 +3,20 @@
  *
  * Model servers register (repository, models, links, host, port, pid, the
  * license server they belong to) and heartbeat; the registry also probes
- * each one's GET /health itself every probe interval. A model server with
+ * each one's GET /health itself every probe interval, all at once, each
+ * probe with its own deadline (ts_http_probe.h), so no server that is
+ * slow to answer delays another's verdict or a stop. A model server with
  * neither a heartbeat nor a successful probe for the gone-after interval
  * is marked gone and the change callback runs (the license server frees
  * its seats and says so on the bus). The registry is soft state: after a
  * restart of the license server, model servers register again when their
- * heartbeat is answered 404.
+ * heartbeat is answered 404. Proxies report the same way (POST again
+ * every gone-after / 3); one silent for the gone-after interval is no
+ * longer offered to clients.
+ *
+ * Only Tessera's servers may change the registry: every request that
+ * registers, heartbeats or unregisters carries the server credential
+ * ("Authorization: Tessera <token>", ts_credential.h), else 401.
  *
  * The data and the prober are ts_registry.c; the HTTP interfaces over it
  * are two route tables:
@@ -19,6 +27,7 @@
  *   PUT    /v1/model-servers/{id}/heartbeat 200, or 404: register again
  *   DELETE /v1/model-servers/{id}           a clean stop
  *   POST   /v1/proxies                      {"host","port"}: a host's proxy
+ *   DELETE /v1/proxies/{host}               the proxy stops
  *   GET    /v1/models/{name}                where a client connects for it
  * The hub, on p+2 (ts_hub.c):
  *   GET    /v1/resolve/{name}               the physical model
@@ -30,6 +39,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <jansson.h>
+#include "ts_credential.h"
 #include "ts_error.h"
 #include "ts_log.h"
 #include "ts_routes.h"
@@ -55,14 +65,27 @@ typedef void (*ts_registry_change_t)(void *baton,
                                      const ts_model_server_t *server, int up,
                                      const char *reason);
 
-/* A registry probing every PROBE seconds and marking servers gone after
- * GONE_AFTER seconds of silence. */
-ts_error_t *ts_registry_create(ts_registry_t **registry, int probe,
-                               int gone_after, ts_log_t *log,
-                               ts_registry_change_t change, void *baton,
+typedef struct ts_registry_options_t {
+  int probe;                      /* seconds between probe rounds */
+  int gone_after;                 /* seconds of silence: gone */
+  const ts_credential_t *credential;  /* what servers must present */
+  ts_log_t *log;
+  ts_registry_change_t change;
+  void (*tick)(void *baton);      /* after each probe round, on the
+                                     prober's thread; NULL: none */
+  void *baton;                    /* CHANGE's and TICK's */
+} ts_registry_options_t;
+
+/* A registry as OPTIONS say (copied; the credential must outlive it). */
+ts_error_t *ts_registry_create(ts_registry_t **registry,
+                               const ts_registry_options_t *options,
                                apr_pool_t *pool);
 
-/* Start and stop the prober thread. */
+/* The options it was created with. */
+const ts_registry_options_t *ts_registry_options(const ts_registry_t *r);
+
+/* Start and stop the prober thread. Stopping wakes it at once: probes
+ * still under way are abandoned. */
 ts_error_t *ts_registry_start(ts_registry_t *registry);
 void ts_registry_stop(ts_registry_t *registry);
 
@@ -75,9 +98,12 @@ int ts_registry_valid_name(const char *name);
 int ts_registry_valid_host(const char *host);
 
 /* Register MS (copied; its id is "<host>:<port>"), replacing an entry of
- * the same id; it is up as of now. */
-void ts_registry_add(ts_registry_t *registry, const ts_model_server_t *ms,
-                     apr_pool_t *scratch_pool);
+ * the same id; it is up as of now. Its host is resolved here, once, for
+ * the probes (each of its addresses, up to 4, probed at once; one answer
+ * suffices): a host that does not resolve is TS_EINVAL. */
+ts_error_t *ts_registry_add(ts_registry_t *registry,
+                            const ts_model_server_t *ms,
+                            apr_pool_t *scratch_pool);
 
 /* A heartbeat from ID: 1 it is up (and stays so), 0 it was marked gone,
  * -1 it is not registered. */
@@ -87,9 +113,19 @@ int ts_registry_heartbeat(ts_registry_t *registry, const char *id);
 int ts_registry_remove(ts_registry_t *registry, const char *id,
                        apr_pool_t *scratch_pool);
 
-/* HOST's proxy listens on PORT. */
+/* HOST's proxy listens on PORT, as of now. */
 void ts_registry_set_proxy(ts_registry_t *registry, const char *host,
                            int port);
+
+/* HOST's proxy stopped; 0 when none was registered. */
+int ts_registry_remove_proxy(ts_registry_t *registry, const char *host);
+
+/* Whether REQ carries the server credential. If not, the reply says so
+ * (401, naming the header and the credential's file) and it is logged
+ * with WHAT ("registering a model server"). */
+int ts_registry_authentic(ts_http_reply_t *reply, ts_registry_t *registry,
+                          const ts_http_request_t *req, const char *what,
+                          apr_pool_t *pool);
 
 /* The first model server that is up and offers NAME as a model or a link:
  * *MS a copy in POOL, *MODEL the model's name, *PROXY the port of its
@@ -110,7 +146,7 @@ void ts_registry_each_name(ts_registry_t *registry,
 /* Whether ID names a model server that is up. */
 int ts_registry_is_up(ts_registry_t *registry, const char *id);
 
-/* Counts for status and /metrics. */
+/* Counts for status and /metrics (proxies: those reporting). */
 void ts_registry_counts(ts_registry_t *registry, int *up, int *gone,
                         int *proxies);
 

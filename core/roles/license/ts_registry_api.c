@@ -1,12 +1,55 @@
 /* ts_registry_api.c: brokering on the license server's port: model
  * servers register and heartbeat, proxies say where they listen, and a
  * client asks where to connect for a model (see ts_registry.h for the
- * routes). Requests are checked here; the registry keeps only what
+ * routes). Requests are checked here, the server credential first on
+ * every one that changes the registry; the registry keeps only what
  * passed. */
 #include "ts_registry.h"
 
 #include <string.h>
 #include <apr_strings.h>
+
+/* A name from the request's path as it may be shown in a message or a log
+ * line: only when it is a valid host (or "host:port" id). */
+static const char *
+shown(const char *name)
+{
+  return ts_registry_valid_host(name) ? name : "(invalid)";
+}
+
+int
+ts_registry_authentic(ts_http_reply_t *reply, ts_registry_t *r,
+                      const ts_http_request_t *req, const char *what,
+                      apr_pool_t *pool)
+{
+  const ts_registry_options_t *o = ts_registry_options(r);
+  const char *file = ts_credential_file(o->credential);
+  int given = req->authorization
+              && strncmp(req->authorization, TS_CREDENTIAL_SCHEME " ",
+                         strlen(TS_CREDENTIAL_SCHEME) + 1) == 0;
+
+  if (ts_credential_check_http(o->credential, req->authorization))
+    return 1;
+  ts_http_reply_error(reply, 401, given
+    ? apr_psprintf(pool, "%s: the token in \"Authorization: "
+                   TS_CREDENTIAL_SCHEME " <token>\" is not derived from "
+                   "this installation's server credential (%s on the "
+                   "license server's machine): copy that file to the "
+                   "server's INODIR, owner-only and owned by the account "
+                   "the server runs as", what, file)
+    : apr_psprintf(pool, "%s is for Tessera's servers only: send the "
+                   "header \"Authorization: " TS_CREDENTIAL_SCHEME
+                   " <token>\" with the token derived from the server "
+                   "credential %s (a server on another machine needs a "
+                   "copy of that file in its INODIR; `tessera-admin "
+                   "credential init` says how)", what, file), pool);
+  reply->www_authenticate = TS_CREDENTIAL_SCHEME " realm=\"Tessera "
+                            "servers\"";
+  ts_log(o->log, TS_LOG_WARNING, "refused %s from %s: %s", what,
+         req->client, given ? "wrong server credential"
+                            : "no server credential");
+  return 0;
+}
 
 /* The models and links of a registration into MS (in POOL); NULL, or
  * what is wrong with them. */
@@ -83,9 +126,13 @@ do_register(ts_http_reply_t *reply, void *baton,
   ts_model_server_t ms = { 0 };
   apr_interval_time_t gone_after = ts_registry_gone_after(r);
   const char *problem;
+  ts_error_t *err;
   json_t *j;
 
   (void)args;
+  if (!ts_registry_authentic(reply, r, req, "registering a model server",
+                             pool))
+    return;
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
     return;
@@ -95,7 +142,12 @@ do_register(ts_http_reply_t *reply, void *baton,
     ts_http_reply_error(reply, 400, problem, pool);
     return;
   }
-  ts_registry_add(r, &ms, pool);
+  err = ts_registry_add(r, &ms, pool);
+  if (err) {
+    ts_http_reply_error(reply, 400, ts_error_text(err, pool), pool);
+    ts_error_clear(err);
+    return;
+  }
   ts_http_reply_json(reply, 201, json_pack("{s:s, s:I, s:I}", "id",
                      apr_psprintf(pool, "%s:%d", ms.host, ms.port),
                      "heartbeat_seconds",
@@ -119,9 +171,13 @@ heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
           const char *const *args, apr_pool_t *pool)
 {
   const char *id = args[0];
-  int state = ts_registry_heartbeat(baton, id);
+  int state;
 
-  (void)req;
+  if (!ts_registry_authentic(reply, baton, req, apr_psprintf(pool, "a "
+                             "heartbeat of model server %s", shown(id)),
+                             pool))
+    return;
+  state = ts_registry_heartbeat(baton, id);
   if (state == 1)
     ts_http_reply_json(reply, 200, json_pack("{s:s, s:s}", "id", id,
                                              "state", "up"), pool);
@@ -138,7 +194,10 @@ unregister(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
 {
   const char *id = args[0];
 
-  (void)req;
+  if (!ts_registry_authentic(reply, baton, req, apr_psprintf(pool,
+                             "unregistering model server %s (which frees "
+                             "its seats)", shown(id)), pool))
+    return;
   if (!ts_registry_remove(baton, id, pool))
     ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
                         "not registered", id), pool);
@@ -151,12 +210,16 @@ static void
 add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
           const char *const *args, apr_pool_t *pool)
 {
+  apr_interval_time_t gone_after = ts_registry_gone_after(baton);
   json_t *j;
   json_error_t jerr;
   const char *host;
   json_int_t port;
 
   (void)args;
+  if (!ts_registry_authentic(reply, baton, req, "registering a proxy",
+                             pool))
+    return;
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
     return;
@@ -169,9 +232,35 @@ add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     return;
   }
   ts_registry_set_proxy(baton, host, (int)port);
-  ts_http_reply_json(reply, 201, json_pack("{s:s, s:i}", "host", host,
-                                           "port", (int)port), pool);
+  /* a proxy reports again within REPORT_SECONDS, or is no longer
+   * offered once EXPIRES_AFTER_SECONDS have passed */
+  ts_http_reply_json(reply, 201, json_pack("{s:s, s:i, s:I, s:I}", "host",
+                     host, "port", (int)port, "report_seconds",
+                     (json_int_t)(apr_time_sec(gone_after) >= 6
+                                  ? apr_time_sec(gone_after) / 3 : 1),
+                     "expires_after_seconds",
+                     (json_int_t)apr_time_sec(gone_after)), pool);
   json_decref(j);   /* HOST is J's */
+}
+
+static void
+remove_proxy(ts_http_reply_t *reply, void *baton,
+             const ts_http_request_t *req, const char *const *args,
+             apr_pool_t *pool)
+{
+  const char *host = args[0];
+
+  if (!ts_registry_authentic(reply, baton, req, apr_psprintf(pool,
+                             "unregistering the proxy of host %s",
+                             shown(host)), pool))
+    return;
+  if (!ts_registry_valid_host(host) || !ts_registry_remove_proxy(baton,
+                                                                 host))
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, "no proxy of host "
+                        "'%s' is registered", shown(host)), pool);
+  else
+    ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "host", host,
+                                             "unregistered", 1), pool);
 }
 
 void
@@ -218,6 +307,7 @@ const ts_route_t ts_registry_routes[] = {
   { "POST", "/v1/model-servers/{id}/heartbeat", heartbeat },
   { "DELETE", "/v1/model-servers/{id}", unregister },
   { "POST", "/v1/proxies", add_proxy },
+  { "DELETE", "/v1/proxies/{host}", remove_proxy },
   { "GET", "/v1/models/{name}", locate },
   { NULL, NULL, NULL }
 };

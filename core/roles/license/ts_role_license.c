@@ -45,6 +45,7 @@ open_licensing(license_role_t *lr, const ts_server_info_t *info,
   lo.project = info->project;
   lo.config = info->config;
   lo.passwd_path = ts_passwd_path(info->inolic, pool);
+  lo.inodir = info->inodir;
   lo.audit_path = info->config->audit
                   ? ts_path_join(info->logdir, "audit.jsonl", pool) : NULL;
   return ts_licensing_open(&lr->lc, &lo, info->log, pool);
@@ -122,7 +123,8 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
   if (info->project)
     TS_ERR(ts_project_reporter_start(&lr->reporter, info->host,
                                      info->main_port, info->project,
-                                     info->port, info->log, pool));
+                                     info->port, lr->lc->credential,
+                                     info->log, pool));
   ts_server_set_detail(server, apr_psprintf(pool, "bus %d, hub %d",
                                             info->port + 1,
                                             info->port + 2));
