@@ -128,19 +128,23 @@ work_redis(void *arg)
 {
   worker_t *w = arg;
   int fd = connect_server();
-  char id[32], pid[16];
+  char id[32], pid[16], token[72];
   static long next_id;
 
   snprintf(pid, sizeof(pid), "%d", (int)getpid());
   while (!stop && fd >= 0) {
     double t0 = now();
-    snprintf(id, sizeof(id), "session:%ld",
-             __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED));
-    if (resp_call(fd, 12, (const char *const[]){ "EVALSHA", sha_out, "2",
+    long n = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    snprintf(id, sizeof(id), "session:%ld", n);
+    /* the holder's secret, as long as Tessera's (64 hex digits) */
+    snprintf(token, sizeof(token), "%016lx%016lx%016lx%016lx",
+             (unsigned long)n * 0x9e3779b97f4a7c15ul, (unsigned long)n,
+             (unsigned long)t0, (unsigned long)getpid());
+    if (resp_call(fd, 13, (const char *const[]){ "EVALSHA", sha_out, "2",
                   "seats:bench:used", id, "1000000", "bench", "u", "h", pid,
-                  "bench", "60000" }) != 1
-        || resp_call(fd, 5, (const char *const[]){ "EVALSHA", sha_in, "2",
-                     "seats:bench:used", id }) != 1) {
+                  "bench", "60000", token }) != 1
+        || resp_call(fd, 6, (const char *const[]){ "EVALSHA", sha_in, "2",
+                     "seats:bench:used", id, token }) != 1) {
       w->errors++;
       continue;
     }

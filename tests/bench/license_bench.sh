@@ -11,7 +11,9 @@
 #     against a crash of the server, fsync once a second); checkout = one
 #     EVALSHA of a Lua script that checks the product's count against its
 #     seats, adds the session hash with its lease and increments the
-#     count; check-in = one EVALSHA that deletes it and decrements.
+#     count; check-in = one EVALSHA that deletes it and decrements. As
+#     Tessera's sessions belong to their holder, the hash keeps the
+#     holder's token and the check-in compares it first.
 #
 # Both driven by tests/bench/checkout_bench.c with the same number of
 # concurrent clients (1, 64, 1000), each client one connection doing
@@ -53,12 +55,14 @@ until redis-cli -p "$rport" ping >/dev/null 2>&1; do sleep 0.05; done
 
 checkout_lua='local used = tonumber(redis.call("GET", KEYS[1]) or "0")
 if used >= tonumber(ARGV[1]) then return redis.error_reply("no seat left") end
-redis.call("HSET", KEYS[2], "product", ARGV[2], "user", ARGV[3], "host", ARGV[4], "pid", ARGV[5], "application", ARGV[6])
+redis.call("HSET", KEYS[2], "product", ARGV[2], "user", ARGV[3], "host", ARGV[4], "pid", ARGV[5], "application", ARGV[6], "token", ARGV[8])
 redis.call("PEXPIRE", KEYS[2], ARGV[7])
 redis.call("INCR", KEYS[1])
 return 1'
-checkin_lua='if redis.call("DEL", KEYS[2]) == 1 then redis.call("DECR", KEYS[1]) return 1 end
-return 0'
+checkin_lua='if redis.call("HGET", KEYS[2], "token") ~= ARGV[1] then return 0 end
+redis.call("DEL", KEYS[2])
+redis.call("DECR", KEYS[1])
+return 1'
 sha_out=$(redis-cli -p "$rport" script load "$checkout_lua")
 sha_in=$(redis-cli -p "$rport" script load "$checkin_lua")
 
