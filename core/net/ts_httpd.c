@@ -175,28 +175,39 @@ ts_http_request_json(json_t **j, ts_http_reply_t *reply,
                         jerr.line, jerr.column), pool);
 }
 
-/* The client's address, through APR (portable). */
+/* The client's address as text: "192.0.2.7", "2001:db8::1" (an IPv4
+ * client of a listener on "::" without its "::ffff:" prefix), or
+ * "unknown". Read from the address libmicrohttpd accepted the connection
+ * with: the descriptor wrapped in an APR socket would be taken for IPv4
+ * and show every client of an IPv6 listener as 0.0.0.0. */
 static const char *
 client_of(struct MHD_Connection *conn, apr_pool_t *pool)
 {
   const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-  apr_os_sock_t fd;
-  apr_socket_t *sock = NULL;
-  apr_sockaddr_t *sa;
-  char *ip;
+    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  const struct sockaddr *addr = ci ? ci->client_addr : NULL;
+  apr_sockaddr_t sa;
+  char ip[64];
 
-  if (!ci)
+  if (!addr)
     return "unknown";
-  fd = (apr_os_sock_t)ci->connect_fd;
-  if (apr_os_sock_put(&sock, &fd, pool) != APR_SUCCESS
-      || apr_socket_addr_get(&sa, APR_REMOTE, sock) != APR_SUCCESS
-      || apr_sockaddr_ip_get(&ip, sa) != APR_SUCCESS)
+  memset(&sa, 0, sizeof(sa));
+  sa.family = addr->sa_family;
+  if (sa.family == APR_INET) {
+    memcpy(&sa.sa.sin, addr, sizeof(sa.sa.sin));
+    sa.ipaddr_ptr = &sa.sa.sin.sin_addr;
+  }
+#if APR_HAVE_IPV6
+  else if (sa.family == APR_INET6) {
+    memcpy(&sa.sa.sin6, addr, sizeof(sa.sa.sin6));
+    sa.ipaddr_ptr = &sa.sa.sin6.sin6_addr;
+  }
+#endif
+  else
     return "unknown";
-  /* IPv4 clients of an IPv6 listener: ::ffff:a.b.c.d */
-  if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
-    return ip + 7;
-  return ip;
+  if (apr_sockaddr_ip_getbuf(ip, sizeof(ip), &sa) != APR_SUCCESS)
+    return "unknown";
+  return apr_pstrdup(pool, ip);
 }
 
 /* One request's state, from its first call to its completion. */

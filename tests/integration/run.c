@@ -203,8 +203,9 @@ run_free_port(void)
 /* The request and the whole answer, headers and body, into a malloc'ed
  * *RAW of at most CAP - 1 bytes; the status (-1: no answer). */
 static int
-exchange(char **raw, size_t cap, int port, const char *method,
-         const char *path, const char *json, const char *headers)
+exchange(char **raw, size_t cap, const char *address, int port,
+         const char *method, const char *path, const char *json,
+         const char *headers)
 {
   apr_pool_t *pool;
   apr_sockaddr_t *sa;
@@ -225,10 +226,10 @@ exchange(char **raw, size_t cap, int port, const char *method,
                      : "Content-Type: application/json\r\n",
                      (unsigned long)(json ? strlen(json) : 0),
                      json ? json : "");
-  rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,
+  rv = apr_sockaddr_info_get(&sa, address, APR_UNSPEC, (apr_port_t)port, 0,
                              pool);
   if (!rv)
-    rv = apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
+    rv = apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool);
   if (!rv) {
     apr_socket_timeout_set(s, apr_time_from_sec(30));
     rv = apr_socket_connect(s, sa);
@@ -254,9 +255,18 @@ int
 run_http(int port, const char *method, const char *path, const char *json,
          const char *headers, char *body, size_t body_size)
 {
+  return run_http_at("127.0.0.1", port, method, path, json, headers, body,
+                     body_size);
+}
+
+int
+run_http_at(const char *address, int port, const char *method,
+            const char *path, const char *json, const char *headers,
+            char *body, size_t body_size)
+{
   char *buf, *b;
-  int status = exchange(&buf, body_size + 8192, port, method, path, json,
-                        headers);
+  int status = exchange(&buf, body_size + 8192, address, port, method, path,
+                        json, headers);
 
   if (body) {
     b = strstr(buf, "\r\n\r\n");
@@ -271,8 +281,8 @@ run_http_headers(int port, const char *method, const char *path,
                  char *head, size_t head_size)
 {
   char *buf, *b;
-  int status = exchange(&buf, head_size + 65536, port, method, path, NULL,
-                        NULL);
+  int status = exchange(&buf, head_size + 65536, "127.0.0.1", port, method,
+                        path, NULL, NULL);
 
   b = strstr(buf, "\r\n\r\n");
   if (b)

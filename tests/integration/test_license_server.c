@@ -2,7 +2,8 @@
  * 200 concurrent clients for 10 seats get exactly 10, twenty times over;
  * kill -9 while clients check out and in loses no acknowledged session and
  * counts no seat twice; a bad license on reload leaves the good one in
- * force; huge bodies are refused. */
+ * force; huge bodies are refused; the audit log names the client of a
+ * force-release on the default listener ("::", IPv4 and IPv6). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -336,4 +337,53 @@ Test(license_server, expired_product_is_refused)
             body);
   cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
                     sizeof(body)), 201, "%s", body);
+}
+
+/* Check out a seat; its id into ID. */
+static void
+checkout_one(char id[64])
+{
+  char body[512];
+
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 201, "%s", body);
+  cr_assert_eq(sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id), 1, "%s", body);
+}
+
+/* Without tessera.xml the server listens on "::", which takes IPv4 too:
+ * the audit log says who force-released, from which address, for both. */
+Test(license_server, audit_names_the_client_on_the_default_listener)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  const char *auth = "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ==\r\n";
+  const char *const from[] = { "127.0.0.1", "::1" };
+  char cmd[600], id[64], path[128], body[1024], want[128], audit_path[400];
+  run_result_t r;
+  char *audit;
+
+  install_license("demo:5:2099-12-31");
+  snprintf(cmd, sizeof(cmd), "echo 'correct horse' | %s license passwd "
+           "--stdin", TESSERA_ADMIN);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  start_server();
+  for (int i = 0; i < 2; i++) {
+    checkout_one(id);
+    snprintf(path, sizeof(path), "/v1/sessions/%s/release", id);
+    cr_assert_eq(run_http_at(from[i], port, "POST", path, "{\"reason\":"
+                             "\"test\"}", auth, body, sizeof(body)), 200,
+                 "from %s: %s", from[i], body);
+  }
+  snprintf(audit_path, sizeof(audit_path), "%s/logs/license.%d/audit.jsonl",
+           lic, port);
+  audit = run_read_file(audit_path);
+  for (int i = 0; i < 2; i++) {
+    snprintf(want, sizeof(want), "\"by\":\"alice\",\"reason\":\"test\","
+             "\"client\":\"%s\"", from[i]);
+    cr_assert(strstr(audit, want), "no %s in the audit log:\n%s", want,
+              audit);
+  }
+  free(audit);
 }
