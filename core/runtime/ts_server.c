@@ -10,9 +10,23 @@
 #include "ts_settings.h"
 #include "ts_version.h"
 
-/* Descriptors a server keeps for itself (logs, state, the bus, ...); the
+/* Descriptors a server keeps for itself (logs, the session store, the
+ * bus, its children's pipes, the listening sockets and their threads'
+ * wake-ups, a few connections admitted at once by racing threads); the
  * rest of the open-files limit is room for client connections. */
 #define RESERVED_FDS 128
+
+/* Without a per-process limit (Windows): the room for client
+ * connections. */
+#define UNLIMITED_ROOM 10000
+
+/* One client address may hold this fraction of the room, so that one
+ * client (or an attacker) cannot take it all while hosts behind one
+ * address (a terminal server, a NAT) still fit. */
+#define PER_CLIENT_SHARE 4
+
+/* Below this much room a warning says to raise the limit. */
+#define LOW_ROOM 64
 
 static const char *
 problems_of(const ts_settings_t *settings, apr_pool_t *pool)
@@ -155,24 +169,36 @@ ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
   return ts_bus_broker_start(broker, &o, info->log, pool);
 }
 
-/* The open-files line: how many clients the limit leaves room for. */
+/* Raise the open-files limit and make what it leaves (the room for
+ * client connections) the budget of every HTTP port of the server; the
+ * line says the budget as the listeners enforce it. */
 static void
-raise_fd_limit(ts_server_t *server)
+budget_connections(ts_server_t *server)
 {
   ts_log_t *log = server->info.log;
-  long soft, hard;
+  long soft = 1024, hard = 1024, room;
   ts_error_t *err = tsp_fd_limit_raise(&soft, &hard, 0);
 
   if (err) {
-    ts_log_error(log, TS_LOG_WARNING, err, "open-files limit");
+    ts_log_error(log, TS_LOG_WARNING, err, "open-files limit (assumed "
+                 "1024)");
     ts_error_clear(err);
   }
-  else if (soft < 0)
-    ts_log(log, TS_LOG_INFO, "open files: no per-process limit applies");
+  room = soft < 0 ? UNLIMITED_ROOM : soft - RESERVED_FDS;
+  server->budget = ts_httpd_budget_create(room, room / PER_CLIENT_SHARE,
+                                          server->pool);
+  room = ts_httpd_budget_connections(server->budget);
+  if (soft < 0)
+    ts_log(log, TS_LOG_INFO, "open files: no per-process limit applies: "
+           "room for %ld client connections, at most %ld from one client "
+           "address", room, ts_httpd_budget_per_client(server->budget));
   else
-    ts_log(log, TS_LOG_INFO, "open files: soft limit %ld, hard limit %ld: "
-           "room for about %ld client connections", soft, hard,
-           soft > RESERVED_FDS ? soft - RESERVED_FDS : 0);
+    ts_log(log, room < LOW_ROOM ? TS_LOG_WARNING : TS_LOG_INFO, "open "
+           "files: soft limit %ld, hard limit %ld: room for %ld client "
+           "connections, at most %ld from one client address%s", soft,
+           hard, room, ts_httpd_budget_per_client(server->budget),
+           room < LOW_ROOM ? "; too few: raise the hard limit (systemd: "
+           "LimitNOFILE= in the unit; otherwise ulimit -Hn)" : "");
 }
 
 /* Project directories on network drives (SPEC §4): refused for Windows
@@ -216,7 +242,7 @@ start(void *baton, tsp_service_t *service)
 
   ts_log(info->log, TS_LOG_INFO, "%s server %s starting on port %d (log "
          "%s)", info->role->name, TS_VERSION, info->port, server->logfile);
-  raise_fd_limit(server);
+  budget_connections(server);
   err = check_local_dirs(server);
   if (err) {
     ts_log_error(info->log, TS_LOG_ERROR, err, "cannot start");

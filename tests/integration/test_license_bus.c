@@ -246,7 +246,7 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
   cr_assert_null(ts_log_open(&log, in_root("model.log"), 0, 0,
                              pool));
   cr_assert_null(ts_httpd_start(&model, "model server", mport, NULL,
-                                model_health, NULL, log, pool));
+                                model_health, NULL, NULL, log, pool));
   start(0, port, NULL);
   snprintf(json, sizeof(json), "{\"repository\":\"plant\",\"models\":"
            "[\"m1\",\"m2\"],\"links\":{\"current\":\"m1\"},\"host\":"
