@@ -123,6 +123,15 @@ ts_http_resume(ts_http_pending_t *r)
   apr_thread_mutex_unlock(httpd->stats_lock);
 }
 
+const char *
+ts_http_query(const ts_http_request_t *req, const char *name)
+{
+  if (!req->pending)
+    return NULL;
+  return MHD_lookup_connection_value(req->pending->conn,
+                                     MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* Send REPLY for R and count it. */
 static enum MHD_Result
 send_reply(request_t *r, const ts_http_reply_t *reply)

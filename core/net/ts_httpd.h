@@ -63,6 +63,10 @@ ts_http_pending_t *ts_http_defer(const ts_http_request_t *req,
                                  ts_http_finish_t finish, void *baton);
 void ts_http_resume(ts_http_pending_t *pending);
 
+/* The value of REQ's query argument NAME ("/v1/sessions?limit=10":
+ * "10" for "limit"), decoded, or NULL; as long as REQ. */
+const char *ts_http_query(const ts_http_request_t *req, const char *name);
+
 /* Answer with J (its reference is taken) as compact JSON and STATUS. */
 void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
                         apr_pool_t *pool);
@@ -128,11 +132,14 @@ void ts_httpd_stop(ts_httpd_t *httpd);
 /* The client side (ts_http_client.c, libcurl), for the admin program,
  * the doctor, the prober and project license servers: PATH from
  * HOST:PORT, waiting at most TIMEOUT to connect and twice that in all,
- * never through a proxy. *STATUS and *BODY (NUL-terminated, at most
- * 1 MiB) receive the answer. A server that cannot be reached or does not
- * answer is an error with code TS_EUNAVAIL. Call ts_http_client_init()
+ * never through a proxy. *STATUS and *BODY (NUL-terminated) receive the
+ * answer. A server that cannot be reached or does not answer is an error
+ * with code TS_EUNAVAIL; an answer over TS_HTTP_CLIENT_MAX_BODY is one
+ * with code TS_EINVAL (never cut short: ask for less, e.g. a page). Call ts_http_client_init()
  * once at program start, before threads. */
 void ts_http_client_init(void);
+
+#define TS_HTTP_CLIENT_MAX_BODY (1 << 20)
 
 ts_error_t *ts_http_get(int *status, const char **body, const char *host,
                         int port, const char *path,

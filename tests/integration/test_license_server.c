@@ -3,7 +3,8 @@
  * kill -9 while clients check out and in loses no acknowledged session and
  * counts no seat twice; a bad license on reload leaves the good one in
  * force; huge bodies are refused; the audit log names the client of a
- * force-release on the default listener ("::", IPv4 and IPv6). */
+ * force-release on the default listener ("::", IPv4 and IPv6); 8,000
+ * sessions come in pages, which tessera-admin reads to the end. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -165,6 +166,35 @@ typedef struct churn_t {
   char in_flight[32];       /* a check-in the kill cut off: either way */
 } churn_t;
 
+/* Every page of GET /v1/sessions, one after the other, into BODY. */
+static void
+all_sessions(char *body, size_t size)
+{
+  static char page[1 << 20];
+  char after[64] = "", path[128];
+  size_t len = 0;
+  int pages = 0;
+
+  body[0] = '\0';
+  do {
+    const char *next;
+    snprintf(path, sizeof(path), "/v1/sessions?limit=1000%s%s",
+             *after ? "&after=" : "", after);
+    cr_assert_eq(http("GET", path, NULL, page, sizeof(page)), 200, "%s",
+                 page);
+    cr_assert_lt(len + strlen(page), size);
+    strcpy(body + len, page);
+    len += strlen(page);
+    next = strstr(page, "\"next\":\"");
+    after[0] = '\0';
+    if (next)
+      sscanf(next + 8, "%63[0-9a-f]", after);
+    else
+      cr_assert(strstr(page, "\"next\":null"), "%s", page);
+    cr_assert_lt(++pages, 100);
+  } while (*after);
+}
+
 static void *
 churn(void *arg)
 {
@@ -195,7 +225,7 @@ churn(void *arg)
 Test(license_server, kill_9_loses_no_acknowledged_session)
 {
   static churn_t c;
-  static char body[1 << 20];
+  static char body[4 << 20];
   pthread_t t;
   char want[64];
   int found = 0;
@@ -210,7 +240,7 @@ Test(license_server, kill_9_loses_no_acknowledged_session)
   pthread_join(t, NULL);
   cr_assert_gt(c.n, 0, "no checkout was acknowledged before the kill");
   start_server();
-  cr_assert_eq(http("GET", "/v1/sessions", NULL, body, sizeof(body)), 200);
+  all_sessions(body, sizeof(body));
   for (int i = 0; i < c.n; i++) {
     cr_assert(strstr(body, c.acked[i]), "session %s lost after kill -9",
               c.acked[i]);
@@ -386,4 +416,101 @@ Test(license_server, audit_names_the_client_on_the_default_listener)
               audit);
   }
   free(audit);
+}
+
+/* Checkouts with a long application name, until CHECKOUT_N are done. */
+typedef struct filler_t {
+  int n;
+  int failed;               /* the status of a refusal, or 0 */
+} filler_t;
+
+enum { SESSIONS = 8000, FILLERS = 8 };
+
+static void *
+fill(void *arg)
+{
+  filler_t *f = arg;
+  char json[512];
+
+  snprintf(json, sizeof(json), "{\"product\":\"demo\",\"user\":"
+           "\"a-user-with-a-longer-name\",\"host\":\"workstation-%p\","
+           "\"pid\":4711,\"application\":\"%0200d\"}", arg, 7);
+  for (int i = 0; i < SESSIONS / FILLERS && !f->failed; i++) {
+    int status = http("POST", "/v1/sessions", json, NULL, 0);
+    if (status != 201)
+      f->failed = status;
+    f->n++;
+  }
+  return NULL;
+}
+
+/* How often NEEDLE occurs in HAYSTACK. */
+static int
+count_of(const char *haystack, const char *needle)
+{
+  int n = 0;
+
+  for (const char *at = haystack; (at = strstr(at, needle)) != NULL; at++)
+    n++;
+  return n;
+}
+
+/* More sessions than 1 MiB of JSON: the API pages them; tessera-admin
+ * reads every page (it used to fail with "not as a Tessera license
+ * server" on a body cut at 1 MiB). */
+Test(license_server, eight_thousand_sessions_come_in_pages)
+{
+  static filler_t f[FILLERS];
+  static char body[1 << 16], first[64], second[64];
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  pthread_t t[FILLERS];
+  run_result_t r;
+  char path[160], *at;
+
+  install_license("demo:10000:2099-12-31");
+  start_server();
+  for (int i = 0; i < FILLERS; i++)
+    pthread_create(&t[i], NULL, fill, &f[i]);
+  for (int i = 0; i < FILLERS; i++) {
+    pthread_join(t[i], NULL);
+    cr_assert_eq(f[i].failed, 0, "a checkout got HTTP %d", f[i].failed);
+  }
+
+  /* the API: pages of ?limit=, each continuing after the last */
+  cr_assert_eq(http("GET", "/v1/sessions?limit=2", NULL, body,
+                    sizeof(body)), 200, "%s", body);
+  cr_assert_eq(count_of(body, "\"id\":"), 2, "%s", body);
+  cr_assert_not_null(at = strstr(body, "\"next\":\""), "%s", body);
+  cr_assert_eq(sscanf(at + 8, "%63[0-9a-f]", first), 1);
+  snprintf(path, sizeof(path), "/v1/sessions?limit=2&after=%s", first);
+  cr_assert_eq(http("GET", path, NULL, body, sizeof(body)), 200, "%s", body);
+  cr_assert_eq(count_of(body, "\"id\":"), 2, "%s", body);
+  cr_assert_null(strstr(body, first), "the page after %s holds it: %s",
+                 first, body);
+  cr_assert_not_null(at = strstr(body, "\"next\":\""), "%s", body);
+  cr_assert_eq(sscanf(at + 8, "%63[0-9a-f]", second), 1);
+  cr_assert_str_gt(second, first);
+  cr_assert_eq(http("GET", "/v1/sessions?limit=0", NULL, body,
+                    sizeof(body)), 400, "%s", body);
+  cr_assert(strstr(body, "?limit=1..10000"), "%s", body);
+  cr_assert_eq(http("GET", "/v1/sessions?limit=ten", NULL, body,
+                    sizeof(body)), 400);
+  cr_assert_eq(http("GET", "/v1/sessions?after=..%2Fx", NULL, body,
+                    sizeof(body)), 400);
+
+  /* tessera-admin reads them all, each once */
+  r = run((const char *[]){ TESSERA_ADMIN, "sessions", "list", "--json",
+                            NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_gt(strlen(r.out), 1 << 20, "the list is not over 1 MiB");
+  cr_assert_eq(count_of(r.out, "\"id\":"), SESSIONS, "%s", r.err);
+  cr_assert_eq(count_of(r.out, first), 1);
+  run_free(&r);
+  r = run((const char *[]){ TESSERA_ADMIN, "status", NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "sessions: 8000\n"), "%.300s", r.out);
+  cr_assert(strstr(r.out, "demo                   8000  10000"), "%.600s",
+            r.out);
+  run_free(&r);
 }
