@@ -514,3 +514,33 @@ Test(license_server, eight_thousand_sessions_come_in_pages)
             r.out);
   run_free(&r);
 }
+
+/* The vendor's side with bare file names, in the current directory: both
+ * halves of the key are written, and the key issues a license there (the
+ * directory of "vendor.key" was "", so writing the .key failed on
+ * open("") after the fact and the .pub never came). */
+Test(license_server, keygen_and_issue_with_bare_names)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  char cmd[1200], path[400], *pub;
+  run_result_t r;
+
+  snprintf(cmd, sizeof(cmd), "cd '%s' && %s license keygen --out vendor "
+           "&& %s license issue --key vendor.key --host localhost "
+           "--licensee Test --product demo:1:2099-12-31 --out lic1.lic",
+           root, TESSERA_ADMIN, TESSERA_ADMIN);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.out, "vendor.key (secret) and vendor.pub written"),
+            "%s", r.out);
+  run_free(&r);
+  snprintf(path, sizeof(path), "%s/vendor.pub", root);
+  pub = run_read_file(path);
+  cr_assert_eq(strlen(pub), 45, "vendor.pub: '%s'", pub);
+  free(pub);
+  snprintf(path, sizeof(path), "%s/lic1.lic", root);
+  pub = run_read_file(path);
+  cr_assert(strstr(pub, "<product name=\"demo\""), "lic1.lic: %s", pub);
+  free(pub);
+}
