@@ -263,28 +263,65 @@ start(void *baton, tsp_service_t *service)
   return NULL;
 }
 
+/* The settings again (HUP, PARAMCHANGE): each one that differs from
+ * those the server started with is logged with where it comes from now.
+ * None applies before a restart (the server's port, directories and
+ * identity come from them), so the server keeps running on the settings
+ * it started with, and says so each time until it is restarted. */
 static ts_error_t *
-reload(void *baton)
+recheck_settings(ts_server_t *server, apr_pool_t *scratch_pool)
+{
+  const ts_server_info_t *info = &server->info;
+  ts_settings_t *now;
+  const char *problems;
+  int changed = 0;
+
+  TS_ERR_W(ts_settings_resolve(&now, server->store, scratch_pool,
+                               scratch_pool), "cannot read the settings "
+           "again; the %s server keeps those it started with",
+           info->role->name);
+  problems = problems_of(now, scratch_pool);
+  if (problems)
+    return ts_error_createf(TS_ECONFIG, "the settings are invalid now: %s; "
+                            "the %s server keeps those it started with; fix "
+                            "with `tessera-admin env set NAME VALUE`",
+                            problems, info->role->name);
+  for (int i = 0; i < now->values->nelts; i++) {
+    const ts_setting_value_t *v = &APR_ARRAY_IDX(now->values, i,
+                                                 ts_setting_value_t);
+    const ts_setting_value_t *was = ts_settings_get(server->settings,
+                                                    v->def->name);
+    const char *a = was && was->value ? was->value : "(unset)";
+    const char *b = v->value ? v->value : "(unset)";
+    if (strcmp(a, b) == 0)
+      continue;
+    changed++;
+    ts_log(info->log, TS_LOG_WARNING, "settings: %s is '%s' now (from the "
+           "%s), not '%s' as when the %s server started; %s", v->def->name,
+           b, ts_source_name(v->source), a, info->role->name,
+           v->def->restart ? apr_psprintf(scratch_pool, "it takes effect "
+                                          "after a restart of: %s; until "
+                                          "then this server keeps '%s'",
+                                          v->def->restart, a)
+                           : "it needs no restart");
+  }
+  if (!changed)
+    ts_log(info->log, TS_LOG_INFO, "settings read again: as when the "
+           "server started");
+  return NULL;
+}
+
+static ts_error_t *
+reload(void *baton, apr_pool_t *scratch_pool)
 {
   ts_server_t *server = baton;
   const ts_server_info_t *info = &server->info;
-  ts_settings_t *settings;
-  apr_pool_t *scratch;
-  ts_error_t *err;
 
   TS_ERR(ts_log_reopen(info->log));
   ts_log(info->log, TS_LOG_INFO, "reloading: log file reopened");
   if (info->role->reload)
     TS_ERR(info->role->reload(server->state, server));
-  apr_pool_create(&scratch, server->pool);
-  err = ts_settings_resolve(&settings, server->store, scratch, scratch);
-  /* INOHOST names p; this server's port may be p', p+1, ... */
-  if (!err && ts_settings_port(settings) != info->main_port)
-    ts_log(info->log, TS_LOG_WARNING, "INOHOST now names port %d; the "
-           "server keeps port %d until it is restarted",
-           ts_settings_port(settings), info->port);
-  apr_pool_destroy(scratch);
-  return err;
+  return recheck_settings(server, scratch_pool);
 }
 
 void
