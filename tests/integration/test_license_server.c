@@ -233,8 +233,14 @@ Test(license_server, kill_9_loses_no_acknowledged_session)
   install_license("demo:100000:2099-12-31");
   start_server();
   pthread_create(&t, NULL, churn, &c);
-  usleep(300000);
-  kill(server, SIGKILL);              /* while requests are in flight */
+  /* once a hundred sessions were acknowledged, while requests are in
+   * flight */
+  for (int i = 0; i < 1000 && __atomic_load_n(&c.n, __ATOMIC_RELAXED) < 100;
+       i++)
+    usleep(10000);
+  cr_assert_geq(__atomic_load_n(&c.n, __ATOMIC_RELAXED), 100, "the clients "
+                "got no hundred checkouts acknowledged in 10 s");
+  kill(server, SIGKILL);
   waitpid(server, NULL, 0);
   server = -1;
   pthread_join(t, NULL);
@@ -258,7 +264,38 @@ Test(license_server, kill_9_loses_no_acknowledged_session)
   cr_log_info("%d acknowledged sessions survived kill -9", found);
 }
 
-Test(license_server, bad_license_on_reload_keeps_the_good_one)
+/* The text of the server's log. */
+static char *
+server_log(void)
+{
+  char path[400];
+
+  snprintf(path, sizeof(path), "%s/logs/license.%d/license.log", lic, port);
+  return run_read_file(path);
+}
+
+/* Wait up to 10 s for the Nth line of the log containing WHAT. */
+static void
+await_log(const char *what, int nth)
+{
+  int n = 0;
+
+  for (int i = 0; i < 200 && n < nth; i++) {
+    char *log = server_log();
+    n = 0;
+    for (const char *at = log; (at = strstr(at, what)) != NULL; at++)
+      n++;
+    free(log);
+    if (n < nth)
+      usleep(50000);
+  }
+  cr_assert_geq(n, nth, "the log does not say \"%s\" (%d times) within "
+                "10 s:\n%s", what, nth, server_log());
+}
+
+/* HUP reloads the license: a broken replacement is refused and the one in
+ * force stays; a good one takes over (so HUP did something). */
+Test(license_server, reload_refuses_a_bad_license_and_takes_a_good_one)
 {
   char body[4096], path[400];
   FILE *f;
@@ -270,11 +307,20 @@ Test(license_server, bad_license_on_reload_keeps_the_good_one)
   fputs("<license>broken</license>\n", f);
   fclose(f);
   kill(server, SIGHUP);
-  usleep(300000);
+  await_log("reload: the new license was refused; the previous one stays "
+            "in force", 1);
   cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
                     sizeof(body)), 201, "%s", body);
   cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
   cr_assert(strstr(body, "\"seats\":3"), "%s", body);
+
+  install_license("demo:7:2099-12-31");
+  kill(server, SIGHUP);
+  await_log("reloading: log file reopened", 2);
+  await_log("(1 products)", 2);   /* "license ... in force", again */
+  cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
+  cr_assert(strstr(body, "\"seats\":7"), "the new license is not in "
+            "force after HUP: %s", body);
 }
 
 Test(license_server, refusals)
