@@ -137,12 +137,18 @@ admin_cmd_status(admin_ctx_t *ctx)
          ? json_string_value(json_object_get(status, "license"))
          : "none in force (tessera-admin license import FILE)");
   printf("  %-20s %6s %6s  %s\n", "PRODUCT", "USED", "SEATS", "EXPIRES");
-  json_array_foreach(json_object_get(status, "products"), i, p)
-    printf("  %-20s %6ld %6ld  %s\n",
+  json_array_foreach(json_object_get(status, "products"), i, p) {
+    json_t *used = json_object_get(p, "used");
+    printf("  %-20s %6s %6ld  %s\n",
            json_string_value(json_object_get(p, "name")),
-           (long)json_integer_value(json_object_get(p, "used")),
+           json_is_integer(used)
+           ? apr_ltoa(ctx->pool, (long)json_integer_value(used)) : "?",
            (long)json_integer_value(json_object_get(p, "seats")),
            json_string_value(json_object_get(p, "expires")));
+    if (!json_is_integer(used))
+      printf("    (the seats in use could not be counted: %s)\n",
+             json_string_value(json_object_get(p, "error")));
+  }
   printf("sessions: %lu\n", (unsigned long)json_array_size(sessions));
   json_array_foreach(sessions, i, p)
     printf("  %s  %-12s %s@%s pid %ld (%s)\n",
