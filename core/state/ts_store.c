@@ -86,12 +86,6 @@ run_batch(ts_store_t *st, ts_store_op_t **ops, int n, apr_pool_t *scratch)
                                                  ts_store_ended_t);
       st->observer(st->observer_baton, e->event, &e->session, e->detail);
     }
-  /* counted before anyone hears of it: a caller that got its answer
-   * finds its call in the stats */
-  apr_thread_mutex_lock(st->lock);
-  st->commits++;
-  st->ops += (apr_uint64_t)n;
-  apr_thread_mutex_unlock(st->lock);
   for (int i = 0; i < n; i++)
     if (ops[i]->done)
       ops[i]->done(ops[i], ops[i]->baton);   /* OPS[i] may be gone now */
@@ -137,6 +131,8 @@ writer(apr_thread_t *thread, void *data)
     next = run_batch(st, ops, n, scratch);
 
     apr_thread_mutex_lock(st->lock);
+    st->commits++;
+    st->ops += (apr_uint64_t)n;
     st->next_expiry = next;
   }
   apr_thread_mutex_unlock(st->lock);
