@@ -43,6 +43,11 @@ ts_error_t *admin_http(int *status, const char **body, const char *host,
                        const char *json, const char *headers,
                        apr_pool_t *pool);
 
+/* Every live session of the license server on HOST:PORT, page by page,
+ * as one JSON array (*SESSIONS, a new reference). */
+ts_error_t *admin_sessions_get(json_t **sessions, const char *host,
+                               int port, apr_pool_t *pool);
+
 /* Parse options of one (sub)command. OPTS ends with a { NULL } entry. On
  * return *OS points past the options; a bad option is a TS_EUSAGE error
  * naming it and USAGE. Interleaved operands are allowed. */

@@ -22,29 +22,81 @@ static const char usage[] =
   "standard input with --password-stdin) and a reason; the audit log\n"
   "records NAME (default: your account), the reason and this machine.\n";
 
+/* Sessions asked for per request: a page of about 125 KB. */
+#define PAGE 500
+
+/* One page of the sessions after AFTER (NULL: the first) appended to ALL;
+ * NEXT receives the next page's start, "" after the last page. */
+static ts_error_t *
+get_page(json_t *all, char next[65], const char *host, int port,
+         const char *after, apr_pool_t *pool)
+{
+  const char *path = apr_psprintf(pool, "/v1/sessions?limit=%d%s%s", PAGE,
+                                  after ? "&after=" : "", after ? after : "");
+  const char *body;
+  json_t *j, *page, *n;
+  int code;
+
+  TS_ERR(admin_http(&code, &body, host, port, "GET", path, NULL, NULL,
+                    pool));
+  j = json_loads(body, 0, NULL);
+  page = json_object_get(j, "sessions");
+  n = json_object_get(j, "next");   /* absent: a server without pages */
+  if (code != 200 || !json_is_array(page)
+      || (n && !json_is_null(n) && (!json_is_string(n)
+                                    || strlen(json_string_value(n)) > 64
+                                    || (after && strcmp(after,
+                                        json_string_value(n)) == 0)))) {
+    json_decref(j);
+    return ts_error_createf(TS_EUNAVAIL, "%s port %d answered GET %s with "
+                            "HTTP %d, not as a Tessera license server does",
+                            host, port, path, code);
+  }
+  json_array_extend(all, page);
+  apr_cpystrn(next, json_is_string(n) ? json_string_value(n) : "", 65);
+  json_decref(j);
+  return NULL;
+}
+
+ts_error_t *
+admin_sessions_get(json_t **sessions, const char *host, int port,
+                   apr_pool_t *pool)
+{
+  json_t *all = json_array();
+  char after[65] = "";
+  apr_pool_t *iterpool;
+  ts_error_t *err;
+
+  apr_pool_create(&iterpool, pool);
+  do {
+    char next[65];
+    apr_pool_clear(iterpool);
+    err = get_page(all, next, host, port, *after ? after : NULL, iterpool);
+    memcpy(after, next, sizeof(after));
+  } while (!err && *after);
+  apr_pool_destroy(iterpool);
+  if (err) {
+    json_decref(all);
+    return err;
+  }
+  *sessions = all;
+  return NULL;
+}
+
 static ts_error_t *
 list(admin_ctx_t *ctx, const char *host, int port, int json)
 {
-  const char *body;
-  int code;
-  json_t *j, *p;
+  json_t *sessions, *p;
   size_t i;
 
-  TS_ERR(admin_http(&code, &body, host, port, "GET", "/v1/sessions", NULL,
-                    NULL, ctx->pool));
-  j = json_loads(body, 0, NULL);
-  if (code != 200 || !j) {
-    json_decref(j);
-    return ts_error_createf(TS_EUNAVAIL, "%s port %d answered HTTP %d, not "
-                            "as a Tessera license server", host, port, code);
-  }
+  TS_ERR(admin_sessions_get(&sessions, host, port, ctx->pool));
   if (json) {
-    admin_print_json(j);
+    admin_print_json(json_pack("{s:o}", "sessions", sessions));
     return NULL;
   }
   printf("%-24s  %-12s %-20s %8s  %s\n", "SESSION", "PRODUCT", "USER@HOST",
          "PID", "APPLICATION");
-  json_array_foreach(json_object_get(j, "sessions"), i, p)
+  json_array_foreach(sessions, i, p)
     printf("%-24s  %-12s %-20s %8ld  %s\n",
            json_string_value(json_object_get(p, "id")),
            json_string_value(json_object_get(p, "product")),
@@ -53,7 +105,7 @@ list(admin_ctx_t *ctx, const char *host, int port, int json)
                        "host")), NULL),
            (long)json_integer_value(json_object_get(p, "pid")),
            json_string_value(json_object_get(p, "application")));
-  json_decref(j);
+  json_decref(sessions);
   return NULL;
 }
 

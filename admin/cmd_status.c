@@ -86,8 +86,12 @@ admin_cmd_status(admin_ctx_t *ctx)
   health = json_loads(body, 0, NULL);
   TS_ERR(http_get(&body, &code, host, port, "/v1/status", ctx->pool));
   status = json_loads(body, 0, NULL);
-  TS_ERR(http_get(&body, &code, host, port, "/v1/sessions", ctx->pool));
-  sessions = json_loads(body, 0, NULL);
+  err = admin_sessions_get(&sessions, host, port, ctx->pool);
+  if (err) {
+    json_decref(health);
+    json_decref(status);
+    return err;
+  }
   /* the hub runs in the license server's process, on p+2 */
   err = ts_http_get(&code, &body, host, port + 2, "/health",
                     apr_time_from_sec(3), ctx->pool);
@@ -110,7 +114,7 @@ admin_cmd_status(admin_ctx_t *ctx)
     admin_print_json(json_pack("{s:s, s:i, s:o, s:o, s:o, s:O}", "host",
                                host, "port", port, "health", health, "hub",
                                hub, "license", status, "sessions",
-                               json_object_get(sessions, "sessions")));
+                               sessions));
     json_decref(sessions);
     return NULL;
   }
@@ -133,15 +137,20 @@ admin_cmd_status(admin_ctx_t *ctx)
          ? json_string_value(json_object_get(status, "license"))
          : "none in force (tessera-admin license import FILE)");
   printf("  %-20s %6s %6s  %s\n", "PRODUCT", "USED", "SEATS", "EXPIRES");
-  json_array_foreach(json_object_get(status, "products"), i, p)
-    printf("  %-20s %6ld %6ld  %s\n",
+  json_array_foreach(json_object_get(status, "products"), i, p) {
+    json_t *used = json_object_get(p, "used");
+    printf("  %-20s %6s %6ld  %s\n",
            json_string_value(json_object_get(p, "name")),
-           (long)json_integer_value(json_object_get(p, "used")),
+           json_is_integer(used)
+           ? apr_ltoa(ctx->pool, (long)json_integer_value(used)) : "?",
            (long)json_integer_value(json_object_get(p, "seats")),
            json_string_value(json_object_get(p, "expires")));
-  printf("sessions: %lu\n", (unsigned long)json_array_size(
-         json_object_get(sessions, "sessions")));
-  json_array_foreach(json_object_get(sessions, "sessions"), i, p)
+    if (!json_is_integer(used))
+      printf("    (the seats in use could not be counted: %s)\n",
+             json_string_value(json_object_get(p, "error")));
+  }
+  printf("sessions: %lu\n", (unsigned long)json_array_size(sessions));
+  json_array_foreach(sessions, i, p)
     printf("  %s  %-12s %s@%s pid %ld (%s)\n",
            json_string_value(json_object_get(p, "id")),
            json_string_value(json_object_get(p, "product")),

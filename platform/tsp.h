@@ -339,8 +339,10 @@ typedef struct tsp_service_hooks_t {
    * connections), or with the reason it cannot. */
   ts_error_t *(*start)(void *baton, tsp_service_t *service);
   /* Re-read the configuration and reopen the log files. An error keeps
-   * the server running on its old configuration. */
-  ts_error_t *(*reload)(void *baton);
+   * the server running on its old configuration. SCRATCH_POOL is this
+   * reload's, destroyed after it: a reload takes nothing from the
+   * process's pool, so any number of them leave it as it was. */
+  ts_error_t *(*reload)(void *baton, apr_pool_t *scratch_pool);
   /* Stop serving; called once, on the main thread. */
   void (*stop)(void *baton);
 } tsp_service_hooks_t;

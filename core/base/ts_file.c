@@ -48,7 +48,9 @@ dir_of(const char *path, apr_pool_t *pool)
   char *dir;
   size_t n;
 
-  if (apr_filepath_merge(&dir, path, "..", APR_FILEPATH_NATIVE, pool))
+  /* a bare name ("vendor.key") merges to "": the current directory */
+  if (apr_filepath_merge(&dir, path, "..", APR_FILEPATH_NATIVE, pool)
+      || !*dir)
     return ".";
   n = strlen(dir);
   while (n > 1 && (dir[n - 1] == '/' || dir[n - 1] == '\\')

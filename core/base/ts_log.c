@@ -103,15 +103,22 @@ ts_log_stamp(char stamp[32], apr_time_t now)
                t.tm_min, t.tm_sec, t.tm_usec / 1000);
 }
 
-void
+ts_error_t *
 ts_log_record(ts_log_t *log, const char *line)
 {
   apr_size_t n = strlen(line);
+  apr_status_t s;
 
   apr_thread_mutex_lock(log->lock);
-  apr_file_write_full(log->file, line, n, NULL);
-  apr_file_write_full(log->file, "\n", 1, NULL);
+  s = apr_file_write_full(log->file, line, n, NULL);
+  if (!s)
+    s = apr_file_write_full(log->file, "\n", 1, NULL);
   apr_thread_mutex_unlock(log->lock);
+  if (s)
+    return ts_error_aprf(s, "cannot write to %s%s", log->path,
+                         APR_STATUS_IS_ENOSPC(s) ? ": the disk is full; make "
+                         "room there" : "");
+  return NULL;
 }
 
 static void

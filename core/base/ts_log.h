@@ -47,8 +47,10 @@ void ts_log_error(ts_log_t *log, ts_log_level_t level, const ts_error_t *err,
 const char *ts_log_path(const ts_log_t *log);
 
 /* Write LINE as it is (a newline added) to the file only: for logs of
- * records, such as the JSON-lines audit log, that share the reopening. */
-void ts_log_record(ts_log_t *log, const char *line);
+ * records, such as the JSON-lines audit log, that share the reopening.
+ * Unlike a log line, a record that cannot be written is an error naming
+ * the file and why (a full disk, ...). */
+ts_error_t *ts_log_record(ts_log_t *log, const char *line);
 
 /* NOW as 2026-11-22T06:11:44.123Z into STAMP. */
 void ts_log_stamp(char stamp[32], apr_time_t now);

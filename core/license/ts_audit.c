@@ -45,9 +45,11 @@ ts_audit_line(const json_t *event)
   return text;
 }
 
-void
+ts_error_t *
 ts_audit_write(ts_audit_t *audit, const char *line)
 {
   if (audit && line)
-    ts_log_record(audit->log, line);
+    TS_ERR_W(ts_log_record(audit->log, line), "the audit log lost a "
+             "record");
+  return NULL;
 }

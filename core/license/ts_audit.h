@@ -31,7 +31,8 @@ ts_error_t *ts_audit_reopen(ts_audit_t *audit);
 char *ts_audit_line(const json_t *event);
 
 /* Append LINE (from ts_audit_line). A NULL AUDIT (the audit log is off)
- * writes nothing. */
-void ts_audit_write(ts_audit_t *audit, const char *line);
+ * writes nothing. A line that cannot be written is the error (the caller
+ * must not let the record vanish: log it, count it). */
+ts_error_t *ts_audit_write(ts_audit_t *audit, const char *line);
 
 #endif

@@ -19,7 +19,6 @@
 
 #include "tsp.h"
 
-#define BODY_MAX (1 << 20)
 
 void
 ts_http_client_init(void)
@@ -29,25 +28,37 @@ ts_http_client_init(void)
 
 typedef struct sink_t {
   char *data;
-  apr_size_t len;
+  apr_size_t len, cap;
+  int too_big;                   /* over TS_HTTP_CLIENT_MAX_BODY */
   apr_pool_t *pool;
 } sink_t;
 
+/* CURLOPT_WRITEFUNCTION: keep the body, doubling the buffer; a body over
+ * the limit stops the transfer (returning less than given makes curl
+ * fail), so an answer is whole or an error, never silently cut. */
 static size_t
 collect(char *ptr, size_t size, size_t n, void *baton)
 {
   sink_t *sink = baton;
-  apr_size_t add = size * n, keep = add;
-  char *grown;
+  apr_size_t add = size * n;
 
-  if (sink->len + keep > BODY_MAX)
-    keep = BODY_MAX - sink->len;
-  grown = apr_palloc(sink->pool, sink->len + keep + 1);
-  memcpy(grown, sink->data, sink->len);
-  memcpy(grown + sink->len, ptr, keep);
-  sink->len += keep;
-  grown[sink->len] = '\0';
-  sink->data = grown;
+  if (sink->len + add > TS_HTTP_CLIENT_MAX_BODY) {
+    sink->too_big = 1;
+    return 0;
+  }
+  if (sink->len + add + 1 > sink->cap) {
+    apr_size_t cap = sink->cap ? sink->cap : 4096;
+    char *grown;
+    while (cap < sink->len + add + 1)
+      cap *= 2;
+    grown = apr_palloc(sink->pool, cap);
+    memcpy(grown, sink->data, sink->len);
+    sink->data = grown;
+    sink->cap = cap;
+  }
+  memcpy(sink->data + sink->len, ptr, add);
+  sink->len += add;
+  sink->data[sink->len] = '\0';
   return add;
 }
 
@@ -181,7 +192,7 @@ ts_http_call(int *status, const char **body, const char *host, int port,
              const char *headers, apr_interval_time_t timeout,
              apr_pool_t *pool)
 {
-  sink_t sink = { "", 0, pool };
+  sink_t sink = { "", 0, 0, 0, pool };
   struct curl_slist *list, *route;
   apr_time_t began = apr_time_now();
   conn_t conn = { NULL, 0 };
@@ -230,6 +241,12 @@ ts_http_call(int *status, const char **body, const char *host, int port,
   curl_slist_free_all(list);
   curl_slist_free_all(route);
   apr_socket_close(conn.sock);
+  if (sink.too_big)
+    return ts_error_createf(TS_EINVAL, "%s port %d answered %s %s with more "
+                            "than %d KiB, more than this client takes; is "
+                            "it a Tessera server of the same version? (a "
+                            "list that long comes in pages)", host, port,
+                            method, path, TS_HTTP_CLIENT_MAX_BODY / 1024);
   if (rc != CURLE_OK)
     return ts_error_createf(TS_EUNAVAIL, "%s port %d does not answer %s %s "
                             "(%s)", host, port, method, path,

@@ -1,138 +1,32 @@
 /* ts_httpd.c: the HTTP listener (see ts_httpd.h). */
-#include "ts_httpd.h"
+#include "ts_httpd_impl.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
-#include <microhttpd.h>
 
 #include "tsp.h"
-
-#define MAX_LISTENERS 8
-#define MAX_ROUTES 32
-#define MAX_CODES 12
 
 /* Listener threads per address. */
 #ifndef HTTP_THREADS
 #define HTTP_THREADS 4u
 #endif
 
-/* Latency histogram bounds, in seconds. */
-static const double bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-static const char *const bound_labels[] = { "0.0005", "0.001", "0.0025",
-  "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5" };
-#define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+/* A client has this long of silence while its request arrives (or
+ * between two requests on one connection) before the connection is
+ * closed: a connection that connects and says nothing, or half a request,
+ * holds a descriptor no longer. Requests waiting for the seat store are
+ * suspended and not timed. */
+#define IDLE_SECONDS 10u
 
-typedef struct route_stats_t {
-  const char *route;                  /* static label */
-  int codes[MAX_CODES];
-  apr_uint64_t per_code[MAX_CODES];
-  apr_uint64_t buckets[NBOUNDS];      /* not cumulative */
-  apr_uint64_t count;
-  double sum;
-} route_stats_t;
-
-struct ts_httpd_t {
-  struct MHD_Daemon *mhd[MAX_LISTENERS];
-  apr_socket_t *listener[MAX_LISTENERS];
-  int nmhd;
-  apr_thread_cond_t *resumed;     /* with STATS_LOCK: DEFERRED fell */
-  int deferred;                   /* suspended requests, not yet resumed */
-  ts_http_handler_t handler;
-  void *baton;
-  ts_log_t *log;
-  const char *name;
-  int port;
-  apr_thread_mutex_t *stats_lock;
-  route_stats_t routes[MAX_ROUTES];
-  int nroutes;
-  apr_pool_t *pool;
-};
-
-static void
-record(ts_httpd_t *httpd, const char *route, int code, apr_time_t took)
-{
-  double secs = (double)took / APR_USEC_PER_SEC;
-  route_stats_t *r = NULL;
-  int i;
-
-  apr_thread_mutex_lock(httpd->stats_lock);
-  for (i = 0; i < httpd->nroutes; i++)
-    if (strcmp(httpd->routes[i].route, route) == 0) {
-      r = &httpd->routes[i];
-      break;
-    }
-  if (!r)
-    r = &httpd->routes[httpd->nroutes < MAX_ROUTES ? httpd->nroutes++
-                                                   : MAX_ROUTES - 1];
-  if (!r->route)
-    r->route = route;
-  for (i = 0; i < MAX_CODES && r->codes[i] && r->codes[i] != code; i++)
-    ;
-  if (i == MAX_CODES)
-    i = MAX_CODES - 1;
-  r->codes[i] = code;
-  r->per_code[i]++;
-  for (i = 0; i < (int)NBOUNDS && secs > bounds[i]; i++)
-    ;
-  if (i < (int)NBOUNDS)
-    r->buckets[i]++;
-  r->count++;
-  r->sum += secs;
-  apr_thread_mutex_unlock(httpd->stats_lock);
-}
-
-void
-ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd, const char *prefix,
-                 apr_pool_t *pool)
-{
-  const char *requests = apr_pstrcat(pool, prefix, "_http_requests_total",
-                                     NULL);
-  const char *duration = apr_pstrcat(pool, prefix,
-                                     "_http_request_duration_seconds", NULL);
-  const char *bucket = apr_pstrcat(pool, duration, "_bucket", NULL);
-  const char *sum = apr_pstrcat(pool, duration, "_sum", NULL);
-  const char *count = apr_pstrcat(pool, duration, "_count", NULL);
-  route_stats_t *routes = apr_palloc(pool, sizeof(httpd->routes));
-  int nroutes;
-
-  /* a copy, so the text is written without holding up requests */
-  apr_thread_mutex_lock(httpd->stats_lock);
-  memcpy(routes, httpd->routes, sizeof(httpd->routes));
-  nroutes = httpd->nroutes;
-  apr_thread_mutex_unlock(httpd->stats_lock);
-  ts_prom_family(prom, requests, "counter", "HTTP requests answered, by "
-                 "route and status code.");
-  for (int i = 0; i < nroutes; i++) {
-    const route_stats_t *r = &routes[i];
-    for (int c = 0; c < MAX_CODES && r->codes[c]; c++)
-      ts_prom_int(prom, requests, (const char *const[]){ "route", r->route,
-                  "code", apr_itoa(pool, r->codes[c]), NULL },
-                  (apr_int64_t)r->per_code[c]);
-  }
-  ts_prom_family(prom, duration, "histogram", "Time from a complete "
-                 "request to its queued answer.");
-  for (int i = 0; i < nroutes; i++) {
-    const route_stats_t *r = &routes[i];
-    const char *const by_route[] = { "route", r->route, NULL };
-    apr_uint64_t cum = 0;
-    for (int b = 0; b < (int)NBOUNDS; b++) {
-      cum += r->buckets[b];
-      ts_prom_int(prom, bucket, (const char *const[]){ "route", r->route,
-                  "le", bound_labels[b], NULL }, (apr_int64_t)cum);
-    }
-    ts_prom_int(prom, bucket, (const char *const[]){ "route", r->route,
-                "le", "+Inf", NULL }, (apr_int64_t)r->count);
-    ts_prom_real(prom, sum, by_route, r->sum);
-    ts_prom_int(prom, count, by_route, (apr_int64_t)r->count);
-  }
-}
+/* Without the runtime's budget (a listener of a test, a tool): what a
+ * listener of its own may hold. */
+#define OWN_CONNECTIONS 1000
+#define OWN_PER_CLIENT 250
 
 void
 ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
@@ -173,30 +67,6 @@ ts_http_request_json(json_t **j, ts_http_reply_t *reply,
     ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body is not "
                         "valid JSON: %s (line %d, column %d)", jerr.text,
                         jerr.line, jerr.column), pool);
-}
-
-/* The client's address, through APR (portable). */
-static const char *
-client_of(struct MHD_Connection *conn, apr_pool_t *pool)
-{
-  const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-  apr_os_sock_t fd;
-  apr_socket_t *sock = NULL;
-  apr_sockaddr_t *sa;
-  char *ip;
-
-  if (!ci)
-    return "unknown";
-  fd = (apr_os_sock_t)ci->connect_fd;
-  if (apr_os_sock_put(&sock, &fd, pool) != APR_SUCCESS
-      || apr_socket_addr_get(&sa, APR_REMOTE, sock) != APR_SUCCESS
-      || apr_sockaddr_ip_get(&ip, sa) != APR_SUCCESS)
-    return "unknown";
-  /* IPv4 clients of an IPv6 listener: ::ffff:a.b.c.d */
-  if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
-    return ip + 7;
-  return ip;
 }
 
 /* One request's state, from its first call to its completion. */
@@ -253,6 +123,15 @@ ts_http_resume(ts_http_pending_t *r)
   apr_thread_mutex_unlock(httpd->stats_lock);
 }
 
+const char *
+ts_http_query(const ts_http_request_t *req, const char *name)
+{
+  if (!req->pending)
+    return NULL;
+  return MHD_lookup_connection_value(req->pending->conn,
+                                     MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* Send REPLY for R and count it. */
 static enum MHD_Result
 send_reply(request_t *r, const ts_http_reply_t *reply)
@@ -277,7 +156,8 @@ send_reply(request_t *r, const ts_http_reply_t *reply)
   }
   rc = MHD_queue_response(r->conn, (unsigned int)reply->status, resp);
   MHD_destroy_response(resp);
-  record(r->httpd, reply->route, reply->status, apr_time_now() - r->began);
+  ts_httpd_record(r->httpd, reply->route, reply->status,
+                  apr_time_now() - r->began);
   return rc;
 }
 
@@ -345,7 +225,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
                                                     "Content-Type");
   r->req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      "Authorization");
-  r->req.client = client_of(conn, r->pool);
+  r->req.client = ts_httpd_client(conn);
   r->req.body = r->body;
   r->req.body_len = r->len;
   r->req.pending = r;
@@ -369,17 +249,6 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r)
     apr_pool_destroy(r->pool);
   *con_cls = NULL;
-}
-
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-  ts_httpd_t *httpd = cls;
-  char buf[512];
-
-  apr_vsnprintf(buf, sizeof(buf), fmt, ap);
-  buf[strcspn(buf, "\n")] = '\0';
-  ts_log(httpd->log, TS_LOG_WARNING, "http: %s", buf);
 }
 
 /* Bind PORT on SA, listening. */
@@ -423,6 +292,25 @@ bind_error(apr_status_t s, const ts_httpd_t *httpd, const char *address)
                            : "");
 }
 
+/* poll() where libmicrohttpd has it (Linux, Windows), else select(). */
+static unsigned int
+polling(void)
+{
+  return MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES
+         ? MHD_USE_POLL : 0;
+}
+
+/* libmicrohttpd's connection limit for BUDGET: each of its threads gets
+ * an equal part of it, and each should be able to hold all of BUDGET. */
+static unsigned int
+mhd_limit(const ts_httpd_budget_t *budget)
+{
+  long most = (long)(UINT_MAX / HTTP_THREADS);
+  long limit = ts_httpd_budget_connections(budget) + 1;
+
+  return (unsigned int)(limit > most ? most : limit) * HTTP_THREADS;
+}
+
 static ts_error_t *
 serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
 {
@@ -438,16 +326,31 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
   apr_os_sock_get(&fd, listener);
   /* Handlers that wait for the seat store defer their answer (the
    * connection is suspended), so no thread waits for a commit: a few
-   * threads serve any number of clients. */
-  mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO
+   * threads serve any number of clients.
+   *
+   * poll(), not epoll: libmicrohttpd 0.9.75 watches epoll edge-triggered
+   * and reads a connection once per edge, so half a request and the
+   * client's close arriving together left the close unseen: such
+   * connections stayed open (CLOSE-WAIT) until their timeout and took
+   * the listener's every slot. poll() reports the close at the next
+   * round.
+   *
+   * Admission is ts_httpd_admit's, against the process's budget;
+   * libmicrohttpd's own limit, which it divides among its threads, is
+   * set so that any one thread could hold the whole budget. */
+  mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | polling()
                          | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
-                         (uint16_t)httpd->port, NULL,
-                         NULL, answer, httpd,
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, httpd,
+                         (uint16_t)httpd->port,
+                         ts_httpd_admit, httpd, answer, httpd,
+                         MHD_OPTION_EXTERNAL_LOGGER, ts_httpd_mhd_log, httpd,
                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                         MHD_OPTION_NOTIFY_CONNECTION, ts_httpd_connection,
+                         httpd,
                          MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+                         MHD_OPTION_CONNECTION_LIMIT,
+                         mhd_limit(httpd->budget),
+                         MHD_OPTION_CONNECTION_TIMEOUT, IDLE_SECONDS,
                          MHD_OPTION_END);
   if (!mhd) {
     apr_socket_close(listener);
@@ -511,12 +414,15 @@ listen_on(ts_httpd_t *httpd, const char *address, apr_pool_t *pool)
 ts_error_t *
 ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
                const apr_array_header_t *addresses,
-               ts_http_handler_t handler, void *baton, ts_log_t *log,
-               apr_pool_t *pool)
+               ts_http_handler_t handler, void *baton,
+               ts_httpd_budget_t *budget, ts_log_t *log, apr_pool_t *pool)
 {
   ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
   ts_error_t *err = NULL;
 
+  httpd->budget = budget ? budget
+                         : ts_httpd_budget_create(OWN_CONNECTIONS,
+                                                  OWN_PER_CLIENT, pool);
   httpd->handler = handler;
   httpd->baton = baton;
   httpd->log = log;
@@ -526,6 +432,8 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
   apr_thread_mutex_create(&httpd->stats_lock, APR_THREAD_MUTEX_DEFAULT,
                           pool);
   apr_thread_cond_create(&httpd->resumed, pool);
+  apr_thread_mutex_create(&httpd->quiet_lock, APR_THREAD_MUTEX_DEFAULT,
+                          pool);
   if (!addresses || addresses->nelts == 0)
     err = listen_any(httpd, pool);
   for (int i = 0; !err && addresses && i < addresses->nelts; i++)
@@ -562,4 +470,5 @@ ts_httpd_stop(ts_httpd_t *httpd)
   for (int i = 0; i < httpd->nmhd; i++)
     MHD_stop_daemon(httpd->mhd[i]);
   httpd->nmhd = 0;
+  ts_httpd_warnings_flush(httpd);
 }

@@ -5,7 +5,9 @@
  * bound gives a precise error (which port, which address, why) before
  * libmicrohttpd takes it over; ts_httpd_start() returns only when the port
  * accepts connections. Requests are answered by a handler that fills a
- * ts_http_reply_t; libmicrohttpd's own thread runs it.
+ * ts_http_reply_t; libmicrohttpd's own thread runs it. The files:
+ * ts_httpd.c (requests), ts_httpd_conns.c (connections),
+ * ts_httpd_stats.c (/metrics), sharing ts_httpd_impl.h.
  */
 #ifndef TS_HTTPD_H
 #define TS_HTTPD_H
@@ -62,6 +64,10 @@ ts_http_pending_t *ts_http_defer(const ts_http_request_t *req,
                                  ts_http_finish_t finish, void *baton);
 void ts_http_resume(ts_http_pending_t *pending);
 
+/* The value of REQ's query argument NAME ("/v1/sessions?limit=10":
+ * "10" for "limit"), decoded, or NULL; as long as REQ. */
+const char *ts_http_query(const ts_http_request_t *req, const char *name);
+
 /* Answer with J (its reference is taken) as compact JSON and STATUS. */
 void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
                         apr_pool_t *pool);
@@ -78,18 +84,45 @@ void ts_http_request_json(json_t **j, ts_http_reply_t *reply,
 
 typedef struct ts_httpd_t ts_httpd_t;
 
+/* Connections. Every client connection holds a file descriptor, so the
+ * listeners of a process share a budget: how many connections they may
+ * hold in all (what the open-files limit leaves room for) and how many
+ * of them one client address may hold, so that no one client takes them
+ * all. A connection over either is closed at once (counted on /metrics,
+ * a warning in the log at most every 10 s). A client that is silent for
+ * 10 s while its request arrives, or between requests, is disconnected;
+ * a client that closes its connection half-way frees it at once. */
+typedef struct ts_httpd_budget_t ts_httpd_budget_t;
+
+/* A budget of CONNECTIONS in all and PER_CLIENT from one address, both at
+ * least 1; CONNECTIONS at most what a listener can watch (no limit with
+ * poll(), the case on Linux and Windows; FD_SETSIZE otherwise). Lives in
+ * POOL; stop its listeners before POOL goes. */
+ts_httpd_budget_t *ts_httpd_budget_create(long connections, long per_client,
+                                          apr_pool_t *pool);
+
+/* The budget's figures, as clamped. */
+long ts_httpd_budget_connections(const ts_httpd_budget_t *budget);
+long ts_httpd_budget_per_client(const ts_httpd_budget_t *budget);
+
 /* Listen on PORT on each of ADDRESSES (const char *: IP addresses or host
  * names; NULL or empty: every address, IPv6 and IPv4 where the system has
- * both) and serve with HANDLER. NAME says what listens ("license server",
- * "hub") in messages. */
+ * both) and serve with HANDLER, holding connections within BUDGET (NULL:
+ * a budget of the listener's own, 1000 connections and 250 per client).
+ * NAME says what listens ("license server", "hub") in messages. */
 ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
                            const apr_array_header_t *addresses,
                            ts_http_handler_t handler, void *baton,
-                           ts_log_t *log, apr_pool_t *pool);
+                           ts_httpd_budget_t *budget, ts_log_t *log,
+                           apr_pool_t *pool);
 
 /* Write the request counters and latency histograms, per route and
  * status, to PROM (families PREFIX_http_requests_total and
- * PREFIX_http_request_duration_seconds); POOL is PROM's. */
+ * PREFIX_http_request_duration_seconds), and the connections: open on
+ * this port (PREFIX_http_connections), the budget's figures
+ * (PREFIX_http_connections_limit, ..._per_client_limit) and those
+ * refused (PREFIX_http_connections_refused_total by reason "limit" or
+ * "client-limit"); POOL is PROM's. */
 void ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd,
                       const char *prefix, apr_pool_t *pool);
 
@@ -100,11 +133,14 @@ void ts_httpd_stop(ts_httpd_t *httpd);
 /* The client side (ts_http_client.c, libcurl), for the admin program,
  * the doctor, the prober and project license servers: PATH from
  * HOST:PORT, waiting at most TIMEOUT to connect and twice that in all,
- * never through a proxy. *STATUS and *BODY (NUL-terminated, at most
- * 1 MiB) receive the answer. A server that cannot be reached or does not
- * answer is an error with code TS_EUNAVAIL. Call ts_http_client_init()
+ * never through a proxy. *STATUS and *BODY (NUL-terminated) receive the
+ * answer. A server that cannot be reached or does not answer is an error
+ * with code TS_EUNAVAIL; an answer over TS_HTTP_CLIENT_MAX_BODY is one
+ * with code TS_EINVAL (never cut short: ask for less, e.g. a page). Call ts_http_client_init()
  * once at program start, before threads. */
 void ts_http_client_init(void);
+
+#define TS_HTTP_CLIENT_MAX_BODY (1 << 20)
 
 ts_error_t *ts_http_get(int *status, const char **body, const char *host,
                         int port, const char *path,

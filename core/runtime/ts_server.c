@@ -10,9 +10,23 @@
 #include "ts_settings.h"
 #include "ts_version.h"
 
-/* Descriptors a server keeps for itself (logs, state, the bus, ...); the
+/* Descriptors a server keeps for itself (logs, the session store, the
+ * bus, its children's pipes, the listening sockets and their threads'
+ * wake-ups, a few connections admitted at once by racing threads); the
  * rest of the open-files limit is room for client connections. */
 #define RESERVED_FDS 128
+
+/* Without a per-process limit (Windows): the room for client
+ * connections. */
+#define UNLIMITED_ROOM 10000
+
+/* One client address may hold this fraction of the room, so that one
+ * client (or an attacker) cannot take it all while hosts behind one
+ * address (a terminal server, a NAT) still fit. */
+#define PER_CLIENT_SHARE 4
+
+/* Below this much room a warning says to raise the limit. */
+#define LOW_ROOM 64
 
 static const char *
 problems_of(const ts_settings_t *settings, apr_pool_t *pool)
@@ -156,24 +170,36 @@ ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
   return ts_bus_broker_start(broker, &o, info->log, pool);
 }
 
-/* The open-files line: how many clients the limit leaves room for. */
+/* Raise the open-files limit and make what it leaves (the room for
+ * client connections) the budget of every HTTP port of the server; the
+ * line says the budget as the listeners enforce it. */
 static void
-raise_fd_limit(ts_server_t *server)
+budget_connections(ts_server_t *server)
 {
   ts_log_t *log = server->info.log;
-  long soft, hard;
+  long soft = 1024, hard = 1024, room;
   ts_error_t *err = tsp_fd_limit_raise(&soft, &hard, 0);
 
   if (err) {
-    ts_log_error(log, TS_LOG_WARNING, err, "open-files limit");
+    ts_log_error(log, TS_LOG_WARNING, err, "open-files limit (assumed "
+                 "1024)");
     ts_error_clear(err);
   }
-  else if (soft < 0)
-    ts_log(log, TS_LOG_INFO, "open files: no per-process limit applies");
+  room = soft < 0 ? UNLIMITED_ROOM : soft - RESERVED_FDS;
+  server->budget = ts_httpd_budget_create(room, room / PER_CLIENT_SHARE,
+                                          server->pool);
+  room = ts_httpd_budget_connections(server->budget);
+  if (soft < 0)
+    ts_log(log, TS_LOG_INFO, "open files: no per-process limit applies: "
+           "room for %ld client connections, at most %ld from one client "
+           "address", room, ts_httpd_budget_per_client(server->budget));
   else
-    ts_log(log, TS_LOG_INFO, "open files: soft limit %ld, hard limit %ld: "
-           "room for about %ld client connections", soft, hard,
-           soft > RESERVED_FDS ? soft - RESERVED_FDS : 0);
+    ts_log(log, room < LOW_ROOM ? TS_LOG_WARNING : TS_LOG_INFO, "open "
+           "files: soft limit %ld, hard limit %ld: room for %ld client "
+           "connections, at most %ld from one client address%s", soft,
+           hard, room, ts_httpd_budget_per_client(server->budget),
+           room < LOW_ROOM ? "; too few: raise the hard limit (systemd: "
+           "LimitNOFILE= in the unit; otherwise ulimit -Hn)" : "");
 }
 
 /* Project directories on network drives (SPEC §4): refused for Windows
@@ -217,7 +243,7 @@ start(void *baton, tsp_service_t *service)
 
   ts_log(info->log, TS_LOG_INFO, "%s server %s starting on port %d (log "
          "%s)", info->role->name, TS_VERSION, info->port, server->logfile);
-  raise_fd_limit(server);
+  budget_connections(server);
   err = check_local_dirs(server);
   if (err) {
     ts_log_error(info->log, TS_LOG_ERROR, err, "cannot start");
@@ -238,28 +264,65 @@ start(void *baton, tsp_service_t *service)
   return NULL;
 }
 
+/* The settings again (HUP, PARAMCHANGE): each one that differs from
+ * those the server started with is logged with where it comes from now.
+ * None applies before a restart (the server's port, directories and
+ * identity come from them), so the server keeps running on the settings
+ * it started with, and says so each time until it is restarted. */
 static ts_error_t *
-reload(void *baton)
+recheck_settings(ts_server_t *server, apr_pool_t *scratch_pool)
+{
+  const ts_server_info_t *info = &server->info;
+  ts_settings_t *now;
+  const char *problems;
+  int changed = 0;
+
+  TS_ERR_W(ts_settings_resolve(&now, server->store, scratch_pool,
+                               scratch_pool), "cannot read the settings "
+           "again; the %s server keeps those it started with",
+           info->role->name);
+  problems = problems_of(now, scratch_pool);
+  if (problems)
+    return ts_error_createf(TS_ECONFIG, "the settings are invalid now: %s; "
+                            "the %s server keeps those it started with; fix "
+                            "with `tessera-admin env set NAME VALUE`",
+                            problems, info->role->name);
+  for (int i = 0; i < now->values->nelts; i++) {
+    const ts_setting_value_t *v = &APR_ARRAY_IDX(now->values, i,
+                                                 ts_setting_value_t);
+    const ts_setting_value_t *was = ts_settings_get(server->settings,
+                                                    v->def->name);
+    const char *a = was && was->value ? was->value : "(unset)";
+    const char *b = v->value ? v->value : "(unset)";
+    if (strcmp(a, b) == 0)
+      continue;
+    changed++;
+    ts_log(info->log, TS_LOG_WARNING, "settings: %s is '%s' now (from the "
+           "%s), not '%s' as when the %s server started; %s", v->def->name,
+           b, ts_source_name(v->source), a, info->role->name,
+           v->def->restart ? apr_psprintf(scratch_pool, "it takes effect "
+                                          "after a restart of: %s; until "
+                                          "then this server keeps '%s'",
+                                          v->def->restart, a)
+                           : "it needs no restart");
+  }
+  if (!changed)
+    ts_log(info->log, TS_LOG_INFO, "settings read again: as when the "
+           "server started");
+  return NULL;
+}
+
+static ts_error_t *
+reload(void *baton, apr_pool_t *scratch_pool)
 {
   ts_server_t *server = baton;
   const ts_server_info_t *info = &server->info;
-  ts_settings_t *settings;
-  apr_pool_t *scratch;
-  ts_error_t *err;
 
   TS_ERR(ts_log_reopen(info->log));
   ts_log(info->log, TS_LOG_INFO, "reloading: log file reopened");
   if (info->role->reload)
     TS_ERR(info->role->reload(server->state, server));
-  apr_pool_create(&scratch, server->pool);
-  err = ts_settings_resolve(&settings, server->store, scratch, scratch);
-  /* INOHOST names p; this server's port may be p', p+1, ... */
-  if (!err && ts_settings_port(settings) != info->main_port)
-    ts_log(info->log, TS_LOG_WARNING, "INOHOST now names port %d; the "
-           "server keeps port %d until it is restarted",
-           ts_settings_port(settings), info->port);
-  apr_pool_destroy(scratch);
-  return err;
+  return recheck_settings(server, scratch_pool);
 }
 
 void

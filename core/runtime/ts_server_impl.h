@@ -16,6 +16,8 @@ struct ts_server_t {
   const char *logfile;
   const char *pidfile;
   apr_time_t started;          /* for /health's uptime */
+  ts_httpd_budget_t *budget;   /* the connections every HTTP port of the
+                                  server shares */
   apr_pool_t *pool;            /* the process's; main thread only */
 };
 

@@ -86,7 +86,8 @@ ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
   site->tables[s->nroutes].baton = site;
   TS_ERR(ts_httpd_start(&site->httpd, site->s.name, s->port,
                         server->info.config->listen, answer, site,
-                        s->log ? s->log : server->info.log, pool));
+                        server->budget, s->log ? s->log : server->info.log,
+                        pool));
   *httpd = site->httpd;
   return NULL;
 }

@@ -294,6 +294,28 @@ watchdog_interval_ms(apr_pool_t *pool)
   return v > 0 ? (int)v : 1;
 }
 
+/* One reload (SIGHUP), in a pool of its own. */
+static void
+reload(tsp_service_t *svc)
+{
+  apr_pool_t *pool;
+  char text[80];
+  ts_error_t *err;
+
+  apr_pool_create(&pool, svc->pool);
+  apr_snprintf(text, sizeof(text), "RELOADING=1\nMONOTONIC_USEC=%llu\n"
+               "STATUS=reloading", monotonic_usec());
+  notify(svc, text);
+  err = svc->hooks->reload(svc->hooks->baton, pool);
+  if (err) {
+    ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still running "
+           "on the previous configuration: %s", ts_error_text(err, pool));
+    ts_error_clear(err);
+  }
+  apr_pool_destroy(pool);
+  notify(svc, "READY=1\nSTATUS=serving");
+}
+
 static void
 main_loop(tsp_service_t *svc, int wake_rd)
 {
@@ -313,17 +335,8 @@ main_loop(tsp_service_t *svc, int wake_rd)
     if (wd > 0)
       notify(svc, "WATCHDOG=1");
     if (reload_requested && !stop_requested) {
-      ts_error_t *err;
       reload_requested = 0;
-      notify(svc, apr_psprintf(svc->pool, "RELOADING=1\nMONOTONIC_USEC=%llu"
-                               "\nSTATUS=reloading", monotonic_usec()));
-      err = svc->hooks->reload(svc->hooks->baton);
-      if (err) {
-        ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still running on the previous "
-            "configuration: %s", ts_error_text(err, svc->pool));
-        ts_error_clear(err);
-      }
-      notify(svc, "READY=1\nSTATUS=serving");
+      reload(svc);
     }
   }
 }

@@ -201,12 +201,17 @@ serve(tsp_service_t *svc)
   for (;;) {
     DWORD w = WaitForMultipleObjects(2, events, FALSE, INFINITE);
     if (w == WAIT_OBJECT_0 + 1) {
-      ts_error_t *err = svc->hooks->reload(svc->hooks->baton);
+      apr_pool_t *pool;   /* this reload's */
+      ts_error_t *err;
+      apr_pool_create(&pool, svc->pool);
+      err = svc->hooks->reload(svc->hooks->baton, pool);
       if (err) {
-        ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still running on the previous "
-            "configuration: %s", ts_error_text(err, svc->pool));
+        ts_log(svc->options->log, TS_LOG_ERROR, "reload failed, still "
+               "running on the previous configuration: %s",
+               ts_error_text(err, pool));
         ts_error_clear(err);
       }
+      apr_pool_destroy(pool);
       continue;
     }
     if (w != WAIT_OBJECT_0)

@@ -201,11 +201,11 @@ run_free_port(void)
 }
 
 /* The request and the whole answer, headers and body, into a malloc'ed
- * *RAW of at most CAP - 1 bytes; the status (-1: no answer). From the
- * local address SOURCE unless it is NULL. */
+ * *RAW of at most CAP - 1 bytes; the status (-1: no answer). To ADDRESS,
+ * from the local address SOURCE unless it is NULL. */
 static int
-exchange(char **raw, size_t cap, const char *source, int port,
-         const char *method, const char *path, const char *json,
+exchange(char **raw, size_t cap, const char *address, const char *source,
+         int port, const char *method, const char *path, const char *json,
          const char *headers)
 {
   apr_pool_t *pool;
@@ -227,13 +227,13 @@ exchange(char **raw, size_t cap, const char *source, int port,
                      : "Content-Type: application/json\r\n",
                      (unsigned long)(json ? strlen(json) : 0),
                      json ? json : "");
-  rv = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0,
+  rv = apr_sockaddr_info_get(&sa, address, APR_UNSPEC, (apr_port_t)port, 0,
                              pool);
   if (!rv)
-    rv = apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
+    rv = apr_socket_create(&s, sa->family, SOCK_STREAM, APR_PROTO_TCP, pool);
   if (!rv && source) {
     apr_sockaddr_t *from;
-    rv = apr_sockaddr_info_get(&from, source, APR_INET, 0, 0, pool);
+    rv = apr_sockaddr_info_get(&from, source, sa->family, 0, 0, pool);
     if (!rv)
       rv = apr_socket_bind(s, from);
     if (rv)
@@ -264,9 +264,18 @@ int
 run_http(int port, const char *method, const char *path, const char *json,
          const char *headers, char *body, size_t body_size)
 {
+  return run_http_at("127.0.0.1", port, method, path, json, headers, body,
+                     body_size);
+}
+
+int
+run_http_at(const char *address, int port, const char *method,
+            const char *path, const char *json, const char *headers,
+            char *body, size_t body_size)
+{
   char *buf, *b;
-  int status = exchange(&buf, body_size + 8192, NULL, port, method, path,
-                        json, headers);
+  int status = exchange(&buf, body_size + 8192, address, NULL, port, method,
+                        path, json, headers);
 
   if (body) {
     b = strstr(buf, "\r\n\r\n");
@@ -281,8 +290,8 @@ run_http_headers(int port, const char *method, const char *path,
                  char *head, size_t head_size)
 {
   char *buf, *b;
-  int status = exchange(&buf, head_size + 65536, NULL, port, method, path,
-                        NULL, NULL);
+  int status = exchange(&buf, head_size + 65536, "127.0.0.1", NULL, port,
+                        method, path, NULL, NULL);
 
   b = strstr(buf, "\r\n\r\n");
   if (b)
@@ -298,8 +307,8 @@ run_http_from(const char *source, int port, const char *method,
               char *answer, size_t answer_size)
 {
   char *buf;
-  int status = exchange(&buf, answer_size, source, port, method, path, json,
-                        headers);
+  int status = exchange(&buf, answer_size, "127.0.0.1", source, port, method,
+                        path, json, headers);
 
   snprintf(answer, answer_size, "%s", buf);
   free(buf);

@@ -39,6 +39,12 @@ int run_http(int port, const char *method, const char *path,
              const char *json, const char *headers, char *body,
              size_t body_size);
 
+/* The same to ADDRESS, an address of this machine ("127.0.0.1", "::1"),
+ * from that address. */
+int run_http_at(const char *address, int port, const char *method,
+                const char *path, const char *json, const char *headers,
+                char *body, size_t body_size);
+
 /* The same without a body, the answer's status line and headers going to
  * HEAD (the Allow of a 405, the WWW-Authenticate of a 401, ...). */
 int run_http_headers(int port, const char *method, const char *path,

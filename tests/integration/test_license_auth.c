@@ -135,7 +135,7 @@ start_model(int *mport)
   *mport = run_free_port();
   cr_assert_null(ts_log_open(&log, in_root("model.log"), 0, 0, tp));
   cr_assert_null(ts_httpd_start(&model, "model server", *mport, NULL,
-                                model_health, NULL, log, tp));
+                                model_health, NULL, NULL, log, tp));
   return model;
 }
 

@@ -239,14 +239,15 @@ Test(license_bus, killed_bus_broker_comes_back)
   free(after);
 }
 
-/* A stand-in model server: answers GET /health while it runs. */
+/* A stand-in model server: answers GET /health while it runs, counting
+ * the probes (BATON: an int). */
 static void
 model_health(ts_http_reply_t *reply, void *baton,
              const ts_http_request_t *req, apr_pool_t *pool)
 {
-  (void)baton;
   (void)req;
   (void)pool;
+  __atomic_add_fetch((int *)baton, 1, __ATOMIC_RELAXED);
   reply->body = "{\"status\":\"ok\",\"role\":\"model\"}";
 }
 
@@ -255,7 +256,7 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
   apr_pool_t *pool;
   ts_log_t *log;
   ts_httpd_t *model;
-  int mport = run_free_port(), gone = 0;
+  int mport = run_free_port(), gone = 0, probes = 0, seen;
   char json[512], body[8192], path[128], topic[128];
   char *audit;
 
@@ -263,7 +264,7 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
   cr_assert_null(ts_log_open(&log, in_root("model.log"), 0, 0,
                              pool));
   cr_assert_null(ts_httpd_start(&model, "model server", mport, NULL,
-                                model_health, NULL, log, pool));
+                                model_health, &probes, NULL, log, pool));
   start(0, port, NULL);
   snprintf(json, sizeof(json), "{\"repository\":\"plant\",\"models\":"
            "[\"m1\",\"m2\"],\"links\":{\"current\":\"m1\"},\"host\":"
@@ -305,8 +306,16 @@ Test(license_bus, silent_model_server_is_gone_and_its_seats_freed)
            "\"model_server\":\"127.0.0.1:%d\"}", mport);
   cr_assert(strstr(body, json), "%s", body);
 
-  /* no heartbeats, but it answers the probes: still up after 3 s */
-  sleep(3);
+  /* no heartbeats, but it answers the probes: still up after four of
+   * them, one a second (the third round, settled before the fourth
+   * began, was past the 2 s a silent one is marked gone in) */
+  seen = __atomic_load_n(&probes, __ATOMIC_RELAXED);
+  for (int i = 0; i < 100 && __atomic_load_n(&probes, __ATOMIC_RELAXED)
+                             < seen + 4; i++)
+    usleep(100000);
+  cr_assert_geq(__atomic_load_n(&probes, __ATOMIC_RELAXED), seen + 4,
+                "the license server did not probe GET /health four times "
+                "in 10 s");
   cr_assert_eq(run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert(strstr(body, "\"state\":\"up\""), "probed server marked gone: "

@@ -2,7 +2,9 @@
  * 200 concurrent clients for 10 seats get exactly 10, twenty times over;
  * kill -9 while clients check out and in loses no acknowledged session and
  * counts no seat twice; a bad license on reload leaves the good one in
- * force; huge bodies are refused. */
+ * force; huge bodies are refused; the audit log names the client of a
+ * force-release on the default listener ("::", IPv4 and IPv6); 8,000
+ * sessions come in pages, which tessera-admin reads to the end. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,6 +191,35 @@ typedef struct churn_t {
   char in_flight[32];       /* a check-in the kill cut off: either way */
 } churn_t;
 
+/* Every page of GET /v1/sessions, one after the other, into BODY. */
+static void
+all_sessions(char *body, size_t size)
+{
+  static char page[1 << 20];
+  char after[64] = "", path[128];
+  size_t len = 0;
+  int pages = 0;
+
+  body[0] = '\0';
+  do {
+    const char *next;
+    snprintf(path, sizeof(path), "/v1/sessions?limit=1000%s%s",
+             *after ? "&after=" : "", after);
+    cr_assert_eq(http("GET", path, NULL, page, sizeof(page)), 200, "%s",
+                 page);
+    cr_assert_lt(len + strlen(page), size);
+    strcpy(body + len, page);
+    len += strlen(page);
+    next = strstr(page, "\"next\":\"");
+    after[0] = '\0';
+    if (next)
+      sscanf(next + 8, "%63[0-9a-f]", after);
+    else
+      cr_assert(strstr(page, "\"next\":null"), "%s", page);
+    cr_assert_lt(++pages, 100);
+  } while (*after);
+}
+
 static void *
 churn(void *arg)
 {
@@ -218,7 +249,7 @@ churn(void *arg)
 Test(license_server, kill_9_loses_no_acknowledged_session)
 {
   static churn_t c;
-  static char body[1 << 20];
+  static char body[4 << 20];
   pthread_t t;
   char want[64];
   int found = 0;
@@ -226,14 +257,20 @@ Test(license_server, kill_9_loses_no_acknowledged_session)
   install_license("demo:100000:2099-12-31");
   start_server();
   pthread_create(&t, NULL, churn, &c);
-  usleep(300000);
-  kill(server, SIGKILL);              /* while requests are in flight */
+  /* once a hundred sessions were acknowledged, while requests are in
+   * flight */
+  for (int i = 0; i < 1000 && __atomic_load_n(&c.n, __ATOMIC_RELAXED) < 100;
+       i++)
+    usleep(10000);
+  cr_assert_geq(__atomic_load_n(&c.n, __ATOMIC_RELAXED), 100, "the clients "
+                "got no hundred checkouts acknowledged in 10 s");
+  kill(server, SIGKILL);
   waitpid(server, NULL, 0);
   server = -1;
   pthread_join(t, NULL);
   cr_assert_gt(c.n, 0, "no checkout was acknowledged before the kill");
   start_server();
-  cr_assert_eq(http("GET", "/v1/sessions", NULL, body, sizeof(body)), 200);
+  all_sessions(body, sizeof(body));
   for (int i = 0; i < c.n; i++) {
     cr_assert(strstr(body, c.acked[i]), "session %s lost after kill -9",
               c.acked[i]);
@@ -251,7 +288,38 @@ Test(license_server, kill_9_loses_no_acknowledged_session)
   cr_log_info("%d acknowledged sessions survived kill -9", found);
 }
 
-Test(license_server, bad_license_on_reload_keeps_the_good_one)
+/* The text of the server's log. */
+static char *
+server_log(void)
+{
+  char path[400];
+
+  snprintf(path, sizeof(path), "%s/logs/license.%d/license.log", lic, port);
+  return run_read_file(path);
+}
+
+/* Wait up to 10 s for the Nth line of the log containing WHAT. */
+static void
+await_log(const char *what, int nth)
+{
+  int n = 0;
+
+  for (int i = 0; i < 200 && n < nth; i++) {
+    char *log = server_log();
+    n = 0;
+    for (const char *at = log; (at = strstr(at, what)) != NULL; at++)
+      n++;
+    free(log);
+    if (n < nth)
+      usleep(50000);
+  }
+  cr_assert_geq(n, nth, "the log does not say \"%s\" (%d times) within "
+                "10 s:\n%s", what, nth, server_log());
+}
+
+/* HUP reloads the license: a broken replacement is refused and the one in
+ * force stays; a good one takes over (so HUP did something). */
+Test(license_server, reload_refuses_a_bad_license_and_takes_a_good_one)
 {
   char body[4096], path[400];
   FILE *f;
@@ -263,11 +331,20 @@ Test(license_server, bad_license_on_reload_keeps_the_good_one)
   fputs("<license>broken</license>\n", f);
   fclose(f);
   kill(server, SIGHUP);
-  usleep(300000);
+  await_log("reload: the new license was refused; the previous one stays "
+            "in force", 1);
   cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
                     sizeof(body)), 201, "%s", body);
   cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
   cr_assert(strstr(body, "\"seats\":3"), "%s", body);
+
+  install_license("demo:7:2099-12-31");
+  kill(server, SIGHUP);
+  await_log("reloading: log file reopened", 2);
+  await_log("(1 products)", 2);   /* "license ... in force", again */
+  cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
+  cr_assert(strstr(body, "\"seats\":7"), "the new license is not in "
+            "force after HUP: %s", body);
 }
 
 Test(license_server, refusals)
@@ -362,4 +439,180 @@ Test(license_server, expired_product_is_refused)
             body);
   cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
                     sizeof(body)), 201, "%s", body);
+}
+
+/* Check out a seat; its id into ID. */
+static void
+checkout_one(char id[64])
+{
+  char body[512];
+
+  cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
+                    sizeof(body)), 201, "%s", body);
+  cr_assert_eq(sscanf(body, "{\"id\":\"%24[0-9a-f]\"", id), 1, "%s", body);
+}
+
+/* Without tessera.xml the server listens on "::", which takes IPv4 too:
+ * the audit log says who force-released, from which address, for both. */
+Test(license_server, audit_names_the_client_on_the_default_listener)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  const char *auth = "Authorization: Basic YWxpY2U6Y29ycmVjdCBob3JzZQ==\r\n";
+  const char *const from[] = { "127.0.0.1", "::1" };
+  char cmd[600], id[64], path[128], body[1024], want[128], audit_path[400];
+  run_result_t r;
+  char *audit;
+
+  install_license("demo:5:2099-12-31");
+  snprintf(cmd, sizeof(cmd), "echo 'correct horse' | %s license passwd "
+           "--stdin", TESSERA_ADMIN);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  start_server();
+  for (int i = 0; i < 2; i++) {
+    checkout_one(id);
+    snprintf(path, sizeof(path), "/v1/sessions/%s/release", id);
+    cr_assert_eq(run_http_at(from[i], port, "POST", path, "{\"reason\":"
+                             "\"test\"}", auth, body, sizeof(body)), 200,
+                 "from %s: %s", from[i], body);
+  }
+  snprintf(audit_path, sizeof(audit_path), "%s/logs/license.%d/audit.jsonl",
+           lic, port);
+  audit = run_read_file(audit_path);
+  for (int i = 0; i < 2; i++) {
+    snprintf(want, sizeof(want), "\"by\":\"alice\",\"reason\":\"test\","
+             "\"client\":\"%s\"", from[i]);
+    cr_assert(strstr(audit, want), "no %s in the audit log:\n%s", want,
+              audit);
+  }
+  free(audit);
+}
+
+/* Checkouts with a long application name, until CHECKOUT_N are done. */
+typedef struct filler_t {
+  int n;
+  int failed;               /* the status of a refusal, or 0 */
+} filler_t;
+
+enum { SESSIONS = 8000, FILLERS = 8 };
+
+static void *
+fill(void *arg)
+{
+  filler_t *f = arg;
+  char json[512];
+
+  snprintf(json, sizeof(json), "{\"product\":\"demo\",\"user\":"
+           "\"a-user-with-a-longer-name\",\"host\":\"workstation-%p\","
+           "\"pid\":4711,\"application\":\"%0200d\"}", arg, 7);
+  for (int i = 0; i < SESSIONS / FILLERS && !f->failed; i++) {
+    int status = http("POST", "/v1/sessions", json, NULL, 0);
+    if (status != 201)
+      f->failed = status;
+    f->n++;
+  }
+  return NULL;
+}
+
+/* How often NEEDLE occurs in HAYSTACK. */
+static int
+count_of(const char *haystack, const char *needle)
+{
+  int n = 0;
+
+  for (const char *at = haystack; (at = strstr(at, needle)) != NULL; at++)
+    n++;
+  return n;
+}
+
+/* More sessions than 1 MiB of JSON: the API pages them; tessera-admin
+ * reads every page (it used to fail with "not as a Tessera license
+ * server" on a body cut at 1 MiB). */
+Test(license_server, eight_thousand_sessions_come_in_pages)
+{
+  static filler_t f[FILLERS];
+  static char body[1 << 16], first[64], second[64];
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  pthread_t t[FILLERS];
+  run_result_t r;
+  char path[160], *at;
+
+  install_license("demo:10000:2099-12-31");
+  start_server();
+  for (int i = 0; i < FILLERS; i++)
+    pthread_create(&t[i], NULL, fill, &f[i]);
+  for (int i = 0; i < FILLERS; i++) {
+    pthread_join(t[i], NULL);
+    cr_assert_eq(f[i].failed, 0, "a checkout got HTTP %d", f[i].failed);
+  }
+
+  /* the API: pages of ?limit=, each continuing after the last */
+  cr_assert_eq(http("GET", "/v1/sessions?limit=2", NULL, body,
+                    sizeof(body)), 200, "%s", body);
+  cr_assert_eq(count_of(body, "\"id\":"), 2, "%s", body);
+  cr_assert_not_null(at = strstr(body, "\"next\":\""), "%s", body);
+  cr_assert_eq(sscanf(at + 8, "%63[0-9a-f]", first), 1);
+  snprintf(path, sizeof(path), "/v1/sessions?limit=2&after=%s", first);
+  cr_assert_eq(http("GET", path, NULL, body, sizeof(body)), 200, "%s", body);
+  cr_assert_eq(count_of(body, "\"id\":"), 2, "%s", body);
+  cr_assert_null(strstr(body, first), "the page after %s holds it: %s",
+                 first, body);
+  cr_assert_not_null(at = strstr(body, "\"next\":\""), "%s", body);
+  cr_assert_eq(sscanf(at + 8, "%63[0-9a-f]", second), 1);
+  cr_assert_str_gt(second, first);
+  cr_assert_eq(http("GET", "/v1/sessions?limit=0", NULL, body,
+                    sizeof(body)), 400, "%s", body);
+  cr_assert(strstr(body, "?limit=1..10000"), "%s", body);
+  cr_assert_eq(http("GET", "/v1/sessions?limit=ten", NULL, body,
+                    sizeof(body)), 400);
+  cr_assert_eq(http("GET", "/v1/sessions?after=..%2Fx", NULL, body,
+                    sizeof(body)), 400);
+
+  /* tessera-admin reads them all, each once */
+  r = run((const char *[]){ TESSERA_ADMIN, "sessions", "list", "--json",
+                            NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_gt(strlen(r.out), 1 << 20, "the list is not over 1 MiB");
+  cr_assert_eq(count_of(r.out, "\"id\":"), SESSIONS, "%s", r.err);
+  cr_assert_eq(count_of(r.out, first), 1);
+  run_free(&r);
+  r = run((const char *[]){ TESSERA_ADMIN, "status", NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "sessions: 8000\n"), "%.300s", r.out);
+  cr_assert(strstr(r.out, "demo                   8000  10000"), "%.600s",
+            r.out);
+  run_free(&r);
+}
+
+/* The vendor's side with bare file names, in the current directory: both
+ * halves of the key are written, and the key issues a license there (the
+ * directory of "vendor.key" was "", so writing the .key failed on
+ * open("") after the fact and the .pub never came). */
+Test(license_server, keygen_and_issue_with_bare_names)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+                        NULL };
+  char cmd[1200], path[400], *pub;
+  run_result_t r;
+
+  snprintf(cmd, sizeof(cmd), "cd '%s' && %s license keygen --out vendor "
+           "&& %s license issue --key vendor.key --host localhost "
+           "--licensee Test --product demo:1:2099-12-31 --out lic1.lic",
+           root, TESSERA_ADMIN, TESSERA_ADMIN);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+  cr_assert(strstr(r.out, "vendor.key (secret) and vendor.pub written"),
+            "%s", r.out);
+  run_free(&r);
+  snprintf(path, sizeof(path), "%s/vendor.pub", root);
+  pub = run_read_file(path);
+  cr_assert_eq(strlen(pub), 45, "vendor.pub: '%s'", pub);
+  free(pub);
+  snprintf(path, sizeof(path), "%s/lic1.lic", root);
+  pub = run_read_file(path);
+  cr_assert(strstr(pub, "<product name=\"demo\""), "lic1.lic: %s", pub);
+  free(pub);
 }

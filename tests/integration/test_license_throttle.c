@@ -89,7 +89,7 @@ Test(license_throttle, silent_servers_delay_neither_gone_nor_a_stop)
 
   cr_assert_null(ts_log_open(&log, in_root("model.log"), 0, 0, tp));
   cr_assert_null(ts_httpd_start(&model, "model server", mport, NULL,
-                                model_health, NULL, log, tp));
+                                model_health, NULL, NULL, log, tp));
   start_server();
   /* probed one after the other, each of these would hold a round for
    * its whole timeout: 8 of them, half a minute */

@@ -1,8 +1,10 @@
 /* test_tesserad.c: tesserad's life as a Linux process, through the real
  * binary: the systemd notification protocol on a socket the test owns
  * (READY only once the port accepts connections, RELOADING/READY on HUP,
- * STOPPING and exit 0 on TERM, WATCHDOG), log reopening, --daemon with
- * its readiness pipe, the locked pid file, and a busy port. */
+ * STOPPING and exit 0 on TERM, WATCHDOG), log reopening, the settings read
+ * again on HUP (a change is named, for the license server and the bus
+ * alike), --daemon with its readiness pipe, the locked pid file, and a
+ * busy port. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -70,14 +72,16 @@ teardown(void)
 TestSuite(tesserad, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Start tesserad ARGS in the background with the test's settings, plus
- * EXTRA environment entries. */
+ * EXTRA environment entries; INOHOST from the process environment unless
+ * NO_ENV_HOST. */
 static pid_t
-spawn(const char *const *args, const char *extra)
+spawn_with(const char *const *args, const char *extra, int no_env_host)
 {
   const char *argv[8] = { TESSERAD };
-  const char *env[10] = { "PATH=/usr/bin:/bin", env_host, env_lic,
-                          env_home, env_notify, env_dir };
-  int n = 6;
+  const char *env[10] = { "PATH=/usr/bin:/bin", env_lic, env_home,
+                          env_notify, env_dir,
+                          no_env_host ? NULL : env_host };
+  int n = no_env_host ? 5 : 6;
   pid_t pid;
 
   if (getenv("ASAN_OPTIONS"))
@@ -96,6 +100,12 @@ spawn(const char *const *args, const char *extra)
     _exit(127);
   }
   return pid;
+}
+
+static pid_t
+spawn(const char *const *args, const char *extra)
+{
+  return spawn_with(args, extra, 0);
 }
 
 /* The next notification, or NULL after TIMEOUT_MS. */
@@ -368,4 +378,77 @@ Test(tesserad, invalid_settings_refuse_to_start)
   cr_assert(strstr(r.err, "INOHOST 'lic1.80' from the process environment"),
             "%s", r.err);
   run_free(&r);
+}
+
+/* `tessera-admin env set NAME VALUE --scope user` with the test's HOME. */
+static void
+env_set(const char *name, const char *value)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_home, NULL };
+  run_result_t r = run((const char *[]){ TESSERA_ADMIN, "env", "set", name,
+                                         value, "--scope", "user", NULL },
+                       env, NULL);
+
+  cr_assert_eq(r.status, 0, "env set %s %s: %s", name, value, r.err);
+  run_free(&r);
+}
+
+/* HUP reads the settings again: unchanged, it says so; a changed INOHOST
+ * (its host: HUP used to notice only a new port) is named with its source
+ * and what the server keeps until a restart; the server goes on serving
+ * on its port. */
+Test(tesserad, hup_reads_the_settings_again)
+{
+  char inohost[64], want[300], *log;
+  pid_t pid;
+
+  snprintf(inohost, sizeof(inohost), "127.0.0.1.%d", port);
+  env_set("INOHOST", inohost);
+  pid = spawn_with((const char *[]){ "license", NULL }, NULL, 1);
+  expect_message("READY=1");
+  kill(pid, SIGHUP);
+  expect_message("RELOADING=1");
+  expect_message("READY=1");
+  log = slurp(logfile);
+  cr_assert(strstr(log, "settings read again: as when the server started"),
+            "%s", log);
+  cr_assert_null(strstr(log, "settings: INOHOST"), "%s", log);
+
+  /* another host, the same port: nothing about the port changes */
+  snprintf(inohost, sizeof(inohost), "localhost.%d", port);
+  env_set("INOHOST", inohost);
+  kill(pid, SIGHUP);
+  expect_message("RELOADING=1");
+  expect_message("READY=1");
+  log = slurp(logfile);
+  snprintf(want, sizeof(want), "settings: INOHOST is 'localhost.%d' now "
+           "(from the user file), not '127.0.0.1.%d' as when the license "
+           "server started; it takes effect after a restart of: all "
+           "servers (changing the host needs license re-activation); until "
+           "then this server keeps '127.0.0.1.%d'", port, port, port);
+  cr_assert(strstr(log, want), "no \"%s\" in the log:\n%s", want, log);
+  cr_assert(strstr(health(port), "200 OK"), "not serving on its port");
+  kill(pid, SIGTERM);
+  cr_assert_eq(wait_exit(pid, 20000), 0);
+}
+
+/* The bus on p+1: its HUP compares INOHOST's p, not its own port, and
+ * finds nothing changed. */
+Test(tesserad, hup_of_the_bus_finds_its_settings_unchanged)
+{
+  char buslog[400], *log;
+  pid_t pid = spawn((const char *[]){ "bus", NULL }, NULL);
+
+  snprintf(buslog, sizeof(buslog), "%s/logs/bus.%d/bus.log", lic, port + 1);
+  expect_message("READY=1");
+  kill(pid, SIGHUP);
+  expect_message("RELOADING=1");
+  expect_message("READY=1");
+  kill(pid, SIGTERM);
+  cr_assert_eq(wait_exit(pid, 20000), 0);
+  log = slurp(buslog);
+  cr_assert_not_null(log, "no %s", buslog);
+  cr_assert(strstr(log, "settings read again: as when the server started"),
+            "%s", log);
+  cr_assert_null(strstr(log, "INOHOST"), "%s", log);
 }

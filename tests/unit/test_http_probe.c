@@ -110,7 +110,7 @@ Test(http_probe, silent_servers_fail_together_at_their_deadline)
                                                 ".log", tmp, (int)getpid()),
                              0, 0, pool));
   cr_assert_null(ts_httpd_start(&live, "live", live_port, NULL, health,
-                                NULL, log, pool));
+                                NULL, NULL, log, pool));
 
   cr_assert_null(ts_http_probes_create(&probes));
   began = apr_time_now();

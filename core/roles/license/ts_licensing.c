@@ -151,6 +151,32 @@ ts_licensing_seats_of(ts_licensing_t *lc, const char *product)
   return seats;
 }
 
+/* A failed count of PRODUCT's seats: counted, and logged at most every
+ * COUNT_LOG_EVERY (the bus asks 4 times a second). */
+#define COUNT_LOG_EVERY apr_time_from_sec(10)
+static void
+count_failed(ts_licensing_t *lc, const char *product, const ts_error_t *err)
+{
+  apr_time_t now = apr_time_now();
+  apr_uint64_t failures;
+  int speak;
+
+  apr_thread_mutex_lock(lc->lock);
+  failures = ++lc->count_failures;
+  speak = now - lc->count_logged >= COUNT_LOG_EVERY;
+  if (speak)
+    lc->count_logged = now;
+  apr_thread_mutex_unlock(lc->lock);
+  if (speak) {
+    char context[300];
+    apr_snprintf(context, sizeof(context), "counting the seats of %s in use "
+                 "failed (%" APR_UINT64_T_FMT " failed counts since the "
+                 "start; status and /metrics show the count as unknown, the "
+                 "bus keeps the last one)", product, failures);
+    ts_log_error(lc->log, TS_LOG_ERROR, err, context);
+  }
+}
+
 json_t *
 ts_licensing_products(ts_licensing_t *lc)
 {
@@ -162,10 +188,9 @@ ts_licensing_products(ts_licensing_t *lc)
     for (int k = 0; k < lc->license->products->nelts; k++) {
       const ts_product_t *lp = &APR_ARRAY_IDX(lc->license->products, k,
                                               ts_product_t);
-      json_array_append_new(products, json_pack("{s:s, s:I, s:I, s:s, s:b}",
-        "name", lp->name, "seats", (json_int_t)lp->seats, "used",
-        (json_int_t)0, "expires", lp->expires, "expired",
-        ts_product_expired(lp, apr_time_now())));
+      json_array_append_new(products, json_pack("{s:s, s:I, s:n, s:s, s:b}",
+        "name", lp->name, "seats", (json_int_t)lp->seats, "used", "expires",
+        lp->expires, "expired", ts_product_expired(lp, apr_time_now())));
     }
   apr_thread_mutex_unlock(lc->lock);
   /* counted without LOCK (see ts_licensing.h) */
@@ -174,13 +199,16 @@ ts_licensing_products(ts_licensing_t *lc)
     long used = 0;
     ts_error_t *err = ts_licensing_seats_used(&used, lc, name);
     if (err) {
-      char context[200];
-      apr_snprintf(context, sizeof(context), "counting the seats of %s in "
-                   "use (shown as 0)", name);
-      ts_log_error(lc->log, TS_LOG_ERROR, err, context);
+      apr_pool_t *scratch;
+      apr_pool_create(&scratch, NULL);
+      json_object_set_new(p, "error", json_string(ts_error_text(err,
+                                                                scratch)));
+      apr_pool_destroy(scratch);
+      count_failed(lc, name, err);
       ts_error_clear(err);
     }
-    json_object_set_new(p, "used", json_integer(used));
+    else
+      json_object_set_new(p, "used", json_integer(used));
   }
   return products;
 }

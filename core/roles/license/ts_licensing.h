@@ -13,9 +13,10 @@
  *   ts_licensing_metrics.c   its families on /metrics
  *   ts_registry*.c, ts_hub.c model servers, proxies, brokering, the hub
  *
- * Locking: LOCK guards the license in force and the bus connection, and
- * is never held while the session store is called (the store calls its
- * observer, which publishes on the bus, under its own lock).
+ * Locking: LOCK guards the license in force, the bus connection and the
+ * failure counters, and is never held while the session store is called
+ * (the store calls its observer, which publishes on the bus, under its
+ * own lock).
  */
 #ifndef TS_LICENSING_H
 #define TS_LICENSING_H
@@ -64,6 +65,9 @@ typedef struct ts_licensing_t {
   ts_passwd_guard_t *passwd_guard;  /* throttles password checks */
   ts_licensing_projects_t *projects;
   ts_audit_t *audit;            /* NULL: off */
+  apr_uint64_t count_failures;  /* seat counts that failed */
+  apr_time_t count_logged;      /* when one was last logged */
+  apr_uint64_t audit_failures;  /* audit records not written */
   ts_log_t *log;
   apr_pool_t *pool;             /* the main thread's */
 } ts_licensing_t;
@@ -91,7 +95,8 @@ void ts_licensing_close(ts_licensing_t *lc);
 long ts_licensing_seats_of(ts_licensing_t *lc, const char *product);
 
 /* The products of the license in force with their seats in use:
- * [{name, seats, used, expires, expired}]. */
+ * [{name, seats, used, expires, expired}]; "used" is null, with an
+ * "error", when the count failed (logged, and counted for /metrics). */
 json_t *ts_licensing_products(ts_licensing_t *lc);
 
 /* The administrator who sends REQ (HTTP Basic, checked against the

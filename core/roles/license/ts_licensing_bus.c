@@ -47,10 +47,24 @@ ts_licensing_event(ts_licensing_t *lc, json_t *event)
   char *line = ts_audit_line(event);
   ts_bus_t *bus = ts_licensing_bus(lc);
 
+  ts_error_t *err;
+
   if (!line)
     ts_log(lc->log, TS_LOG_ERROR, "out of memory: an event was neither "
            "audited nor published");
-  ts_audit_write(lc->audit, line);
+  err = ts_audit_write(lc->audit, line);
+  if (err) {
+    /* the record goes to the server's log instead, and is counted */
+    apr_pool_t *scratch;
+    apr_thread_mutex_lock(lc->lock);
+    lc->audit_failures++;
+    apr_thread_mutex_unlock(lc->lock);
+    apr_pool_create(&scratch, NULL);
+    ts_log(lc->log, TS_LOG_ERROR, "%s; the record, kept here instead: %s",
+           ts_error_text(err, scratch), line);
+    apr_pool_destroy(scratch);
+    ts_error_clear(err);
+  }
   if (bus && line)
     ts_bus_publish(bus, "license/events", line, 0);
   free(line);
@@ -76,6 +90,8 @@ tick(void *baton, ts_bus_t *bus)
   ts_licensing_say(lc, "license/state", state, 1);
   json_array_foreach(products, i, p) {
     char topic[128];
+    if (json_is_null(json_object_get(p, "used")))
+      continue;   /* not counted now: the retained count stays */
     apr_snprintf(topic, sizeof(topic), "products/%s",
                  json_string_value(json_object_get(p, "name")));
     ts_licensing_say(lc, topic, json_incref(p), 1);

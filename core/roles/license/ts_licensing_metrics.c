@@ -3,8 +3,10 @@
  * sessions, model servers by state, whether a license is in force, the
  * bus connection and the events it dropped, the session store's
  * transactions with the requests they carried (their ratio is the
- * group-commit batch), and the administrator's password: wrong ones, and
- * requests refused unchecked while guessing is throttled. The names are an interface: dashboards and
+ * group-commit batch), the administrator's password (wrong ones, and
+ * requests refused unchecked while guessing is throttled), and the
+ * failures that would otherwise go unseen: seat counts and audit records.
+ * The names are an interface: dashboards and
  * alerts use them. */
 #include "ts_licensing.h"
 
@@ -38,7 +40,8 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   ts_licensing_t *lc = baton;
   json_t *products = ts_licensing_products(lc), *p;
   long total = 0;
-  int up, gone, proxies, valid;
+  int up, gone, proxies, valid, counted = 1;
+  apr_uint64_t count_failures, audit_failures;
   apr_uint64_t commits, steps;
   ts_bus_t *bus = ts_licensing_bus(lc);
   size_t i;
@@ -54,6 +57,11 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   ts_prom_family(prom, "tessera_license_seats_used", "gauge", "Seats "
                  "checked out, per product.");
   json_array_foreach(products, i, p) {
+    /* a count that failed has no sample (0 would be a lie) */
+    if (!json_is_integer(json_object_get(p, "used"))) {
+      counted = 0;
+      continue;
+    }
     total += (long)json_integer_value(json_object_get(p, "used"));
     ts_prom_int(prom, "tessera_license_seats_used", (const char *const[]){
                 "product", json_string_value(json_object_get(p, "name")),
@@ -63,10 +71,23 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   ts_registry_counts(lc->registry, &up, &gone, &proxies);
   apr_thread_mutex_lock(lc->lock);
   valid = lc->license != NULL;
+  count_failures = lc->count_failures;
+  audit_failures = lc->audit_failures;
   apr_thread_mutex_unlock(lc->lock);
   ts_prom_family(prom, "tessera_sessions", "gauge", "Open sessions (seats "
                  "in use, all products).");
-  ts_prom_int(prom, "tessera_sessions", NULL, total);
+  if (counted)
+    ts_prom_int(prom, "tessera_sessions", NULL, total);
+  ts_prom_family(prom, "tessera_license_seat_count_failures_total",
+                 "counter", "Counts of seats in use that failed (the "
+                 "session store could not answer); see the log.");
+  ts_prom_int(prom, "tessera_license_seat_count_failures_total", NULL,
+              (apr_int64_t)count_failures);
+  ts_prom_family(prom, "tessera_audit_write_failures_total", "counter",
+                 "Audit records that could not be written to the audit "
+                 "log (each is in the server's log instead).");
+  ts_prom_int(prom, "tessera_audit_write_failures_total", NULL,
+              (apr_int64_t)audit_failures);
   ts_prom_family(prom, "tessera_model_servers", "gauge", "Registered model "
                  "servers by state.");
   ts_prom_int(prom, "tessera_model_servers",

@@ -4,7 +4,8 @@
  *   POST   /v1/sessions                  {"product","user","host","pid",
  *                                         "application"[,"model_server"]}
  *                                        -> 201 the session and its token
- *   GET    /v1/sessions                  the live sessions (no tokens)
+ *   GET    /v1/sessions[?limit=&after=]  a page of the live sessions (no
+ *                                        tokens), {"sessions", "next"}
  *   PUT    /v1/sessions/{id}/heartbeat   renew the lease (POST too)
  *   DELETE /v1/sessions/{id}             check in
  *   POST   /v1/sessions/{id}/release     {"reason"}: force-release, by the
@@ -27,6 +28,7 @@
  */
 #include "ts_licensing.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -267,32 +269,51 @@ checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   submit(d, req, checkout_done, pool);
 }
 
+/* A page of GET /v1/sessions: this many unless ?limit= says (about
+ * 250 KB), at most PAGE_MAX (the store's most). */
+#define PAGE 1000
+#define PAGE_MAX 10000
+
+/* GET /v1/sessions[?limit=N][&after=ID]: a page of the live sessions and
+ * the "next" page's ?after=, null on the last. */
 static void
 list(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
      const char *const *args, apr_pool_t *pool)
 {
   ts_licensing_t *lc = baton;
+  const char *limit_arg = ts_http_query(req, "limit");
+  const char *after = ts_http_query(req, "after"), *next;
   apr_array_header_t *sessions;
-  const char *after = NULL;
   json_t *arr = json_array();
+  char *end = NULL;
+  long limit = limit_arg ? strtol(limit_arg, &end, 10) : PAGE;
+  ts_error_t *err;
 
-  (void)req;
   (void)args;
-  do {
-    ts_error_t *err = ts_store_list(&sessions, &after, lc->sessions, after,
-                                    1000, pool);
-    if (err) {
-      ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
-      ts_log_error(lc->log, TS_LOG_ERROR, err, "listing the sessions");
-      ts_error_clear(err);
-      json_decref(arr);
-      return;
-    }
-    for (int i = 0; i < sessions->nelts; i++)
-      json_array_append_new(arr, session_json(&APR_ARRAY_IDX(sessions, i,
-                                                             ts_session_t)));
-  } while (after);
-  ts_http_reply_json(reply, 200, json_pack("{s:o}", "sessions", arr), pool);
+  if ((end && *end) || limit < 1 || limit > PAGE_MAX
+      || (after && (!*after || strlen(after) > 64
+                    || strspn(after, "0123456789abcdef") != strlen(after)))) {
+    json_decref(arr);
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, "GET /v1/sessions "
+                        "takes ?limit=1..%d (default %d) and ?after= the "
+                        "\"next\" of the page before, a session id", PAGE_MAX,
+                        PAGE), pool);
+    return;
+  }
+  err = ts_store_list(&sessions, &next, lc->sessions, after, (int)limit,
+                      pool);
+  if (err) {
+    ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+    ts_log_error(lc->log, TS_LOG_ERROR, err, "listing the sessions");
+    ts_error_clear(err);
+    json_decref(arr);
+    return;
+  }
+  for (int i = 0; i < sessions->nelts; i++)
+    json_array_append_new(arr, session_json(&APR_ARRAY_IDX(sessions, i,
+                                                           ts_session_t)));
+  ts_http_reply_json(reply, 200, json_pack("{s:o, s:s?}", "sessions", arr,
+                                           "next", next), pool);
 }
 
 static void
