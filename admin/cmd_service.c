@@ -8,6 +8,8 @@
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "ts_credential.h"
+#include "ts_file.h"
 #include "ts_settings.h"
 
 /* The roles of tesserad (server/main.c) that run as services, with what
@@ -61,6 +63,29 @@ find_tesserad(apr_pool_t *pool)
         && fi.filetype == APR_REG)
       return candidate;
   }
+  return NULL;
+}
+
+/* The server credential INODIR/server.key (the bus password of Tessera's
+ * servers derives from it), created now if missing and given to the
+ * service account, which cannot create it in INODIR itself. */
+static ts_error_t *
+ensure_credential(tsp_service_spec_t *spec, const char *inodir,
+                  apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(inodir, pool);
+  const char **owned = apr_pcalloc(pool, 2 * sizeof(*owned));
+  ts_credential_t *cred;
+  int created;
+
+  TS_ERR(ts_dir_make(inodir, TS_FPROT_DIR, pool));
+  TS_ERR(ts_credential_ensure(&cred, &created, path, pool));
+  if (created)
+    printf("server credential %s created; Tessera's servers on other "
+           "machines need a copy of it (owner-only) in their INODIR\n",
+           path);
+  owned[0] = path;
+  spec->owned = owned;
   return NULL;
 }
 
@@ -170,6 +195,9 @@ admin_cmd_service(admin_ctx_t *ctx)
     }
     writable[0] = ts_settings_get(settings, "INOLIC")->value;
     spec.writable = writable;
+    TS_ERR(ensure_credential(&spec, ts_settings_get(settings,
+                                                    "INODIR")->value,
+                             ctx->pool));
     spec.program = program ? program : find_tesserad(ctx->pool);
     if (!spec.program)
       return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "

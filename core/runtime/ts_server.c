@@ -81,6 +81,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->project = project;
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
+  info->inodir = ts_settings_get(settings, "INODIR")->value;
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));
@@ -138,7 +139,8 @@ ts_server_set_detail(ts_server_t *server, const char *detail)
 
 ts_error_t *
 ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
-                       int port, apr_pool_t *pool)
+                       int port, const ts_bus_login_t *login,
+                       apr_pool_t *pool)
 {
   const ts_server_info_t *info = &server->info;
   ts_bus_broker_options_t o = { 0 };
@@ -152,6 +154,7 @@ ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
                   ? ts_path_join(info->inolic, apr_psprintf(pool, "bus.%d",
                                                             port), pool)
                   : NULL;
+  o.server = login;
   return ts_bus_broker_start(broker, &o, info->log, pool);
 }
 

@@ -55,6 +55,7 @@ typedef struct ts_server_info_t {
   int port;                     /* this server's: p or p', plus the role's
                                    offset */
   const char *inolic;           /* INOLIC */
+  const char *inodir;           /* INODIR: the server credential's home */
   const char *logdir;           /* INOLIC/logs/<role>.<port> */
   const ts_config_t *config;    /* tessera.xml, or its defaults */
   int as_service;               /* under the service manager */
@@ -94,9 +95,12 @@ ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
 
 /* Start the bus broker (mosquitto) on PORT as tessera.xml says (program,
  * listen addresses, persistence in INOLIC/bus.<port>), its files in
- * INOLIC/logs/bus.<port>/; returns once the port accepts connections. */
+ * INOLIC/logs/bus.<port>/, admitting SERVER (Tessera's servers' login,
+ * which the role derives from the server credential) as the only user
+ * who publishes; returns once the port accepts connections. */
 ts_error_t *ts_server_start_broker(ts_bus_broker_t **broker,
                                    ts_server_t *server, int port,
+                                   const ts_bus_login_t *login,
                                    apr_pool_t *pool);
 
 #endif

@@ -25,6 +25,7 @@
 
 static char root[] = "/tmp/tessera-doctor-XXXXXX";
 static char prj[300], env_host[64], env_prj[320], env_lic[320], env_home[320];
+static char env_dir[320];
 static int port;
 
 static void
@@ -43,6 +44,7 @@ setup(void)
   snprintf(env_prj, sizeof(env_prj), "INOPRJ=%s", prj);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s/lic", root);
   snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
 }
 
 static void
@@ -155,7 +157,8 @@ Test(doctor, port_held_by_our_server_is_recognized)
 {
   const char *argv[] = { TESSERAD, "license", NULL };
   const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
-                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
+                        env_dir, env_home, "ASAN_OPTIONS=detect_leaks=0",
+                        NULL };
   pid_t pid;
   run_result_t r;
   int ok = 0;

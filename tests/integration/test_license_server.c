@@ -20,7 +20,8 @@
 #include "run.h"
 
 static char root[] = "/tmp/tessera-lic-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], lic[300];
+static char env_host[64], env_lic[320], env_dir[320], env_home[320],
+  lic[300];
 static int port;
 static pid_t server = -1;
 
@@ -29,10 +30,14 @@ setup(void)
 {
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC below this directory */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   snprintf(lic, sizeof(lic), "%s/lic", root);
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
   snprintf(env_home, sizeof(env_home), "HOME=%s", root);
 }
 
@@ -56,7 +61,8 @@ static void
 admin(const char *const *args)
 {
   const char *argv[16] = { TESSERA_ADMIN };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         NULL };
   run_result_t r;
 
@@ -92,7 +98,8 @@ static void
 start_server(void)
 {
   const char *argv[] = { TESSERAD, "license", NULL };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         "ASAN_OPTIONS=detect_leaks=0", NULL };
 
   server = fork();
@@ -299,7 +306,8 @@ Test(license_server, wrong_method_and_unknown_path_say_what_is_there)
 Test(license_server, admin_status_shows_seats_and_sessions)
 {
   const char *argv[] = { TESSERA_ADMIN, "status", "--json", NULL };
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         NULL };
   run_result_t r;
 

@@ -25,7 +25,8 @@
 
 static char root[] = "/tmp/tesserad-test-XXXXXX";
 static char notify_path[300], lic[256], logfile[300], pidfile[300];
-static char env_host[64], env_lic[300], env_home[300], env_notify[320];
+static char env_host[64], env_lic[300], env_dir[300], env_home[300];
+static char env_notify[320];
 static int port, notify_fd = -1;
 
 /* A port that is free now: bind port 0 and take what the kernel gave. */
@@ -36,6 +37,9 @@ setup(void)
 
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC below this directory */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   cr_assert(port >= 1024 && port <= 64000, "kernel port %d", port);
   snprintf(lic, sizeof(lic), "%s/lic", root);
@@ -46,6 +50,7 @@ setup(void)
   snprintf(notify_path, sizeof(notify_path), "%s/notify", root);
   snprintf(env_host, sizeof(env_host), "INOHOST=127.0.0.1.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
   snprintf(env_home, sizeof(env_home), "HOME=%s", root);
   snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify_path);
   notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -73,8 +78,8 @@ spawn(const char *const *args, const char *extra)
 {
   const char *argv[8] = { TESSERAD };
   const char *env[10] = { "PATH=/usr/bin:/bin", env_host, env_lic,
-                          env_home, env_notify };
-  int n = 5;
+                          env_dir, env_home, env_notify };
+  int n = 6;
   pid_t pid;
 
   if (getenv("ASAN_OPTIONS"))
@@ -264,7 +269,8 @@ Test(tesserad, busy_port_is_a_clear_error)
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   run_result_t r;
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         "ASAN_OPTIONS=detect_leaks=0", NULL };
 
   cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -280,7 +286,8 @@ Test(tesserad, busy_port_is_a_clear_error)
 
 Test(tesserad, daemon_returns_once_serving_and_locks_its_pid_file)
 {
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         "ASAN_OPTIONS=detect_leaks=0", NULL };
   run_result_t r = run((const char *[]){ TESSERAD, "license", "--daemon",
                                          NULL }, env, NULL);
@@ -320,7 +327,8 @@ Test(tesserad, daemon_start_failure_is_reported_by_the_parent)
 {
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_home,
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
+                        env_home,
                         "ASAN_OPTIONS=detect_leaks=0", NULL };
   run_result_t r;
 

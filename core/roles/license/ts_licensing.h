@@ -147,11 +147,13 @@ void ts_project_reporter_stop(ts_project_reporter_t *reporter);
 
 /* ---- ts_licensing_bus.c ------------------------------------------------- */
 
-/* Connect to the bus on ADDRESS:PORT (in the background) and say
+/* Connect to the bus on ADDRESS:PORT (in the background) as LOGIN (the
+ * servers' user, the password from the server credential) and say
  * everything there from now on; the last will says the license server is
  * down. */
 ts_error_t *ts_licensing_bus_connect(ts_licensing_t *lc, const char *address,
-                                     int port, apr_pool_t *pool);
+                                     int port, const ts_bus_login_t *login,
+                                     apr_pool_t *pool);
 
 /* Say "stopped" and disconnect; nothing is said from now on. */
 void ts_licensing_bus_disconnect(ts_licensing_t *lc);
