@@ -8,7 +8,7 @@
  * the broker's pid file signals nothing; a model server that goes silent
  * is marked gone and its seats freed; brokering and the hub; the
  * administrator's password, force-release and the audit log; /metrics
- * through promtool;
+ * through promtool, with refused checkouts and expiry times;
  * tessera.xml errors; a project license server listed by the main one;
  * the broker's persistence in INOLIC when configured. */
 #include <pwd.h>
@@ -863,4 +863,79 @@ Test(license_bus, a_fake_broker_pid_signals_no_other_process)
   close(in[1]);
   kill(decoy, SIGKILL);
   waitpid(decoy, NULL, 0);
+}
+
+/* ---- refused checkouts and expiry on /metrics ---------------------------- */
+
+Test(license_bus, refused_checkouts_and_expiry_on_metrics)
+{
+  char *body = malloc(1 << 17), line[256];
+  const char *file = in_root("metrics.txt");
+  run_result_t r;
+  int n;
+
+  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
+                             "localhost", "--licensee", "Test", "--product",
+                             "demo:2:2099-12-31", "--product",
+                             "old:1:2020-01-01", "--out",
+                             in_root("two.lic"), NULL });
+  admin_ok((const char *[]){ "license", "import", in_root("two.lic"),
+                             NULL });
+  start(0, port, NULL);
+  for (int i = 0; i < 3; i++)
+    run_http(port, "POST", "/v1/sessions", checkout_json, NULL, NULL, 0);
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", "{\"product\":\"old\","
+                        "\"user\":\"u\",\"host\":\"h\",\"pid\":1,"
+                        "\"application\":\"a\"}", NULL, NULL, 0), 503);
+  /* a product name a client made up, with what the text format escapes */
+  cr_assert_eq(run_http(port, "POST", "/v1/sessions", "{\"product\":"
+                        "\"we\\\"ird\\\\na\\nme\",\"user\":\"u\",\"host\":"
+                        "\"h\",\"pid\":1,\"application\":\"a\"}", NULL, NULL,
+                        0), 404);
+  /* more made-up names than get series of their own */
+  for (int i = 0; i < 150; i++) {
+    snprintf(line, sizeof(line), "{\"product\":\"p%d\",\"user\":\"u\","
+             "\"host\":\"h\",\"pid\":1,\"application\":\"a\"}", i);
+    cr_assert_eq(run_http(port, "POST", "/v1/sessions", line, NULL, NULL, 0),
+                 404);
+  }
+  cr_assert_eq(run_http(port, "GET", "/metrics", NULL, NULL, body, 1 << 17),
+               200);
+  for (const char *const *want = (const char *const[]){
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"no_seat\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"expired\"} 0\n",
+       "tessera_license_checkouts_denied_total{product=\"old\","
+       "reason=\"expired\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"we\\\"ird\\\\na\\nme\","
+       "reason=\"unknown_product\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"_other\","
+       "reason=\"unknown_product\"} 51\n",
+       "tessera_license_expiry_timestamp_seconds{product=\"demo\"} "
+       "4102444800\n",    /* 2100-01-01T00:00:00Z */
+       "tessera_license_expiry_timestamp_seconds{product=\"old\"} "
+       "1577923200\n",    /* 2020-01-02T00:00:00Z */
+       NULL }; *want; want++)
+    cr_assert(strstr(body, *want), "no %s in:\n%s", *want, body);
+  n = 0;
+  for (const char *l = body; (l = strstr(l, "reason=\"unknown_product\""));
+       l++)
+    n++;
+  cr_assert_eq(n, 101, "%d series of made-up products (100 and _other)", n);
+  run_write_file(file, body);
+  r = run((const char *[]){ "/bin/sh", "-c", apr_psprintf(tp, "promtool "
+          "check metrics < '%s'", file), NULL }, env(), NULL);
+  cr_assert_eq(r.status, 0, "promtool: %s%s", r.out, r.err);
+  run_free(&r);
+
+  /* a license server without a license (this project server has none) */
+  start(1, project_port, "26.1");
+  cr_assert_eq(run_http(project_port, "POST", "/v1/sessions", checkout_json,
+                        NULL, NULL, 0), 503);
+  cr_assert_eq(run_http(project_port, "GET", "/metrics", NULL, NULL, body,
+                        1 << 17), 200);
+  cr_assert(strstr(body, "tessera_license_checkouts_denied_total{product="
+                   "\"demo\",reason=\"no_license\"} 1\n"), "%s", body);
+  free(body);
 }

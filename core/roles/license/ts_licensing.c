@@ -61,6 +61,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
+  TS_ERR(ts_licensing_denials_create(lc, pool));
   if (o->audit_path)
     TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));
   TS_ERR(ts_licensing_sessions_open(lc, pool));

@@ -45,6 +45,7 @@ typedef struct ts_licensing_options_t {
 } ts_licensing_options_t;
 
 typedef struct ts_licensing_projects_t ts_licensing_projects_t;
+typedef struct ts_licensing_denials_t ts_licensing_denials_t;
 typedef struct ts_store_t ts_store_t;
 
 typedef struct ts_licensing_t {
@@ -59,6 +60,8 @@ typedef struct ts_licensing_t {
   ts_registry_t *registry;
   ts_licensing_projects_t *projects;
   ts_audit_t *audit;            /* NULL: off */
+  ts_licensing_denials_t *denials;  /* refused checkouts, counted (its own
+                                       lock: ts_licensing_metrics.c) */
   ts_log_t *log;
   apr_pool_t *pool;             /* the main thread's */
 } ts_licensing_t;
@@ -180,5 +183,15 @@ void ts_licensing_model_server_changed(void *baton,
 /* The license server's families for /metrics (baton: the ts_licensing_t;
  * a ts_server_metrics_t). */
 void ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool);
+
+/* The counters of refused checkouts, in a pool of their own. */
+ts_error_t *ts_licensing_denials_create(ts_licensing_t *lc,
+                                        apr_pool_t *pool);
+
+/* A checkout of PRODUCT refused: SEATS is what ts_licensing_seats_of()
+ * said (-1 unknown product, -2 no license, -3 expired), or 0 when every
+ * seat was in use. Any thread. */
+void ts_licensing_count_denial(ts_licensing_t *lc, const char *product,
+                               long seats);
 
 #endif
