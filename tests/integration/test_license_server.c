@@ -2,7 +2,9 @@
  * 200 concurrent clients for 10 seats get exactly 10, twenty times over;
  * kill -9 while clients check out and in loses no acknowledged session and
  * counts no seat twice; a bad license on reload leaves the good one in
- * force; huge bodies are refused. */
+ * force; huge bodies are refused; refused checkouts (by product and
+ * reason, made-up names escaped and bounded) and expiry times on
+ * /metrics, through promtool. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,8 +64,7 @@ admin(const char *const *args)
 {
   const char *argv[16] = { TESSERA_ADMIN };
   const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
-                        env_home,
-                        NULL };
+                        env_home, NULL };
   run_result_t r;
 
   for (int i = 0; args[i]; i++)
@@ -99,8 +100,7 @@ start_server(void)
 {
   const char *argv[] = { TESSERAD, "license", NULL };
   const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
-                        env_home,
-                        "ASAN_OPTIONS=detect_leaks=0", NULL };
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL };
 
   server = fork();
   if (server == 0) {
@@ -307,8 +307,7 @@ Test(license_server, admin_status_shows_seats_and_sessions)
 {
   const char *argv[] = { TESSERA_ADMIN, "status", "--json", NULL };
   const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_lic, env_dir,
-                        env_home,
-                        NULL };
+                        env_home, NULL };
   run_result_t r;
 
   r = run(argv, env, NULL);
@@ -344,4 +343,88 @@ Test(license_server, expired_product_is_refused)
             body);
   cr_assert_eq(http("POST", "/v1/sessions", checkout_json, body,
                     sizeof(body)), 201, "%s", body);
+}
+
+/* The server's /metrics into BODY (SIZE bytes). */
+static void
+metrics(char *body, size_t size)
+{
+  cr_assert_eq(http("GET", "/metrics", NULL, body, size), 200);
+}
+
+static int
+checkout_of(const char *product)
+{
+  char json[256];
+
+  snprintf(json, sizeof(json), "{\"product\":\"%s\",\"user\":\"u\","
+           "\"host\":\"h\",\"pid\":1,\"application\":\"a\"}", product);
+  return http("POST", "/v1/sessions", json, NULL, 0);
+}
+
+Test(license_server, refused_checkouts_and_expiry_on_metrics)
+{
+  static char body[1 << 17];
+  const char *env[] = { "PATH=/usr/bin:/bin", NULL };
+  char file[400], cmd[500];
+  run_result_t r;
+  int n = 0;
+
+  /* no license in force yet */
+  start_server();
+  cr_assert_eq(checkout_of("demo"), 503);
+  metrics(body, sizeof(body));
+  cr_assert(strstr(body, "tessera_license_checkouts_denied_total{product="
+                   "\"demo\",reason=\"no_license\"} 1\n"), "%s", body);
+  kill(server, SIGTERM);
+  waitpid(server, NULL, 0);
+  server = -1;
+
+  snprintf(file, sizeof(file), "%s/two.lic", root);
+  admin((const char *[]){ "license", "issue", "--demo-key", "--host",
+                          "localhost", "--licensee", "Test", "--product",
+                          "demo:2:2099-12-31", "--product",
+                          "old:1:2020-01-01", "--out", file, NULL });
+  admin((const char *[]){ "license", "import", file, NULL });
+  start_server();
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(checkout_of("demo"), 201);
+  cr_assert_eq(checkout_of("demo"), 409);
+  cr_assert_eq(checkout_of("old"), 503);
+  /* a name a client made up, with what the text format escapes */
+  cr_assert_eq(checkout_of("we\\\"ird\\\\na\\nme"), 404);
+  /* more made-up names than get series of their own */
+  for (int i = 0; i < 150; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "p%d", i);
+    cr_assert_eq(checkout_of(name), 404);
+  }
+  metrics(body, sizeof(body));
+  for (const char *const *want = (const char *const[]){
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"no_seat\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"expired\"} 0\n",
+       "tessera_license_checkouts_denied_total{product=\"old\","
+       "reason=\"expired\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"we\\\"ird\\\\na"
+       "\\nme\",reason=\"unknown_product\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"_other\","
+       "reason=\"unknown_product\"} 51\n",
+       "tessera_license_expiry_timestamp_seconds{product=\"demo\"} "
+       "4102444800\n",    /* 2100-01-01T00:00:00Z */
+       "tessera_license_expiry_timestamp_seconds{product=\"old\"} "
+       "1577923200\n",    /* 2020-01-02T00:00:00Z */
+       NULL }; *want; want++)
+    cr_assert(strstr(body, *want), "no %s in:\n%s", *want, body);
+  for (const char *l = body; (l = strstr(l, "reason=\"unknown_product\""));
+       l++)
+    n++;
+  cr_assert_eq(n, 101, "%d series of made-up products (100 and _other)", n);
+  snprintf(file, sizeof(file), "%s/metrics.txt", root);
+  run_write_file(file, body);
+  snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", file);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "promtool: %s%s", r.out, r.err);
+  run_free(&r);
 }
