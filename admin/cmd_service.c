@@ -26,14 +26,15 @@ static const struct {
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
 /* The server credential in INODIR, made now unless it exists, for SPEC's
- * account to own (it must read it, and it is owner-only): the services
- * it starts must present or check it. */
+ * account to own (it must read it, and it is owner-only, and cannot
+ * create it in INODIR itself): the services it starts present or check
+ * it, and the bus password of Tessera's servers derives from it. */
 static ts_error_t *
 server_credential(tsp_service_spec_t *spec, const char *inodir,
                   apr_pool_t *pool)
 {
   const char *path = ts_credential_path(inodir, pool);
-  const char **secrets = apr_pcalloc(pool, 2 * sizeof(char *));
+  const char **owned = apr_pcalloc(pool, 2 * sizeof(char *));
   ts_credential_t *cred;
   int created;
 
@@ -43,8 +44,8 @@ server_credential(tsp_service_spec_t *spec, const char *inodir,
   printf("%s the server credential %s (servers on other machines need a "
          "copy: `tessera-admin credential init --help`)\n",
          created ? "created" : "using", path);
-  secrets[0] = path;
-  spec->secrets = secrets;
+  owned[0] = path;
+  spec->owned = owned;
   return NULL;
 }
 

@@ -3,9 +3,10 @@
 # embedded defaults: show the effective settings and the port plan, then
 # run the license server with its bus and hub in the foreground on loopback
 # (Ctrl-C stops it).
-# Its license and parameter directories default to build/demo/license and
-# build/demo/params here, so nothing is written outside the work tree
-# unless INOLIC or INODIR say otherwise.
+# Its license directory defaults to build/demo/license here (and the
+# server credential to build/demo/params), so nothing is written outside
+# the work tree unless INOLIC says otherwise (or, as root, the bus
+# broker's account cannot enter the work tree: /var/lib/tessera-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,20 @@ cmake --preset linux >/dev/null
 cmake --build --preset linux
 
 admin=build/linux/admin/tessera-admin
-export INOLIC=${INOLIC:-$PWD/build/demo/license}
-export INODIR=${INODIR:-$PWD/build/demo/params}
+demo=$PWD/build/demo
+if [ "$(id -u)" = 0 ] && [ -z "${INOLIC:-}" ]; then
+  # As root, the bus broker runs as tessera (or nobody), never as root, and
+  # must reach INOLIC: a work tree it cannot enter (one under /root) keeps
+  # the demo in /var/lib/tessera-demo instead.
+  acct=$(id -u tessera >/dev/null 2>&1 && echo tessera || echo nobody)
+  if ! setpriv --reuid="$acct" --regid="$(id -g "$acct")" --init-groups \
+       test -x "$PWD/build"; then
+    demo=/var/lib/tessera-demo
+    echo "note: $acct (the bus broker's account) cannot enter $PWD/build; the demo lives in $demo"
+  fi
+fi
+export INOLIC=${INOLIC:-$demo/license}
+export INODIR=${INODIR:-$demo/params}   # the server credential server.key
 echo
 echo "== tessera-admin env show   (the effective architecture settings)"
 "$admin" env show
@@ -26,11 +39,11 @@ port=$("$admin" env get INOHOST | sed 's/.*\.//')
 host=$("$admin" env get INOHOST | sed 's/\.[0-9]*$//')
 echo
 echo "== the demo license         (signed with the published demo key for $host)"
-mkdir -p "$INOLIC" build/demo
+mkdir -p "$INOLIC" "$demo"
 if ! "$admin" license show >/dev/null 2>&1; then
   "$admin" license issue --demo-key --host "$host" --licensee "Tessera demo" \
-    --product demo:10:2099-12-31 --out "$PWD/build/demo/demo.lic"
-  "$admin" license import "$PWD/build/demo/demo.lic"
+    --product demo:10:2099-12-31 --out "$demo/demo.lic"
+  "$admin" license import "$demo/demo.lic"
 fi
 "$admin" license show
 echo

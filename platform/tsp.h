@@ -208,16 +208,65 @@ const char *tsp_port_owner(int port, apr_pool_t *pool);
 const char *const *tsp_program_dirs(void);
 const char *const *tsp_program_suffixes(void);
 
-/* Whether process PID runs and its command line contains NEEDLE (to tell
- * a broker left behind by a crashed license server from a process that
- * reuses its pid). 0 when it cannot be told. */
-int tsp_process_runs_with(long pid, const char *needle);
+/* ---- helper programs a server runs as its children (helpers.c) -------
+ *
+ * The bus broker is such a helper. It never runs as root: when this
+ * process is root, it runs as another account (tsp_helper_account), gets
+ * the files it needs handed over (tsp_file_hand_over), and must be able
+ * to reach them (tsp_account_reaches). A helper an earlier, killed run
+ * left behind is recognised by its pid file, written by this account and
+ * by no other (tsp_pidfile_read), and by its executable
+ * (tsp_process_runs_with), never by its command line alone. */
 
-/* ARGV (NULL-terminated, argv[0] a full path) wrapped so that the child
- * ends when this process does, even by kill -9 (Linux: setpriv
- * --pdeathsig). Used for the bus broker a license server runs. Where the
- * system offers no such wrapper, ARGV itself. */
-const char **tsp_child_argv(const char **argv, apr_pool_t *pool);
+/* *ACCOUNT: the account a helper runs as when not this process's own, or
+ * NULL. Linux, when this process is root: the service account
+ * (tsp_service_account(), created by `tessera-admin service install`) if
+ * it exists, else "nobody"; neither existing is an error saying how to
+ * create the service account. Otherwise, and on Windows (a service runs
+ * as LocalService already), NULL. */
+ts_error_t *tsp_helper_account(const char **account, apr_pool_t *pool);
+
+/* Let ACCOUNT use PATH, a file or directory this process made. OWN: the
+ * account becomes its owner (where it writes: its log, its persistence);
+ * else it stays this account's and ACCOUNT's group may read (and search)
+ * it, others nothing (its configuration and password file). PATH is
+ * opened without following a symbolic link; a link, or what is neither a
+ * file nor a directory, is refused. Windows: nothing (NULL). */
+ts_error_t *tsp_file_hand_over(const char *path, const char *account,
+                               int own, apr_pool_t *pool);
+
+/* NULL when ACCOUNT may search every directory down to DIR and DIR
+ * itself; else an error naming the first one it may not search and how
+ * to let it. Linux: judged by the kernel, in a child process that became
+ * ACCOUNT (mode bits and ACLs count); needs root. Windows: NULL. */
+ts_error_t *tsp_account_reaches(const char *dir, const char *account,
+                                apr_pool_t *pool);
+
+/* The pid in the pid file PATH, believed only if this account wrote it:
+ * a regular file (opened without following a symbolic link) owned by this
+ * process's user and writable by no other account. *PID: the pid, 0 when
+ * the file holds none. No file: TS_ENOENT; a file that is not believed:
+ * TS_EPERM saying why. Windows: the file's pid (the folder's ACL guards
+ * INOLIC). */
+ts_error_t *tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool);
+
+/* Whether process PID runs the executable PROGRAM (the same file, not a
+ * file of the same name) and NEEDLE (unless NULL) is on its command line:
+ * a helper left behind by a crashed server, not another program that got
+ * its pid or names its files. 0 when it cannot be told (Windows: another
+ * process's command line is not readable; a helper there cannot outlive
+ * the server, see tsp_child_started). */
+int tsp_process_runs_with(long pid, const char *program, const char *needle);
+
+/* *WRAPPED: ARGV (NULL-terminated, argv[0] a full path) wrapped so that
+ * the child ends when this process does, even by kill -9, and runs as
+ * ACCOUNT unless that is NULL (Linux: setpriv --pdeathsig, and --reuid,
+ * --regid, --init-groups; setpriv changes the account before it sets the
+ * parent-death signal, which a change of account clears, so the broker is
+ * not told to drop its rights itself). Where the system offers no such
+ * wrapper, ARGV itself, or an error when ACCOUNT cannot be honoured. */
+ts_error_t *tsp_child_argv(const char ***wrapped, const char **argv,
+                           const char *account, apr_pool_t *pool);
 
 /* The same promise for PROC, once it runs (Windows: a job object of its
  * own that kills it when this process ends; elsewhere nothing more).
@@ -376,8 +425,8 @@ typedef struct tsp_service_spec_t {
   const char *account;          /* tsp_service_account() */
   const char *const *after;     /* services this one starts after, or NULL */
   const char *const *writable;  /* directories the account must write */
-  const char *const *secrets;   /* files the account must own (read
-                                   owner-only), or NULL */
+  const char *const *owned;     /* files the account must own (the server
+                                   credential), or NULL; Linux only */
   long nofile;                  /* Linux: LimitNOFILE= */
   const char *sysconfdir;       /* Linux: instead of /etc, or NULL */
 } tsp_service_spec_t;

@@ -10,6 +10,7 @@
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <mosquitto.h>
+#include <sodium.h>
 
 #define MAX_BACKOFF apr_time_from_sec(30)
 #define MAX_QUEUE 10000           /* messages waiting for the bus thread */
@@ -21,6 +22,7 @@ typedef struct message_t {
 
 struct ts_bus_t {
   const char *host, *client_id, *will_topic;
+  const char *user;               /* logged in as, or NULL: anonymous */
   int port;
   struct mosquitto *mosq;
   apr_thread_t *thread;
@@ -51,8 +53,17 @@ on_connect(struct mosquitto *m, void *obj, int rc)
   bus->touched = 1;
   apr_thread_mutex_unlock(bus->lock);
   if (rc == 0)
-    ts_log(bus->log, TS_LOG_INFO, "connected to the bus on %s port %d",
-           bus->host, bus->port);
+    ts_log(bus->log, TS_LOG_INFO, "connected to the bus on %s port %d%s%s",
+           bus->host, bus->port, bus->user ? " as " : "",
+           bus->user ? bus->user : "");
+  else if (bus->user && (rc == 4 || rc == 5))   /* bad password, not
+                                                   authorised */
+    ts_log(bus->log, TS_LOG_WARNING, "the bus on %s port %d refused this "
+           "server's login as %s (%s): its password comes from the server "
+           "credential INODIR/server.key, which must be the same file as on "
+           "the bus's machine (copy it from there, owner-only); trying "
+           "again", bus->host, bus->port, bus->user,
+           mosquitto_connack_string(rc));
   else
     ts_log(bus->log, TS_LOG_WARNING, "the bus on %s port %d refused the "
            "connection: %s", bus->host, bus->port,
@@ -183,19 +194,47 @@ bus_thread(apr_thread_t *thread, void *data)
   return NULL;
 }
 
+const char *
+ts_bus_client_id(const char *client_id, const ts_bus_login_t *login,
+                 apr_pool_t *pool)
+{
+  unsigned char tag[8];
+  char hex[2 * sizeof(tag) + 1];
+  crypto_generichash_state st;
+
+  if (!login)
+    return apr_pstrdup(pool, client_id);
+  /* a hash of the password and the id: stable across restarts (a
+   * restarted server takes its own stale connection over), unknown to
+   * whoever lacks the password. Hex: no '+' or '#', which the broker's
+   * ACL patterns refuse in ids. */
+  crypto_generichash_init(&st, NULL, 0, sizeof(tag));
+  crypto_generichash_update(&st, (const unsigned char *)login->password,
+                            strlen(login->password) + 1);   /* with NUL */
+  crypto_generichash_update(&st, (const unsigned char *)client_id,
+                            strlen(client_id));
+  crypto_generichash_final(&st, tag, sizeof(tag));
+  sodium_bin2hex(hex, sizeof(hex), tag, sizeof(tag));
+  return apr_pstrcat(pool, client_id, "-", hex, NULL);
+}
+
 ts_error_t *
 ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
-            const char *client_id, const char *will_topic,
-            const char *will_payload, ts_bus_tick_t tick, void *baton,
-            ts_log_t *log, apr_pool_t *pool)
+            const char *client_id, const ts_bus_login_t *login,
+            const char *will_topic, const char *will_payload,
+            ts_bus_tick_t tick, void *baton, ts_log_t *log, apr_pool_t *pool)
 {
   ts_bus_t *bus = apr_pcalloc(pool, sizeof(*bus));
   apr_status_t s;
 
   mosquitto_lib_init();
+  if (login && sodium_init() < 0)
+    return ts_error_createf(TS_EOS, "cannot initialize libsodium for the "
+                            "bus client id");
   bus->host = apr_pstrdup(pool, host);
   bus->port = port;
-  bus->client_id = apr_pstrdup(pool, client_id);
+  bus->client_id = ts_bus_client_id(client_id, login, pool);
+  bus->user = login ? apr_pstrdup(pool, login->username) : NULL;
   bus->will_topic = apr_pstrcat(pool, TS_BUS_TOPIC_PREFIX, will_topic, NULL);
   bus->tick = tick;
   bus->baton = baton;
@@ -213,6 +252,13 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
   if (!bus->mosq)
     return ts_error_createf(TS_EOS, "cannot create the bus client (out of "
                             "memory)");
+  if (login && mosquitto_username_pw_set(bus->mosq, login->username,
+                                         login->password)
+                != MOSQ_ERR_SUCCESS) {
+    mosquitto_destroy(bus->mosq);
+    return ts_error_createf(TS_EOS, "cannot set the bus login of %s (out "
+                            "of memory)", login->username);
+  }
   mosquitto_will_set(bus->mosq, bus->will_topic, (int)strlen(will_payload),
                      will_payload, 1, true);
   mosquitto_connect_callback_set(bus->mosq, on_connect);

@@ -5,9 +5,19 @@
  * manager (restarted when it dies) and as its own service under it
  * (`tesserad bus`); both use ts_bus_broker_start(), which writes the
  * broker's configuration (listeners on the configured addresses only,
- * persistence off or in INOLIC/bus.<p+1>/; its configuration, log and pid
- * file mosquitto.conf, mosquitto.log, mosquitto.pid in
- * INOLIC/logs/bus.<p+1>/).
+ * persistence off or in INOLIC/bus.<p+1>/; its configuration, password
+ * file, ACL, log and pid file mosquitto.conf, mosquitto.passwd,
+ * mosquitto.acl, mosquitto.log, mosquitto.pid in INOLIC/logs/bus.<p+1>/).
+ *
+ * Who may say what: only Tessera's servers publish, under tessera/v1/#,
+ * as the user TS_BUS_SERVER_USER with the password derived from the
+ * server credential (the role derives it: core/license); everyone else
+ * connects without a user name and may only read tessera/v1/#. A client
+ * with another user name, or a wrong password, is refused. A server's
+ * client id ends in a part derived from that password, so a client
+ * without the credential cannot take the server's connection over (a
+ * second connection with the same id would end the first and publish its
+ * last will). The broker never runs as root (tsp_helper_account).
  *
  * The client side is one thread of its own that owns the libmosquitto
  * handle: other threads hand it messages (ts_bus_publish), it connects and
@@ -25,6 +35,16 @@
 
 #define TS_BUS_TOPIC_PREFIX "tessera/v1/"
 
+/* The bus user of Tessera's servers, the only one that may publish. */
+#define TS_BUS_SERVER_USER "tessera-server"
+
+/* How a Tessera server logs in to its bus: TS_BUS_SERVER_USER and the
+ * password ts_credential_derive(credential, "bus") gives. */
+typedef struct ts_bus_login_t {
+  const char *username;
+  const char *password;
+} ts_bus_login_t;
+
 /* ---- the broker --------------------------------------------------------- */
 
 typedef struct ts_bus_broker_t ts_bus_broker_t;
@@ -35,14 +55,24 @@ typedef struct ts_bus_broker_options_t {
   const apr_array_header_t *listen;  /* const char *; empty: every address */
   const char *logdir;             /* INOLIC/logs/bus.<p+1> */
   const char *persistence;        /* INOLIC/bus.<p+1>, or NULL: off */
+  const ts_bus_login_t *server;   /* the only user its password file
+                                     names: Tessera's servers */
 } ts_bus_broker_options_t;
 
 /* Start the broker as a supervised child (core/proc: restarted when it
  * exits, 1 s and doubling up to 30 s while it does not last 60 s; a
  * broker an earlier, killed license server left behind is stopped
- * first); returns once the port accepts connections. A port held by
- * another program, a broker that is not installed or that exits at once
- * are errors saying which and how to fix it. */
+ * first); returns once the port accepts connections. Its password file
+ * holds OPTIONS->server's password as a salted SHA-512 hash ("$6$") when
+ * the broker program checks hashes (mosquitto built with TLS, as Debian's
+ * is), else as it is (the mosquitto.exe installer/windows-deps.sh builds
+ * has no TLS and compares the text); either way only the broker's
+ * account may read it. When this process is root the broker runs as
+ * tsp_helper_account()'s account, which is given the files it reads and
+ * writes and must be able to reach them (an error says which directory
+ * it may not enter). A port held by another program, a broker that is
+ * not installed or that exits at once are errors saying which and how to
+ * fix it. */
 ts_error_t *ts_bus_broker_start(ts_bus_broker_t **broker,
                                 const ts_bus_broker_options_t *options,
                                 ts_log_t *log, apr_pool_t *pool);
@@ -73,13 +103,22 @@ typedef struct ts_bus_t ts_bus_t;
 /* Called on the bus thread at most every 250 ms after ts_bus_touch(). */
 typedef void (*ts_bus_tick_t)(void *baton, ts_bus_t *bus);
 
-/* Connect as CLIENT_ID to HOST:PORT in the background, with the retained
- * last will WILL_PAYLOAD on WILL_TOPIC (published by the broker when the
- * connection breaks without a clean close). */
+/* Connect to HOST:PORT in the background as LOGIN (NULL: anonymously,
+ * which only reads), with the retained last will WILL_PAYLOAD on
+ * WILL_TOPIC (published by the broker when the connection breaks without
+ * a clean close). The client id is CLIENT_ID, followed with a LOGIN by
+ * "-" and 16 hex digits derived from its password (ts_bus_client_id). A
+ * broker that refuses LOGIN is logged, saying how to fix it, and tried
+ * again like one that is down. */
 ts_error_t *ts_bus_open(ts_bus_t **bus, const char *host, int port,
-                        const char *client_id, const char *will_topic,
+                        const char *client_id, const ts_bus_login_t *login,
+                        const char *will_topic,
                         const char *will_payload, ts_bus_tick_t tick,
                         void *baton, ts_log_t *log, apr_pool_t *pool);
+
+/* The client id ts_bus_open() uses for CLIENT_ID and LOGIN. */
+const char *ts_bus_client_id(const char *client_id,
+                             const ts_bus_login_t *login, apr_pool_t *pool);
 
 /* Publish PAYLOAD on TOPIC (TS_BUS_TOPIC_PREFIX is prepended). A retained
  * message equal to the last one on its topic is not sent again. Never

@@ -339,7 +339,6 @@ ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec, ts_log_t *log,
 
   p->spec = *spec;
   fill_defaults(&p->spec);
-  p->argv = tsp_child_argv((const char **)spec->argv, pool);
   p->log = log;
   p->pool = pool;
   p->pause = p->spec.restart.first;
@@ -349,6 +348,9 @@ ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec, ts_log_t *log,
   if (s)
     return ts_error_aprf(s, "cannot create the lock that guards %s",
                          spec->name);
+  TS_ERR_W(tsp_child_argv(&p->argv, (const char **)spec->argv,
+                          spec->account, pool), "cannot start %s",
+           spec->name);
   TS_ERR(launch(p, pool));
   s = apr_thread_create(&p->supervisor, NULL, supervise, p, pool);
   if (s) {
@@ -365,27 +367,26 @@ void
 ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                    apr_pool_t *scratch_pool)
 {
-  const char *text;
-  apr_size_t len;
-  long pid;
+  const char *program = spec->argv ? spec->argv[0] : NULL;
+  long pid = 0;
   ts_error_t *err;
 
-  if (!spec->pidfile || !spec->stale_match)
+  if (!spec->pidfile || !spec->stale_match || !program)
     return;
-  err = ts_file_read_all(&text, &len, spec->pidfile, scratch_pool);
-  if (err) {
-    ts_error_clear(err);   /* no pid file: nothing was left behind */
-    return;
-  }
-  pid = atol(text);
-  if (pid > 1 && tsp_process_runs_with(pid, spec->stale_match)) {
+  err = tsp_pidfile_read(&pid, spec->pidfile, scratch_pool);
+  if (err && ts_error_code(err) != TS_ENOENT)   /* none: nothing was left */
+    ts_log_error(log, TS_LOG_WARNING, err, apr_psprintf(scratch_pool,
+                 "no process is stopped on the word of the pid file of %s",
+                 spec->name));
+  ts_error_clear(err);
+  if (pid > 1 && tsp_process_runs_with(pid, program, spec->stale_match)) {
     apr_proc_t stale = { 0 };
     stale.pid = (pid_t)pid;
-    ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld), left behind by an "
-           "earlier run of this server", spec->name, pid);
+    ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by "
+           "an earlier run of this server", spec->name, pid, program);
     apr_proc_kill(&stale, SIG_TERM);
-    for (int i = 0; i < 50 && tsp_process_runs_with(pid, spec->stale_match);
-         i++)
+    for (int i = 0; i < 50 && tsp_process_runs_with(pid, program,
+                                                    spec->stale_match); i++)
       apr_sleep(apr_time_from_msec(100));
   }
 }

@@ -14,10 +14,13 @@
  *
  * The child ends with this process, even when this process is killed
  * (tsp_child_argv, tsp_child_started: Linux setpriv --pdeathsig, a
- * kill-on-close job object on Windows). Its pid is written to a pid file
+ * kill-on-close job object on Windows). It may run as another account
+ * than the server (a server running as root runs its helpers as an
+ * unprivileged one: tsp_helper_account). Its pid is written to a pid file
  * at every start, so the next run of the server can stop a child left
  * behind by a crash (ts_proc_stop_stale) before it takes the child's
- * port.
+ * port; that file is believed only if this account wrote it, and the pid
+ * only if it runs the child's program.
  *
  * Threads: the supervisor thread starts and reaps the child; the other
  * functions may be called from any thread. No lock is held while a child
@@ -59,14 +62,16 @@ typedef struct ts_proc_spec_t {
                                   terminated), or NULL: none on POSIX,
                                   ours on Windows (APR_PROGRAM) */
   const char *dir;             /* its working directory, or NULL: ours */
+  const char *account;         /* the account it runs as, or NULL: ours
+                                  (tsp_helper_account) */
   const char *logfile;         /* its stdout and stderr are appended here
                                   (errors before it opens its own log),
                                   or NULL: ours */
   const char *pidfile;         /* its pid, rewritten at every start and
                                   removed by ts_proc_stop(); or NULL */
   const char *stale_match;     /* what the command line of a child left
-                                  behind contains (see
-                                  ts_proc_stop_stale), or NULL */
+                                  behind contains besides its program
+                                  (see ts_proc_stop_stale), or NULL */
   ts_proc_ready_t ready;       /* NULL: ready once started */
   void *ready_baton;
   const char *ready_what;      /* what ready means, for messages:
@@ -86,11 +91,15 @@ ts_error_t *ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec,
                           ts_log_t *log, apr_pool_t *pool);
 
 /* Stop a child an earlier run left behind (that run was killed, so its
- * child could not follow it): the pid in SPEC's pid file, when that
- * process runs with SPEC's stale_match on its command line (a pid reused
- * by another program is left alone). It gets SIGTERM and up to 5 s.
- * Without a pid file or stale_match, or where the platform cannot read
- * another process's command line (Windows), nothing. Logged on LOG. */
+ * child could not follow it): the pid in SPEC's pid file, when this
+ * account wrote that file (tsp_pidfile_read: its owner, no other account
+ * may write it, not a link) and the process runs SPEC's program (argv[0],
+ * the same executable file) with SPEC's stale_match on its command line.
+ * Anything else is left alone: a pid reused by another program, a fake
+ * pid in the file, a process that only names the child's files. It gets
+ * SIGTERM and up to 5 s. Without a pid file or stale_match, or where the
+ * platform cannot tell (Windows, where a child cannot outlive the
+ * server), nothing. Logged on LOG (a pid file not believed, with why). */
 void ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                         apr_pool_t *scratch_pool);
 

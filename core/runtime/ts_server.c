@@ -153,7 +153,8 @@ ts_server_set_detail(ts_server_t *server, const char *detail)
 
 ts_error_t *
 ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
-                       int port, apr_pool_t *pool)
+                       int port, const ts_bus_login_t *login,
+                       apr_pool_t *pool)
 {
   const ts_server_info_t *info = &server->info;
   ts_bus_broker_options_t o = { 0 };
@@ -167,6 +168,7 @@ ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
                   ? ts_path_join(info->inolic, apr_psprintf(pool, "bus.%d",
                                                             port), pool)
                   : NULL;
+  o.server = login;
   return ts_bus_broker_start(broker, &o, info->log, pool);
 }
 

@@ -96,9 +96,12 @@ ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
 
 /* Start the bus broker (mosquitto) on PORT as tessera.xml says (program,
  * listen addresses, persistence in INOLIC/bus.<port>), its files in
- * INOLIC/logs/bus.<port>/; returns once the port accepts connections. */
+ * INOLIC/logs/bus.<port>/, admitting SERVER (Tessera's servers' login,
+ * which the role derives from the server credential) as the only user
+ * who publishes; returns once the port accepts connections. */
 ts_error_t *ts_server_start_broker(ts_bus_broker_t **broker,
                                    ts_server_t *server, int port,
+                                   const ts_bus_login_t *login,
                                    apr_pool_t *pool);
 
 #endif

@@ -162,15 +162,10 @@ ts_error_t *
 tsp_file_give_to(int *given, const char *path, const char *account,
                  apr_pool_t *pool)
 {
-  struct passwd *pw = getpwnam(account);
-
-  (void)pool;
   *given = 0;
-  if (!pw)
+  if (!getpwnam(account))
     return NULL;
-  if (chown(path, pw->pw_uid, pw->pw_gid) < 0)
-    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "chown(\"%s\", %s) "
-                         "failed", path, account);
+  TS_ERR(tsp_file_hand_over(path, account, 1, pool));
   *given = 1;
   return NULL;
 }

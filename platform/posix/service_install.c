@@ -143,10 +143,8 @@ tsp_service_install(const tsp_service_spec_t *spec, apr_pool_t *pool)
       return ts_error_aprf(APR_FROM_OS_ERROR(errno), "chown(\"%s\", %s) "
                            "failed", spec->writable[i], spec->account);
   }
-  for (int i = 0; spec->secrets && spec->secrets[i]; i++)
-    if (chown(spec->secrets[i], pw->pw_uid, pw->pw_gid) < 0)
-      return ts_error_aprf(APR_FROM_OS_ERROR(errno), "chown(\"%s\", %s) "
-                           "failed", spec->secrets[i], spec->account);
+  for (int i = 0; spec->owned && spec->owned[i]; i++)
+    TS_ERR(tsp_file_hand_over(spec->owned[i], spec->account, 1, pool));
   for (int i = 0; spec->after && spec->after[i]; i++)
     after = apr_psprintf(pool, "%sAfter=%s.service\nWants=%s.service\n",
                          after, spec->after[i], spec->after[i]);

@@ -1,11 +1,10 @@
 /* system.c (posix): privileges, default locations, listening sockets,
- * child processes. The table of system calls is in syscalls.c. */
+ * child processes (the helpers a server runs are in helpers.c). The table
+ * of system calls is in syscalls.c. */
 #include "tsp.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
@@ -48,46 +47,6 @@ apr_status_t
 tsp_listener_prepare(apr_socket_t *sock)
 {
   return apr_socket_opt_set(sock, APR_SO_REUSEADDR, 1);
-}
-
-int
-tsp_process_runs_with(long pid, const char *needle)
-{
-  char path[64], buf[4096];
-  FILE *f;
-  size_t n;
-
-  snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-  f = fopen(path, "r");
-  if (!f)
-    return 0;
-  n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  for (size_t i = 0; i < n; i++)
-    if (buf[i] == '\0')
-      buf[i] = ' ';
-  buf[n] = '\0';
-  return strstr(buf, needle) != NULL;
-}
-
-const char **
-tsp_child_argv(const char **argv, apr_pool_t *pool)
-{
-  static const char setpriv[] = "/usr/bin/setpriv";
-  const char **out;
-  int n = 0;
-
-  if (access(setpriv, X_OK) != 0)
-    return argv;
-  while (argv[n])
-    n++;
-  out = apr_palloc(pool, (n + 5) * sizeof(*out));
-  out[0] = setpriv;
-  out[1] = "--pdeathsig";
-  out[2] = "TERM";
-  out[3] = "--";
-  memcpy(out + 4, argv, (n + 1) * sizeof(*out));
-  return out;
 }
 
 const char *const *

@@ -117,23 +117,6 @@ tsp_listener_prepare(apr_socket_t *sock)
   return APR_SUCCESS;
 }
 
-int
-tsp_process_runs_with(long pid, const char *needle)
-{
-  /* Another process's command line is not readable through a documented
-   * API; a stale broker is left to the port check. */
-  (void)pid;
-  (void)needle;
-  return 0;
-}
-
-const char **
-tsp_child_argv(const char **argv, apr_pool_t *pool)
-{
-  (void)pool;   /* see tsp_child_started() */
-  return argv;
-}
-
 apr_status_t
 tsp_child_started(void **token, apr_proc_t *proc)
 {

@@ -28,12 +28,14 @@ build=$(bash "$here/tests/bench/build_dir.sh" "${1:-}")
 secs=${2:-5}
 bash "$here/installer/deps-debian.sh" redis-server redis-tools >&2
 work=$(mktemp -d /var/tmp/tessera-lbench-XXXXXX)
+chmod 711 "$work"   # as root the bus broker runs as tessera or nobody
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 cc -O2 -pthread -o "$work/checkout_bench" "$here/tests/bench/checkout_bench.c"
 
 port=$(python3 "$here/tests/free_ports.py")
-export HOME=$work INOLIC=$work/lic INOHOST=localhost.$port ASAN_OPTIONS=detect_leaks=0
+export HOME=$work INOLIC=$work/lic INODIR=$work/params INOHOST=localhost.$port
+export ASAN_OPTIONS=detect_leaks=0
 "$build/admin/tessera-admin" license issue --demo-key --host localhost \
   --licensee bench --product bench:1000000:2099-12-31 --out "$work/b.lic" >/dev/null
 "$build/admin/tessera-admin" license import "$work/b.lic" >/dev/null

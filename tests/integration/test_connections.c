@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -44,6 +45,9 @@ setup(void)
 
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC inside */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   snprintf(logfile, sizeof(logfile), "%s/lic/logs/license.%d/license.log",
            root, port);

@@ -1,15 +1,18 @@
 /* test_license_bus.c: the license server with its bus, hub, registry and
  * administration, against the real tesserad and the real mosquitto
  * (Linux): retained state on the bus read with mosquitto_sub; the bus
- * child killed and back; a model server that goes silent is marked gone
- * and its seats freed; brokering and the hub; the administrator's
- * password, force-release and the audit log; /metrics through promtool;
+ * child killed and back (who may say what on the bus, and as whom the
+ * broker runs: test_bus_access.c); a model server that goes silent is
+ * marked gone and its seats freed; brokering and the hub; the
+ * administrator's password, force-release and the audit log; /metrics
+ * through promtool;
  * tessera.xml errors; a project license server listed by the main one;
  * the broker's persistence in INOLIC when configured. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
@@ -77,6 +80,9 @@ setup(void)
   apr_initialize();
   apr_pool_create(&tp, NULL);
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC below this directory */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   do
     project_port = run_free_port();
@@ -84,8 +90,8 @@ setup(void)
   snprintf(lic, sizeof(lic), "%s/lic", root);
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
   snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
   admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
                              "localhost", "--licensee", "Test", "--product",
                              "demo:5:2099-12-31", "--out",

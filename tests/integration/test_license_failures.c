@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -62,6 +63,9 @@ setup(void)
   apr_initialize();
   apr_pool_create(&tp, NULL);
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC inside */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s/lic", root);

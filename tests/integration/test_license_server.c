@@ -4,7 +4,9 @@
  * counts no seat twice; a bad license on reload leaves the good one in
  * force; huge bodies are refused; the audit log names the client of a
  * force-release on the default listener ("::", IPv4 and IPv6); 8,000
- * sessions come in pages, which tessera-admin reads to the end. */
+ * sessions come in pages, which tessera-admin reads to the end; refused
+ * checkouts (by product and reason, made-up names escaped and bounded)
+ * and expiry times on /metrics, through promtool. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,13 +34,16 @@ setup(void)
 {
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC below this directory */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   snprintf(lic, sizeof(lic), "%s/lic", root);
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
   /* the server credential goes there: not the machine's INODIR */
   snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
 }
 
 static void
@@ -615,4 +620,88 @@ Test(license_server, keygen_and_issue_with_bare_names)
   pub = run_read_file(path);
   cr_assert(strstr(pub, "<product name=\"demo\""), "lic1.lic: %s", pub);
   free(pub);
+}
+
+/* The server's /metrics into BODY (SIZE bytes). */
+static void
+metrics(char *body, size_t size)
+{
+  cr_assert_eq(http("GET", "/metrics", NULL, body, size), 200);
+}
+
+static int
+checkout_of(const char *product)
+{
+  char json[256];
+
+  snprintf(json, sizeof(json), "{\"product\":\"%s\",\"user\":\"u\","
+           "\"host\":\"h\",\"pid\":1,\"application\":\"a\"}", product);
+  return http("POST", "/v1/sessions", json, NULL, 0);
+}
+
+Test(license_server, refused_checkouts_and_expiry_on_metrics)
+{
+  static char body[1 << 17];
+  const char *env[] = { "PATH=/usr/bin:/bin", NULL };
+  char file[400], cmd[500];
+  run_result_t r;
+  int n = 0;
+
+  /* no license in force yet */
+  start_server();
+  cr_assert_eq(checkout_of("demo"), 503);
+  metrics(body, sizeof(body));
+  cr_assert(strstr(body, "tessera_license_checkouts_denied_total{product="
+                   "\"demo\",reason=\"no_license\"} 1\n"), "%s", body);
+  kill(server, SIGTERM);
+  waitpid(server, NULL, 0);
+  server = -1;
+
+  snprintf(file, sizeof(file), "%s/two.lic", root);
+  admin((const char *[]){ "license", "issue", "--demo-key", "--host",
+                          "localhost", "--licensee", "Test", "--product",
+                          "demo:2:2099-12-31", "--product",
+                          "old:1:2020-01-01", "--out", file, NULL });
+  admin((const char *[]){ "license", "import", file, NULL });
+  start_server();
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(checkout_of("demo"), 201);
+  cr_assert_eq(checkout_of("demo"), 409);
+  cr_assert_eq(checkout_of("old"), 503);
+  /* a name a client made up, with what the text format escapes */
+  cr_assert_eq(checkout_of("we\\\"ird\\\\na\\nme"), 404);
+  /* more made-up names than get series of their own */
+  for (int i = 0; i < 150; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "p%d", i);
+    cr_assert_eq(checkout_of(name), 404);
+  }
+  metrics(body, sizeof(body));
+  for (const char *const *want = (const char *const[]){
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"no_seat\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"demo\","
+       "reason=\"expired\"} 0\n",
+       "tessera_license_checkouts_denied_total{product=\"old\","
+       "reason=\"expired\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"we\\\"ird\\\\na"
+       "\\nme\",reason=\"unknown_product\"} 1\n",
+       "tessera_license_checkouts_denied_total{product=\"_other\","
+       "reason=\"unknown_product\"} 51\n",
+       "tessera_license_expiry_timestamp_seconds{product=\"demo\"} "
+       "4102444800\n",    /* 2100-01-01T00:00:00Z */
+       "tessera_license_expiry_timestamp_seconds{product=\"old\"} "
+       "1577923200\n",    /* 2020-01-02T00:00:00Z */
+       NULL }; *want; want++)
+    cr_assert(strstr(body, *want), "no %s in:\n%s", *want, body);
+  for (const char *l = body; (l = strstr(l, "reason=\"unknown_product\""));
+       l++)
+    n++;
+  cr_assert_eq(n, 101, "%d series of made-up products (100 and _other)", n);
+  snprintf(file, sizeof(file), "%s/metrics.txt", root);
+  run_write_file(file, body);
+  snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", file);
+  r = run((const char *[]){ "/bin/sh", "-c", cmd, NULL }, env, NULL);
+  cr_assert_eq(r.status, 0, "promtool: %s%s", r.out, r.err);
+  run_free(&r);
 }

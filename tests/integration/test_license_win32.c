@@ -4,7 +4,11 @@
  * retained state and seat counts reach the bus (read with libmosquitto);
  * a killed broker comes back; and the broker ends with the license server
  * even when that is killed (TerminateProcess: the job object), the first
- * one and one the supervisor started again. */
+ * one and one the supervisor started again. The generated configuration
+ * (password file, ACL, Windows paths) works with this broker, which has
+ * no TLS and so takes the password as it is: the server publishes,
+ * anonymous clients read but their publications change nothing, and a
+ * wrong password is refused. */
 #include <windows.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,8 @@
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+
+#include <mosquitto.h>
 
 #include "run.h"
 #include "ts_bus.h"
@@ -222,4 +228,80 @@ Test(license_win32, broker_ends_with_the_killed_server)
   kill_server_and_see_the_broker_end(apr_psprintf(tp, "%s\\logs\\bus.%d\\"
                                                   "mosquitto.pid", lic,
                                                   port + 1));
+}
+
+/* ---- who may say what on the bus ---------------------------------------- */
+
+typedef struct client_t {
+  int connack;         /* -1 until the broker answered the connect */
+  int acked;           /* the publication was acknowledged (QoS 1) */
+} client_t;
+
+static void
+on_connect(struct mosquitto *m, void *obj, int rc)
+{
+  (void)m;
+  ((client_t *)obj)->connack = rc;
+}
+
+static void
+on_publish(struct mosquitto *m, void *obj, int mid)
+{
+  (void)m;
+  (void)mid;
+  ((client_t *)obj)->acked = 1;
+}
+
+/* Publish PAYLOAD retained on TOPIC with QoS 1 as USER/PASSWORD (NULL:
+ * anonymously); returns the broker's connect answer (0: accepted), once
+ * the publication was acknowledged when it was. */
+static int
+publish_as(const char *user, const char *password, const char *topic,
+           const char *payload)
+{
+  client_t c = { -1, 0 };
+  struct mosquitto *m = mosquitto_new(NULL, true, &c);
+  int rc;
+
+  cr_assert_not_null(m);
+  mosquitto_connect_callback_set(m, on_connect);
+  mosquitto_publish_callback_set(m, on_publish);
+  if (user)
+    mosquitto_username_pw_set(m, user, password);
+  rc = mosquitto_connect(m, "127.0.0.1", port + 1, 10);
+  cr_assert_eq(rc, MOSQ_ERR_SUCCESS, "%s", mosquitto_strerror(rc));
+  for (int i = 0; i < 100 && c.connack < 0; i++)
+    mosquitto_loop(m, 100, 1);
+  cr_assert_geq(c.connack, 0, "the broker did not answer the connect");
+  if (c.connack == 0) {
+    cr_assert_eq(mosquitto_publish(m, NULL, topic, (int)strlen(payload),
+                                   payload, 1, true), MOSQ_ERR_SUCCESS);
+    for (int i = 0; i < 100 && !c.acked; i++)
+      mosquitto_loop(m, 100, 1);
+    cr_assert(c.acked, "the publication was not acknowledged");
+  }
+  mosquitto_disconnect(m);
+  mosquitto_destroy(m);
+  return c.connack;
+}
+
+Test(license_win32, anonymous_clients_read_but_cannot_publish)
+{
+  const char *payload = NULL;
+  ts_error_t *err;
+
+  mosquitto_lib_init();
+  start_server();
+  cr_assert(bus_says("license/state", "\"state\":\"up\"", 10),
+            "no license state on the bus: the server's login failed?");
+  cr_assert_eq(publish_as(NULL, NULL, "tessera/v1/license/state",
+                          "{\"state\":\"forged\"}"), 0);
+  err = ts_bus_read_retained(&payload, "127.0.0.1", port + 1,
+                             "license/state", apr_time_from_sec(5), tp);
+  cr_assert_null(err, "%s", ts_error_text(err, tp));
+  cr_assert(payload && strstr(payload, "\"state\":\"up\""),
+            "an anonymous client changed the bus: %s", payload);
+  cr_assert_eq(publish_as(TS_BUS_SERVER_USER, "guess",
+                          "tessera/v1/license/state", "{}"), 5,
+               "a wrong password was not refused (connack 5)");
 }

@@ -39,6 +39,9 @@ setup(void)
 
   apr_initialize();
   cr_assert_not_null(mkdtemp(root));
+  /* as root, the bus broker runs as the service account or nobody, which
+   * must reach INOLIC below this directory */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   cr_assert(port >= 1024 && port <= 64000, "kernel port %d", port);
   snprintf(lic, sizeof(lic), "%s/lic", root);

@@ -61,8 +61,10 @@ export TESSERA_TEST_LOCAL=$work
 # tesserad reports INOPRJ on the network mount (warning, still starts)
 lic=$work/lic
 lport=$(python3 "$here/tests/free_ports.py" 1)
+chmod 711 "$work"   # as root the bus broker runs as tessera or nobody
 INOHOST="127.0.0.1.$lport" INOLIC="$lic" INOPRJ="$mnt/projects" HOME="$work" \
-  ASAN_OPTIONS=detect_leaks=0 timeout 20 "$build/server/tesserad" license \
+  INODIR="$work/params" ASAN_OPTIONS=detect_leaks=0 timeout 20 \
+  "$build/server/tesserad" license \
   >"$work/tesserad.out" 2>&1 &
 pid=$!
 for _ in $(seq 50); do

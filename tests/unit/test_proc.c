@@ -3,8 +3,12 @@
  * double up to the maximum, and every end is logged with its exit status;
  * a child that lasted starts over at the first pause; a child that exits
  * at once or is never ready is an error naming it, and nothing is left
- * running; stop ends the child and removes its pid file. The restart
- * policy's times are scaled down so the suite runs in seconds. */
+ * running; stop ends the child and removes its pid file; a child an
+ * earlier run left behind is stopped, while a fake pid in the pid file
+ * (a process that only names the child's files), a pid file other
+ * accounts may write and one that is a symbolic link signal nothing
+ * (Linux). The restart policy's times are scaled down so the suite runs
+ * in seconds. */
 #include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
@@ -229,7 +233,7 @@ Test(proc, a_child_never_ready_is_stopped_and_an_error)
   cr_assert_lt(apr_time_now() - began, apr_time_from_sec(6));
   pid = pid_in_file(spec.pidfile);
   cr_assert_gt(pid, 0);
-  cr_assert_not(tsp_process_runs_with(pid, "proc_child"),
+  cr_assert_not(tsp_process_runs_with(pid, PROC_CHILD, NULL),
                 "the child (pid %ld) still runs", pid);
   ts_error_clear(err);
 }
@@ -249,6 +253,152 @@ Test(proc, stop_ends_the_child_and_removes_its_pid_file)
   cr_assert_eq(pid, ts_proc_pid(proc));
   ts_proc_stop(proc);
   cr_assert_eq(pid_in_file(spec.pidfile), 0, "the pid file is left");
-  cr_assert_not(tsp_process_runs_with(pid, "proc_child"),
+  cr_assert_not(tsp_process_runs_with(pid, PROC_CHILD, NULL),
                 "the child (pid %ld) still runs", pid);
 }
+
+#ifndef _WIN32
+/* ---- a child an earlier run left behind --------------------------------
+ * Linux only: on Windows a child cannot outlive the server (its job
+ * object), and ts_proc_stop_stale does nothing there. */
+#include <stdio.h>
+#include <unistd.h>
+
+/* ARGV as a process of the test's own, not started through ts_proc: as
+ * an earlier run's child, or a stranger, would be. */
+static apr_proc_t
+start_process(const char *const *argv)
+{
+  apr_procattr_t *attr;
+  apr_proc_t p;
+
+  cr_assert_eq(apr_procattr_create(&attr, pool), APR_SUCCESS);
+  cr_assert_eq(apr_procattr_cmdtype_set(attr, APR_PROGRAM), APR_SUCCESS);
+  /* its stdin a pipe the test holds: `read` in a shell waits on it */
+  cr_assert_eq(apr_procattr_io_set(attr, APR_FULL_BLOCK, APR_NO_PIPE,
+                                   APR_NO_PIPE), APR_SUCCESS);
+  cr_assert_eq(apr_proc_create(&p, argv[0], argv, NULL, attr, pool),
+               APR_SUCCESS, "cannot start %s", argv[0]);
+  return p;
+}
+
+/* Wait until process PID's command line holds NEEDLE: it runs its
+ * program (until then it is a copy of the test, as fork made it). */
+static void
+await_exec(long pid, const char *needle)
+{
+  for (int i = 0; i < 500; i++) {
+    char path[64], buf[4096];
+    FILE *f;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    if ((f = fopen(path, "r"))) {
+      n = fread(buf, 1, sizeof(buf) - 1, f);
+      fclose(f);
+    }
+    for (size_t k = 0; k < n; k++)
+      if (buf[k] == '\0')
+        buf[k] = ' ';
+    buf[n] = '\0';
+    if (strstr(buf, needle))
+      return;
+    apr_sleep(apr_time_from_msec(10));
+  }
+  cr_assert_fail("pid %ld never ran with '%s' on its command line", pid,
+                 needle);
+}
+
+/* Whether P has ended (reaped then): a signal ended it, as nothing else
+ * would within the test. */
+static int
+has_ended(apr_proc_t *p)
+{
+  int code;
+  apr_exit_why_e why;
+
+  return apr_proc_wait(p, &code, &why, APR_NOWAIT) == APR_CHILD_DONE;
+}
+
+static void
+end_process(apr_proc_t *p)
+{
+  int code;
+  apr_exit_why_e why;
+
+  apr_proc_kill(p, 9);
+  apr_proc_wait(p, &code, &why, APR_WAIT);
+}
+
+static void
+write_pid(const char *path, long pid, apr_fileperms_t perms)
+{
+  const char *text = apr_psprintf(pool, "%ld\n", pid);
+
+  apr_file_remove(path, pool);
+  cr_assert_null(ts_file_replace(path, text, strlen(text), perms, pool));
+  cr_assert_eq(apr_file_perms_set(path, perms), APR_SUCCESS);
+}
+
+Test(proc, a_fake_pid_in_the_pid_file_signals_no_other_program)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  const char *conf = ts_path_join(dir, "broker.conf", pool);
+  /* a stranger that names the child's file on its command line (one
+   * process: the shell waits in its built-in read) */
+  apr_proc_t decoy = start_process((const char *const[]){ "/bin/sh", "-c",
+                                   "read line", "sh", conf, NULL });
+
+  spec.stale_match = conf;
+  await_exec((long)decoy.pid, conf);
+  write_pid(spec.pidfile, (long)decoy.pid, TS_FPROT_FILE);
+  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not(has_ended(&decoy), "pid %ld (/bin/sh, not %s) was "
+                "signalled because its command line names %s",
+                (long)decoy.pid, PROC_CHILD, conf);
+  end_process(&decoy);
+}
+
+Test(proc, a_pid_file_others_could_have_written_is_not_believed)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  apr_proc_t left = start_process((const char *const[]){ PROC_CHILD,
+                                  "sleep", "20000", "0", NULL });
+  const char *elsewhere = ts_path_join(dir, "elsewhere.pid", pool);
+
+  spec.stale_match = "sleep 20000";
+  await_exec((long)left.pid, spec.stale_match);
+  /* writable by every account: anyone could have put the pid there */
+  write_pid(spec.pidfile, (long)left.pid, TS_FPROT_FILE | APR_FPROT_WWRITE
+            | APR_FPROT_GWRITE);
+  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not(has_ended(&left), "a pid file others may write was "
+                "believed");
+  cr_assert_geq(await_lines("other accounts may write it", 1)->nelts, 1);
+
+  /* a symbolic link to a file of ours: not followed */
+  write_pid(elsewhere, (long)left.pid, TS_FPROT_FILE);
+  apr_file_remove(spec.pidfile, pool);
+  cr_assert_eq(symlink(elsewhere, spec.pidfile), 0);
+  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not(has_ended(&left), "a pid file that is a link was "
+                "followed");
+  cr_assert_geq(await_lines("is a symbolic link", 1)->nelts, 1);
+  end_process(&left);
+}
+
+Test(proc, a_child_left_behind_is_stopped)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  apr_proc_t left = start_process((const char *const[]){ PROC_CHILD,
+                                  "sleep", "20000", "0", NULL });
+
+  spec.stale_match = "sleep 20000";
+  await_exec((long)left.pid, spec.stale_match);
+  write_pid(spec.pidfile, (long)left.pid, TS_FPROT_FILE);
+  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert(has_ended(&left), "the child left behind (pid %ld) still "
+            "runs", (long)left.pid);
+  cr_assert_geq(await_lines("left behind by an earlier run", 1)->nelts, 1);
+}
+#endif

@@ -86,6 +86,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
   TS_ERR(open_credential(lc, pool));
+  TS_ERR(ts_licensing_denials_create(lc, pool));
   if (o->audit_path)
     TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));
   TS_ERR(ts_licensing_sessions_open(lc, pool));

@@ -48,6 +48,7 @@ typedef struct ts_licensing_options_t {
 } ts_licensing_options_t;
 
 typedef struct ts_licensing_projects_t ts_licensing_projects_t;
+typedef struct ts_licensing_denials_t ts_licensing_denials_t;
 typedef struct ts_store_t ts_store_t;
 typedef struct ts_passwd_guard_t ts_passwd_guard_t;
 
@@ -68,6 +69,8 @@ typedef struct ts_licensing_t {
   apr_uint64_t count_failures;  /* seat counts that failed */
   apr_time_t count_logged;      /* when one was last logged */
   apr_uint64_t audit_failures;  /* audit records not written */
+  ts_licensing_denials_t *denials;  /* refused checkouts, counted (its own
+                                       lock: ts_licensing_metrics.c) */
   ts_log_t *log;
   apr_pool_t *pool;             /* the main thread's */
 } ts_licensing_t;
@@ -165,11 +168,13 @@ void ts_project_reporter_stop(ts_project_reporter_t *reporter);
 
 /* ---- ts_licensing_bus.c ------------------------------------------------- */
 
-/* Connect to the bus on ADDRESS:PORT (in the background) and say
+/* Connect to the bus on ADDRESS:PORT (in the background) as LOGIN (the
+ * servers' user, the password from the server credential) and say
  * everything there from now on; the last will says the license server is
  * down. */
 ts_error_t *ts_licensing_bus_connect(ts_licensing_t *lc, const char *address,
-                                     int port, apr_pool_t *pool);
+                                     int port, const ts_bus_login_t *login,
+                                     apr_pool_t *pool);
 
 /* Say "stopped" and disconnect; nothing is said from now on. */
 void ts_licensing_bus_disconnect(ts_licensing_t *lc);
@@ -196,5 +201,15 @@ void ts_licensing_model_server_changed(void *baton,
 /* The license server's families for /metrics (baton: the ts_licensing_t;
  * a ts_server_metrics_t). */
 void ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool);
+
+/* The counters of refused checkouts, in a pool of their own. */
+ts_error_t *ts_licensing_denials_create(ts_licensing_t *lc,
+                                        apr_pool_t *pool);
+
+/* A checkout of PRODUCT refused: SEATS is what ts_licensing_seats_of()
+ * said (-1 unknown product, -2 no license, -3 expired), or 0 when every
+ * seat was in use. Any thread. */
+void ts_licensing_count_denial(ts_licensing_t *lc, const char *product,
+                               long seats);
 
 #endif

@@ -101,13 +101,13 @@ tick(void *baton, ts_bus_t *bus)
 
 ts_error_t *
 ts_licensing_bus_connect(ts_licensing_t *lc, const char *address, int port,
-                         apr_pool_t *pool)
+                         const ts_bus_login_t *login, apr_pool_t *pool)
 {
   ts_bus_t *bus;
 
   TS_ERR(ts_bus_open(&bus, address, port, apr_psprintf(pool,
-                     "tessera-license-%d", lc->o.port), "license/state",
-                     WILL, tick, lc, lc->log, pool));
+                     "tessera-license-%d", lc->o.port), login,
+                     "license/state", WILL, tick, lc, lc->log, pool));
   apr_thread_mutex_lock(lc->lock);
   lc->bus = bus;
   apr_thread_mutex_unlock(lc->lock);

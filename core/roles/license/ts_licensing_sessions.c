@@ -219,6 +219,8 @@ checkout_done(ts_http_reply_t *reply, void *baton,
 
   (void)req;
   if (d->op.err) {
+    if (ts_error_code(d->op.err) == TS_EUNAVAIL)   /* no seat left */
+      ts_licensing_count_denial(d->lc, d->op.session.product, 0);
     reply_refused(reply, d, TS_EUNAVAIL, 409, "checkout", pool);
     return;
   }
@@ -256,6 +258,7 @@ checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   }
   d->op.seats = ts_licensing_seats_of(lc, s->product);
   if (d->op.seats < 0) {
+    ts_licensing_count_denial(lc, s->product, d->op.seats);
     ts_http_reply_error(reply, d->op.seats == -1 ? 404 : 503,
       d->op.seats == -1
       ? apr_psprintf(pool, "unknown product '%s': the license does not name "

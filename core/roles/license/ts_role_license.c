@@ -15,6 +15,7 @@
 
 #include <apr_strings.h>
 
+#include "ts_credential.h"
 #include "ts_file.h"
 #include "ts_licensing.h"
 #include "ts_passwd.h"
@@ -51,6 +52,32 @@ open_licensing(license_role_t *lr, const ts_server_info_t *info,
   return ts_licensing_open(&lr->lc, &lo, info->log, pool);
 }
 
+/* How Tessera's servers log in to the bus: the password derived from the
+ * server credential INODIR/server.key, which is created on first use (the
+ * bus role does the same; both end with the same file). */
+static ts_error_t *
+bus_login(ts_bus_login_t **login, const ts_server_info_t *info,
+          apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(info->inodir, pool);
+  ts_bus_login_t *l = apr_pcalloc(pool, sizeof(*l));
+  ts_credential_t *cred;
+  int created;
+
+  TS_ERR(ts_dir_make(info->inodir, TS_FPROT_DIR, pool));
+  TS_ERR_W(ts_credential_ensure(&cred, &created, path, pool), "the bus "
+           "lets only Tessera's servers publish, with a password derived "
+           "from the server credential");
+  if (created)
+    ts_log(info->log, TS_LOG_INFO, "created the server credential %s; "
+           "Tessera's servers on other machines need a copy of it (owner-"
+           "only) in their INODIR", path);
+  l->username = TS_BUS_SERVER_USER;
+  l->password = ts_credential_derive(cred, "bus", pool);
+  *login = l;
+  return NULL;
+}
+
 /* The bus on p+1: a child outside the service manager (or as tessera.xml
  * says), and the connection to it either way. */
 static ts_error_t *
@@ -60,17 +87,20 @@ start_bus(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
   const ts_config_t *cfg = info->config;
   int child = cfg->bus_start == TS_BUS_CHILD
               || (cfg->bus_start == TS_BUS_AUTO && !info->as_service);
+  ts_bus_login_t *login;
 
+  TS_ERR(bus_login(&login, info, pool));
   if (child)
     TS_ERR(ts_server_start_broker(&lr->broker, server, info->port + 1,
-                                  pool));
+                                  login, pool));
   else
     ts_log(info->log, TS_LOG_INFO, "the bus on port %d runs as its own "
            "service (`tesserad bus`)", info->port + 1);
   return ts_licensing_bus_connect(lr->lc, cfg->listen->nelts
                                   ? APR_ARRAY_IDX(cfg->listen, 0,
                                                   const char *)
-                                  : "127.0.0.1", info->port + 1, pool);
+                                  : "127.0.0.1", info->port + 1, login,
+                                  pool);
 }
 
 /* The license server's port p and the hub's p+2. */

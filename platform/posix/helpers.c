@@ -1,0 +1,303 @@
+/* helpers.c (posix): the helper programs a server runs as its children
+ * (the bus broker), as the system sees them.
+ *
+ * A helper never runs as root. When the server is root (an administrator
+ * runs `tesserad license` in a terminal), the helper runs as the service
+ * account, or as nobody without one: setpriv changes the account and then
+ * sets the parent-death signal (a change of account clears that signal,
+ * which is why the broker is not told to drop its rights itself with
+ * mosquitto's `user`). The files it reads are handed to that account's
+ * group, the ones it writes to the account, each opened without following
+ * a symbolic link; whether it can reach them at all is asked of the
+ * kernel, in a child that became the account.
+ *
+ * A helper an earlier, killed run left behind is stopped on the word of
+ * its pid file only if this account wrote that file (owner, mode, no
+ * link) and the pid runs the helper's executable: a fake pid in the file,
+ * or a process that merely names the helper's files on its command line,
+ * is never signalled.
+ */
+#include "tsp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <apr_strings.h>
+
+#define SETPRIV "/usr/bin/setpriv"
+
+/* ACCOUNT's entry (thread-safe lookup). */
+static ts_error_t *
+find_account(struct passwd **pw, const char *account, apr_pool_t *pool)
+{
+  struct passwd *found = NULL;
+  long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+  char *buf;
+  int rc;
+
+  if (size <= 0)
+    size = 16384;
+  buf = apr_palloc(pool, (apr_size_t)size);
+  *pw = apr_palloc(pool, sizeof(**pw));
+  rc = getpwnam_r(account, *pw, buf, (size_t)size, &found);
+  if (!found)
+    return ts_error_createf(TS_ENOENT, "there is no account '%s' on this "
+                            "machine%s%s", account, rc ? ": " : "",
+                            rc ? strerror(rc) : "");
+  return NULL;
+}
+
+ts_error_t *
+tsp_helper_account(const char **account, apr_pool_t *pool)
+{
+  const char *const names[] = { tsp_service_account(), "nobody", NULL };
+  struct passwd *pw;
+
+  *account = NULL;
+  if (geteuid() != 0)
+    return NULL;
+  for (int i = 0; names[i]; i++) {
+    ts_error_t *err = find_account(&pw, names[i], pool);
+    if (!err) {
+      *account = names[i];
+      return NULL;
+    }
+    ts_error_clear(err);
+  }
+  return ts_error_createf(TS_ECONFIG, "this server runs as root, and the "
+    "programs it starts (the bus broker) must not: they run as the account "
+    "'%s', or 'nobody' without it, and neither exists; create the service "
+    "account (`useradd --system --no-create-home %s`) or run the server as "
+    "an unprivileged user", tsp_service_account(), tsp_service_account());
+}
+
+/* PATH opened without following a link, and what it is; refuses what is
+ * neither a file nor a directory. WHAT says why, for messages. */
+static ts_error_t *
+open_nofollow(int *fd, struct stat *st, const char *path, const char *what)
+{
+  *fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY
+             | O_CLOEXEC);
+  if (*fd < 0 && errno == ELOOP)
+    return ts_error_createf(TS_EPERM, "%s is a symbolic link, which is not "
+                            "followed (%s); remove it and start again",
+                            path, what);
+  if (*fd < 0)
+    return ts_error__createf(TS__WHERE, errno == ENOENT ? TS_ENOENT
+                             : TS_EOS, APR_FROM_OS_ERROR(errno), NULL,
+                             "open(\"%s\") failed (%s)", path, what);
+  if (fstat(*fd, st) != 0 || !(S_ISREG(st->st_mode)
+                               || S_ISDIR(st->st_mode))) {
+    close(*fd);
+    return ts_error_createf(TS_EPERM, "%s is neither a file nor a "
+                            "directory (%s); remove it and start again",
+                            path, what);
+  }
+  return NULL;
+}
+
+ts_error_t *
+tsp_file_hand_over(const char *path, const char *account, int own,
+                   apr_pool_t *pool)
+{
+  struct passwd *pw;
+  struct stat st;
+  int fd, rc;
+  const char *what = apr_psprintf(pool, "handing it to the account %s",
+                                  account);
+
+  TS_ERR(find_account(&pw, account, pool));
+  TS_ERR(open_nofollow(&fd, &st, path, what));
+  if (own)
+    rc = fchown(fd, pw->pw_uid, pw->pw_gid);
+  else {
+    /* ours; the account's group reads (and searches), others nothing */
+    rc = fchown(fd, (uid_t)-1, pw->pw_gid);
+    if (rc == 0)
+      rc = fchmod(fd, (st.st_mode & S_IRWXU) | S_IRGRP
+                      | (S_ISDIR(st.st_mode) ? S_IXGRP : 0));
+  }
+  if (rc != 0) {
+    int e = errno;
+    close(fd);
+    return ts_error_aprf(APR_FROM_OS_ERROR(e), "cannot let the account %s "
+                         "%s %s: changing its owner or mode failed (this "
+                         "needs root)", account, own ? "own" : "read", path);
+  }
+  close(fd);
+  return NULL;
+}
+
+/* The directories from the top down to DIR: "/a", "/a/b", "/a/b/c". */
+static apr_array_header_t *
+path_prefixes(const char *dir, apr_pool_t *pool)
+{
+  apr_array_header_t *out = apr_array_make(pool, 8, sizeof(const char *));
+
+  for (const char *p = dir + 1; ; p++)
+    if (*p == '/' || *p == '\0') {
+      if (p > dir + 1 && p[-1] != '/')
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrndup(pool, dir,
+                                                         (apr_size_t)(p - dir));
+      if (*p == '\0')
+        break;
+    }
+  return out;
+}
+
+ts_error_t *
+tsp_account_reaches(const char *dir, const char *account, apr_pool_t *pool)
+{
+  apr_array_header_t *dirs = path_prefixes(dir, pool);
+  struct passwd *pw;
+  gid_t groups[256];
+  int ngroups = 256, status = 0, code;
+  const char *denied;
+  struct stat st;
+  pid_t pid;
+
+  TS_ERR(find_account(&pw, account, pool));
+  if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+    ngroups = 256;   /* more than that: the first 256 */
+  pid = fork();
+  if (pid < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "fork() failed (to check "
+                         "what the account %s may reach)", account);
+  if (pid == 0) {   /* only async-signal-safe calls from here */
+    if (setgroups((size_t)ngroups, groups) != 0 || setgid(pw->pw_gid) != 0
+        || setuid(pw->pw_uid) != 0)
+      _exit(1);
+    for (int i = 0; i < dirs->nelts; i++)
+      if (access(APR_ARRAY_IDX(dirs, i, const char *), X_OK) != 0)
+        _exit(2 + (i < 250 ? i : 250));
+    _exit(0);
+  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  if (code == 0)
+    return NULL;
+  if (code == 1)
+    return ts_error_createf(TS_EOS, "cannot check what the account %s may "
+                            "reach: becoming it failed (this needs root)",
+                            account);
+  denied = APR_ARRAY_IDX(dirs, code - 2 < dirs->nelts ? code - 2
+                         : dirs->nelts - 1, const char *);
+  if (stat(denied, &st) != 0)
+    memset(&st, 0, sizeof(st));
+  return ts_error_createf(TS_EPERM, "the account %s may not enter the "
+                          "directory %s (mode %04o, owner uid %ld) on the way "
+                          "to %s; let it (`chmod o+x %s`, or `setfacl -m "
+                          "u:%s:x %s`)", account, denied,
+                          (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+                          dir, denied, account, denied);
+}
+
+ts_error_t *
+tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool)
+{
+  char buf[32];
+  struct stat st;
+  ssize_t n;
+  int fd;
+
+  *pid = 0;
+  TS_ERR(open_nofollow(&fd, &st, path, "a pid file"));
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()
+      || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    const char *why = !S_ISREG(st.st_mode) ? "it is not a regular file"
+      : st.st_uid != geteuid()
+      ? apr_psprintf(pool, "it is owned by uid %ld, not by this server's "
+                     "uid %ld", (long)st.st_uid, (long)geteuid())
+      : apr_psprintf(pool, "other accounts may write it (mode %04o)",
+                     (unsigned)(st.st_mode & 07777));
+    close(fd);
+    return ts_error_createf(TS_EPERM, "the pid file %s is not believed: %s, "
+                            "so it may name any process", path, why);
+  }
+  n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n < 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "cannot read the pid "
+                         "file %s", path);
+  buf[n] = '\0';
+  *pid = strtol(buf, NULL, 10);
+  if (*pid < 0)
+    *pid = 0;
+  return NULL;
+}
+
+int
+tsp_process_runs_with(long pid, const char *program, const char *needle)
+{
+  char path[64], buf[4096];
+  struct stat want, got;
+  FILE *f;
+  size_t n;
+
+  if (pid <= 0 || !program || stat(program, &want) != 0)
+    return 0;
+  /* the process's executable: the same file (device and inode), even
+   * when it was started through a link or another name */
+  snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+  if (stat(path, &got) != 0 || got.st_dev != want.st_dev
+      || got.st_ino != want.st_ino)
+    return 0;
+  if (!needle)
+    return 1;
+  snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+  f = fopen(path, "r");
+  if (!f)
+    return 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  for (size_t i = 0; i < n; i++)
+    if (buf[i] == '\0')
+      buf[i] = ' ';
+  buf[n] = '\0';
+  return strstr(buf, needle) != NULL;
+}
+
+ts_error_t *
+tsp_child_argv(const char ***wrapped, const char **argv, const char *account,
+               apr_pool_t *pool)
+{
+  struct passwd *pw = NULL;
+  const char **out;
+  int n = 0, i = 0;
+
+  if (account)
+    TS_ERR(find_account(&pw, account, pool));
+  if (access(SETPRIV, X_OK) != 0) {
+    if (account)
+      return ts_error_createf(TS_EUNAVAIL, "cannot start %s as the account "
+                              "%s (this server runs as root, and it must "
+                              "not): %s, which changes the account, is "
+                              "missing; install util-linux", argv[0],
+                              account, SETPRIV);
+    *wrapped = argv;
+    return NULL;
+  }
+  while (argv[n])
+    n++;
+  out = apr_palloc(pool, (size_t)(n + 9) * sizeof(*out));
+  out[i++] = SETPRIV;
+  if (pw) {
+    out[i++] = apr_psprintf(pool, "--reuid=%ld", (long)pw->pw_uid);
+    out[i++] = apr_psprintf(pool, "--regid=%ld", (long)pw->pw_gid);
+    out[i++] = "--init-groups";
+  }
+  out[i++] = "--pdeathsig";
+  out[i++] = "TERM";
+  out[i++] = "--";
+  memcpy(out + i, argv, (size_t)(n + 1) * sizeof(*out));
+  *wrapped = out;
+  return NULL;
+}
