@@ -95,6 +95,7 @@ Test(http_probe, silent_servers_fail_together_at_their_deadline)
   apr_socket_t *s;
   apr_time_t began;
   const char *tmp;
+  apr_array_header_t *loopback;
   int live_port;
 
   apr_temp_dir_get(&tmp, pool);
@@ -109,7 +110,11 @@ Test(http_probe, silent_servers_fail_together_at_their_deadline)
   cr_assert_null(ts_log_open(&log, apr_psprintf(pool, "%s/tessera-probe-%d"
                                                 ".log", tmp, (int)getpid()),
                              0, 0, pool));
-  cr_assert_null(ts_httpd_start(&live, "live", live_port, NULL, health,
+  /* on the address the port was free on (every address would also need
+   * it free on ::, where another test's socket may hold it) */
+  loopback = apr_array_make(pool, 1, sizeof(const char *));
+  APR_ARRAY_PUSH(loopback, const char *) = "127.0.0.1";
+  cr_assert_null(ts_httpd_start(&live, "live", live_port, loopback, health,
                                 NULL, NULL, log, pool));
 
   cr_assert_null(ts_http_probes_create(&probes));
