@@ -7,9 +7,11 @@
 #include <libxml/tree.h>
 #include "ts_error.h"
 
-/* Parse TEXT (LEN bytes, read from PATH) without network access or
- * external entities and validate it against the schema XSD. WHAT names the
- * kind of file in messages ("license", "configuration"). The document is
+/* Parse TEXT (LEN bytes, read from PATH) without network access and
+ * validate it against the schema XSD. WHAT names the kind of file in
+ * messages ("license", "configuration"). A DOCTYPE (and with it every
+ * entity declaration) is refused before anything in it is read: "PATH
+ * line N: a DOCTYPE is not allowed in a WHAT file ...". The document is
  * freed with POOL. Errors are TS_EINVAL: "PATH line N, element E: ...". */
 ts_error_t *ts_xml_load(xmlDocPtr *doc, const char *path, const char *text,
                         apr_size_t len, const char *xsd, const char *what,

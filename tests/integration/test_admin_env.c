@@ -418,3 +418,35 @@ Test(admin_env, license_import_installs_only_valid_licenses)
   free(before);
   free(after);
 }
+
+/* An 80 KB license whose one entity, referenced 10,000 times in an
+ * attribute, expands to 500 MB kept `license show` busy for minutes:
+ * it is refused at its DOCTYPE, with the line to remove. */
+Test(admin_env, license_show_refuses_a_doctype)
+{
+  char path[300];
+  run_result_t r;
+  FILE *f;
+
+  snprintf(path, sizeof(path), "%s/bloated.lic", root);
+  f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs("<?xml version=\"1.0\"?>\n<!DOCTYPE license [\n<!ENTITY a \"", f);
+  for (int i = 0; i < 50000; i++)
+    fputc('x', f);
+  fputs("\">\n]>\n<license xmlns=\"urn:tessera:license:1\" version=\"1\" "
+        "id=\"", f);
+  for (int i = 0; i < 10000; i++)
+    fputs("&a;", f);
+  fputs("\" issued=\"2026-01-01T00:00:00Z\"><licensee>l</licensee>"
+        "<host>localhost</host></license>\n", f);
+  cr_assert_gt(ftell(f), 80000);
+  fclose(f);
+  r = ADMIN("license", "show", path);
+  cr_assert_eq(r.status, 65, "%s", r.err);
+  cr_assert(strstr(r.err, "bloated.lic line 2: a DOCTYPE is not allowed in "
+                   "a license file (its entities could make the file expand "
+                   "without bound); remove the <!DOCTYPE ...> declaration"),
+            "%s", r.err);
+  run_free(&r);
+}

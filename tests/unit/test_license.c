@@ -166,3 +166,59 @@ Test(license, bad_xml_names_file_line_and_element)
                     "key=\"AA==\">AA==</signature></license>");
   cr_assert(strstr(text, "issued"), "%s", text);
 }
+
+/* TEXT with "@" replaced by N copies of PIECE. */
+static const char *
+repeat_into(const char *text, const char *piece, int n)
+{
+  const char *at = strchr(text, '@');
+  apr_size_t plen = strlen(piece);
+  char *out = apr_palloc(pool, strlen(text) + plen * (apr_size_t)n + 1), *o;
+
+  memcpy(out, text, (apr_size_t)(at - text));
+  o = out + (at - text);
+  for (int i = 0; i < n; i++, o += plen)
+    memcpy(o, piece, plen);
+  strcpy(o, at + 1);
+  return out;
+}
+
+/* Entities expand without bound (an 80 KB file kept `license show` busy
+ * for minutes at 300 MB): a license file has no business with a DOCTYPE,
+ * so any is refused, with its line, before anything expands. */
+Test(license, a_doctype_is_refused_before_anything_expands, .timeout = 60)
+{
+  static const char head[] =
+    "<?xml version=\"1.0\"?>\n<!DOCTYPE license [\n";
+  static const char body[] =
+    "]>\n<license xmlns=\"urn:tessera:license:1\" version=\"1\" id=\"@\" "
+    "issued=\"2026-01-01T00:00:00Z\"><licensee>l</licensee><host>h</host>"
+    "<product name=\"m\" seats=\"1\" expires=\"2099-01-01\"/><signature "
+    "algorithm=\"ed25519\" key=\"AA==\">AA==</signature></license>\n";
+  const char *quadratic, *laughs, *text;
+
+  /* one 50 KB entity referenced 10,000 times in an attribute (whose
+   * references the parser always substitutes): 500 MB */
+  quadratic = apr_pstrcat(pool, head, "<!ENTITY a \"",
+                          repeat_into("@", "x", 50000), "\">\n",
+                          repeat_into(body, "&a;", 10000), NULL);
+  laughs = apr_pstrcat(pool, head,
+    "<!ENTITY l0 \"lol\">\n", "<!ENTITY l1 \"&l0;&l0;&l0;&l0;&l0;&l0;"
+    "&l0;&l0;&l0;&l0;\">\n", "<!ENTITY l2 \"&l1;&l1;&l1;&l1;&l1;&l1;&l1;"
+    "&l1;&l1;&l1;\">\n", "<!ENTITY l3 \"&l2;&l2;&l2;&l2;&l2;&l2;&l2;&l2;"
+    "&l2;&l2;\">\n", "<!ENTITY l4 \"&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;&l3;"
+    "&l3;\">\n", "<!ENTITY l5 \"&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;&l4;"
+    "\">\n", repeat_into(body, "&l5;", 1), NULL);
+  cr_assert_gt(strlen(quadratic), 80000);
+  for (int i = 0; i < 3; i++) {
+    const char *xml = i == 0 ? quadratic : i == 1 ? laughs
+      : "<?xml version=\"1.0\"?>\n\n<!DOCTYPE license SYSTEM \"x.dtd\">\n"
+        "<license/>\n";
+    text = parse_text(xml);
+    cr_assert(strstr(text, apr_psprintf(pool, "/lic/tessera.lic line %d: a "
+                     "DOCTYPE is not allowed in a license file (its entities "
+                     "could make the file expand without bound); remove the "
+                     "<!DOCTYPE ...> declaration", i == 2 ? 3 : 2)),
+              "case %d: %s", i, text);
+  }
+}
