@@ -9,13 +9,6 @@
 #include "syscalls_apr.h"
 
 apr_status_t
-tspi_file_open(apr_file_t **file, const char *path, apr_int32_t flags,
-               apr_fileperms_t perms, apr_pool_t *pool)
-{
-  return apr_file_open(file, path, flags, perms, pool);
-}
-
-apr_status_t
 tspi_file_mktemp(apr_file_t **file, char *templ, apr_int32_t flags,
                  apr_pool_t *pool)
 {
@@ -45,6 +38,41 @@ apr_status_t
 tspi_file_perms_set(const char *path, apr_fileperms_t perms)
 {
   return apr_file_perms_set(path, perms);
+}
+
+/* What apr_file_close leaves in a file's handle: -1 for a descriptor,
+ * INVALID_HANDLE_VALUE (the same bits) for a Windows handle. */
+#define TSPI_NO_HANDLE ((apr_os_file_t)(apr_uintptr_t)-1)
+
+/* apr_os_file_put registers no cleanup: the file would stay open when
+ * its pool goes (a log reopened on every HUP would leak a descriptor).
+ * Close it then, unless apr_file_close already did (the handle is
+ * invalid after that, on both systems). */
+static apr_status_t
+close_adopted(void *data)
+{
+  apr_file_t *file = data;
+  apr_os_file_t h;
+
+  if (apr_os_file_get(&h, file) == APR_SUCCESS && h != TSPI_NO_HANDLE)
+    apr_file_close(file);
+  return APR_SUCCESS;
+}
+
+apr_status_t
+tspi_file_adopt(apr_file_t **file, apr_os_file_t handle, apr_int32_t flags,
+                apr_pool_t *pool)
+{
+  apr_status_t s = apr_os_file_put(file, &handle,
+                                   flags & ~(APR_FOPEN_CREATE
+                                             | APR_FOPEN_EXCL
+                                             | APR_FOPEN_TRUNCATE), pool);
+
+  if (s)
+    return s;
+  apr_pool_cleanup_register(pool, *file, close_adopted,
+                            apr_pool_cleanup_null);
+  return APR_SUCCESS;
 }
 
 apr_status_t

@@ -53,7 +53,11 @@ struct apr_socket_t;
 struct apr_sockaddr_t;
 
 typedef struct tsp_sys_t {
-  /* apr_file_open: files created for writing (logs, a child's output) */
+  /* apr_file_open, for files created for writing (logs, a child's
+   * output), except that a symbolic link at PATH (Windows: any reparse
+   * point) is refused, never followed: the status for which
+   * tsp_status_is_link() is true. Such files live in directories where
+   * another account may have planted a link to a file of its choosing. */
   apr_status_t (*file_open)(apr_file_t **file, const char *path,
                             apr_int32_t flags, apr_fileperms_t perms,
                             apr_pool_t *pool);
@@ -67,7 +71,9 @@ typedef struct tsp_sys_t {
   apr_status_t (*file_sync)(apr_file_t *file);
   /* apr_file_close */
   apr_status_t (*file_close)(apr_file_t *file);
-  /* apr_file_perms_set */
+  /* apr_file_perms_set, except that a symbolic link at PATH is refused
+   * (Linux: the file is opened for reading without following a link and
+   * changed with fchmod()); Windows: not implemented, as in APR */
   apr_status_t (*file_perms_set)(const char *path, apr_fileperms_t perms);
   /* apr_file_rename: the atomic replacement itself */
   apr_status_t (*file_rename)(const char *from, const char *to,
@@ -97,6 +103,10 @@ typedef struct tsp_sys_t {
 
 extern tsp_sys_t tsp_sys;
 extern const tsp_sys_t tsp_sys_real;
+
+/* True when S is the refusal of a symbolic link (or reparse point) by
+ * tsp_sys.file_open or file_perms_set. */
+int tsp_status_is_link(apr_status_t s);
 
 /* Every entry of tsp_sys back to the real call. */
 void tsp_sys_reset(void);
@@ -177,11 +187,6 @@ typedef struct tsp_fs_info_t {
   const char *resolved;  /* PATH with symlinks (junctions, SUBST) resolved */
 } tsp_fs_info_t;
 
-/* Where PATH lives. A path that does not exist yet is judged by its
- * nearest existing ancestor. Linux: statfs() magic numbers and the file
- * system type from /proc/self/mountinfo (longest mount point, so bind and
- * nested mounts are right). Windows: UNC paths by their form, drive types,
- * SUBST targets and volume mount points. */
 /* Whether accounts other than the file's owner (and, on Windows, the
  * administrators and the system) may read or change the file PATH: a
  * secret must be owner-only. Linux: the group and other mode bits. Windows:
@@ -195,6 +200,24 @@ int tsp_file_others_may_access(const char *path, apr_pool_t *pool);
 ts_error_t *tsp_file_give_to(int *given, const char *path,
                              const char *account, apr_pool_t *pool);
 
+/* Whether accounts other than this process's own (and root; on Windows
+ * the administrators and the system) may create, rename or remove
+ * entries in the directory DIR, and so plant a link where a server
+ * writes: NULL when they may not (or DIR does not exist), else why, in
+ * words ("every account may write it (mode 0777)", "it belongs to the
+ * account bob"), with *FIX the command that makes DIR private. Linux:
+ * the owner and the group and other write bits (which also reflect POSIX
+ * ACL entries). Windows: the DACL, judged for the groups every account's
+ * token holds (Everyone, Authenticated Users, Users, INTERACTIVE,
+ * Guests). */
+const char *tsp_dir_others_may_write(const char **fix, const char *dir,
+                                     apr_pool_t *pool);
+
+/* Where PATH lives. A path that does not exist yet is judged by its
+ * nearest existing ancestor. Linux: statfs() magic numbers and the file
+ * system type from /proc/self/mountinfo (longest mount point, so bind and
+ * nested mounts are right). Windows: UNC paths by their form, drive types,
+ * SUBST targets and volume mount points. */
 ts_error_t *tsp_path_fs_info(tsp_fs_info_t *info, const char *path,
                              apr_pool_t *pool);
 

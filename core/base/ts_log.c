@@ -22,6 +22,8 @@ struct ts_log_t {
   apr_pool_t *pool;
 };
 
+/* Through tsp_sys.file_open: a symbolic link planted where the log goes
+ * is refused, not followed. */
 static ts_error_t *
 open_file(apr_file_t **file, apr_pool_t **file_pool, const char *path,
           apr_pool_t *parent)
@@ -35,6 +37,13 @@ open_file(apr_file_t **file, apr_pool_t **file_pool, const char *path,
                         TS_FPROT_FILE & ~APR_FPROT_WREAD, pool);
   if (s) {
     apr_pool_destroy(pool);
+    if (tsp_status_is_link(s))
+      return ts_error_createf(TS_EPERM, "cannot open the log file %s: it is "
+                              "a symbolic link, and a server does not write "
+                              "through links (one planted there would make "
+                              "it append to the file it points to); remove "
+                              "it, and check who else may write in its "
+                              "directory", path);
     return ts_error_aprf(s, "cannot open the log file %s%s", path,
                          APR_STATUS_IS_EACCES(s) ? ": permission denied; "
                          "give this server's account write access to it and "
@@ -119,6 +128,71 @@ ts_log_record(ts_log_t *log, const char *line)
                          APR_STATUS_IS_ENOSPC(s) ? ": the disk is full; make "
                          "room there" : "");
   return NULL;
+}
+
+/* The length of the UTF-8 character at S (at most N bytes there), or 0
+ * when S does not start one; its code point in *CP. */
+static apr_size_t
+utf8_char(unsigned *cp, const unsigned char *s, apr_size_t n)
+{
+  static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+  apr_size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2
+                   : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4
+                   : 0;
+  unsigned c;
+
+  if (len == 0 || len > n)
+    return 0;
+  c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+  for (apr_size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    c = (c << 6) | (s[i] & 0x3f);
+  }
+  if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+    return 0;                       /* overlong, too large, a surrogate */
+  *cp = c;
+  return len;
+}
+
+/* Whether code point C must not reach a log line as it is. */
+static int
+unsafe(unsigned c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+const char *
+ts_log_quote(const char *value, apr_size_t max, apr_pool_t *pool)
+{
+  const unsigned char *s = (const unsigned char *)value;
+  apr_size_t n, i = 0, o = 0;
+  char *out;
+
+  if (!value)
+    return "(none)";
+  n = strlen(value);
+  out = apr_palloc(pool, 4 * (n < max ? n : max) + 48);
+  while (i < n && i < max) {
+    unsigned c = 0;
+    apr_size_t len = utf8_char(&c, s + i, n - i);
+    if (len == 0 || unsafe(c)) {
+      for (apr_size_t k = 0; k < (len ? len : 1); k++, i++)
+        o += (apr_size_t)apr_snprintf(out + o, 5, "\\x%02x", s[i]);
+      continue;
+    }
+    if (c == '\\')
+      out[o++] = '\\';
+    memcpy(out + o, s + i, len);
+    o += len;
+    i += len;
+  }
+  if (i < n)
+    o += (apr_size_t)apr_snprintf(out + o, 40, "\xe2\x80\xa6(%" APR_SIZE_T_FMT
+                                  " bytes)", n);
+  out[o] = '\0';
+  return out;
 }
 
 static void

@@ -52,6 +52,21 @@ const char *ts_log_path(const ts_log_t *log);
  * the file and why (a full disk, ...). */
 ts_error_t *ts_log_record(ts_log_t *log, const char *line);
 
+/* VALUE, which came from a client (a user name, a reason, a product), as
+ * it may appear in a log line or a message: each byte of a control
+ * character (C0, DEL, C1), of a line or paragraph separator (U+2028,
+ * U+2029) or of a bidirectional override (U+202A..U+202E,
+ * U+2066..U+2069), and each byte that is not UTF-8, as \xNN; a backslash
+ * as \\; cut after MAX bytes of VALUE (at a character's end) with
+ * "…(N bytes)" saying how long it was. So a client can neither start a
+ * line of its own nor flood one. NULL gives "(none)". Server-made text
+ * is not quoted: only what came from outside. */
+const char *ts_log_quote(const char *value, apr_size_t max,
+                         apr_pool_t *pool);
+
+/* How much of a client's value a log line shows (ts_log_quote's MAX). */
+#define TS_LOG_VALUE_MAX 256
+
 /* NOW as 2026-11-22T06:11:44.123Z into STAMP. */
 void ts_log_stamp(char stamp[32], apr_time_t now);
 

@@ -4,7 +4,9 @@
 #include "ts_server_impl.h"
 
 #include <string.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_user.h>
 
 #include "ts_file.h"
 #include "ts_settings.h"
@@ -42,6 +44,59 @@ problems_of(const ts_settings_t *settings, apr_pool_t *pool)
                           v->value, ts_source_name(v->source), v->problem);
   }
   return text;
+}
+
+/* The account this process runs as, for messages. */
+static const char *
+account(apr_pool_t *pool)
+{
+  apr_uid_t uid;
+  apr_gid_t gid;
+  char *name;
+
+  if (apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
+      && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
+    return name;
+  return "its account";
+}
+
+/* DIR, and the directories in it DEPTH levels down, must be private to
+ * this server's account: another account that may write there could
+ * plant a link where the server writes (its log, pid file, audit log,
+ * session store), and a server run as root would overwrite or append to
+ * whatever file the link names. */
+static ts_error_t *
+check_private(const char *inolic, const char *dir, int depth,
+              apr_pool_t *pool)
+{
+  const char *fix, *why = tsp_dir_others_may_write(&fix, dir, pool);
+  apr_dir_t *d;
+  apr_finfo_t fi;
+
+  if (why)
+    return ts_error_createf(TS_ECONFIG, "the license directory %s (INOLIC) "
+      "is not private: %s%s%s; another account could plant a link there "
+      "that makes this server (running as %s) overwrite or append to a "
+      "file of its choosing. Make it private: %s", inolic,
+      strcmp(dir, inolic) == 0 ? "" : dir, strcmp(dir, inolic) == 0 ? ""
+      : ": ", why, account(pool), fix);
+  if (depth == 0 || tsp_sys.dir_open(&d, dir, pool) != APR_SUCCESS)
+    return NULL;
+  while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+         == APR_SUCCESS) {
+    ts_error_t *err;
+    if ((fi.filetype != APR_DIR && fi.filetype != APR_LNK)
+        || strcmp(fi.name, ".") == 0 || strcmp(fi.name, "..") == 0)
+      continue;
+    err = check_private(inolic, ts_path_join(dir, fi.name, pool), depth - 1,
+                        pool);
+    if (err) {
+      apr_dir_close(d);
+      return err;
+    }
+  }
+  apr_dir_close(d);
+  return NULL;
 }
 
 /* tessera.xml, and the port: p' for a project license server. */
@@ -96,6 +151,9 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
   info->inodir = ts_settings_get(settings, "INODIR")->value;
+  /* INOLIC, logs/, logs/<role>.<port>/, projects/<##.#>/, ... */
+  TS_ERR_W(check_private(info->inolic, info->inolic, 2, pool),
+           "cannot start the %s server", role->name);
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));

@@ -5,6 +5,8 @@
  * magic, so their type ("fuse.sshfs", "fuse.rclone", ...) comes from
  * /proc/self/mountinfo, taking the longest mount point that contains the
  * resolved path (bind mounts keep the type of what they show).
+ *
+ * Also: who besides this process's account may write in a directory.
  */
 #include "tsp.h"
 
@@ -15,9 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_user.h>
 
 static const struct { unsigned long magic; const char *name; } net_magic[] = {
   { 0x6969, "nfs" }, { 0x517B, "smb" }, { 0xFF534D42, "cifs" },
@@ -168,4 +173,55 @@ tsp_file_give_to(int *given, const char *path, const char *account,
   TS_ERR(tsp_file_hand_over(path, account, 1, pool));
   *given = 1;
   return NULL;
+}
+
+static const char *
+user_name(uid_t uid, apr_pool_t *pool)
+{
+  char *name;
+
+  if (apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
+    return name;
+  return apr_psprintf(pool, "%ld", (long)uid);
+}
+
+static const char *
+group_name(gid_t gid, apr_pool_t *pool)
+{
+  char *name;
+
+  if (apr_gid_name_get(&name, gid, pool) == APR_SUCCESS)
+    return name;
+  return apr_psprintf(pool, "%ld", (long)gid);
+}
+
+const char *
+tsp_dir_others_may_write(const char **fix, const char *dir,
+                         apr_pool_t *pool)
+{
+  uid_t me = geteuid();
+  int acl = getxattr(dir, "system.posix_acl_access", NULL, 0) > 0;
+  const char *why = NULL, *account = user_name(me, pool);
+  struct stat st;
+
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return NULL;
+  if (st.st_uid != me && st.st_uid != 0)
+    why = apr_psprintf(pool, "it belongs to the account %s, which may "
+                       "write it", user_name(st.st_uid, pool));
+  else if (st.st_mode & S_IWOTH)
+    why = apr_psprintf(pool, "every account may write it (mode %04o)",
+                       (unsigned)(st.st_mode & 07777));
+  else if ((st.st_mode & S_IWGRP) && acl)
+    why = apr_psprintf(pool, "its ACL lets other accounts write it (see "
+                       "`getfacl %s`)", dir);
+  else if (st.st_mode & S_IWGRP)
+    why = apr_psprintf(pool, "the group %s may write it (mode %04o)",
+                       group_name(st.st_gid, pool),
+                       (unsigned)(st.st_mode & 07777));
+  if (why)
+    *fix = apr_psprintf(pool, "chown %s '%s' && chmod go-w '%s'%s", account,
+                        dir, dir, acl ? apr_psprintf(pool, " && setfacl -b "
+                                                     "'%s'", dir) : "");
+  return why;
 }

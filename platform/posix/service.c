@@ -128,17 +128,36 @@ monotonic_usec(void)
          + (unsigned long long)ts.tv_nsec / 1000ULL;
 }
 
-/* Lock PATH and write our pid into it. */
+/* Lock PATH and write our pid into it. Never through a symbolic link
+ * (O_NOFOLLOW): one planted there would have this server, often root,
+ * truncate and overwrite the file it points to; nor into anything but a
+ * regular file (O_NONBLOCK while opening, so a planted FIFO cannot hang
+ * the start). */
 static ts_error_t *
 lock_pidfile(int *fd_p, const char *path)
 {
   struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  struct stat st;
   char buf[32];
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY
+                      | O_NONBLOCK, 0644);
 
+  if (fd < 0 && errno == ELOOP)
+    return ts_error_createf(TS_EPERM, "the pid file %s is a symbolic link, "
+                            "and a server does not write through links (one "
+                            "planted there would make it overwrite the file "
+                            "it points to): remove it (`rm %s`), and check "
+                            "who else may write in its directory", path,
+                            path);
   if (fd < 0)
     return ts_error_aprf(APR_FROM_OS_ERROR(errno), "open(\"%s\") failed",
                          path);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ts_error_createf(TS_EPERM, "the pid file %s is not a regular "
+                            "file: remove it (`rm %s`), and check who else "
+                            "may write in its directory", path, path);
+  }
   if (fcntl(fd, F_SETLK, &fl) < 0) {
     int e = errno;
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);

@@ -8,10 +8,14 @@
  *  - a SUBST drive is judged by its target (QueryDosDeviceW);
  *  - a volume mount point or junction inside the path is judged by the
  *    volume it leads to (GetVolumePathNameW).
+ *
+ * Also: who besides this process's account may write in a directory, from
+ * its DACL.
  */
 #include "tsp.h"
 
 #include <windows.h>
+#include <aclapi.h>
 #include <wchar.h>
 #include <apr_strings.h>
 
@@ -140,4 +144,98 @@ tsp_file_give_to(int *given, const char *path, const char *account,
   (void)pool;
   *given = 0;
   return NULL;
+}
+
+/* The groups every ordinary account's token holds: what they may do in a
+ * directory, any other account may. */
+static const struct { WELL_KNOWN_SID_TYPE type; const char *name; }
+ordinary[] = {
+  { WinWorldSid, "Everyone" },
+  { WinAuthenticatedUserSid, "Authenticated Users" },
+  { WinBuiltinUsersSid, "Users" },
+  { WinInteractiveSid, "INTERACTIVE" },
+};
+#define ORDINARY (sizeof(ordinary) / sizeof(ordinary[0]))
+
+/* Creating, deleting or renaming an entry, or taking the ACL over. */
+#define PLANT_RIGHTS (FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY \
+                      | FILE_DELETE_CHILD | WRITE_DAC | WRITE_OWNER)
+
+/* "DOMAIN\name" of this process's account, or NULL. */
+static const char *
+own_account(apr_pool_t *pool)
+{
+  HANDLE token;
+  BYTE buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  wchar_t name[256], domain[256];
+  DWORD len = sizeof(buf), nlen = 256, dlen = 256;
+  SID_NAME_USE use;
+  const char *n, *d;
+  BOOL ok;
+
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    return NULL;
+  ok = GetTokenInformation(token, TokenUser, buf, len, &len);
+  CloseHandle(token);
+  if (!ok || !LookupAccountSidW(NULL, ((TOKEN_USER *)buf)->User.Sid, name,
+                                &nlen, domain, &dlen, &use)
+      || tsw_wide_to_utf8(&n, name, pool) || tsw_wide_to_utf8(&d, domain,
+                                                               pool))
+    return NULL;
+  return *d ? apr_pstrcat(pool, d, "\\", n, NULL) : n;
+}
+
+const char *
+tsp_dir_others_may_write(const char **fix, const char *dir,
+                         apr_pool_t *pool)
+{
+  BYTE sids[ORDINARY][SECURITY_MAX_SID_SIZE];
+  PSID all[ORDINARY];
+  const char *names[ORDINARY];
+  PSECURITY_DESCRIPTOR sd;
+  PACL dacl;
+  const wchar_t *wdir;
+  const char *who = "", *account;
+  DWORD attrs;
+  int n = 0;
+  ts_error_t *err = tsw_utf8_to_wide(&wdir, dir, pool);
+
+  if (err) {
+    ts_error_clear(err);
+    return NULL;
+  }
+  attrs = GetFileAttributesW(wdir);
+  if (attrs == INVALID_FILE_ATTRIBUTES
+      || !(attrs & FILE_ATTRIBUTE_DIRECTORY)
+      || GetNamedSecurityInfoW(wdir, SE_FILE_OBJECT,
+                               DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
+                               NULL, &sd) != ERROR_SUCCESS)
+    return NULL;                              /* nothing to judge */
+  for (size_t i = 0; i < ORDINARY; i++) {
+    DWORD len = SECURITY_MAX_SID_SIZE;
+    if (CreateWellKnownSid(ordinary[i].type, NULL, sids[n], &len)) {
+      all[n] = sids[n];
+      names[n++] = ordinary[i].name;
+    }
+  }
+  /* judged as one token holding them all (a deny for one counts), then
+   * each, to name the groups that are let in */
+  if (!dacl)
+    who = "Everyone (it has no ACL at all)";
+  else if (tsw_access_granted(dacl, (PSID const *)all, n, PLANT_RIGHTS, 0))
+    for (int i = 0; i < n; i++)
+      if (tsw_access_granted(dacl, (PSID const *)&all[i], 1, PLANT_RIGHTS,
+                             0))
+        who = apr_pstrcat(pool, who, *who ? ", " : "", names[i], NULL);
+  LocalFree(sd);
+  if (!*who)
+    return NULL;
+  account = own_account(pool);
+  *fix = apr_psprintf(pool, "icacls \"%s\" /inheritance:r /grant:r "
+                      "\"%s:(OI)(CI)F\" *S-1-5-18:(OI)(CI)F "
+                      "*S-1-5-32-544:(OI)(CI)F && icacls \"%s\" /remove:g "
+                      "*S-1-1-0 *S-1-5-11 *S-1-5-32-545 *S-1-5-4", dir,
+                      account ? account : "ACCOUNT", dir);
+  return apr_psprintf(pool, "its ACL lets %s create, rename or remove "
+                      "files in it", who);
 }

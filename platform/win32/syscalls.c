@@ -17,6 +17,62 @@
 #include <apr_portable.h>
 #include <apr_thread_proc.h>
 
+#include "win32_util.h"
+
+/* The status of a refused reparse point ("The name of the file cannot be
+ * resolved by the system"). */
+#define REFUSED_LINK ERROR_CANT_RESOLVE_FILENAME
+
+/* apr_file_open, but a reparse point at PATH (a symbolic link, a
+ * junction, a mount point) is refused, never followed: opened with
+ * FILE_FLAG_OPEN_REPARSE_POINT, so the handle is the link itself when
+ * there is one, and refused when its attributes say it is one. A
+ * truncation waits for that verdict. Appending is APR's, as with
+ * apr_file_open: the file pointer at the end (where a child that
+ * inherits the handle writes), each write of ours locked and at the
+ * end. */
+static apr_status_t
+real_file_open(apr_file_t **file, const char *path, apr_int32_t flags,
+               apr_fileperms_t perms, apr_pool_t *pool)
+{
+  DWORD access = 0, disposition = OPEN_EXISTING, e = 0;
+  BY_HANDLE_FILE_INFORMATION info;
+  const wchar_t *wpath;
+  ts_error_t *err;
+  HANDLE h;
+
+  (void)perms;                       /* as in APR: no mode bits here */
+  err = tsw_utf8_to_wide(&wpath, path, pool);
+  if (err) {
+    ts_error_clear(err);
+    return APR_FROM_OS_ERROR(ERROR_INVALID_NAME);
+  }
+  if (flags & APR_FOPEN_READ)
+    access |= GENERIC_READ;
+  if (flags & APR_FOPEN_WRITE)
+    access |= GENERIC_WRITE;
+  if (flags & APR_FOPEN_CREATE)
+    disposition = (flags & APR_FOPEN_EXCL) ? CREATE_NEW : OPEN_ALWAYS;
+  h = CreateFileW(wpath, access, FILE_SHARE_READ | FILE_SHARE_WRITE
+                  | FILE_SHARE_DELETE, NULL, disposition,
+                  FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  if (h == INVALID_HANDLE_VALUE)
+    return APR_FROM_OS_ERROR(GetLastError());
+  if (!GetFileInformationByHandle(h, &info))
+    e = GetLastError();
+  else if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+    e = REFUSED_LINK;
+  else if ((flags & APR_FOPEN_TRUNCATE) && !SetEndOfFile(h))
+    e = GetLastError();
+  if (e) {
+    CloseHandle(h);
+    return APR_FROM_OS_ERROR(e);
+  }
+  if (flags & APR_FOPEN_APPEND)
+    SetFilePointer(h, 0, NULL, FILE_END);
+  return tspi_file_adopt(file, h, flags, pool);
+}
+
 /* NTFS journals its metadata: a completed MoveFileEx (which
  * apr_file_rename uses) survives a crash without flushing the directory,
  * and Windows offers no portable way to flush a directory handle. */
@@ -79,6 +135,8 @@ real_socket_connect(apr_socket_t *sock, apr_sockaddr_t *sa)
 
 #define REAL_CALLS {                          \
   TSPI_APR_CALLS,                             \
+  .file_open = real_file_open,                \
+  .file_perms_set = tspi_file_perms_set,      \
   .dir_sync = real_dir_sync,                  \
   .socket_connect = real_socket_connect,      \
 }
@@ -90,6 +148,12 @@ void
 tsp_sys_reset(void)
 {
   tsp_sys = tsp_sys_real;
+}
+
+int
+tsp_status_is_link(apr_status_t s)
+{
+  return s == APR_FROM_OS_ERROR(REFUSED_LINK);
 }
 
 apr_status_t
