@@ -237,8 +237,11 @@ ts_licensing_authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
   else {
     ts_http_reply_error(reply, 401, ts_error_text(err, pool), pool);
     reply->www_authenticate = "Basic realm=\"Tessera license server\"";
+    /* the text names who the client said it was: quoted */
     ts_log(lc->log, TS_LOG_WARNING, "refused an administrator's request "
-           "from %s: %s", req->client, ts_error_text(err, pool));
+           "from %s: %s", req->client,
+           ts_log_quote(ts_error_text(err, pool), 4 * TS_LOG_VALUE_MAX,
+                        pool));
   }
   ts_error_clear(err);
   return NULL;

@@ -114,6 +114,41 @@ ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
   ts_store_stats(commits, steps, lc->sessions);
 }
 
+/* ---- what a client may send ---------------------------------------------
+ *
+ * The strings of a request end up in the session store, the audit log,
+ * on the bus, in answers to other clients and, quoted, in license.log: a
+ * 60 KB user name was stored and echoed. Each is at most FIELD_MAX bytes
+ * and has no control characters. */
+#define FIELD_MAX 256
+
+/* Whether each string field of J named in NAMES (NULL-terminated; absent
+ * ones pass) fits; if not, 0 and a 400 that names the field. */
+static int
+fields_fit(ts_http_reply_t *reply, json_t *j, const char *const *names,
+           apr_pool_t *pool)
+{
+  for (int i = 0; names[i]; i++) {
+    const char *v = json_string_value(json_object_get(j, names[i]));
+    size_t n = v ? strlen(v) : 0;
+    const char *bad = NULL;
+
+    if (n > FIELD_MAX)
+      bad = apr_psprintf(pool, "is %lu bytes long; at most %d are allowed",
+                         (unsigned long)n, FIELD_MAX);
+    for (size_t k = 0; v && !bad && k < n; k++)
+      if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
+        bad = apr_psprintf(pool, "has a control character (byte %lu); "
+                           "send it without", (unsigned long)k);
+    if (bad) {
+      ts_http_reply_error(reply, 400, apr_psprintf(pool, "the field \"%s\" "
+                          "%s", names[i], bad), pool);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* The request's session to check out into S (strings in POOL), or 0 when
  * the reply says what is wrong with it. */
 static int
@@ -136,6 +171,11 @@ parse_checkout(ts_session_t *s, ts_http_reply_t *reply,
       "{\"product\", \"user\", \"host\", \"pid\", \"application\"} and may "
       "name the \"model_server\" the seat is used with: %s", jerr.text),
       pool);
+    json_decref(j);
+    return 0;
+  }
+  if (!fields_fit(reply, j, (const char *const[]){ "product", "user",
+                  "host", "application", "model_server", NULL }, pool)) {
     json_decref(j);
     return 0;
   }
@@ -403,7 +443,9 @@ force_release_done(ts_http_reply_t *reply, void *baton,
     return;
   }
   ts_log(d->lc->log, TS_LOG_INFO, "session %s force-released by %s from %s: "
-         "%s", d->op.id, d->who, req->client, d->reason);
+         "%s", ts_log_quote(d->op.id, TS_LOG_VALUE_MAX, pool),
+         ts_log_quote(d->who, TS_LOG_VALUE_MAX, pool), req->client,
+         ts_log_quote(d->reason, TS_LOG_VALUE_MAX, pool));
   ts_http_reply_json(reply, 200, json_pack("{s:s, s:b, s:s}", "id", d->op.id,
                                            "released", 1, "by", d->who),
                      pool);
@@ -430,6 +472,10 @@ force_release(ts_http_reply_t *reply, void *baton,
       || !*reason) {
     ts_http_reply_error(reply, 400, "say why: the body must be {\"reason\": "
                         "\"...\"} (it goes to the audit log)", pool);
+    json_decref(j);
+    return;
+  }
+  if (!fields_fit(reply, j, (const char *const[]){ "reason", NULL }, pool)) {
     json_decref(j);
     return;
   }

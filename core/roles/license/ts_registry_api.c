@@ -183,7 +183,8 @@ heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                                              "state", "up"), pool);
   else
     ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
-                        "%s: register again with POST /v1/model-servers", id,
+                        "%s: register again with POST /v1/model-servers",
+                        ts_log_quote(id, TS_LOG_VALUE_MAX, pool),
                         state == 0 ? "marked gone" : "not registered"),
                         pool);
 }
@@ -200,7 +201,8 @@ unregister(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     return;
   if (!ts_registry_remove(baton, id, pool))
     ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
-                        "not registered", id), pool);
+                        "not registered", ts_log_quote(id, TS_LOG_VALUE_MAX,
+                                                       pool)), pool);
   else
     ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", id,
                                              "unregistered", 1), pool);
