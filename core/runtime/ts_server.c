@@ -99,6 +99,21 @@ check_private(const char *inolic, const char *dir, int depth,
   return NULL;
 }
 
+/* The directories of INOLIC a server writes in: INOLIC itself (the
+ * session store), logs/ and each directory in it (logs, pid files, the
+ * audit log, the bus broker's configuration), projects/ and each project
+ * license server's directory. Not the bus broker's persistence
+ * (INOLIC/bus.<p+1>/), which is its account's to write, not this
+ * server's. */
+static ts_error_t *
+check_inolic(const char *inolic, apr_pool_t *pool)
+{
+  TS_ERR(check_private(inolic, inolic, 0, pool));
+  TS_ERR(check_private(inolic, ts_path_join(inolic, "logs", pool), 1, pool));
+  return check_private(inolic, ts_path_join(inolic, "projects", pool), 1,
+                       pool);
+}
+
 /* tessera.xml, and the port: p' for a project license server. */
 static ts_error_t *
 load_config(ts_server_t *server, const char *project, apr_pool_t *pool)
@@ -151,9 +166,8 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
   info->inodir = ts_settings_get(settings, "INODIR")->value;
-  /* INOLIC, logs/, logs/<role>.<port>/, projects/<##.#>/, ... */
-  TS_ERR_W(check_private(info->inolic, info->inolic, 2, pool),
-           "cannot start the %s server", role->name);
+  TS_ERR_W(check_inolic(info->inolic, pool), "cannot start the %s server",
+           role->name);
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));

@@ -71,6 +71,9 @@ setup(void)
   apr_initialize();
   apr_pool_create(&tp, NULL);
   cr_assert_not_null(mkdtemp(root));
+  /* run as root, the server runs its bus broker as another account,
+   * which must be able to enter */
+  cr_assert_eq(chmod(root, 0711), 0);
   port = run_free_port();
   snprintf(lic, sizeof(lic), "%s/lic", root);
   snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);

@@ -118,15 +118,19 @@ ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
  *
  * The strings of a request end up in the session store, the audit log,
  * on the bus, in answers to other clients and, quoted, in license.log: a
- * 60 KB user name was stored and echoed. Each is at most FIELD_MAX bytes
- * and has no control characters. */
+ * 60 KB user name was stored and echoed. Each is at most FIELD_MAX bytes.
+ * What is kept and shown to administrators as it is (user, host,
+ * application, reason: `tessera-admin sessions list` prints them on a
+ * terminal) has no control characters either; a product or model server
+ * is only looked up, and an unknown one is answered 404. */
 #define FIELD_MAX 256
 
 /* Whether each string field of J named in NAMES (NULL-terminated; absent
- * ones pass) fits; if not, 0 and a 400 that names the field. */
+ * ones pass) fits, and with NO_CONTROLS has no control character; if
+ * not, 0 and a 400 that names the field. */
 static int
 fields_fit(ts_http_reply_t *reply, json_t *j, const char *const *names,
-           apr_pool_t *pool)
+           int no_controls, apr_pool_t *pool)
 {
   for (int i = 0; names[i]; i++) {
     const char *v = json_string_value(json_object_get(j, names[i]));
@@ -136,7 +140,7 @@ fields_fit(ts_http_reply_t *reply, json_t *j, const char *const *names,
     if (n > FIELD_MAX)
       bad = apr_psprintf(pool, "is %lu bytes long; at most %d are allowed",
                          (unsigned long)n, FIELD_MAX);
-    for (size_t k = 0; v && !bad && k < n; k++)
+    for (size_t k = 0; no_controls && v && !bad && k < n; k++)
       if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
         bad = apr_psprintf(pool, "has a control character (byte %lu); "
                            "send it without", (unsigned long)k);
@@ -174,8 +178,10 @@ parse_checkout(ts_session_t *s, ts_http_reply_t *reply,
     json_decref(j);
     return 0;
   }
-  if (!fields_fit(reply, j, (const char *const[]){ "product", "user",
-                  "host", "application", "model_server", NULL }, pool)) {
+  if (!fields_fit(reply, j, (const char *const[]){ "product",
+                  "model_server", NULL }, 0, pool)
+      || !fields_fit(reply, j, (const char *const[]){ "user", "host",
+                     "application", NULL }, 1, pool)) {
     json_decref(j);
     return 0;
   }
@@ -475,7 +481,8 @@ force_release(ts_http_reply_t *reply, void *baton,
     json_decref(j);
     return;
   }
-  if (!fields_fit(reply, j, (const char *const[]){ "reason", NULL }, pool)) {
+  if (!fields_fit(reply, j, (const char *const[]){ "reason", NULL }, 1,
+                  pool)) {
     json_decref(j);
     return;
   }
