@@ -219,6 +219,10 @@ struct ts_http_pending_t {
   void *baton;
   const char *route;          /* the handler's label, kept for FINISH */
   apr_time_t began;
+  /* answered without a connection (HTTPD and CONN NULL): the waiter in
+   * ts_http_answer_local sleeps on RESUMED until STATE leaves SUSPENDED */
+  apr_thread_mutex_t *local_lock;
+  apr_thread_cond_t *local_resumed;
 };
 typedef struct ts_http_pending_t request_t;
 
@@ -231,6 +235,8 @@ ts_http_defer(const ts_http_request_t *req, ts_http_finish_t finish,
   r->finish = finish;
   r->baton = baton;
   r->state = REQ_SUSPENDED;
+  if (!r->httpd)
+    return r;                 /* local: ts_http_answer_local waits */
   apr_thread_mutex_lock(r->httpd->stats_lock);
   r->httpd->deferred++;
   apr_thread_mutex_unlock(r->httpd->stats_lock);
@@ -245,12 +251,39 @@ ts_http_resume(ts_http_pending_t *r)
 {
   ts_httpd_t *httpd = r->httpd;
 
+  if (!httpd) {
+    apr_thread_mutex_lock(r->local_lock);
+    r->state = REQ_RESUMED;
+    apr_thread_cond_signal(r->local_resumed);
+    apr_thread_mutex_unlock(r->local_lock);
+    return;
+  }
   r->state = REQ_RESUMED;
   MHD_resume_connection(r->conn);   /* R belongs to MHD's thread again */
   apr_thread_mutex_lock(httpd->stats_lock);
   if (--httpd->deferred == 0)
     apr_thread_cond_broadcast(httpd->resumed);
   apr_thread_mutex_unlock(httpd->stats_lock);
+}
+
+void
+ts_http_answer_local(ts_http_reply_t *reply, ts_http_handler_t handler,
+                     void *baton, ts_http_request_t *req, apr_pool_t *pool)
+{
+  request_t *r = apr_pcalloc(pool, sizeof(*r));
+
+  r->pool = pool;
+  apr_thread_mutex_create(&r->local_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_cond_create(&r->local_resumed, pool);
+  req->pending = r;
+  handler(reply, baton, req, pool);
+  if (r->state == REQ_RECEIVING)
+    return;
+  apr_thread_mutex_lock(r->local_lock);
+  while (r->state == REQ_SUSPENDED)
+    apr_thread_cond_wait(r->local_resumed, r->local_lock);
+  apr_thread_mutex_unlock(r->local_lock);
+  r->finish(reply, r->baton, req, pool);
 }
 
 /* Send REPLY for R and count it. */

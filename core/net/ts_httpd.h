@@ -61,6 +61,14 @@ ts_http_pending_t *ts_http_defer(const ts_http_request_t *req,
                                  ts_http_finish_t finish, void *baton);
 void ts_http_resume(ts_http_pending_t *pending);
 
+/* Answer REQ with HANDLER as a listener would, but without a connection:
+ * a deferred answer is waited for here and FINISH runs in this thread.
+ * For tests and the fuzzing harnesses (tests/fuzz), which drive a
+ * server's routes in-process; REQ->pending is set here. */
+void ts_http_answer_local(ts_http_reply_t *reply, ts_http_handler_t handler,
+                          void *baton, ts_http_request_t *req,
+                          apr_pool_t *pool);
+
 /* Answer with J (its reference is taken) as compact JSON and STATUS. */
 void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
                         apr_pool_t *pool);
