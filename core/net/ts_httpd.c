@@ -134,47 +134,6 @@ ts_httpd_metrics(ts_prom_t *prom, ts_httpd_t *httpd, const char *prefix,
   }
 }
 
-void
-ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
-                   apr_pool_t *pool)
-{
-  char *text = json_dumps(j, JSON_COMPACT);
-
-  reply->status = status;
-  reply->body = apr_pstrcat(pool, text ? text : "{}", "\n", NULL);
-  free(text);
-  json_decref(j);
-}
-
-void
-ts_http_reply_error(ts_http_reply_t *reply, int status, const char *message,
-                    apr_pool_t *pool)
-{
-  ts_http_reply_json(reply, status, json_pack("{s:s}", "error", message),
-                     pool);
-}
-
-void
-ts_http_request_json(json_t **j, ts_http_reply_t *reply,
-                     const ts_http_request_t *req, apr_pool_t *pool)
-{
-  json_error_t jerr;
-
-  *j = NULL;
-  if (!req->content_type
-      || strncmp(req->content_type, "application/json", 16) != 0) {
-    ts_http_reply_error(reply, 415, apr_psprintf(pool, "%s %s takes "
-                        "Content-Type: application/json", req->method,
-                        req->url), pool);
-    return;
-  }
-  *j = json_loadb(req->body, req->body_len, 0, &jerr);
-  if (!*j)
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body is not "
-                        "valid JSON: %s (line %d, column %d)", jerr.text,
-                        jerr.line, jerr.column), pool);
-}
-
 /* The client's address, through APR (portable). */
 static const char *
 client_of(struct MHD_Connection *conn, apr_pool_t *pool)
