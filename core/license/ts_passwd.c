@@ -4,6 +4,7 @@
 #include <string.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "ts_file.h"
@@ -61,6 +62,21 @@ ts_passwd_is_set(const char *path, apr_pool_t *pool)
   return stored_hash(path, pool) != NULL;
 }
 
+/* Whether NAME can stand in a log line and in the audit log's JSON as it
+ * is: UTF-8 (jansson refuses anything else) without control characters
+ * (a newline would forge a log line). */
+static int
+printable(const char *name)
+{
+  json_t *j = json_string(name);
+  int ok = j != NULL;
+
+  json_decref(j);
+  for (const unsigned char *p = (const unsigned char *)name; ok && *p; p++)
+    ok = *p >= 0x20 && *p != 0x7f;
+  return ok;
+}
+
 ts_error_t *
 ts_passwd_check(const char **who, const char *path,
                 const char *authorization, apr_pool_t *pool)
@@ -90,6 +106,14 @@ ts_passwd_check(const char **who, const char *path,
                             "valid HTTP Basic credentials (base64 of "
                             "name:password)");
   *colon = '\0';
+  if (!printable((const char *)decoded)) {
+    sodium_memzero(decoded, sizeof(decoded));
+    return ts_error_createf(TS_EPERM, "the user name in the Authorization "
+                            "header is not UTF-8 text without control "
+                            "characters; it names who acts in the log and "
+                            "the audit log, so send a plain name "
+                            "(`curl -u <your name>:<password> ...`)");
+  }
   ok = crypto_pwhash_str_verify(hash, colon + 1, strlen(colon + 1)) == 0;
   name = apr_pstrdup(pool, *decoded ? (char *)decoded : "admin");
   sodium_memzero(decoded, sizeof(decoded));

@@ -28,7 +28,8 @@ ts_error_t *ts_passwd_set(const char *path, const char *password,
 int ts_passwd_is_set(const char *path, apr_pool_t *pool);
 
 /* Check the HTTP Authorization header AUTHORIZATION (NULL: none) against
- * PATH. On success *WHO gets the user name given. Errors: TS_ECONFIG when
+ * PATH. On success *WHO gets the user name given (UTF-8 text without
+ * control characters; another name is refused). Errors: TS_ECONFIG when
  * no password is set yet, TS_EPERM for missing or wrong credentials; the
  * message says what to do. */
 ts_error_t *ts_passwd_check(const char **who, const char *path,
