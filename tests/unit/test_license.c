@@ -172,6 +172,35 @@ Test(license, bad_xml_names_file_line_and_element)
   cr_assert(strstr(text, "issued"), "%s", text);
 }
 
+/* Found by fuzzing (harness "license"): a license whose id is
+ * "localh&#13;0261129" (a carriage return), signed again the way `license
+ * issue` writes it, came back with a space in the id (the raw CR in the
+ * attribute was normalized away), so the license it wrote could never
+ * verify. Tabs, newlines and carriage returns in any field survive now. */
+Test(license, fields_with_line_breaks_and_tabs_survive_issuing)
+{
+  unsigned char pk[32], sk[64];
+  ts_license_t *lic = parse_ok(
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<license xmlns=\"urn:tessera:license:1\" version=\"1\" "
+    "id=\"localh&#13;0261129\" issued=\"2026-11-29T20:09:39Z\">\n"
+    "  <licensee>De&#13;mo&#9;x\ny</licensee>\n"
+    "  <host>localhost</host>\n"
+    "  <product name=\"demo\" seats=\"10\" expires=\"2099-12-31\"/>\n"
+    "  <signature algorithm=\"ed25519\" key=\"zeOjVyxwyUXNHjuMDhNE9+/C2L+"
+    "GisMqYrPlBQXd86s=\">+U[[[xpmUM1q0aPCw==</signature>\n"
+    "</license>\n"), *again;
+  const char *xml;
+
+  cr_assert_str_eq(lic->id, "localh\r0261129");
+  cr_assert_null(ts_license_demo_key(pk, sk));
+  cr_assert_null(ts_license_sign(&xml, lic, sk, pool));
+  again = parse_ok(xml);
+  cr_assert_str_eq(again->id, "localh\r0261129", "%s", xml);
+  cr_assert_str_eq(again->licensee, "De\rmo\tx\ny", "%s", xml);
+  cr_assert_null(ts_license_verify(again, "localhost", 0, pool));
+}
+
 static apr_status_t
 remove_passwd(void *path)
 {
