@@ -9,7 +9,8 @@
 # address,undefined for the libraries), then runs the harnesses one after
 # the other, each on a working copy of its seed corpus
 # tests/fuzz/corpus/<harness>/ (the repository's stays small) with
-# -max_total_time=SECONDS -timeout=10 -rss_limit_mb=2048, leaks detected.
+# -max_total_time=SECONDS -timeout=10 -rss_limit_mb=2048, leaks detected,
+# and the harness's dictionary tests/fuzz/<harness>.dict.
 # Prints the executions per harness (libFuzzer's final stats) and exits
 # non-zero when any harness crashed, leaked, ran out of memory or time;
 # the input that did it is kept in build/fuzz/findings/<harness>/ and the
@@ -50,21 +51,24 @@ for h in "${harnesses[@]}"; do
   cp -r "tests/fuzz/corpus/$h/." "$corpus/"
   echo "run.sh: fuzz_$h for $seconds s" >&2
   rc=0
+  dict=()
+  [ -f "tests/fuzz/$h.dict" ] && dict=(-dict="tests/fuzz/$h.dict")
+  began=$(date +%s)
   "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-         -detect_leaks=1 -print_final_stats=1 \
+         -detect_leaks=1 -print_final_stats=1 "${dict[@]}" \
          -artifact_prefix="$findings/" "$corpus" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  took=$(sed -n 's/^stat::.*//; s/^#[0-9]*.*DONE.*//; s/.*Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$log" | tail -1)
+  took=$(( $(date +%s) - began ))
   units=$(ls "$corpus" | wc -l)
   if [ "$rc" -ne 0 ] || ls "$findings" | grep -q .; then
     failed+=("$h")
     echo "run.sh: fuzz_$h FAILED (exit $rc); its log ($log) ends:" >&2
     grep -v '^#[0-9]' "$log" | tail -40 >&2
     report+=("$(printf '%-10s %12s execs  %6s s  corpus %5s  FAILED' "$h" \
-                "${execs:-?}" "${took:-$seconds}" "$units")")
+                "${execs:-?}" "$took" "$units")")
   else
     report+=("$(printf '%-10s %12s execs  %6s s  corpus %5s  ok' "$h" \
-                "${execs:-?}" "${took:-$seconds}" "$units")")
+                "${execs:-?}" "$took" "$units")")
   fi
 done
 printf '%s\n' "fuzz results (${seconds} s each):" "${report[@]}"
