@@ -34,7 +34,6 @@ cmake --preset fuzz -DCMAKE_PREFIX_PATH="$apr" >/dev/null
 cmake --build --preset fuzz
 
 out=build/fuzz
-rm -rf "$out/findings"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=()
@@ -46,7 +45,7 @@ for h in "${harnesses[@]}"; do
   corpus=$out/corpus/$h
   findings=$out/findings/$h
   log=$out/fuzz_$h.log
-  rm -rf "$corpus"
+  rm -rf "$corpus" "$findings"
   mkdir -p "$corpus" "$findings"
   cp -r "tests/fuzz/corpus/$h/." "$corpus/"
   echo "run.sh: fuzz_$h for $seconds s" >&2
