@@ -217,10 +217,12 @@ remove_passwd(void *path)
 static const char *
 passwd_file(const char *password)
 {
-  char dir[] = "/tmp/tessera-passwd-XXXXXX";
-  const char *path;
+  const char *tmp, *dir, *path;
 
-  cr_assert_not_null(mkdtemp(dir));
+  apr_temp_dir_get(&tmp, pool);
+  dir = apr_psprintf(pool, "%s/tessera-passwd-%" APR_TIME_T_FMT, tmp,
+                     apr_time_now());
+  cr_assert_eq(apr_dir_make(dir, APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
   path = apr_pstrcat(pool, dir, "/admin.passwd", NULL);
   apr_pool_cleanup_register(pool, path, remove_passwd,
                             apr_pool_cleanup_null);
