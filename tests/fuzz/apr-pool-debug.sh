@@ -28,14 +28,17 @@ die() { printf 'apr-pool-debug: error: %s\n' "$*" >&2; exit 1; }
 bash "$here/installer/deps-debian.sh" dpkg-dev bzip2 >&2
 $SUDO mkdir -p "$src"
 $SUDO chmod 755 "$cache" "$src"
-tarball() { ls "$src"/apr_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -1; }
+tarball() {
+  ls "$src"/apr_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -1
+}
 if [ -z "$(tarball)" ]; then
   bash "$here/installer/deb-src.sh"
   log "apt-get source apr"
   # only the orig tarball is needed; a missing .debian.tar is no failure
   (cd "$src" && $SUDO apt-get source --download-only -qq apr >/dev/null 2>&1) \
     || true
-  [ -n "$(tarball)" ] || die "apt-get source apr fetched no orig tarball into $src"
+  [ -n "$(tarball)" ] \
+    || die "apt-get source apr fetched no orig tarball into $src"
 fi
 
 key=$( { basename "$(tarball)"; cat "$0"; } | sha256sum | cut -c1-12)

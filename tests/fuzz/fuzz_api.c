@@ -19,11 +19,12 @@
  *
  * The target is cut at '?' and percent-decoded, as libmicrohttpd hands
  * it to the server; then "{session}" in it becomes the id of the input's
- * last checkout (ids are random, so no input could name one otherwise). Requests that change seats are deferred and answered
- * after the store's commit (ts_http_answer_local waits for that). Each
- * input starts with an empty registry and project list; the seats it
- * checked out are checked in at its end, so inputs do not depend on each
- * other beyond expired leases.
+ * last checkout (ids are random, so no input could name one otherwise).
+ * Requests that change seats are deferred and answered after the store's
+ * commit (ts_http_answer_local waits for that). Each input starts with
+ * an empty registry and project list; the seats it checked out are
+ * checked in at its end, so inputs do not depend on each other beyond
+ * expired leases.
  *
  * FUZZ_API_VERBOSE=1 prints every answer; FUZZ_API_LOG=FILE keeps the
  * server's log.

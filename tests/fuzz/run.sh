@@ -30,7 +30,13 @@ harnesses=("${@:-${all[@]}}")
 
 bash installer/deps-debian.sh clang >&2
 apr=$(bash tests/fuzz/apr-pool-debug.sh | tail -1)
-cmake --preset fuzz -DCMAKE_PREFIX_PATH="$apr" >/dev/null
+# a build tree configured against another APR keeps its paths: afresh
+fresh=
+if [ -f build/fuzz/CMakeCache.txt ] \
+   && ! grep -q "^CMAKE_PREFIX_PATH:.*=$apr\$" build/fuzz/CMakeCache.txt; then
+  fresh=--fresh
+fi
+cmake --preset fuzz $fresh -DCMAKE_PREFIX_PATH="$apr" >/dev/null
 cmake --build --preset fuzz
 
 out=build/fuzz
