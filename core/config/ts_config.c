@@ -129,26 +129,18 @@ license_server(ts_config_t *c, xmlNodePtr ls, apr_pool_t *pool)
 }
 
 ts_error_t *
-ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
+ts_config_parse(ts_config_t **config, const char *path, const char *text,
+                apr_size_t len, apr_pool_t *pool)
 {
   ts_config_t *c = defaults(pool);
-  apr_finfo_t fi;
-  const char *text;
-  apr_size_t len;
   xmlDocPtr doc;
   apr_pool_t *scratch;
-  ts_error_t *err = NULL;
+  ts_error_t *err;
 
-  if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
-    *config = c;
-    return NULL;
-  }
   c->path = apr_pstrdup(pool, path);
   apr_pool_create(&scratch, pool);
-  err = ts_file_read_all(&text, &len, path, scratch);
-  if (!err)
-    err = ts_xml_load(&doc, path, text, len, ts_config_xsd, "configuration",
-                      scratch);
+  err = ts_xml_load(&doc, path, text, len, ts_config_xsd, "configuration",
+                    scratch);
   for (xmlNodePtr n = err ? NULL : xmlDocGetRootElement(doc)->children;
        n && !err; n = n->next) {
     if (ts_xml_is(n, "listen")) {
@@ -171,6 +163,29 @@ ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
     return ts_error_wrapf(err, "the configuration %s was not used", path);
   *config = c;
   return NULL;
+}
+
+ts_error_t *
+ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
+{
+  apr_finfo_t fi;
+  const char *text;
+  apr_size_t len;
+  apr_pool_t *scratch;
+  ts_error_t *err;
+
+  if (apr_stat(&fi, path, APR_FINFO_TYPE, pool) != APR_SUCCESS) {
+    *config = defaults(pool);
+    return NULL;
+  }
+  apr_pool_create(&scratch, pool);
+  err = ts_file_read_all(&text, &len, path, scratch);
+  if (err)
+    err = ts_error_wrapf(err, "the configuration %s was not used", path);
+  else
+    err = ts_config_parse(config, path, text, len, pool);
+  apr_pool_destroy(scratch);
+  return err;
 }
 
 ts_error_t *

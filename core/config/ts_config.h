@@ -56,6 +56,12 @@ const char *ts_config_path(const char *inolic, apr_pool_t *pool);
 ts_error_t *ts_config_load(ts_config_t **config, const char *path,
                            apr_pool_t *pool);
 
+/* The configuration in TEXT (LEN bytes), read from PATH (for messages):
+ * what ts_config_load does once it has read the file. */
+ts_error_t *ts_config_parse(ts_config_t **config, const char *path,
+                            const char *text, apr_size_t len,
+                            apr_pool_t *pool);
+
 /* What the servers need beyond the schema, for the main license
  * server's port P (from INOHOST): each project license server's
  * p'..p'+2 clear of p..p+5 and of each other; no <twin> (twin mode is not

@@ -149,6 +149,10 @@ ts_license_verify(const ts_license_t *lic, const char *this_host,
   return NULL;
 }
 
+/* S as XML text or attribute value. Tab, newline and carriage return are
+ * written as character references: a parser turns them into spaces in
+ * attribute values and a carriage return into a newline in text, and the
+ * signature covers the value as it was signed. */
 static const char *
 xml_escape(const char *s, apr_pool_t *pool)
 {
@@ -156,7 +160,9 @@ xml_escape(const char *s, apr_pool_t *pool)
 
   for (; *s; s++) {
     const char *rep = *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
-                      : *s == '&' ? "&amp;" : *s == '"' ? "&quot;" : NULL;
+                      : *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
+                      : *s == '\t' ? "&#9;" : *s == '\n' ? "&#10;"
+                      : *s == '\r' ? "&#13;" : NULL;
     out = rep ? apr_pstrcat(pool, out, rep, NULL)
               : apr_psprintf(pool, "%s%c", out, *s);
   }
@@ -181,8 +187,9 @@ ts_license_sign(const char **xml, ts_license_t *lic,
   for (int i = 0; i < lic->products->nelts; i++) {
     const ts_product_t *p = &APR_ARRAY_IDX(lic->products, i, ts_product_t);
     products = apr_psprintf(pool, "%s  <product name=\"%s\" seats=\"%ld\" "
-                            "expires=\"%s\"/>\n", products, p->name,
-                            p->seats, p->expires);
+                            "expires=\"%s\"/>\n", products,
+                            xml_escape(p->name, pool), p->seats,
+                            xml_escape(p->expires, pool));
   }
   *xml = apr_psprintf(pool,
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -191,9 +198,9 @@ ts_license_sign(const char **xml, ts_license_t *lic,
     "  <host>%s</host>\n"
     "%s"
     "  <signature algorithm=\"ed25519\" key=\"%s\">%s</signature>\n"
-    "</license>\n", xml_escape(lic->id, pool), lic->issued,
-    xml_escape(lic->licensee, pool), xml_escape(lic->host, pool), products,
-    lic->key, lic->signature);
+    "</license>\n", xml_escape(lic->id, pool),
+    xml_escape(lic->issued, pool), xml_escape(lic->licensee, pool),
+    xml_escape(lic->host, pool), products, lic->key, lic->signature);
   return NULL;
 }
 

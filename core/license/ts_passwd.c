@@ -6,6 +6,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "ts_file.h"
@@ -61,6 +62,21 @@ int
 ts_passwd_is_set(const char *path, apr_pool_t *pool)
 {
   return stored_hash(path, pool) != NULL;
+}
+
+/* Whether NAME can stand in a log line and in the audit log's JSON as it
+ * is: UTF-8 (jansson refuses anything else) without control characters
+ * (a newline would forge a log line). */
+static int
+printable(const char *name)
+{
+  json_t *j = json_string(name);
+  int ok = j != NULL;
+
+  json_decref(j);
+  for (const unsigned char *p = (const unsigned char *)name; ok && *p; p++)
+    ok = *p >= 0x20 && *p != 0x7f;
+  return ok;
 }
 
 /* ---- the guard --------------------------------------------------------- */
@@ -252,6 +268,12 @@ ts_passwd_check(const char **who, int *retry_after, ts_passwd_guard_t *g,
                             "the license server machine with `tessera-admin "
                             "license passwd`", path);
   err = parse_basic(&password, decoded, sizeof(decoded), authorization);
+  if (!err && !printable((const char *)decoded))
+    err = ts_error_createf(TS_EPERM, "the user name in the Authorization "
+                           "header is not UTF-8 text without control "
+                           "characters; it names who acts in the log and "
+                           "the audit log, so send a plain name "
+                           "(`curl -u <your name>:<password> ...`)");
   if (!err)
     err = enter(retry_after, g, address);
   if (err) {

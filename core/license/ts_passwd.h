@@ -48,7 +48,8 @@ void ts_passwd_guard_stats(ts_passwd_stats_t *stats,
 
 /* Check the HTTP Authorization header AUTHORIZATION (NULL: none) against
  * PATH for the client address CLIENT, under GUARD. On success *WHO gets
- * the user name given. Errors: TS_ECONFIG when no password is set yet,
+ * the user name given (UTF-8 text without control characters; another
+ * name is refused). Errors: TS_ECONFIG when no password is set yet,
  * TS_EPERM for missing or wrong credentials, TS_EUNAVAIL when the guard
  * refused to check now (*RETRY_AFTER: in how many seconds to try again);
  * the message says what to do. */

@@ -28,47 +28,6 @@
 #define OWN_CONNECTIONS 1000
 #define OWN_PER_CLIENT 250
 
-void
-ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,
-                   apr_pool_t *pool)
-{
-  char *text = json_dumps(j, JSON_COMPACT);
-
-  reply->status = status;
-  reply->body = apr_pstrcat(pool, text ? text : "{}", "\n", NULL);
-  free(text);
-  json_decref(j);
-}
-
-void
-ts_http_reply_error(ts_http_reply_t *reply, int status, const char *message,
-                    apr_pool_t *pool)
-{
-  ts_http_reply_json(reply, status, json_pack("{s:s}", "error", message),
-                     pool);
-}
-
-void
-ts_http_request_json(json_t **j, ts_http_reply_t *reply,
-                     const ts_http_request_t *req, apr_pool_t *pool)
-{
-  json_error_t jerr;
-
-  *j = NULL;
-  if (!req->content_type
-      || strncmp(req->content_type, "application/json", 16) != 0) {
-    ts_http_reply_error(reply, 415, apr_psprintf(pool, "%s %s takes "
-                        "Content-Type: application/json", req->method,
-                        req->url), pool);
-    return;
-  }
-  *j = json_loadb(req->body, req->body_len, 0, &jerr);
-  if (!*j)
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body is not "
-                        "valid JSON: %s (line %d, column %d)", jerr.text,
-                        jerr.line, jerr.column), pool);
-}
-
 /* One request's state, from its first call to its completion. */
 typedef enum req_state_t {
   REQ_RECEIVING,      /* the body arrives */
@@ -89,6 +48,10 @@ struct ts_http_pending_t {
   void *baton;
   const char *route;          /* the handler's label, kept for FINISH */
   apr_time_t began;
+  /* answered without a connection (HTTPD and CONN NULL): the waiter in
+   * ts_http_answer_local sleeps on RESUMED until STATE leaves SUSPENDED */
+  apr_thread_mutex_t *local_lock;
+  apr_thread_cond_t *local_resumed;
 };
 typedef struct ts_http_pending_t request_t;
 
@@ -101,6 +64,8 @@ ts_http_defer(const ts_http_request_t *req, ts_http_finish_t finish,
   r->finish = finish;
   r->baton = baton;
   r->state = REQ_SUSPENDED;
+  if (!r->httpd)
+    return r;                 /* local: ts_http_answer_local waits */
   apr_thread_mutex_lock(r->httpd->stats_lock);
   r->httpd->deferred++;
   apr_thread_mutex_unlock(r->httpd->stats_lock);
@@ -115,6 +80,13 @@ ts_http_resume(ts_http_pending_t *r)
 {
   ts_httpd_t *httpd = r->httpd;
 
+  if (!httpd) {
+    apr_thread_mutex_lock(r->local_lock);
+    r->state = REQ_RESUMED;
+    apr_thread_cond_signal(r->local_resumed);
+    apr_thread_mutex_unlock(r->local_lock);
+    return;
+  }
   r->state = REQ_RESUMED;
   MHD_resume_connection(r->conn);   /* R belongs to MHD's thread again */
   apr_thread_mutex_lock(httpd->stats_lock);
@@ -126,10 +98,30 @@ ts_http_resume(ts_http_pending_t *r)
 const char *
 ts_http_query(const ts_http_request_t *req, const char *name)
 {
-  if (!req->pending)
+  if (!req->pending || !req->pending->conn)   /* answered locally */
     return NULL;
   return MHD_lookup_connection_value(req->pending->conn,
                                      MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+ts_http_answer_local(ts_http_reply_t *reply, ts_http_handler_t handler,
+                     void *baton, ts_http_request_t *req, apr_pool_t *pool)
+{
+  request_t *r = apr_pcalloc(pool, sizeof(*r));
+
+  r->pool = pool;
+  apr_thread_mutex_create(&r->local_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_cond_create(&r->local_resumed, pool);
+  req->pending = r;
+  handler(reply, baton, req, pool);
+  if (r->state == REQ_RECEIVING)
+    return;
+  apr_thread_mutex_lock(r->local_lock);
+  while (r->state == REQ_SUSPENDED)
+    apr_thread_cond_wait(r->local_resumed, r->local_lock);
+  apr_thread_mutex_unlock(r->local_lock);
+  r->finish(reply, r->baton, req, pool);
 }
 
 /* Send REPLY for R and count it. */

@@ -333,11 +333,14 @@ Test(license_files, client_values_reach_the_log_quoted_and_bounded)
   sscanf(strstr(body, "\"id\":\"") + 6, "%63[0-9a-f]", id);
   free(big);
 
-  /* a newline in the Basic-auth user name: quoted in the log */
-  cr_assert_eq(run_http(port, "POST", apr_psprintf(tp, "/v1/sessions/%s/"
-                        "release", id), "{\"reason\":\"stuck\"}",
-                        basic(eve, "wrong"), body, sizeof(body)), 401,
-               "%s", body);
+  /* a newline in the Basic-auth user name: refused before the password
+   * is checked, the name not quoted anywhere */
+  status = run_http(port, "POST", apr_psprintf(tp, "/v1/sessions/%s/"
+                    "release", id), "{\"reason\":\"hung\"}",
+                    basic(eve, "correct horse"), body, sizeof(body));
+  cr_assert_eq(status, 401, "%s", body);
+  cr_assert(strstr(body, "not UTF-8 text without control characters"), "%s",
+            body);
   cr_assert_eq(run_http(port, "POST", apr_psprintf(tp, "/v1/sessions/%s/"
                         "release", id), apr_psprintf(tp, "{\"reason\":\"%0300d"
                         "\"}", 0), basic("eve", "correct horse"), body,
@@ -346,11 +349,11 @@ Test(license_files, client_values_reach_the_log_quoted_and_bounded)
             body);
   status = run_http(port, "POST", apr_psprintf(tp, "/v1/sessions/%s/release",
                     id), "{\"reason\":\"line\\none\"}",
-                    basic(eve, "correct horse"), body, sizeof(body));
+                    basic("eve", "correct horse"), body, sizeof(body));
   cr_assert_eq(status, 400, "a reason with a newline: %s", body);
   status = run_http(port, "POST", apr_psprintf(tp, "/v1/sessions/%s/release",
                     id), "{\"reason\":\"hung\"}",
-                    basic(eve, "correct horse"), body, sizeof(body));
+                    basic("eve", "correct horse"), body, sizeof(body));
   cr_assert_eq(status, 200, "%s", body);
   stop();
 
@@ -358,13 +361,10 @@ Test(license_files, client_values_reach_the_log_quoted_and_bounded)
                                    port));
   cr_assert_null(strstr(log, apr_pstrcat(tp, "\n", forged, NULL)),
                  "a forged line: %s", log);
-  cr_assert(strstr(log, apr_psprintf(tp, "force-released by eve\\x0a%s from "
-                                     "127.0.0.1: hung\n", forged)),
-            "%s", log);
-  cr_assert(strstr(log, apr_psprintf(tp, "refused an administrator's request "
-                                     "from 127.0.0.1: wrong password for the "
-                                     "license server administrator (given by "
-                                     "'eve\\x0a%s')\n", forged)), "%s", log);
+  cr_assert_null(strstr(log, forged), "the refused name reached the log: %s",
+                 log);
+  cr_assert(strstr(log, "force-released by eve from 127.0.0.1: hung\n"), "%s",
+            log);
   free(log);
 }
 

@@ -353,6 +353,9 @@ ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
   e->ms.registered = e->ms.last_heartbeat = apr_time_now();
   e->ms.last_probe_ok = 0;
   old = apr_hash_get(r->servers, e->ms.id, APR_HASH_KEY_STRING);
+  /* apr_hash_set keeps an entry's first key, which lives in OLD's pool:
+   * take OLD out before E goes in under its own */
+  apr_hash_set(r->servers, e->ms.id, APR_HASH_KEY_STRING, NULL);
   apr_hash_set(r->servers, e->ms.id, APR_HASH_KEY_STRING, e);
   if (old)
     apr_pool_destroy(old->pool);

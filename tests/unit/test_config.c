@@ -1,0 +1,77 @@
+/* test_config.c: tessera.xml as the servers and the doctor read it
+ * (ts_config_parse/ts_config_load): what the schema refuses is refused
+ * with the file, line and element; what it accepts reaches the
+ * configuration. Inputs found by the fuzzer (tests/fuzz, harness
+ * "config") stay here as regression tests. */
+#include <string.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "ts_config.h"
+
+#define PATH "/var/lib/tessera/license/tessera.xml"
+
+static apr_pool_t *pool;
+
+static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
+static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static ts_config_t *
+parse(const char *xml)
+{
+  ts_config_t *c = NULL;
+  ts_error_t *err = ts_config_parse(&c, PATH, xml, strlen(xml), pool);
+
+  cr_assert_null(err, "refused: %s", err ? ts_error_text(err, pool) : "");
+  return c;
+}
+
+static const char *
+refusal(const char *xml)
+{
+  ts_config_t *c;
+  ts_error_t *err = ts_config_parse(&c, PATH, xml, strlen(xml), pool);
+  const char *text;
+
+  cr_assert_not_null(err, "accepted:\n%s", xml);
+  text = ts_error_text(err, pool);
+  cr_assert_eq(ts_error_code(err), TS_EINVAL, "%s", text);
+  ts_error_clear(err);
+  return text;
+}
+
+Test(config, projects_reach_the_configuration)
+{
+  ts_config_t *c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                         "<license-server>\n"
+                         "<project version=\"26.1\" port=\"17010\"/>\n"
+                         "<project version=\"26.2\" port=\"17013\"/>\n"
+                         "</license-server></tessera>\n");
+
+  cr_assert_eq(c->projects->nelts, 2);
+  cr_assert_eq(ts_config_project(c, "26.2")->port, 17013);
+  cr_assert_null(ts_config_project(c, "26.3"));
+  cr_assert_null(ts_config_check(c, 17000, pool));
+}
+
+/* Found by fuzzing: the schema's one-server-per-version constraint named
+ * <project> without the configuration's namespace, so it matched nothing
+ * and two project license servers for one version were accepted (the
+ * second one never ran: ts_config_project finds the first). */
+Test(config, one_project_server_per_version)
+{
+  const char *text = refusal(
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<tessera xmlns=\"urn:tessera:config:1\">\n"
+    "  <license-server>\n"
+    "    <project version=\"26.1\" port=\"17011\"/>\n"
+    "    <project version=\"26.1\" port=\"17020\"/>\n"
+    "  </license-server>\n"
+    "</tessera>\n");
+
+  cr_assert(strstr(text, PATH " line 5, element project"), "%s", text);
+  cr_assert(strstr(text, "one-server-per-version"), "%s", text);
+}
