@@ -100,6 +100,8 @@ close_state(void)
   ts_licensing_close(lc);
 }
 
+static ts_registry_options_t registry_options;
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -123,6 +125,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
   FUZZ_CHECK(!err, "%s", ts_error_text(err, pool));
   install_license(inolic, pool);
   o.statedir = inolic;
+  o.inodir = ts_path_join(fuzz_scratch_dir(), "params", pool);
   o.host = "localhost";
   o.port = 17000;
   o.config = config;
@@ -132,6 +135,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
   err = ts_licensing_open(&lc, &o, log, pool);
   FUZZ_CHECK(!err && lc->license, "cannot open the licensing state: %s",
              err ? ts_error_text(err, pool) : "no license in force");
+  /* each input gets a fresh registry made the way the server makes it */
+  registry_options = *ts_registry_options(lc->registry);
   atexit(close_state);
   return 0;
 }
@@ -287,7 +292,7 @@ ask(const site_t *site, ts_http_request_t *req,
     apr_array_header_t *checked_out, apr_pool_t *pool)
 {
   ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
-                            NULL };
+                            NULL, 0 };
   apr_pool_t *rpool;
 
   apr_pool_create(&rpool, pool);
@@ -317,9 +322,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   apr_pool_create(&pool, fuzz_init());
   /* soft state, fresh for every input (it lives in POOL) */
-  ts_registry_create(&lc->registry, lc->o.config->probe_seconds,
-                     lc->o.config->gone_after_seconds, lc->log,
-                     ts_licensing_model_server_changed, lc, pool);
+  ts_registry_create(&lc->registry, &registry_options, pool);
   lc->projects = ts_licensing_projects_create(pool);
   api[0] = (ts_routes_t){ ts_licensing_session_routes, lc };
   api[1] = (ts_routes_t){ ts_licensing_status_routes, lc };
