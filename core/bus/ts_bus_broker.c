@@ -305,7 +305,7 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   ts_bus_broker_t *b = apr_pcalloc(pool, sizeof(*b));
   ts_proc_spec_t spec = { 0 };
   const char **argv = apr_pcalloc(pool, 4 * sizeof(*argv)), *owner;
-  int hashes;
+  int hashes = 0;
 
   b->o = *options;
   b->log = log;

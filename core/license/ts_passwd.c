@@ -256,7 +256,7 @@ ts_passwd_check(const char **who, int *retry_after, ts_passwd_guard_t *g,
   const char *hash = stored_hash(path, pool);
   const char *address = client ? client : "an unknown address";
   unsigned char decoded[512];
-  char *password, *name;
+  char *password = NULL, *name;
   ts_error_t *err;
   int ok;
 

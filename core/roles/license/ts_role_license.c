@@ -87,7 +87,7 @@ start_bus(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
   const ts_config_t *cfg = info->config;
   int child = cfg->bus_start == TS_BUS_CHILD
               || (cfg->bus_start == TS_BUS_AUTO && !info->as_service);
-  ts_bus_login_t *login;
+  ts_bus_login_t *login = NULL;
 
   TS_ERR(bus_login(&login, info, pool));
   if (child)
