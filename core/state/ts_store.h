@@ -110,7 +110,7 @@ typedef struct ts_store_impl_t {
   ts_error_t *(*batch)(void *impl, ts_store_op_t **ops, int n,
                        apr_time_t now, apr_array_header_t *ended,
                        apr_time_t *next_expiry, apr_pool_t *scratch);
-  /* A page of the live sessions, oldest first, after the session AFTER
+  /* A page of the live sessions in the order of their ids, after AFTER
    * (NULL: from the start), at most LIMIT; read without waiting for the
    * writer. */
   ts_error_t *(*list)(apr_array_header_t **sessions, void *impl,
@@ -168,9 +168,11 @@ ts_error_t *ts_store_release_server(int *released, ts_store_t *store,
 ts_error_t *ts_store_count(long *used, ts_store_t *store,
                            const char *product);
 
-/* A page of the live sessions (ts_session_t), oldest first, after the
- * session AFTER (NULL: the first page), at most LIMIT (1..10000). *NEXT:
- * the id to continue after, or NULL on the last page. */
+/* A page of the live sessions (ts_session_t) in the order of their ids,
+ * after the session AFTER (NULL: the first page), at most LIMIT
+ * (1..10000). *NEXT: the id to continue after, or NULL on the last page.
+ * A session that starts while one pages may fall before the cursor: a
+ * listing is not a snapshot. */
 ts_error_t *ts_store_list(apr_array_header_t **sessions, const char **next,
                           ts_store_t *store, const char *after, int limit,
                           apr_pool_t *pool);
