@@ -127,6 +127,27 @@ ts_credential_file(const ts_credential_t *cred)
   return cred->path;
 }
 
+ts_error_t *
+ts_credential_open(ts_credential_t **cred, const char *inodir, ts_log_t *log,
+                   apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(inodir, pool);
+  int created = 0;
+
+  TS_ERR_W(ts_dir_make(inodir, TS_FPROT_DIR, pool), "cannot create INODIR "
+           "%s for the server credential", inodir);
+  TS_ERR(ts_credential_ensure(cred, &created, path, pool));
+  if (created)
+    ts_log(log, TS_LOG_INFO, "created the server credential %s: Tessera's "
+           "servers prove themselves with it (model servers, agents, "
+           "proxies, project license servers, the bus); servers on other "
+           "machines need a copy in their INODIR, owner-only", path);
+  else
+    ts_log(log, TS_LOG_INFO, "servers must present the server credential "
+           "%s", path);
+  return NULL;
+}
+
 const char *
 ts_credential_derive(const ts_credential_t *cred, const char *purpose,
                      apr_pool_t *pool)

@@ -24,6 +24,7 @@
 
 #include <apr_pools.h>
 #include "ts_error.h"
+#include "ts_log.h"
 
 typedef struct ts_credential_t ts_credential_t;
 
@@ -47,6 +48,12 @@ ts_error_t *ts_credential_ensure(ts_credential_t **cred, int *created,
 
 /* The file CRED was loaded from. */
 const char *ts_credential_file(const ts_credential_t *cred);
+
+/* What a server does at start: the credential in INODIR (created, with
+ * INODIR, when missing), the log saying which, and where other machines
+ * get it. */
+ts_error_t *ts_credential_open(ts_credential_t **cred, const char *inodir,
+                               ts_log_t *log, apr_pool_t *pool);
 
 /* The key derived for PURPOSE ("http", "bus"): base64, in POOL. */
 const char *ts_credential_derive(const ts_credential_t *cred,

@@ -5,7 +5,6 @@
 #include "ts_role_bus.h"
 
 #include "ts_credential.h"
-#include "ts_file.h"
 #include "ts_server.h"
 
 typedef struct bus_role_t {
@@ -16,24 +15,16 @@ static ts_error_t *
 start(void **state, ts_server_t *server, apr_pool_t *pool)
 {
   const ts_server_info_t *info = ts_server_info(server);
-  const char *path = ts_credential_path(info->inodir, pool);
   bus_role_t *br = apr_pcalloc(pool, sizeof(*br));
   ts_bus_login_t *login = apr_pcalloc(pool, sizeof(*login));
   ts_credential_t *cred;
-  int created;
 
   *state = br;
   /* the servers' bus password comes from the server credential, created
-   * on first use (the license role does the same; both end with the same
-   * file) */
-  TS_ERR(ts_dir_make(info->inodir, TS_FPROT_DIR, pool));
-  TS_ERR_W(ts_credential_ensure(&cred, &created, path, pool), "the bus "
-           "lets only Tessera's servers publish, with a password derived "
+   * on first use (the license server does the same: one file) */
+  TS_ERR_W(ts_credential_open(&cred, info->inodir, info->log, pool), "the "
+           "bus lets only Tessera's servers publish, with a password derived "
            "from the server credential");
-  if (created)
-    ts_log(info->log, TS_LOG_INFO, "created the server credential %s; "
-           "Tessera's servers on other machines need a copy of it (owner-"
-           "only) in their INODIR", path);
   login->username = TS_BUS_SERVER_USER;
   login->password = ts_credential_derive(cred, "bus", pool);
   return ts_server_start_broker(&br->broker, server, info->port, login,

@@ -45,28 +45,6 @@ load_license(ts_licensing_t *lc)
   return NULL;
 }
 
-/* The server credential INODIR/server.key, created (with INODIR) at the
- * first start, which the log says, with where other machines get it. */
-static ts_error_t *
-open_credential(ts_licensing_t *lc, apr_pool_t *pool)
-{
-  const char *path = ts_credential_path(lc->o.inodir, pool);
-  int created = 0;
-
-  TS_ERR_W(ts_dir_make(lc->o.inodir, TS_FPROT_DIR, pool), "cannot create "
-           "INODIR %s for the server credential", lc->o.inodir);
-  TS_ERR(ts_credential_ensure(&lc->credential, &created, path, pool));
-  if (created)
-    ts_log(lc->log, TS_LOG_INFO, "created the server credential %s: "
-           "Tessera's servers prove themselves with it (model servers, "
-           "agents, proxies, project license servers); servers on other "
-           "machines need a copy in their INODIR, owner-only", path);
-  else
-    ts_log(lc->log, TS_LOG_INFO, "servers must present the server "
-           "credential %s", path);
-  return NULL;
-}
-
 ts_error_t *
 ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
                   ts_log_t *log, apr_pool_t *pool)
@@ -85,7 +63,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
-  TS_ERR(open_credential(lc, pool));
+  TS_ERR(ts_credential_open(&lc->credential, lc->o.inodir, lc->log, pool));
   TS_ERR(ts_licensing_denials_create(lc, pool));
   if (o->audit_path)
     TS_ERR(ts_audit_open(&lc->audit, o->audit_path, pool));

@@ -53,29 +53,15 @@ open_licensing(license_role_t *lr, const ts_server_info_t *info,
 }
 
 /* How Tessera's servers log in to the bus: the password derived from the
- * server credential INODIR/server.key, which is created on first use (the
- * bus role does the same; both end with the same file). */
-static ts_error_t *
-bus_login(ts_bus_login_t **login, const ts_server_info_t *info,
-          apr_pool_t *pool)
+ * server credential the licensing state opened. */
+static ts_bus_login_t *
+bus_login(const ts_licensing_t *lc, apr_pool_t *pool)
 {
-  const char *path = ts_credential_path(info->inodir, pool);
   ts_bus_login_t *l = apr_pcalloc(pool, sizeof(*l));
-  ts_credential_t *cred;
-  int created;
 
-  TS_ERR(ts_dir_make(info->inodir, TS_FPROT_DIR, pool));
-  TS_ERR_W(ts_credential_ensure(&cred, &created, path, pool), "the bus "
-           "lets only Tessera's servers publish, with a password derived "
-           "from the server credential");
-  if (created)
-    ts_log(info->log, TS_LOG_INFO, "created the server credential %s; "
-           "Tessera's servers on other machines need a copy of it (owner-"
-           "only) in their INODIR", path);
   l->username = TS_BUS_SERVER_USER;
-  l->password = ts_credential_derive(cred, "bus", pool);
-  *login = l;
-  return NULL;
+  l->password = ts_credential_derive(lc->credential, "bus", pool);
+  return l;
 }
 
 /* The bus on p+1: a child outside the service manager (or as tessera.xml
@@ -87,9 +73,8 @@ start_bus(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
   const ts_config_t *cfg = info->config;
   int child = cfg->bus_start == TS_BUS_CHILD
               || (cfg->bus_start == TS_BUS_AUTO && !info->as_service);
-  ts_bus_login_t *login = NULL;
+  ts_bus_login_t *login = bus_login(lr->lc, pool);
 
-  TS_ERR(bus_login(&login, info, pool));
   if (child)
     TS_ERR(ts_server_start_broker(&lr->broker, server, info->port + 1,
                                   login, pool));
