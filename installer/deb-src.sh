@@ -2,10 +2,8 @@
 # Make `apt-get source` work: add deb-src entries with the same URIs,
 # suites and components as the machine's Debian deb entries (in
 # /etc/apt/sources.list.d/tessera-deb-src.sources), once, for the builds
-# that compile Debian's sources themselves (tests/fuzz/apr-pool-debug.sh).
-# installer/windows-deps.sh still has this block inline: the script is
-# part of its cache key, so moving it there means one rebuild of the
-# Windows libraries; do it with the next change that rebuilds them.
+# that compile Debian's sources themselves (installer/windows-deps.sh,
+# tests/fuzz/apr-pool-debug.sh).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

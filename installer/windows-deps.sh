@@ -34,32 +34,7 @@ bash "$here/installer/deps-debian.sh" mingw-w64 wine wine64 meson dpkg-dev \
   debugbreak xz-utils bzip2 autoconf automake libtool tcl >&2
 
 # --- deb-src entries: same URIs and suites as the deb entries --------------
-srclist=/etc/apt/sources.list.d/tessera-deb-src.sources
-if [ ! -f "$srclist" ]; then
-  log "adding deb-src entries in $srclist"
-  python3 - "$srclist" <<'PY'
-import re, sys, glob
-stanzas = []
-for path in glob.glob('/etc/apt/sources.list.d/*.sources'):
-    for st in open(path).read().strip().split('\n\n'):
-        lines = [l for l in st.splitlines() if not l.lstrip().startswith('#')]
-        if any(re.match(r'Types:.*\bdeb\b', l) for l in lines) and \
-           any('debian' in l for l in lines if l.startswith('URIs:')):
-            stanzas.append('\n'.join(
-                'Types: deb-src' if l.startswith('Types:') else l for l in lines))
-for line in open('/etc/apt/sources.list').read().splitlines() \
-        if glob.glob('/etc/apt/sources.list') else []:
-    m = re.match(r'\s*deb\s+(\[[^]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)', line)
-    if m:
-        stanzas.append(f"Types: deb-src\nURIs: {m.group(2)}\n"
-                       f"Suites: {m.group(3)}\nComponents: {m.group(4)}")
-if not stanzas:
-    sys.exit("no Debian deb entry found to mirror as deb-src")
-open(sys.argv[1] + '.tmp', 'w').write('\n\n'.join(stanzas) + '\n')
-PY
-  $SUDO mv "$srclist.tmp" "$srclist"
-  $SUDO apt-get update -qq
-fi
+bash "$here/installer/deb-src.sh" >&2
 
 # --- sources ----------------------------------------------------------------
 # source package -> glob of its orig tarball
