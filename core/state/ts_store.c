@@ -274,6 +274,20 @@ ts_store_run(ts_store_t *st, ts_store_op_t *op, apr_pool_t *pool)
   return op->err;
 }
 
+/* ts_store_run with a pool of its own (the operation allocates nothing
+ * the caller keeps). */
+static ts_error_t *
+run_own(ts_store_t *st, ts_store_op_t *op)
+{
+  apr_pool_t *pool;
+  ts_error_t *err;
+
+  apr_pool_create(&pool, NULL);
+  err = ts_store_run(st, op, pool);
+  apr_pool_destroy(pool);
+  return err;
+}
+
 ts_error_t *
 ts_store_checkout(ts_store_t *st, ts_session_t *s, const char *token,
                   long seats, apr_interval_time_t lease, apr_pool_t *pool)
@@ -295,16 +309,13 @@ ts_store_renew(apr_time_t *expires, ts_store_t *st, const char *id,
                const char *token, apr_interval_time_t lease)
 {
   ts_store_op_t op = { 0 };
-  apr_pool_t *pool;
   ts_error_t *err;
 
   op.kind = TS_STORE_RENEW;
   op.id = id;
   op.token = token;
   op.lease = lease;
-  apr_pool_create(&pool, NULL);
-  err = ts_store_run(st, &op, pool);
-  apr_pool_destroy(pool);
+  err = run_own(st, &op);
   *expires = op.expires;
   return err;
 }
@@ -314,7 +325,6 @@ ts_store_release(ts_store_t *st, const char *id, const char *token,
                  const char *event, const void *detail)
 {
   ts_store_op_t op = { 0 };
-  apr_pool_t *pool;
   ts_error_t *err;
 
   op.kind = TS_STORE_RELEASE;
@@ -323,9 +333,7 @@ ts_store_release(ts_store_t *st, const char *id, const char *token,
   op.administrator = token == NULL;
   op.event = event;
   op.detail = detail;
-  apr_pool_create(&pool, NULL);
-  err = ts_store_run(st, &op, pool);
-  apr_pool_destroy(pool);
+  err = run_own(st, &op);
   return err;
 }
 
@@ -334,15 +342,12 @@ ts_store_release_server(int *released, ts_store_t *st, const char *server,
                         const void *detail)
 {
   ts_store_op_t op = { 0 };
-  apr_pool_t *pool;
   ts_error_t *err;
 
   op.kind = TS_STORE_RELEASE_SERVER;
   op.server = server;
   op.detail = detail;
-  apr_pool_create(&pool, NULL);
-  err = ts_store_run(st, &op, pool);
-  apr_pool_destroy(pool);
+  err = run_own(st, &op);
   *released = op.released;
   return err;
 }
@@ -351,14 +356,11 @@ ts_error_t *
 ts_store_count(long *used, ts_store_t *st, const char *product)
 {
   ts_store_op_t op = { 0 };
-  apr_pool_t *pool;
   ts_error_t *err;
 
   op.kind = TS_STORE_COUNT;
   op.session.product = product;
-  apr_pool_create(&pool, NULL);
-  err = ts_store_run(st, &op, pool);
-  apr_pool_destroy(pool);
+  err = run_own(st, &op);
   *used = op.used;
   return err;
 }
