@@ -118,14 +118,14 @@ tsp_service_status(tsp_service_t *service, const char *text)
   notify(service, apr_pstrcat(service->pool, "STATUS=", text, NULL));
 }
 
-static unsigned long long
+static apr_uint64_t
 monotonic_usec(void)
 {
   struct timespec ts;
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (unsigned long long)ts.tv_sec * 1000000ULL
-         + (unsigned long long)ts.tv_nsec / 1000ULL;
+  return (apr_uint64_t)ts.tv_sec * APR_UINT64_C(1000000)
+         + (apr_uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Lock PATH and write our pid into it. Never through a symbolic link
@@ -322,7 +322,8 @@ reload(tsp_service_t *svc)
   ts_error_t *err;
 
   apr_pool_create(&pool, svc->pool);
-  apr_snprintf(text, sizeof(text), "RELOADING=1\nMONOTONIC_USEC=%llu\n"
+  apr_snprintf(text, sizeof(text), "RELOADING=1\nMONOTONIC_USEC=%"
+               APR_UINT64_T_FMT "\n"
                "STATUS=reloading", monotonic_usec());
   notify(svc, text);
   err = svc->hooks->reload(svc->hooks->baton, pool);

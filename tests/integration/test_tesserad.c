@@ -209,10 +209,42 @@ slurp(const char *path)
   return buf;
 }
 
+static unsigned long long
+monotonic_usec(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000ULL
+         + (unsigned long long)ts.tv_nsec / 1000ULL;
+}
+
+/* The value of line KEY=value of a notify datagram, or NULL. */
+static char *
+datagram_field(const char *datagram, const char *key)
+{
+  static char value[256];
+  size_t klen = strlen(key);
+
+  for (const char *line = datagram; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > klen && strncmp(line, key, klen) == 0 && line[klen] == '='
+        && len - klen - 1 < sizeof(value)) {
+      memcpy(value, line + klen + 1, len - klen - 1);
+      value[len - klen - 1] = '\0';
+      return value;
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
 Test(tesserad, ready_only_once_serving_then_reload_then_stop)
 {
   pid_t pid = spawn((const char *[]){ "license", NULL }, NULL);
-  char *m;
+  unsigned long long before, after;
+  char *m, *usec;
 
   m = expect_message("READY=1");
   /* READY means the port accepts connections, at once */
@@ -220,9 +252,20 @@ Test(tesserad, ready_only_once_serving_then_reload_then_stop)
   cr_assert(strstr(health(port), "200 OK"), "health: %s", health(port));
   cr_assert(strstr(health(port), "\"status\":\"ok\""));
 
+  before = monotonic_usec();
   kill(pid, SIGHUP);
   m = expect_message("RELOADING=1");
-  cr_assert(strstr(m, "MONOTONIC_USEC="), "%s", m);
+  after = monotonic_usec();
+  /* systemd reads MONOTONIC_USEC as CLOCK_MONOTONIC in microseconds: a
+   * decimal number taken between the signal and the datagram's arrival */
+  usec = datagram_field(m, "MONOTONIC_USEC");
+  cr_assert_not_null(usec, "no MONOTONIC_USEC= line: %s", m);
+  cr_assert(usec[0] && strspn(usec, "0123456789") == strlen(usec),
+            "MONOTONIC_USEC is not a number: \"%s\"", usec);
+  cr_assert(strtoull(usec, NULL, 10) >= before
+            && strtoull(usec, NULL, 10) <= after,
+            "MONOTONIC_USEC=%s is not between %llu and %llu", usec, before,
+            after);
   expect_message("READY=1");
 
   kill(pid, SIGTERM);
