@@ -228,7 +228,7 @@ explain(ts_error_t *err, const char *verb, const char *name,
   if (ts_error_code(err) == TS_EPERM && scope == TS_SCOPE_ALL) {
     text = apr_psprintf(pool, "%s\n  the all-users settings need "
       "administrator rights: run %s,\n  or keep the setting for yourself "
-      "with --scope user", ts_error_text(err, pool),
+      "with --scope user", ts_error_message(err, pool),
       tsp_privileged_command(command_line(verb, name, value, scope, pool),
                              pool));
     ts_error_clear(err);
@@ -238,7 +238,7 @@ explain(ts_error_t *err, const char *verb, const char *name,
     const char *example = def->example ? def->example
                           : ts_settings_default(def, 0, pool);
     text = apr_psprintf(pool, "%s\n  nothing was written.\n  format:  %s"
-                        "%s%s", ts_error_text(err, pool), def->format,
+                        "%s%s", ts_error_message(err, pool), def->format,
                         example ? "\n  example: " : "",
                         example ? command_line("set", name, example, scope,
                                                pool) : "");

@@ -154,7 +154,7 @@ show(admin_ctx_t *ctx, const lic_opts_t *o)
       "file", path, "id", lic->id, "issued", lic->issued, "licensee",
       lic->licensee, "host", lic->host, "products", products, "valid",
       verdict == NULL, "problem",
-      verdict ? ts_error_text(verdict, ctx->pool) : NULL));
+      verdict ? ts_error_message(verdict, ctx->pool) : NULL));
   }
   else {
     printf("license %s (%s)\n  licensee: %s\n  host:     %s\n  issued:   "

@@ -99,7 +99,7 @@ admin_cmd_status(admin_ctx_t *ctx)
     hub = json_loads(body, 0, NULL);
   if (!hub)
     hub = json_pack("{s:s, s:s}", "status", "down", "error", err
-                    ? ts_error_text(err, ctx->pool)
+                    ? ts_error_message(err, ctx->pool)
                     : apr_psprintf(ctx->pool, "HTTP %d", code));
   ts_error_clear(err);
   if (!health || !status || !sessions) {

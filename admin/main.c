@@ -10,9 +10,11 @@
 
 #include "admin.h"
 #include "ts_httpd.h"
+#include "ts_i18n.h"
+#include "ts_settings.h"
 #include "ts_version.h"
 
-static const char usage[] =
+static const char usage[] = N_(
   "usage: tessera-admin [--help] [--version] <command> [<args>]\n"
   "\n"
   "commands:\n"
@@ -28,7 +30,7 @@ static const char usage[] =
   "  sessions list the sessions; force-release one (audited)\n"
   "  credential create the server credential servers prove themselves with\n"
   "\n"
-  "`tessera-admin <command> --help` describes each command.\n";
+  "`tessera-admin <command> --help` describes each command.\n");
 
 static const struct {
   const char *name;
@@ -49,10 +51,10 @@ static ts_error_t *
 dispatch(admin_ctx_t *ctx, int argc, const char *const *argv)
 {
   if (argc < 2)
-    return ts_error_createf(TS_EUSAGE, "no command given\n%s", usage);
+    return ts_error_createf(TS_EUSAGE, "no command given\n%s", _(usage));
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
       || strcmp(argv[1], "help") == 0) {
-    fputs(usage, stdout);
+    fputs(_(usage), stdout);
     return NULL;
   }
   if (strcmp(argv[1], "--version") == 0) {
@@ -66,7 +68,7 @@ dispatch(admin_ctx_t *ctx, int argc, const char *const *argv)
       return commands[i].run(ctx);
     }
   return ts_error_createf(TS_EUSAGE, "unknown command '%s'\n%s", argv[1],
-                          usage);
+                          _(usage));
 }
 
 int
@@ -74,6 +76,7 @@ main(int argc, const char *const *argv)
 {
   admin_ctx_t ctx = { 0 };
   ts_error_t *err;
+  const char *warning;
   int status;
 
   if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
@@ -83,9 +86,12 @@ main(int argc, const char *const *argv)
   ts_http_client_init();   /* before any thread */
   apr_pool_create(&ctx.pool, NULL);
   ctx.program = "tessera-admin";
+  warning = ts_settings_speak(ctx.pool);   /* INOLANG */
+  if (warning)
+    fprintf(stderr, "tessera-admin: %s\n", warning);
   err = dispatch(&ctx, argc, argv);
   if (err) {
-    fprintf(stderr, "tessera-admin: %s\n", ts_error_text(err, ctx.pool));
+    fprintf(stderr, "tessera-admin: %s\n", ts_error_message(err, ctx.pool));
 #ifndef NDEBUG
     for (ts_error_t *e = err; e; e = e->cause)
       if (e->file && getenv("TESSERA_DEBUG"))

@@ -11,6 +11,11 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# Messages in the language INOLANG names: GNU gettext (glibc's on Linux,
+# libintl built from Debian's gettext source for Windows), catalogs
+# compiled with msgfmt (Debian's gettext package, on the build machine).
+find_package(Intl REQUIRED)
+find_program(MSGFMT msgfmt REQUIRED)
 if(TESSERA_TESTS)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
 endif()

@@ -1,5 +1,6 @@
 /* ts_error.c: creating, rendering and clearing Tessera errors. */
 #include "ts_error.h"
+#include "ts_i18n.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 /* Errors must be reportable when memory is short: if a pool cannot be had,
  * fall back to a static error rather than crashing. */
 static ts_error_t ts__nomem = {
-  TS_EOS, APR_ENOMEM, "out of memory", NULL, NULL, 0, NULL
+  TS_EOS, APR_ENOMEM, "out of memory", NULL, NULL, NULL, 0, NULL
 };
 
 ts_error_t *
@@ -35,6 +36,14 @@ ts_error__createf(const char *file, long line, ts_errcode_t code,
   va_start(ap, fmt);
   err->message = apr_pvsprintf(pool, fmt, ap);
   va_end(ap);
+  if (ts_i18n_translating()) {   /* the same arguments, translated text */
+    const char *local = ts_i18n_text(fmt);
+    if (local != fmt) {
+      va_start(ap, fmt);
+      err->local = apr_pvsprintf(pool, local, ap);
+      va_end(ap);
+    }
+  }
   if (cause)
     cause->pool = NULL;   /* the outermost error owns the pool now */
   return err;
@@ -94,9 +103,10 @@ ts_error_exit_status(const ts_error_t *err)
 }
 
 static const char *
-one_text(const ts_error_t *err, apr_pool_t *pool)
+one_text(const ts_error_t *err, int local, apr_pool_t *pool)
 {
-  const char *text = apr_pstrdup(pool, err->message);
+  const char *text = apr_pstrdup(pool, local && err->local ? err->local
+                                                           : err->message);
 
   if (err->apr_err) {
     char buf[256];
@@ -107,25 +117,50 @@ one_text(const ts_error_t *err, apr_pool_t *pool)
   return text;
 }
 
-const char *
-ts_error_text(const ts_error_t *err, apr_pool_t *pool)
+static const char *
+chain_text(const ts_error_t *err, int local, apr_pool_t *pool)
 {
   const char *text = NULL;
 
   for (; err; err = err->cause)
-    text = text ? apr_pstrcat(pool, text, ": ", one_text(err, pool), NULL)
-                : one_text(err, pool);
+    text = text ? apr_pstrcat(pool, text, ": ", one_text(err, local, pool),
+                              NULL)
+                : one_text(err, local, pool);
   return text ? text : "";
 }
 
-const char *
-ts_error_root_text(const ts_error_t *err, apr_pool_t *pool)
+static const char *
+root_text(const ts_error_t *err, int local, apr_pool_t *pool)
 {
   if (!err)
     return "";
   while (err->cause)
     err = err->cause;
-  return one_text(err, pool);
+  return one_text(err, local, pool);
+}
+
+const char *
+ts_error_text(const ts_error_t *err, apr_pool_t *pool)
+{
+  return chain_text(err, 0, pool);
+}
+
+const char *
+ts_error_root_text(const ts_error_t *err, apr_pool_t *pool)
+{
+  return root_text(err, 0, pool);
+}
+
+const char *
+ts_error_message(const ts_error_t *err, apr_pool_t *pool)
+{
+  return chain_text(err, 1, pool);
+}
+
+const char *
+ts_error_root_message(const ts_error_t *err, apr_pool_t *pool)
+{
+  return root_text(err, 1, pool);
 }
 
 void

@@ -48,7 +48,9 @@ enum {
 typedef struct ts_error_t {
   ts_errcode_t code;
   apr_status_t apr_err;     /* 0 when no system call is involved */
-  const char *message;
+  const char *message;       /* English, for logs */
+  const char *local;         /* in the language of ts_i18n.h, or NULL:
+                                the same as MESSAGE */
   struct ts_error_t *cause;
   const char *file;         /* debug builds only, else NULL */
   long line;
@@ -104,11 +106,16 @@ int ts_error_has(const ts_error_t *err, ts_errcode_t code);
 int ts_error_exit_status(const ts_error_t *err);
 
 /* The whole chain as text, outermost first, joined by ": ", allocated in
- * POOL. System errors end with their OS text. */
+ * POOL. System errors end with their OS text. In English: for logs. */
 const char *ts_error_text(const ts_error_t *err, apr_pool_t *pool);
 
-/* The innermost message (the most specific one), in POOL. */
+/* The innermost message (the most specific one), in POOL; English. */
 const char *ts_error_root_text(const ts_error_t *err, apr_pool_t *pool);
+
+/* The same two for people: in the language of ts_i18n.h (INOLANG), for
+ * what tessera-admin prints and what a server answers its clients. */
+const char *ts_error_message(const ts_error_t *err, apr_pool_t *pool);
+const char *ts_error_root_message(const ts_error_t *err, apr_pool_t *pool);
 
 /* Free ERR and everything it wraps. Safe on NULL. */
 void ts_error_clear(ts_error_t *err);

@@ -7,6 +7,7 @@
  * reads and writes one scope at a time.
  */
 #include "ts_settings.h"
+#include "ts_i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,45 @@ ts_settings_port(const ts_settings_t *settings)
   if (!v || !v->value || v->problem || !(dot = strrchr(v->value, '.')))
     return 0;
   return atoi(dot + 1);
+}
+
+static int
+is_language(const char *value)
+{
+  for (int i = 0; value && ts_settings_languages[i]; i++)
+    if (strcmp(value, ts_settings_languages[i]) == 0)
+      return 1;
+  return 0;
+}
+
+const char *
+ts_settings_language(apr_pool_t *scratch_pool)
+{
+  tsp_settings_t *store = NULL;
+  ts_settings_t *settings = NULL;
+  const ts_setting_value_t *v = NULL;
+  const char *env = getenv("INOLANG");
+  ts_error_t *err;
+
+  err = ts_settings_open_store(&store, NULL, scratch_pool);
+  if (!err)
+    err = ts_settings_resolve(&settings, store, scratch_pool, scratch_pool);
+  if (!err)
+    v = ts_settings_get(settings, "INOLANG");
+  ts_error_clear(err);
+  if (v && !v->problem && is_language(v->value))
+    return v->value;
+  return is_language(env) ? env : "en";
+}
+
+const char *
+ts_settings_speak(apr_pool_t *scratch_pool)
+{
+  const char *program = NULL;
+  ts_error_t *err = tsp_program_path(&program, scratch_pool);
+
+  ts_error_clear(err);
+  return ts_i18n_set(ts_settings_language(scratch_pool), program);
 }
 
 /* Refuse a change that would make a setting inconsistent that was fine

@@ -87,6 +87,18 @@ const ts_setting_value_t *ts_settings_get(const ts_settings_t *settings,
  * is invalid. */
 int ts_settings_port(const ts_settings_t *settings);
 
+/* The language this process speaks to people (ts_i18n.h), from the
+ * effective INOLANG: "en" or "de". Best effort, never an error: when the
+ * store cannot be read or its value is invalid (which the commands and
+ * the doctor report on their own), the INOLANG environment variable if
+ * valid, else "en". */
+const char *ts_settings_language(apr_pool_t *scratch_pool);
+
+/* Speak the effective INOLANG (ts_settings_language) with the catalog
+ * found beside the running program; NULL, or a warning for people when
+ * the catalog is missing (English is spoken then). */
+const char *ts_settings_speak(apr_pool_t *scratch_pool);
+
 /* Validate NAME = VALUE on its own and against the other effective
  * settings, then write it to SCOPE. Nothing is written on a refusal. */
 ts_error_t *ts_settings_set(tsp_settings_t *store, ts_scope_t scope,

@@ -150,7 +150,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   ts_server_t *server = apr_pcalloc(pool, sizeof(*server));
   ts_server_info_t *info = &server->info;
   ts_settings_t *settings;
-  const char *problems, *dir;
+  const char *problems, *dir, *speak;
 
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
   problems = problems_of(settings, pool);
@@ -183,6 +183,10 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
                                                   NULL), pool);
   TS_ERR(ts_log_open(&info->log, server->logfile, to_stderr,
                      to_stderr && tsp_stderr_is_journal(), pool));
+  /* INOLANG: the language of answers to clients (logs stay English) */
+  speak = ts_settings_speak(pool);
+  if (speak)
+    ts_log(info->log, TS_LOG_WARNING, "%s", speak);
   *server_p = server;
   return NULL;
 }
