@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config gettext
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
   libsodium-dev libsqlite3-dev libmosquitto-dev libcurl4-openssl-dev
