@@ -52,9 +52,10 @@ declare -A orig=(
   [sqlite3]='sqlite3_*.orig.tar.xz'
   [mosquitto]='mosquitto_*.orig.tar.gz'
   [curl]='curl_*.orig.tar.gz'
+  [gettext]='gettext_*.orig.tar.xz'
 )
 packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd
-          libsodium sqlite3 mosquitto curl)
+          libsodium sqlite3 mosquitto curl gettext)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -262,6 +263,23 @@ build_curl() {
     "-lcurl -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -lwinmm"
 }
 
+# --- libintl (INOLANG's message catalogs): gettext-runtime's intl alone,
+# static, without iconv (the catalogs are UTF-8 and so is the output). ------
+build_gettext() {
+  local d; d=$(unpack gettext)
+  (cd "$d/gettext-runtime" && ./configure --host=$host --prefix="$prefix" \
+     --enable-static --disable-shared --disable-java --disable-csharp \
+     --disable-libasprintf --disable-c++ --disable-openmp --disable-curses \
+     --without-libiconv-prefix --with-included-gettext am_cv_func_iconv=no \
+     >"$d/_configure.log" 2>&1) \
+    || { tail -30 "$d/_configure.log"; die "configure of gettext-runtime failed"; }
+  make -C "$d/gettext-runtime/intl" -j "$jobs" >"$d/_build.log" 2>&1 \
+    || { grep -E 'error' "$d/_build.log" | head -30; die "build of libintl failed"; }
+  make -C "$d/gettext-runtime/intl" install >/dev/null 2>&1
+  [ -f "$prefix/lib/libintl.a" ] && [ -f "$prefix/include/libintl.h" ] \
+    || die "libintl was not installed into $prefix"
+}
+
 # --- Criterion and what it needs -------------------------------------------
 build_nanomsg() {
   local d; d=$(unpack nanomsg)
@@ -347,6 +365,7 @@ build_libsodium
 build_sqlite3
 build_mosquitto
 build_curl
+build_gettext
 build_nanomsg
 build_criterion
 rm -rf "$work"
