@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ts_error.h"
+#include "ts_i18n.h"
 #include "tsp.h"
 
 typedef struct admin_ctx_t {

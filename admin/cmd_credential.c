@@ -15,7 +15,7 @@
 #include "ts_settings.h"
 
 static const char usage[] =
-  "usage: tessera-admin credential init [--json]\n"
+  N_("usage: tessera-admin credential init [--json]\n"
   "\n"
   "init creates the server credential INODIR/server.key (32 random bytes,\n"
   "owner-only; run as root on Linux, it is handed to the service account)\n"
@@ -23,7 +23,7 @@ static const char usage[] =
   "and project license servers send a key derived from it with every\n"
   "request that registers, heartbeats or unregisters; the license server\n"
   "refuses those without it. Every machine of an installation needs the\n"
-  "same file: INODIR may be shared, or copy the file keeping it owner-only.\n";
+  "same file: INODIR may be shared, or copy the file keeping it owner-only.\n");
 
 /* Print where the credential is and how other machines get it. */
 static void
@@ -35,16 +35,16 @@ explain(const char *path, int created, int given, const char *account,
                                created, "owner", given ? account : NULL));
     return;
   }
-  printf("%s server credential %s\n", created ? "created the"
-         : "kept the existing", path);
+  printf(created ? _("created the server credential %s\n")
+                 : _("kept the existing server credential %s\n"), path);
   if (given)
-    printf("it belongs to the service account '%s', which the services run "
-           "as\n", account);
-  printf("servers on other machines need the same file in their INODIR: "
+    printf(_("it belongs to the service account '%s', which the services run "
+           "as\n"), account);
+  printf(_("servers on other machines need the same file in their INODIR: "
          "share INODIR, or copy it, e.g.\n"
          "  scp -p %s HOST:%s\n"
          "and there make it owner-only and owned by the account the "
-         "servers run as\n  (Linux: chown tessera: %s && chmod 600 %s)\n",
+         "servers run as\n  (Linux: chown tessera: %s && chmod 600 %s)\n"),
          path, path, path, path);
 }
 
@@ -68,7 +68,7 @@ admin_cmd_credential(admin_ctx_t *ctx)
     if (ch == 'j')
       json = 1;
     else if (ch == 'h') {
-      fputs(usage, stdout);
+      fputs(_(usage), stdout);
       return NULL;
     }
   }

@@ -41,16 +41,19 @@ server_credential(tsp_service_spec_t *spec, const char *inodir,
   TS_ERR_W(ts_dir_make(inodir, TS_FPROT_DIR, pool), "cannot create INODIR "
            "%s for the server credential", inodir);
   TS_ERR(ts_credential_ensure(&cred, &created, path, pool));
-  printf("%s the server credential %s (servers on other machines need a "
-         "copy: `tessera-admin credential init --help`)\n",
-         created ? "created" : "using", path);
+  printf(created ? _("created the server credential %s (servers on other "
+                   "machines need a copy: `tessera-admin credential init "
+                   "--help`)\n")
+                 : _("using the server credential %s (servers on other "
+                   "machines need a copy: `tessera-admin credential init "
+                   "--help`)\n"), path);
   owned[0] = path;
   spec->owned = owned;
   return NULL;
 }
 
 static const char usage[] =
-  "usage: tessera-admin service install|uninstall|start|stop|status <role>\n"
+  N_("usage: tessera-admin service install|uninstall|start|stop|status <role>\n"
   "                             [--program PATH] [--json]\n"
   "\n"
   "Register a Tessera server with the service manager: on Linux a systemd\n"
@@ -62,7 +65,7 @@ static const char usage[] =
   "\n"
   "  --program PATH  the tesserad to register (default: the one installed\n"
   "                  beside tessera-admin)\n"
-  "  --json          machine-readable status\n";
+  "  --json          machine-readable status\n");
 
 static const char *
 find_tesserad(apr_pool_t *pool)
@@ -109,7 +112,7 @@ admin_cmd_service(admin_ctx_t *ctx)
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
     if (ch == 'h') {
-      fputs(usage, stdout);
+      fputs(_(usage), stdout);
       return NULL;
     }
     if (ch == 'j')
@@ -180,7 +183,7 @@ admin_cmd_service(admin_ctx_t *ctx)
                                 tsp_services_refuse_remote_projects(),
                                 ctx->pool));
       if (warning)
-        fprintf(stderr, "warning: %s\n", warning);
+        fprintf(stderr, _("warning: %s\n"), warning);
     }
     /* The service runs as another user, whose defaults would differ:
      * make the directories it uses explicit in the all-users settings. */
@@ -190,7 +193,7 @@ admin_cmd_service(admin_ctx_t *ctx)
       if (v->source == TSP_SRC_DEFAULT) {
         TS_ERR(ts_settings_set(store, TS_SCOPE_ALL, *n, v->value,
                                ctx->pool));
-        printf("%s = %s written to %s (the service's default)\n", *n,
+        printf(_("%s = %s written to %s (the service's default)\n"), *n,
                v->value, tsp_settings_location(store, TS_SCOPE_ALL));
       }
     }
@@ -204,7 +207,7 @@ admin_cmd_service(admin_ctx_t *ctx)
       return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "
                               "tessera-admin; name it with --program PATH");
     TS_ERR(tsp_service_install(&spec, ctx->pool));
-    printf("%s installed and started (%s)\n", spec.name, spec.program);
+    printf(_("%s installed and started (%s)\n"), spec.name, spec.program);
     if (strcmp(role, "license") == 0) {
       /* under the service manager the bus is a service of its own */
       tsp_service_spec_t bus = spec;
@@ -213,8 +216,8 @@ admin_cmd_service(admin_ctx_t *ctx)
       bus.name = "tessera-bus";
       err = tsp_service_query(&state, &detail, &bus, ctx->pool);
       if (!err && strcmp(state, "not installed") == 0)
-        printf("note: the bus (port p+1) runs as a service of its own; "
-               "install it with %s\n", tsp_privileged_command(
+        printf(_("note: the bus (port p+1) runs as a service of its own; "
+               "install it with %s\n"), tsp_privileged_command(
                  "tessera-admin service install bus", ctx->pool));
       ts_error_clear(err);
     }
@@ -222,12 +225,12 @@ admin_cmd_service(admin_ctx_t *ctx)
   }
   if (strcmp(verb, "uninstall") == 0) {
     TS_ERR(tsp_service_uninstall(&spec, ctx->pool));
-    printf("%s stopped and removed; licenses, logs and settings are kept\n",
+    printf(_("%s stopped and removed; licenses, logs and settings are kept\n"),
            spec.name);
     return NULL;
   }
   TS_ERR(tsp_service_control(&spec, strcmp(verb, "start") == 0, ctx->pool));
-  printf("%s %s\n", spec.name, strcmp(verb, "start") == 0 ? "started"
-                                                           : "stopped");
+  printf(strcmp(verb, "start") == 0 ? _("%s started\n") : _("%s stopped\n"),
+         spec.name);
   return NULL;
 }

@@ -12,7 +12,7 @@
 #include "admin.h"
 
 static const char usage[] =
-  "usage: tessera-admin sessions list [--json]\n"
+  N_("usage: tessera-admin sessions list [--json]\n"
   "       tessera-admin sessions release ID --reason TEXT [--as NAME]\n"
   "                                     [--password-stdin]\n"
   "\n"
@@ -20,7 +20,7 @@ static const char usage[] =
   "release frees session ID now, e.g. of a client that hung; it needs the\n"
   "administrator's password (asked on the terminal, or one line from\n"
   "standard input with --password-stdin) and a reason; the audit log\n"
-  "records NAME (default: your account), the reason and this machine.\n";
+  "records NAME (default: your account), the reason and this machine.\n");
 
 /* Sessions asked for per request: a page of about 125 KB. */
 #define PAGE 500
@@ -94,8 +94,8 @@ list(admin_ctx_t *ctx, const char *host, int port, int json)
     admin_print_json(json_pack("{s:o}", "sessions", sessions));
     return NULL;
   }
-  printf("%-24s  %-12s %-20s %8s  %s\n", "SESSION", "PRODUCT", "USER@HOST",
-         "PID", "APPLICATION");
+  printf("%-24s  %-12s %-20s %8s  %s\n", _("SESSION"), _("PRODUCT"),
+         _("USER@HOST"), _("PID"), _("APPLICATION"));
   json_array_foreach(sessions, i, p)
     printf("%-24s  %-12s %-20s %8ld  %s\n",
            json_string_value(json_object_get(p, "id")),
@@ -162,7 +162,7 @@ release(admin_ctx_t *ctx, const char *host, int port, const char *id,
   TS_ERR(err);
   answer = json_loads(body, 0, NULL);
   if (code == 200)
-    printf("session %s released by %s (audited: %s)\n", id, as, reason);
+    printf(_("session %s released by %s (audited: %s)\n"), id, as, reason);
   else
     err = ts_error_createf(code == 404 ? TS_ENOENT
                            : code == 401 || code == 403 ? TS_EPERM
@@ -196,7 +196,7 @@ admin_cmd_sessions(admin_ctx_t *ctx)
     case 'r': reason = arg; break;
     case 'a': as = arg; break;
     case 'p': from_stdin = 1; break;
-    case 'h': fputs(usage, stdout); return NULL;
+    case 'h': fputs(_(usage), stdout); return NULL;
     }
   }
   if (s != APR_EOF)

@@ -24,17 +24,18 @@ admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx, int argc,
 ts_error_t *
 admin_usage_error(const char *usage, const char *fmt, ...)
 {
-  apr_pool_t *pool;
   va_list ap;
-  const char *msg;
   ts_error_t *err;
 
-  apr_pool_create(&pool, NULL);
   va_start(ap, fmt);
-  msg = apr_pvsprintf(pool, fmt, ap);
+  err = ts_error_vcreatef(TS_EUSAGE, fmt, ap);
   va_end(ap);
-  err = ts_error_createf(TS_EUSAGE, "%s\n%s", msg, usage);
-  apr_pool_destroy(pool);
+  if (!err->pool)    /* out of memory: the static error */
+    return err;
+  /* the command's usage after the reason, each in its language */
+  err->local = apr_pstrcat(err->pool, err->local ? err->local : err->message,
+                           "\n", _(usage), NULL);
+  err->message = apr_pstrcat(err->pool, err->message, "\n", usage, NULL);
   return err;
 }
 

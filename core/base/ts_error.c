@@ -12,14 +12,14 @@ static ts_error_t ts__nomem = {
   TS_EOS, APR_ENOMEM, "out of memory", NULL, NULL, NULL, 0, NULL
 };
 
-ts_error_t *
-ts_error__createf(const char *file, long line, ts_errcode_t code,
-                  apr_status_t apr_err, ts_error_t *cause,
-                  const char *fmt, ...)
+/* A new error with FMT and AP (left unused), in its own pool or CAUSE's. */
+static ts_error_t *
+create(const char *file, long line, ts_errcode_t code, apr_status_t apr_err,
+       ts_error_t *cause, const char *fmt, va_list ap)
 {
   apr_pool_t *pool;
   ts_error_t *err;
-  va_list ap;
+  va_list copy;
 
   if (cause && cause->pool)
     pool = cause->pool;
@@ -33,20 +33,40 @@ ts_error__createf(const char *file, long line, ts_errcode_t code,
   err->file = file;
   err->line = line;
   err->pool = pool;
-  va_start(ap, fmt);
-  err->message = apr_pvsprintf(pool, fmt, ap);
-  va_end(ap);
+  va_copy(copy, ap);
+  err->message = apr_pvsprintf(pool, fmt, copy);
+  va_end(copy);
   if (ts_i18n_translating()) {   /* the same arguments, translated text */
     const char *local = ts_i18n_text(fmt);
     if (local != fmt) {
-      va_start(ap, fmt);
-      err->local = apr_pvsprintf(pool, local, ap);
-      va_end(ap);
+      va_copy(copy, ap);
+      err->local = apr_pvsprintf(pool, local, copy);
+      va_end(copy);
     }
   }
   if (cause)
     cause->pool = NULL;   /* the outermost error owns the pool now */
   return err;
+}
+
+ts_error_t *
+ts_error__createf(const char *file, long line, ts_errcode_t code,
+                  apr_status_t apr_err, ts_error_t *cause,
+                  const char *fmt, ...)
+{
+  ts_error_t *err;
+  va_list ap;
+
+  va_start(ap, fmt);
+  err = create(file, line, code, apr_err, cause, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+ts_error_t *
+ts_error_vcreatef(ts_errcode_t code, const char *fmt, va_list ap)
+{
+  return create(NULL, 0, code, 0, NULL, fmt, ap);
 }
 
 static ts_errcode_t

@@ -13,6 +13,7 @@
 #ifndef TS_ERROR_H
 #define TS_ERROR_H
 
+#include <stdarg.h>
 #include <apr_errno.h>
 #include <apr_pools.h>
 
@@ -94,6 +95,11 @@ ts_error_t *ts_error__createf(const char *file, long line, ts_errcode_t code,
                               apr_status_t apr_err, ts_error_t *cause,
                               const char *fmt, ...)
   __attribute__((format(printf, 6, 7)));
+
+/* ts_error_createf() for a function that takes its own format and
+ * arguments (translated like every error message, ts_i18n.h). */
+ts_error_t *ts_error_vcreatef(ts_errcode_t code, const char *fmt,
+                              va_list ap);
 
 /* The code that decides this error's category: the outermost explicit code,
  * else one derived from the APR status, else TS_EINTERNAL. */

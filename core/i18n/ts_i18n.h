@@ -21,12 +21,16 @@
 #ifndef TS_I18N_H
 #define TS_I18N_H
 
-/* The translation of MSGID in the chosen language, or MSGID. */
-const char *ts_i18n_text(const char *msgid);
+/* The translation of MSGID in the chosen language, or MSGID. (format_arg:
+ * the compiler checks a translated format against its arguments as if it
+ * were the English literal.) */
+const char *ts_i18n_text(const char *msgid)
+  __attribute__((format_arg(1)));
 
 /* SINGULAR or PLURAL by N, translated. */
 const char *ts_ntext(const char *singular, const char *plural,
-                     unsigned long n);
+                     unsigned long n)
+  __attribute__((format_arg(1))) __attribute__((format_arg(2)));
 
 #define _(msgid) ts_i18n_text(msgid)
 #define N_(msgid) msgid
