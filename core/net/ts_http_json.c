@@ -3,6 +3,7 @@
  * valid JSON whatever the message quotes, and request bodies read as JSON
  * with the 415 and 400 answers every handler would otherwise repeat. */
 #include "ts_httpd.h"
+#include "ts_i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,14 +52,14 @@ ts_http_request_json(json_t **j, ts_http_reply_t *reply,
   *j = NULL;
   if (!req->content_type
       || strncmp(req->content_type, "application/json", 16) != 0) {
-    ts_http_reply_error(reply, 415, apr_psprintf(pool, "%s %s takes "
-                        "Content-Type: application/json", req->method,
+    ts_http_reply_error(reply, 415, apr_psprintf(pool, _("%s %s takes "
+                        "Content-Type: application/json"), req->method,
                         req->url), pool);
     return;
   }
   *j = json_loadb(req->body, req->body_len, 0, &jerr);
   if (!*j)
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body is not "
-                        "valid JSON: %s (line %d, column %d)", jerr.text,
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, _("the body is not "
+                        "valid JSON: %s (line %d, column %d)"), jerr.text,
                         jerr.line, jerr.column), pool);
 }

@@ -2,6 +2,7 @@
  * Tables are small (a dozen routes), so a linear scan that compares
  * segment by segment is as fast as anything cleverer and easy to follow. */
 #include "ts_routes.h"
+#include "ts_i18n.h"
 
 #include <string.h>
 #include <apr_strings.h>
@@ -101,10 +102,10 @@ not_found(ts_http_reply_t *reply, const ts_routes_t *tables, int ntables,
       score[k] = s;
     }
   for (int k = 0; k < n; k++)
-    hint = apr_pstrcat(pool, hint, k == 0 ? "; try " : k == n - 1 ? " or "
-                       : ", ", best[k]->method, " ", best[k]->pattern, NULL);
-  ts_http_reply_error(reply, 404, apr_pstrcat(pool, "no such resource: ",
-                      shown(req->url), hint, NULL), pool);
+    hint = apr_pstrcat(pool, hint, k == 0 ? _("; try ") : k == n - 1
+                       ? _(" or ") : ", ", best[k]->method, " ", best[k]->pattern, NULL);
+  ts_http_reply_error(reply, 404, apr_psprintf(pool, _("no such resource: %s%s"),
+                      shown(req->url), hint), pool);
 }
 
 void
@@ -139,6 +140,6 @@ ts_routes_dispatch(ts_http_reply_t *reply, const ts_routes_t *tables,
   }
   reply->route = found->pattern;
   reply->allow = allow;
-  ts_http_reply_error(reply, 405, apr_pstrcat(pool, found->pattern,
-                      " answers ", allow, NULL), pool);
+  ts_http_reply_error(reply, 405, apr_psprintf(pool, _("%s answers %s"),
+                      found->pattern, allow), pool);
 }
