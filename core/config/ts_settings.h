@@ -24,8 +24,10 @@ typedef enum ts_setting_kind_t {
 typedef struct ts_setting_def_t {
   const char *name;
   ts_setting_kind_t kind;
+  /* MEANING, FORMAT and RESTART are for people: English, marked for the
+   * catalog; show them through _() (ts_i18n.h). */
   const char *meaning;
-  const char *format;     /* the accepted form, for people */
+  const char *format;     /* the accepted form */
   const char *example;    /* a good value, shown when one is refused */
   const char *restart;    /* servers to restart after a change, or NULL */
   int optional;           /* may stay unset (no default) */

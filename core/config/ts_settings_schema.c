@@ -17,33 +17,36 @@
 #include <pcre2.h>
 
 #include "ts_envfile.h"
+#include "ts_i18n.h"
 
 static const ts_setting_def_t schema[] = {
   { "INOHOST", TS_KIND_HOSTPORT,
-    "the main license server's machine and port",
-    "<host>.<port>: host a DNS name, an IPv4 address or an IPv6 address in "
-    "brackets; the port, after the last dot, in 1024..64000",
+    N_("the main license server's machine and port"),
+    N_("<host>.<port>: host a DNS name, an IPv4 address or an IPv6 address "
+       "in brackets; the port, after the last dot, in 1024..64000"),
     "lic1.17000",
-    "all servers (changing the host needs license re-activation)", 0 },
+    N_("all servers (changing the host needs license re-activation)"), 0 },
   { "INOLIC", TS_KIND_DIR,
-    "license directory: license file and the license server's logs",
-    "an absolute directory", NULL, "license server", 0 },
+    N_("license directory: license file and the license server's logs"),
+    N_("an absolute directory"), NULL, N_("license server"), 0 },
   { "INODIR", TS_KIND_DIR,
-    "parameter files (shared settings; may be a shared directory)",
-    "an absolute directory", NULL, "all servers", 0 },
+    N_("parameter files (shared settings; may be a shared directory)"),
+    N_("an absolute directory"), NULL, N_("all servers"), 0 },
   { "INOPRJ", TS_KIND_DIR,
-    "project directory holding the repositories",
-    "an absolute directory on a local disk", NULL, "agent, model servers", 0 },
+    N_("project directory holding the repositories"),
+    N_("an absolute directory on a local disk"), NULL,
+    N_("agent, model servers"), 0 },
   { "INOLANG", TS_KIND_LANG,
-    "interface language",
-    "a language code: en or de", "en", NULL, 0 },
+    N_("interface language"),
+    N_("a language code: en or de"), "en", NULL, 0 },
   { "INONOTIFY", TS_KIND_DIR,
-    "root of the notification service's files (default: under INOPRJ)",
-    "an absolute directory, or unset", NULL, "notification service", 1 },
+    N_("root of the notification service's files (default: under INOPRJ)"),
+    N_("an absolute directory, or unset"), NULL,
+    N_("notification service"), 1 },
   { "INOAGENTPORT", TS_KIND_PORT,
-    "the agent's port (default: the INOHOST port + 3)",
-    "a port in 1024..64000 that is not p, p+1, p+2, p+4 or p+5", "17003",
-    "agent", 0 },
+    N_("the agent's port (default: the INOHOST port + 3)"),
+    N_("a port in 1024..64000 that is not p, p+1, p+2, p+4 or p+5"), "17003",
+    N_("agent"), 0 },
 };
 
 const char *const ts_settings_languages[] = { "en", "de", NULL };
