@@ -239,7 +239,9 @@ const char *const *tsp_program_suffixes(void);
  * to reach them (tsp_account_reaches). A helper an earlier, killed run
  * left behind is recognised by its pid file, written by this account and
  * by no other (tsp_pidfile_read), and by its executable
- * (tsp_process_runs_with), never by its command line alone. */
+ * (tsp_process_runs_with), never by its command line alone; it is left
+ * behind only if it is no longer the child of the server that started it
+ * (tsp_process_parent). */
 
 /* *ACCOUNT: the account a helper runs as when not this process's own, or
  * NULL. Linux, when this process is root: the service account
@@ -265,13 +267,24 @@ ts_error_t *tsp_file_hand_over(const char *path, const char *account,
 ts_error_t *tsp_account_reaches(const char *dir, const char *account,
                                 apr_pool_t *pool);
 
-/* The pid in the pid file PATH, believed only if this account wrote it:
- * a regular file (opened without following a symbolic link) owned by this
- * process's user and writable by no other account. *PID: the pid, 0 when
- * the file holds none. No file: TS_ENOENT; a file that is not believed:
- * TS_EPERM saying why. Windows: the file's pid (the folder's ACL guards
+/* The text of the pid file PATH (its first 1023 bytes), believed only if
+ * this account wrote it: a regular file (opened without following a
+ * symbolic link) owned by this process's user and writable by no other
+ * account. No file: TS_ENOENT; a file that is not believed: TS_EPERM
+ * saying why. Windows: the file's text (the folder's ACL guards
  * INOLIC). */
-ts_error_t *tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool);
+ts_error_t *tsp_pidfile_read(const char **text, const char *path,
+                             apr_pool_t *pool);
+
+/* This process's pid. */
+long tsp_process_self(void);
+
+/* The parent of process PID now: the process that started it while that
+ * one runs; once it has ended, whoever adopted the orphan (init, a
+ * subreaper). 0 when it cannot be told (PID is gone; Windows, where a
+ * helper cannot outlive the server that started it and the recorded
+ * parent of a process is not updated when that parent ends). */
+long tsp_process_parent(long pid);
 
 /* Whether process PID runs the executable PROGRAM (the same file, not a
  * file of the same name) and NEEDLE (unless NULL) is on its command line:

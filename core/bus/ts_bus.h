@@ -57,12 +57,18 @@ typedef struct ts_bus_broker_options_t {
   const char *persistence;        /* INOLIC/bus.<p+1>, or NULL: off */
   const ts_bus_login_t *server;   /* the only user its password file
                                      names: Tessera's servers */
+  const char *owner;              /* the server that runs it, for its pid
+                                     file and messages: "the license
+                                     server on port 17000", or NULL */
 } ts_bus_broker_options_t;
 
 /* Start the broker as a supervised child (core/proc: restarted when it
- * exits, 1 s and doubling up to 30 s while it does not last 60 s; a
- * broker an earlier, killed license server left behind is stopped
- * first); returns once the port accepts connections. Its password file
+ * exits, 1 s and doubling up to 30 s while it does not last 60 s, each
+ * end logged with its status and the last lines of mosquitto.log; a
+ * broker an earlier, killed server left behind is stopped first, while
+ * the broker of a server that still runs, with the same files and port,
+ * is an error naming that server and its pid); returns once the port
+ * accepts connections. Its password file
  * holds OPTIONS->server's password as a salted SHA-512 hash ("$6$") when
  * the broker program checks hashes (mosquitto built with TLS, as Debian's
  * is), else as it is (the mosquitto.exe installer/windows-deps.sh builds

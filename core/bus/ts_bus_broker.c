@@ -306,6 +306,7 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   ts_proc_spec_t spec = { 0 };
   const char **argv = apr_pcalloc(pool, 4 * sizeof(*argv)), *owner;
   int hashes = 0;
+  ts_error_t *err;
 
   b->o = *options;
   b->log = log;
@@ -329,11 +330,21 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   spec.logfile = b->logfile;
   spec.pidfile = b->pidfile;
   spec.stale_match = b->conf;   /* argv[0] with our configuration */
+  spec.owner = options->owner;
   spec.ready = listens;
   spec.ready_baton = b;
   spec.ready_what = apr_psprintf(pool, "accepting connections on %s port "
                                  "%d", b->host, options->port);
-  ts_proc_stop_stale(&spec, log, pool);
+  err = ts_proc_stop_stale(&spec, log, pool);
+  if (err) {   /* another server's broker, on this port with these files */
+    const char *why = ts_error_root_text(err, pool);
+    ts_error_clear(err);
+    return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
+      "served already: %s; stop that server first, or, to run the bus as a "
+      "service of its own beside the license server, set <bus "
+      "start=\"external\"/> in tessera.xml (the license server then starts "
+      "no broker and uses that bus)", options->port, b->host, why);
+  }
   if (ts_proc_tcp_accepts(b->host, options->port, pool)) {
     owner = tsp_port_owner(options->port, pool);
     return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "

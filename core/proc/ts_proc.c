@@ -30,6 +30,11 @@
 /* apr_proc_kill's signals (Windows terminates the process for any) */
 #define SIG_TERM 15
 #define SIG_KILL 9
+/* why a child ended, from its log: at most TAIL_LINES non-empty lines of
+ * the last TAIL_BYTES it wrote, each cut at TAIL_LINE_MAX bytes */
+#define TAIL_LINES 3
+#define TAIL_BYTES 4096
+#define TAIL_LINE_MAX 160
 
 struct ts_proc_t {
   ts_proc_spec_t spec;           /* with the defaults filled in */
@@ -43,6 +48,7 @@ struct ts_proc_t {
   int stopping;                  /* start the child again no more */
   void *token;                   /* tsp_child_started()'s, for PROC */
   apr_time_t started;            /* when PROC was started */
+  apr_off_t log_start;           /* the size of its log then */
   apr_interval_time_t pause;     /* before the next start */
   apr_pool_t *pool;
 };
@@ -119,11 +125,90 @@ terminate(ts_proc_t *p)
   apr_thread_mutex_unlock(p->lock);
 }
 
+/* The last TAIL_LINES non-empty lines of TEXT (LEN bytes, with room for
+ * a NUL after them), each quoted (the child's text, not ours) and cut at
+ * TAIL_LINE_MAX bytes, joined by " | "; NULL when there is none. */
 static const char *
-see_log(const ts_proc_t *p, apr_pool_t *pool)
+last_lines(char *text, apr_size_t len, apr_pool_t *pool)
 {
-  return p->spec.logfile ? apr_pstrcat(pool, "see ", p->spec.logfile, NULL)
-                         : "see this server's output";
+  const char *out = NULL;
+  apr_size_t end = len;
+  int n = 0;
+
+  while (end > 0 && n < TAIL_LINES) {
+    apr_size_t start = end, stop = end;
+
+    while (start > 0 && text[start - 1] != '\n')
+      start--;
+    while (stop > start && (text[stop - 1] == '\r' || text[stop - 1] == ' '
+                            || text[stop - 1] == '\t'))
+      stop--;
+    if (stop > start) {
+      const char *line;
+      text[stop] = '\0';
+      line = ts_log_quote(text + start, TAIL_LINE_MAX, pool);
+      out = out ? apr_pstrcat(pool, line, " | ", out, NULL) : line;
+      n++;
+    }
+    end = start ? start - 1 : 0;
+  }
+  return out;
+}
+
+/* What the child last wrote to its log since it started (the last
+ * TAIL_BYTES of it; the whole file when it is smaller than it was at the
+ * start, which means it was rotated), in *TEXT and *LEN. */
+static void
+read_log_tail(char **text, apr_size_t *len, const ts_proc_t *p,
+              apr_pool_t *pool)
+{
+  apr_file_t *f;
+  apr_finfo_t fi;
+  apr_off_t from;
+  int cut = 0;
+
+  *text = NULL;
+  *len = 0;
+  if (tsp_sys.file_open(&f, p->spec.logfile, APR_FOPEN_READ,
+                        APR_FPROT_OS_DEFAULT, pool))
+    return;
+  if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS) {
+    from = fi.size >= p->log_start ? p->log_start : 0;
+    if (fi.size - from > TAIL_BYTES) {
+      from = fi.size - TAIL_BYTES;
+      cut = 1;
+    }
+    *text = apr_palloc(pool, (apr_size_t)(fi.size - from) + 1);
+    if (apr_file_seek(f, APR_SET, &from) == APR_SUCCESS)
+      apr_file_read_full(f, *text, (apr_size_t)(fi.size - from), len);
+    if (*len && cut) {   /* it begins within a line */
+      char *nl = memchr(*text, '\n', *len);
+      apr_size_t skip = nl ? (apr_size_t)(nl - *text) + 1 : *len;
+      *text += skip;
+      *len -= skip;
+    }
+  }
+  apr_file_close(f);
+}
+
+/* Where to look, for messages about a child that ended or was not ready,
+ * with what it said last: "see LOG, which ends: LINE | LINE". */
+static const char *
+log_reason(const ts_proc_t *p, apr_pool_t *pool)
+{
+  char *text;
+  apr_size_t len;
+  const char *tail;
+
+  if (!p->spec.logfile)
+    return "see this server's output";
+  read_log_tail(&text, &len, p, pool);
+  tail = text ? last_lines(text, len, pool) : NULL;
+  if (tail)
+    return apr_psprintf(pool, "see %s, which ends: %s", p->spec.logfile,
+                        tail);
+  return apr_psprintf(pool, "see %s (it wrote nothing there)",
+                      p->spec.logfile);
 }
 
 /* Start the child; LOCK held. */
@@ -134,13 +219,17 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
   apr_file_t *out = NULL;
   apr_status_t s;
 
+  p->log_start = 0;
   if (p->spec.logfile) {
+    apr_finfo_t fi;
     s = tsp_sys.file_open(&out, p->spec.logfile, APR_FOPEN_CREATE
                           | APR_FOPEN_WRITE | APR_FOPEN_APPEND,
                           TS_FPROT_FILE, pool);
     if (s)
       return ts_error_aprf(s, "cannot open the log %s of %s",
                            p->spec.logfile, p->spec.name);
+    if (apr_file_info_get(&fi, APR_FINFO_SIZE, out) == APR_SUCCESS)
+      p->log_start = fi.size;
   }
   apr_procattr_create(&attr, pool);
   apr_procattr_cmdtype_set(attr, APR_PROGRAM);
@@ -178,6 +267,7 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
 {
   apr_time_t until = apr_time_now() + p->spec.ready_wait;
   apr_pool_t *probe_pool;
+  const char *why;
   int ready = 0;
 
   apr_pool_create(&probe_pool, pool);
@@ -192,7 +282,7 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
     if (ended)
       return ts_error_createf(TS_EUNAVAIL, "%s (%s) %s at once instead of "
                               "%s: %s", p->spec.name, p->spec.argv[0], ended,
-                              p->spec.ready_what, see_log(p, pool));
+                              p->spec.ready_what, log_reason(p, pool));
     if (stopping)
       return ts_error_createf(TS_EUNAVAIL, "%s was stopped while it "
                               "started", p->spec.name);
@@ -205,12 +295,12 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
   apr_pool_destroy(probe_pool);
   if (ready)
     return NULL;
+  why = log_reason(p, pool);   /* before its last words on SIGTERM */
   terminate(p);
   return ts_error_createf(TS_EUNAVAIL, "%s (%s) was not %s within %s, so "
                           "it was stopped: %s", p->spec.name, p->spec.argv[0],
                           p->spec.ready_what,
-                          duration(p->spec.ready_wait, pool),
-                          see_log(p, pool));
+                          duration(p->spec.ready_wait, pool), why);
 }
 
 /* Start the child and wait until it is ready; on error nothing runs. */
@@ -228,8 +318,9 @@ launch(ts_proc_t *p, apr_pool_t *pool)
   apr_thread_mutex_unlock(p->lock);
   if (!started)
     return err;
-  if (p->spec.pidfile) {
-    const char *pid = apr_psprintf(pool, "%ld\n", (long)p->proc.pid);
+  if (p->spec.pidfile) {   /* the format: see ts_proc.h */
+    const char *pid = apr_psprintf(pool, "%ld\n%ld %s\n", (long)p->proc.pid,
+                                   tsp_process_self(), p->spec.owner);
     err = ts_file_replace(p->spec.pidfile, pid, strlen(pid), TS_FPROT_FILE,
                           pool);
   }
@@ -265,35 +356,48 @@ sleep_unless_stopped(ts_proc_t *p, apr_interval_time_t pause)
     apr_thread_cond_timedwait(p->wake, p->lock, until - apr_time_now());
 }
 
+/* Log that the child ended (*ENDED: how, after it ran for RAN) or that
+ * starting it failed (FAILED: why), and when it is started again. Reads
+ * its log: called without LOCK. */
+static void
+log_restart(ts_proc_t *p, const char *ended, apr_interval_time_t ran,
+            const char *failed, apr_interval_time_t pause, apr_pool_t *pool)
+{
+  const char *what = failed;
+
+  if (ended)
+    what = apr_psprintf(pool, "%s (pid %ld) %s after %s; %s", p->spec.name,
+                        (long)p->proc.pid, ended, duration(ran, pool),
+                        log_reason(p, pool));
+  ts_log(p->log, ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; starting it "
+         "again in %s", what, duration(pause, pool));
+}
+
 static void *APR_THREAD_FUNC
 supervise(apr_thread_t *thread, void *data)
 {
   ts_proc_t *p = data;
   apr_pool_t *pool;
+  const char *failed = p->spec.name;   /* why the last start failed */
   ts_error_t *err;
 
   apr_pool_create(&pool, NULL);   /* this thread's; P's pool is not */
   apr_thread_mutex_lock(p->lock);
   while (!p->stopping) {
     const char *ended = NULL;
-    apr_interval_time_t pause;
+    apr_interval_time_t pause, ran = 0;
 
     if (p->running && !reap(&ended, p, pool)) {
       apr_thread_cond_timedwait(p->wake, p->lock, WATCH);
       continue;
     }
-    if (ended) {
-      apr_interval_time_t ran = apr_time_now() - p->started;
-      pause = next_pause(p, ran >= p->spec.restart.stable);
-      ts_log(p->log, TS_LOG_WARNING, "%s (pid %ld) %s after %s; starting "
-             "it again in %s", p->spec.name, (long)p->proc.pid, ended,
-             duration(ran, pool), duration(pause, pool));
-    }
-    else {   /* the last start failed */
-      pause = next_pause(p, 0);
-      ts_log(p->log, TS_LOG_WARNING, "starting %s again in %s",
-             p->spec.name, duration(pause, pool));
-    }
+    if (ended)
+      ran = apr_time_now() - p->started;
+    pause = next_pause(p, ended && ran >= p->spec.restart.stable);
+    /* the child is reaped: only this thread changes P's child now */
+    apr_thread_mutex_unlock(p->lock);
+    log_restart(p, ended, ran, failed, pause, pool);
+    apr_thread_mutex_lock(p->lock);
     sleep_unless_stopped(p, pause);
     if (p->stopping)
       break;
@@ -301,10 +405,10 @@ supervise(apr_thread_t *thread, void *data)
     apr_pool_clear(pool);
     err = launch(p, pool);
     apr_thread_mutex_lock(p->lock);
-    if (err && !p->stopping)
-      ts_log_error(p->log, TS_LOG_ERROR, err, apr_psprintf(pool, "starting "
-                   "%s again", p->spec.name));
-    else if (!err)
+    if (err)
+      failed = apr_psprintf(pool, "starting %s again failed: %s",
+                            p->spec.name, ts_error_text(err, pool));
+    else
       ts_log(p->log, TS_LOG_INFO, "%s runs again (pid %ld)", p->spec.name,
              (long)p->proc.pid);
     ts_error_clear(err);
@@ -328,6 +432,8 @@ fill_defaults(ts_proc_spec_t *s)
     s->restart.max = apr_time_from_sec(30);
   if (!s->restart.stable)
     s->restart.stable = apr_time_from_sec(60);
+  if (!s->owner)
+    s->owner = "a Tessera server";
 }
 
 ts_error_t *
@@ -363,32 +469,84 @@ ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec, ts_log_t *log,
   return NULL;
 }
 
-void
+/* A pid file's text (see ts_proc.h): the child's pid, and the pid and
+ * description of the server that started it (0 and NULL in a file
+ * without them, which an older version wrote). */
+static void
+parse_pidfile(long *child, long *owner, const char **owner_what,
+              const char *text, apr_pool_t *pool)
+{
+  char *end;
+  const char *what;
+
+  *owner = 0;
+  *owner_what = NULL;
+  *child = strtol(text, &end, 10);
+  if (*end != '\n')
+    return;
+  *owner = strtol(end + 1, &end, 10);
+  if (*end != ' ' || *owner <= 0) {
+    *owner = 0;
+    return;
+  }
+  what = apr_pstrndup(pool, end + 1, strcspn(end + 1, "\r\n"));
+  *owner_what = ts_log_quote(what, TS_LOG_VALUE_MAX, pool);
+}
+
+/* End process PID, a child left behind: SIGTERM, and up to STOP_WAIT. */
+static void
+end_stale(long pid, const ts_proc_spec_t *spec)
+{
+  apr_proc_t stale = { 0 };
+  apr_time_t until = apr_time_now() + STOP_WAIT;
+
+  stale.pid = (pid_t)pid;
+  apr_proc_kill(&stale, SIG_TERM);
+  while (apr_time_now() < until
+         && tsp_process_runs_with(pid, spec->argv[0], spec->stale_match))
+    apr_sleep(WATCH);
+}
+
+ts_error_t *
 ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                    apr_pool_t *scratch_pool)
 {
   const char *program = spec->argv ? spec->argv[0] : NULL;
-  long pid = 0;
+  const char *text = NULL, *owner_what;
+  long pid = 0, owner, parent;
   ts_error_t *err;
 
   if (!spec->pidfile || !spec->stale_match || !program)
-    return;
-  err = tsp_pidfile_read(&pid, spec->pidfile, scratch_pool);
+    return NULL;
+  err = tsp_pidfile_read(&text, spec->pidfile, scratch_pool);
   if (err && ts_error_code(err) != TS_ENOENT)   /* none: nothing was left */
     ts_log_error(log, TS_LOG_WARNING, err, apr_psprintf(scratch_pool,
                  "no process is stopped on the word of the pid file of %s",
                  spec->name));
   ts_error_clear(err);
-  if (pid > 1 && tsp_process_runs_with(pid, program, spec->stale_match)) {
-    apr_proc_t stale = { 0 };
-    stale.pid = (pid_t)pid;
-    ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by "
-           "an earlier run of this server", spec->name, pid, program);
-    apr_proc_kill(&stale, SIG_TERM);
-    for (int i = 0; i < 50 && tsp_process_runs_with(pid, program,
-                                                    spec->stale_match); i++)
-      apr_sleep(apr_time_from_msec(100));
-  }
+  if (!text)
+    return NULL;
+  parse_pidfile(&pid, &owner, &owner_what, text, scratch_pool);
+  if (pid <= 1 || !tsp_process_runs_with(pid, program, spec->stale_match))
+    return NULL;
+  /* its parent is the server that started it for as long as that server
+   * runs; an orphan was adopted by init or a subreaper (a file without
+   * the server's pid: a parent other than init counts as running) */
+  parent = tsp_process_parent(pid);
+  if (parent <= 0)   /* ended meanwhile, or it cannot be told */
+    return NULL;
+  if (parent == owner || (!owner && parent > 1))
+    return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld, %s) belongs to %s "
+                            "(pid %ld), which still runs, so it was not left "
+                            "behind and is not stopped", spec->name, pid,
+                            program, owner_what ? owner_what : "the server "
+                            "that started it", parent);
+  ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by %s",
+         spec->name, pid, program, owner ? apr_psprintf(scratch_pool,
+         "%s (pid %ld), which has ended", owner_what ? owner_what
+         : "the server that started it", owner) : "a server that has ended");
+  end_stale(pid, spec);
+  return NULL;
 }
 
 long

@@ -4,23 +4,31 @@
  * its bus broker; the agent, later, its model servers) describes the
  * child in a ts_proc_spec_t and hands it to ts_proc_start(), which starts
  * it, waits until it is ready, and leaves a thread of its own to watch
- * it: a child that ends is logged with its exit status and started
- * again, after a pause that begins at 1 s and doubles with every start
- * that does not last (up to 30 s), so a child that exits at once is not
- * started every second forever; a child that ran for 60 s has earned the
- * short pause again. A restart that fails (the program is gone, the child
- * exits at once or never becomes ready) counts as a start that did not
- * last.
+ * it: a child that ends is logged with its exit status and the last
+ * lines it wrote to its log file (why it ended, in its own words), and
+ * started again after a pause that begins at 1 s and doubles with every
+ * start that does not last (up to 30 s), so a child that exits at once is
+ * not started every second forever; a child that ran for 60 s has earned
+ * the short pause again. A restart that fails (the program is gone, the
+ * child exits at once or never becomes ready) counts as a start that did
+ * not last, and is logged alike.
  *
  * The child ends with this process, even when this process is killed
  * (tsp_child_argv, tsp_child_started: Linux setpriv --pdeathsig, a
  * kill-on-close job object on Windows). It may run as another account
  * than the server (a server running as root runs its helpers as an
  * unprivileged one: tsp_helper_account). Its pid is written to a pid file
- * at every start, so the next run of the server can stop a child left
- * behind by a crash (ts_proc_stop_stale) before it takes the child's
- * port; that file is believed only if this account wrote it, and the pid
- * only if it runs the child's program.
+ * at every start, with the pid of the server that started it and what
+ * that server is:
+ *
+ *   4321
+ *   1234 the license server on port 17000
+ *
+ * so the next run of the server can stop a child left behind by a crash
+ * (ts_proc_stop_stale) before it takes the child's port; that file is
+ * believed only if this account wrote it, the pid only if it runs the
+ * child's program, and the child is left behind only if the server that
+ * started it has ended: a child of a server that runs is that server's.
  *
  * Threads: the supervisor thread starts and reaps the child; the other
  * functions may be called from any thread. No lock is held while a child
@@ -66,12 +74,17 @@ typedef struct ts_proc_spec_t {
                                   (tsp_helper_account) */
   const char *logfile;         /* its stdout and stderr are appended here
                                   (errors before it opens its own log),
-                                  or NULL: ours */
+                                  or NULL: ours; the last lines it wrote
+                                  here are logged when it ends */
   const char *pidfile;         /* its pid, rewritten at every start and
                                   removed by ts_proc_stop(); or NULL */
   const char *stale_match;     /* what the command line of a child left
                                   behind contains besides its program
                                   (see ts_proc_stop_stale), or NULL */
+  const char *owner;           /* the server that starts it, for the pid
+                                  file and messages (one line): "the
+                                  license server on port 17000"; NULL:
+                                  "a Tessera server" */
   ts_proc_ready_t ready;       /* NULL: ready once started */
   void *ready_baton;
   const char *ready_what;      /* what ready means, for messages:
@@ -93,15 +106,22 @@ ts_error_t *ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec,
 /* Stop a child an earlier run left behind (that run was killed, so its
  * child could not follow it): the pid in SPEC's pid file, when this
  * account wrote that file (tsp_pidfile_read: its owner, no other account
- * may write it, not a link) and the process runs SPEC's program (argv[0],
- * the same executable file) with SPEC's stale_match on its command line.
- * Anything else is left alone: a pid reused by another program, a fake
- * pid in the file, a process that only names the child's files. It gets
- * SIGTERM and up to 5 s. Without a pid file or stale_match, or where the
- * platform cannot tell (Windows, where a child cannot outlive the
- * server), nothing. Logged on LOG (a pid file not believed, with why). */
-void ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
-                        apr_pool_t *scratch_pool);
+ * may write it, not a link), the process runs SPEC's program (argv[0],
+ * the same executable file) with SPEC's stale_match on its command line,
+ * and it is no longer the child of the server the file names
+ * (tsp_process_parent: that server has ended). It gets SIGTERM and up to
+ * 5 s. Anything else is left alone: a pid reused by another program, a
+ * fake pid in the file, a process that only names the child's files.
+ * Without a pid file or stale_match, or where the platform cannot tell
+ * (Windows, where a child cannot outlive the server), nothing. Logged on
+ * LOG (a pid file not believed, with why).
+ *
+ * A child whose server still runs (another server started it, with the
+ * same files) is that server's: it is not stopped, and the error (code
+ * TS_EUNAVAIL) names the child and the server, with their pids; the
+ * caller says what to do about it. */
+ts_error_t *ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
+                               apr_pool_t *scratch_pool);
 
 /* The child's pid now (it changes when the child was started again). */
 long ts_proc_pid(ts_proc_t *proc);

@@ -245,6 +245,8 @@ ts_server_start_broker(ts_bus_broker_t **broker, ts_server_t *server,
                                                             port), pool)
                   : NULL;
   o.server = login;
+  o.owner = apr_psprintf(pool, "the %s server on port %d", info->role->name,
+                         info->port);
   return ts_bus_broker_start(broker, &o, info->log, pool);
 }
 

@@ -15,7 +15,9 @@
  * its pid file only if this account wrote that file (owner, mode, no
  * link) and the pid runs the helper's executable: a fake pid in the file,
  * or a process that merely names the helper's files on its command line,
- * is never signalled.
+ * is never signalled. Whether the server that started it still runs is
+ * told by the helper's parent (/proc/PID/stat): an orphan was adopted by
+ * init or a subreaper.
  */
 #include "tsp.h"
 
@@ -201,14 +203,14 @@ tsp_account_reaches(const char *dir, const char *account, apr_pool_t *pool)
 }
 
 ts_error_t *
-tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool)
+tsp_pidfile_read(const char **text, const char *path, apr_pool_t *pool)
 {
-  char buf[32];
+  char *buf = apr_palloc(pool, 1024);
   struct stat st;
   ssize_t n;
   int fd;
 
-  *pid = 0;
+  *text = NULL;
   TS_ERR(open_nofollow(&fd, &st, path, "a pid file"));
   if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()
       || (st.st_mode & (S_IWGRP | S_IWOTH))) {
@@ -222,16 +224,46 @@ tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool)
     return ts_error_createf(TS_EPERM, "the pid file %s is not believed: %s, "
                             "so it may name any process", path, why);
   }
-  n = read(fd, buf, sizeof(buf) - 1);
+  n = read(fd, buf, 1023);
   close(fd);
   if (n < 0)
     return ts_error_aprf(APR_FROM_OS_ERROR(errno), "cannot read the pid "
                          "file %s", path);
   buf[n] = '\0';
-  *pid = strtol(buf, NULL, 10);
-  if (*pid < 0)
-    *pid = 0;
+  *text = buf;
   return NULL;
+}
+
+long
+tsp_process_self(void)
+{
+  return (long)getpid();
+}
+
+long
+tsp_process_parent(long pid)
+{
+  char path[64], buf[1024];
+  const char *close_paren;
+  long parent = 0;
+  FILE *f;
+  size_t n;
+
+  if (pid <= 0)
+    return 0;
+  /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+   * so the fields after it are counted from its last ')' */
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (!f)
+    return 0;
+  n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  close_paren = strrchr(buf, ')');
+  if (close_paren && sscanf(close_paren + 1, " %*c %ld", &parent) != 1)
+    parent = 0;
+  return parent > 0 ? parent : 0;
 }
 
 int

@@ -7,6 +7,8 @@
  * it is: INOLIC's folder ACL guards it. */
 #include "tsp.h"
 
+#include <winsock2.h>
+#include <windows.h>
 #include <stdlib.h>
 #include <apr_strings.h>
 
@@ -41,17 +43,28 @@ tsp_account_reaches(const char *dir, const char *account, apr_pool_t *pool)
 }
 
 ts_error_t *
-tsp_pidfile_read(long *pid, const char *path, apr_pool_t *pool)
+tsp_pidfile_read(const char **text, const char *path, apr_pool_t *pool)
 {
-  const char *text;
   apr_size_t len;
 
-  *pid = 0;
-  TS_ERR(ts_file_read_all(&text, &len, path, pool));
-  *pid = strtol(text, NULL, 10);
-  if (*pid < 0)
-    *pid = 0;
-  return NULL;
+  *text = NULL;
+  return ts_file_read_all(text, &len, path, pool);
+}
+
+long
+tsp_process_self(void)
+{
+  return (long)GetCurrentProcessId();
+}
+
+/* Windows keeps the pid of the parent a process was started by, even
+ * after that parent ended and its pid went to another process: no answer
+ * rather than a wrong one (and a helper cannot outlive its server here). */
+long
+tsp_process_parent(long pid)
+{
+  (void)pid;
+  return 0;
 }
 
 int

@@ -1,14 +1,16 @@
 /* test_proc.c: supervised children (core/proc), with proc_child as the
- * child: a child that keeps ending is started again after pauses that
- * double up to the maximum, and every end is logged with its exit status;
- * a child that lasted starts over at the first pause; a child that exits
- * at once or is never ready is an error naming it, and nothing is left
- * running; stop ends the child and removes its pid file; a child an
- * earlier run left behind is stopped, while a fake pid in the pid file
- * (a process that only names the child's files), a pid file other
- * accounts may write and one that is a symbolic link signal nothing
- * (Linux). The restart policy's times are scaled down so the suite runs
- * in seconds. */
+ * child: a child that keeps ending, or that exits at once each time it is
+ * started again, is started again after pauses that double up to the
+ * maximum, and every end is logged with its exit status and the last
+ * lines of its log (quoted, bounded); a child that lasted starts over at
+ * the first pause; a child that exits at once or is never ready is an
+ * error naming it and quoting its log, and nothing is left running; stop
+ * ends the child and removes its pid file; a child whose server has ended
+ * is stopped, while the child of a server that still runs is not (an
+ * error names that server), and a fake pid in the pid file (a process
+ * that only names the child's files), a pid file other accounts may write
+ * and one that is a symbolic link signal nothing (Linux). The restart
+ * policy's times are scaled down so the suite runs in seconds. */
 #include <stdlib.h>
 #include <string.h>
 #include <criterion/criterion.h>
@@ -71,22 +73,29 @@ teardown(void)
 
 TestSuite(proc, .init = setup, .fini = teardown, .timeout = 30);
 
-/* proc_child with ARGS (up to three). */
+/* proc_child with ARGS (up to four). */
 static ts_proc_spec_t
-spec_for(const char *a1, const char *a2, const char *a3)
+spec_for4(const char *a1, const char *a2, const char *a3, const char *a4)
 {
   ts_proc_spec_t spec = { 0 };
-  const char **argv = apr_pcalloc(pool, 5 * sizeof(*argv));
+  const char **argv = apr_pcalloc(pool, 6 * sizeof(*argv));
 
   argv[0] = PROC_CHILD;
   argv[1] = a1;
   argv[2] = a2;
   argv[3] = a3;
+  argv[4] = a4;
   spec.name = "the test child";
   spec.argv = argv;
   spec.logfile = ts_path_join(dir, "child.log", pool);
   spec.pidfile = ts_path_join(dir, "child.pid", pool);
   return spec;
+}
+
+static ts_proc_spec_t
+spec_for(const char *a1, const char *a2, const char *a3)
+{
+  return spec_for4(a1, a2, a3, NULL);
 }
 
 /* The server log's lines that contain NEEDLE, once there are N of them
@@ -171,6 +180,70 @@ Test(proc, a_child_that_keeps_ending_waits_longer_each_time)
   }
 }
 
+/* A child that ran once and then exits at once whenever it is started
+ * again: the pause doubles all the same (whether the end is seen while
+ * the restart waits for it to be ready or after), and each line says why,
+ * in the child's own words from its log. */
+Test(proc, a_child_that_exits_at_once_waits_longer_each_time)
+{
+  ts_proc_spec_t spec = spec_for4("first", ts_path_join(dir, "ran", pool),
+                                  "300", "3");
+  static const char *const want[] = { "100 ms", "200 ms", "400 ms",
+                                      "800 ms" };
+  apr_array_header_t *lines;
+  ts_proc_t *proc;
+
+  spec.restart.first = apr_time_from_msec(100);
+  spec.restart.max = apr_time_from_sec(1);
+  spec.restart.stable = apr_time_from_sec(10);
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  lines = await_lines("starting it again in", 4);
+  ts_proc_stop(proc);
+  cr_assert_geq(lines->nelts, 4, "only %d restarts logged", lines->nelts);
+  for (int i = 0; i < 4; i++) {
+    const char *l = APR_ARRAY_IDX(lines, i, const char *);
+    cr_assert(strstr(l, "exited with status 3"), "%s", l);
+    cr_assert(strstr(l, apr_pstrcat(pool, "again in ", want[i], NULL)),
+              "restart %d: want a pause of %s: %s", i + 1, want[i], l);
+    cr_assert(strstr(l, "child.log, which ends: proc_child: "), "%s", l);
+    /* the log of this start, not of the one before */
+    if (i == 0)
+      cr_assert(strstr(l, "ends: proc_child: sleep 300 ms, then exit 3;"),
+                "%s", l);
+    else
+      cr_assert(strstr(l, "ends: proc_child: exit 3 at once;"), "%s", l);
+  }
+}
+
+/* What a child wrote is outside text: the last three lines that are not
+ * empty, control characters escaped, a long line cut. */
+Test(proc, the_reason_from_the_log_is_quoted_and_bounded)
+{
+  ts_proc_spec_t spec = spec_for("noisy", "100", "5");
+  apr_array_header_t *lines;
+  const char *l;
+  ts_proc_t *proc;
+
+  spec.restart.first = apr_time_from_msec(100);
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  lines = await_lines("starting it again in", 1);
+  ts_proc_stop(proc);
+  cr_assert_geq(lines->nelts, 1);
+  l = APR_ARRAY_IDX(lines, 0, const char *);
+  cr_assert(strstr(l, "exited with status 5 after"), "%s", l);
+  cr_assert(strstr(l, "which ends: \\x1b[31mred\\x1b[0m | xxxx"), "%s", l);
+  cr_assert(strstr(l, "x\xe2\x80\xa6(300 bytes) | proc_child: sleep 100 ms, "
+                   "then exit 5; starting it again in 100 ms"), "%s", l);
+  cr_assert_null(strstr(l, "noise"), "more than three lines: %s", l);
+  cr_assert_null(strchr(l, '\x1b'), "an escape reached the log: %s", l);
+  {
+    char run[162];   /* 161 x: the long line was not cut at 160 bytes */
+    memset(run, 'x', 161);
+    run[161] = '\0';
+    cr_assert_null(strstr(l, run), "a line longer than 160 bytes: %s", l);
+  }
+}
+
 Test(proc, a_child_that_lasted_starts_over_at_the_first_pause)
 {
   ts_proc_spec_t spec = spec_for("sleep", "400", "0");
@@ -208,7 +281,8 @@ Test(proc, a_child_that_exits_at_once_is_an_error_with_its_status)
   cr_assert(strstr(text, "the test child (" PROC_CHILD ") exited with "
                    "status 7 at once instead of listening on port 1: see "),
             "%s", text);
-  cr_assert(strstr(text, "child.log"), "%s", text);
+  cr_assert(strstr(text, "child.log, which ends: proc_child: exit 7"), "%s",
+            text);
   cr_assert_null(proc);
   ts_error_clear(err);
 }
@@ -352,7 +426,7 @@ Test(proc, a_fake_pid_in_the_pid_file_signals_no_other_program)
   spec.stale_match = conf;
   await_exec((long)decoy.pid, conf);
   write_pid(spec.pidfile, (long)decoy.pid, TS_FPROT_FILE);
-  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_null(ts_proc_stop_stale(&spec, log_, pool));
   cr_assert_not(has_ended(&decoy), "pid %ld (/bin/sh, not %s) was "
                 "signalled because its command line names %s",
                 (long)decoy.pid, PROC_CHILD, conf);
@@ -371,7 +445,7 @@ Test(proc, a_pid_file_others_could_have_written_is_not_believed)
   /* writable by every account: anyone could have put the pid there */
   write_pid(spec.pidfile, (long)left.pid, TS_FPROT_FILE | APR_FPROT_WWRITE
             | APR_FPROT_GWRITE);
-  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_null(ts_proc_stop_stale(&spec, log_, pool));
   cr_assert_not(has_ended(&left), "a pid file others may write was "
                 "believed");
   cr_assert_geq(await_lines("other accounts may write it", 1)->nelts, 1);
@@ -380,25 +454,119 @@ Test(proc, a_pid_file_others_could_have_written_is_not_believed)
   write_pid(elsewhere, (long)left.pid, TS_FPROT_FILE);
   apr_file_remove(spec.pidfile, pool);
   cr_assert_eq(symlink(elsewhere, spec.pidfile), 0);
-  ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_null(ts_proc_stop_stale(&spec, log_, pool));
   cr_assert_not(has_ended(&left), "a pid file that is a link was "
                 "followed");
   cr_assert_geq(await_lines("is a symbolic link", 1)->nelts, 1);
   end_process(&left);
 }
 
-Test(proc, a_child_left_behind_is_stopped)
+/* A server that starts ARGV and ends at once, as a killed server would,
+ * leaving the child behind: its pid (an orphan now) in *CHILD, the
+ * server's in *SERVER. */
+static void
+orphan(long *child, long *server, const char *const *argv)
+{
+  const char *pidof = ts_path_join(dir, "orphan.pid", pool);
+  const char *script = apr_psprintf(pool, "\"$0\" \"$@\" </dev/null "
+                                    ">/dev/null 2>&1 & echo $! > '%s'",
+                                    pidof);
+  const char *sh[8] = { "/bin/sh", "-c", script };
+  apr_proc_t p;
+  int i = 0, code;
+  apr_exit_why_e why;
+
+  while (argv[i] && i < 5) {
+    sh[3 + i] = argv[i];
+    i++;
+  }
+  sh[3 + i] = NULL;
+  p = start_process(sh);
+  cr_assert_eq(apr_proc_wait(&p, &code, &why, APR_WAIT), APR_CHILD_DONE);
+  cr_assert_eq(code, 0);
+  *server = (long)p.pid;
+  *child = pid_in_file(pidof);
+  cr_assert_gt(*child, 1);
+}
+
+Test(proc, a_child_whose_server_ended_is_stopped)
 {
   ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
-  apr_proc_t left = start_process((const char *const[]){ PROC_CHILD,
-                                  "sleep", "20000", "0", NULL });
+  long child, server;
+  const char *text;
+
+  orphan(&child, &server, (const char *const[]){ PROC_CHILD, "sleep",
+                                                 "20000", "0", NULL });
+  spec.stale_match = "sleep 20000";
+  await_exec(child, spec.stale_match);
+  text = apr_psprintf(pool, "%ld\n%ld the test server on port 1\n", child,
+                      server);
+  cr_assert_null(ts_file_replace(spec.pidfile, text, strlen(text),
+                                 TS_FPROT_FILE, pool));
+  cr_assert_null(ts_proc_stop_stale(&spec, log_, pool));
+  cr_assert_not(tsp_process_runs_with(child, PROC_CHILD, NULL),
+                "the child left behind (pid %ld) still runs", child);
+  cr_assert_geq(await_lines(apr_psprintf(pool, "left behind by the test "
+                                         "server on port 1 (pid %ld), which "
+                                         "has ended", server), 1)->nelts, 1);
+}
+
+/* Another server, with the same files, runs the child: the child is that
+ * server's (the bus broker of a running license server is not left
+ * behind when `tesserad bus` starts beside it). */
+Test(proc, the_child_of_a_server_that_runs_is_not_stopped)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  apr_proc_t child = start_process((const char *const[]){ PROC_CHILD,
+                                   "sleep", "20000", "0", NULL });
+  long self = tsp_process_self();
+  const char *text;
+  ts_error_t *err;
 
   spec.stale_match = "sleep 20000";
-  await_exec((long)left.pid, spec.stale_match);
-  write_pid(spec.pidfile, (long)left.pid, TS_FPROT_FILE);
-  ts_proc_stop_stale(&spec, log_, pool);
-  cr_assert(has_ended(&left), "the child left behind (pid %ld) still "
-            "runs", (long)left.pid);
-  cr_assert_geq(await_lines("left behind by an earlier run", 1)->nelts, 1);
+  await_exec((long)child.pid, spec.stale_match);
+  /* this process started it: the server that runs */
+  text = apr_psprintf(pool, "%ld\n%ld the license server on port 17000\n",
+                      (long)child.pid, self);
+  cr_assert_null(ts_file_replace(spec.pidfile, text, strlen(text),
+                                 TS_FPROT_FILE, pool));
+  err = ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not(has_ended(&child), "the child of a server that runs was "
+                "stopped");
+  cr_assert_not_null(err, "no error: the caller would take its port");
+  cr_assert_eq(ts_error_code(err), TS_EUNAVAIL);
+  text = ts_error_text(err, pool);
+  cr_assert(strstr(text, apr_psprintf(pool, "the test child (pid %ld, "
+                                      PROC_CHILD ") belongs to the license "
+                                      "server on port 17000 (pid %ld), which "
+                                      "still runs", (long)child.pid, self)),
+            "%s", text);
+  ts_error_clear(err);
+
+  /* a pid file without the server (an older version's): a parent that
+   * runs, other than init, counts as its server */
+  write_pid(spec.pidfile, (long)child.pid, TS_FPROT_FILE);
+  err = ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not_null(err);
+  cr_assert_not(has_ended(&child));
+  ts_error_clear(err);
+  end_process(&child);
+}
+
+/* The pid file names the child and the server that started it. */
+Test(proc, the_pid_file_names_the_child_and_its_server)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  ts_proc_t *proc;
+  const char *text, *want;
+  apr_size_t len;
+
+  spec.owner = "the test server on port 1";
+  cr_assert_null(ts_proc_start(&proc, &spec, log_, pool));
+  cr_assert_null(ts_file_read_all(&text, &len, spec.pidfile, pool));
+  want = apr_psprintf(pool, "%ld\n%ld the test server on port 1\n",
+                      ts_proc_pid(proc), tsp_process_self());
+  ts_proc_stop(proc);
+  cr_assert_str_eq(text, want);
 }
 #endif
