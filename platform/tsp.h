@@ -490,6 +490,13 @@ ts_error_t *tsp_service_query(const char **state, const char **detail,
 /* The path of the running program, for finding tesserad beside it. */
 ts_error_t *tsp_program_path(const char **path, apr_pool_t *pool);
 
+/* Set NAME=VALUE in this process's environment where both the system and
+ * the C library's getenv() see it (libintl reads LANGUAGE there), and
+ * children inherit it. Before other threads start. (Windows: putenv()
+ * cannot grow the copy of the environment apr_app_initialize() made.) */
+ts_error_t *tsp_env_set(const char *name, const char *value,
+                        apr_pool_t *pool);
+
 /* Raise the soft limit of open files to WANT (0: as high as allowed;
  * negative: only read the limits); *SOFT and *HARD receive the limits in
  * force afterwards (-1: none). */

@@ -231,11 +231,20 @@ ts_settings_language(apr_pool_t *scratch_pool)
 const char *
 ts_settings_speak(apr_pool_t *scratch_pool)
 {
-  const char *program = NULL;
+  const char *program = NULL, *lang = ts_settings_language(scratch_pool);
   ts_error_t *err = tsp_program_path(&program, scratch_pool);
 
   ts_error_clear(err);
-  return ts_i18n_set(ts_settings_language(scratch_pool), program);
+  if (strcmp(lang, "en") != 0) {   /* gettext reads it (ts_i18n_set) */
+    err = tsp_env_set("LANGUAGE", lang, scratch_pool);
+    if (err) {
+      const char *why = apr_psprintf(scratch_pool, "messages stay English: "
+                                     "%s", ts_error_text(err, scratch_pool));
+      ts_error_clear(err);
+      return why;
+    }
+  }
+  return ts_i18n_set(lang, program);
 }
 
 /* Refuse a change that would make a setting inconsistent that was fine

@@ -13,7 +13,6 @@
 static int translating;
 static char lang[8] = "en";
 static char problem[1024];
-static char language_env[32];   /* putenv() keeps it */
 
 const char *
 ts_i18n_text(const char *msgid)
@@ -105,14 +104,13 @@ ts_i18n_set(const char *language, const char *program)
              TS_LOCALEDIR);
     return problem;
   }
-  /* gettext takes the language from LANGUAGE, which it ignores while the
-   * message locale is "C": C.UTF-8 is C in all else and lets it count.
-   * Numbers and dates keep the C locale (LC_NUMERIC is not touched). */
+  /* gettext takes the language from LANGUAGE (the caller's to set), which
+   * glibc ignores while the message locale is "C": C.UTF-8 is C in all
+   * else and lets it count. Numbers and dates keep the C locale: LC_NUMERIC
+   * is not touched. (libintl on Windows reads only the environment.) */
   now = setlocale(LC_MESSAGES, NULL);
   if (!now || strcmp(now, "C") == 0 || strcmp(now, "POSIX") == 0)
     setlocale(LC_MESSAGES, "C.UTF-8");
-  snprintf(language_env, sizeof(language_env), "LANGUAGE=%s", language);
-  putenv(language_env);
   bindtextdomain(DOMAIN, dir);
   bind_textdomain_codeset(DOMAIN, "UTF-8");
   snprintf(lang, sizeof(lang), "%s", language);

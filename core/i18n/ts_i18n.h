@@ -35,7 +35,10 @@ const char *ts_ntext(const char *singular, const char *plural,
 #define _(msgid) ts_i18n_text(msgid)
 #define N_(msgid) msgid
 
-/* Speak LANG ("en", "de"; NULL or "en": English). The catalog is looked
+/* Speak LANG ("en", "de"; NULL or "en": English). gettext reads the
+ * language from the environment variable LANGUAGE, which the caller sets
+ * to LANG beforehand (tsp_env_set: the C library must see it). The
+ * catalog is looked
  * for beside PROGRAM (the running program's path): in <dir>/locale,
  * <dir>/../locale (the build tree) and <dir>/../share/locale (an
  * installation), then in the directory the build was configured to

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_file_io.h>
@@ -228,6 +229,16 @@ tsp_service_query(const char **state, const char **detail,
   else
     *state = "stopped";
   (void)sub;
+  return NULL;
+}
+
+ts_error_t *
+tsp_env_set(const char *name, const char *value, apr_pool_t *pool)
+{
+  (void)pool;
+  if (setenv(name, value, 1) != 0)
+    return ts_error_aprf(APR_FROM_OS_ERROR(errno), "cannot set %s in the "
+                         "environment", name);
   return NULL;
 }
 

@@ -10,7 +10,10 @@
 #include "tsp.h"
 
 #include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <apr_env.h>
 #include <apr_strings.h>
 
 #include "win32_util.h"
@@ -227,6 +230,38 @@ tsp_service_query(const char **state, const char **detail,
                          "%lu", (unsigned long)st.dwCurrentState,
                          (unsigned long)st.dwWin32ExitCode,
                          (unsigned long)st.dwServiceSpecificExitCode);
+  return NULL;
+}
+
+ts_error_t *
+tsp_env_set(const char *name, const char *value, apr_pool_t *pool)
+{
+  size_t len = strlen(name), n = 0, k = 0;
+  char **old = _environ, **env;
+  apr_status_t s = apr_env_set(name, value, pool);   /* the system's */
+
+  if (s)
+    return ts_error_aprf(s, "cannot set %s in the environment", name);
+  /* The C library's getenv() reads _environ, which apr_app_initialize()
+   * replaced with an array of its own that _putenv() cannot grow (under
+   * wine it leaves _environ NULL): give it a new array with NAME=VALUE.
+   * The old array stays: pointers into it may be held. */
+  while (old && old[n])
+    n++;
+  env = malloc((n + 2) * sizeof(*env));
+  if (!env)
+    return ts_error_createf(TS_EOS, "out of memory setting %s", name);
+  for (size_t i = 0; i < n; i++)
+    if (!(_strnicmp(old[i], name, len) == 0 && old[i][len] == '='))
+      env[k++] = old[i];
+  env[k] = malloc(len + strlen(value) + 2);
+  if (!env[k]) {
+    free(env);
+    return ts_error_createf(TS_EOS, "out of memory setting %s", name);
+  }
+  sprintf(env[k], "%s=%s", name, value);
+  env[k + 1] = NULL;
+  _environ = env;
   return NULL;
 }
 
