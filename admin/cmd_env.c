@@ -234,6 +234,11 @@ explain(ts_error_t *err, const char *verb, const char *name,
     ts_error_clear(err);
     return ts_error_createf(TS_EPERM, "%s", text);
   }
+  if (ts_error_code(err) == TS_ECONFIG)
+    /* a malformed settings file: its fault, not the value's (the error
+     * names the file and the line) */
+    return ts_error_wrapf(err, "cannot %s %s: nothing was written; fix the "
+                          "stored settings first", verb, name);
   if (ts_error_code(err) == TS_EINVAL && def) {
     const char *example = def->example ? def->example
                           : ts_settings_default(def, 0, pool);
