@@ -268,10 +268,45 @@ Test(admin_env, malformed_file_is_named_with_its_line)
   fputs("# ok\nINOHOST=lic1 17000\n", f);
   fclose(f);
   r = ADMIN("env", "show");
-  cr_assert_neq(r.status, 0);
+  cr_assert_eq(r.status, 78, "EX_CONFIG, as for an invalid stored value: "
+               "%d %s", r.status, r.err);
   cr_assert(strstr(r.err, "line 2 is malformed"), "%s", r.err);
   cr_assert(strstr(r.err, sysfile), "%s", r.err);
   run_free(&r);
+  r = ADMIN("env", "get", "INOLANG");
+  cr_assert_eq(r.status, 78, "%d %s", r.status, r.err);
+  run_free(&r);
+}
+
+/* A valid value is not blamed for the file's fault: the refusal names the
+ * malformed file and its line, and nothing is written. */
+Test(admin_env, set_with_a_malformed_file_names_the_file_not_the_value)
+{
+  char dir[300], *before, *after;
+  FILE *f;
+  run_result_t r;
+
+  snprintf(dir, sizeof(dir), "%s/tessera", etc);
+  mkdir(dir, 0755);
+  f = fopen(sysfile, "w");
+  fputs("# ok\nINOHOST=lic1 17000\n", f);
+  fclose(f);
+  before = slurp(sysfile);
+  r = ADMIN("env", "set", "INOLANG", "en", "--scope", "user");
+  cr_assert_eq(r.status, 78, "%d %s", r.status, r.err);
+  cr_assert(strstr(r.err, "cannot set INOLANG: nothing was written"), "%s",
+            r.err);
+  cr_assert(strstr(r.err, sysfile) && strstr(r.err, "line 2 is malformed"),
+            "%s", r.err);
+  cr_assert_null(strstr(r.err, "format:"), "the value is blamed: %s",
+                 r.err);
+  cr_assert_null(strstr(r.err, "a language code"), "%s", r.err);
+  run_free(&r);
+  cr_assert_null(slurp(userfile), "the user file was written");
+  after = slurp(sysfile);
+  cr_assert_str_eq(after, before);
+  free(before);
+  free(after);
 }
 
 Test(admin_env, ports_plan_json)
