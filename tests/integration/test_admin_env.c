@@ -485,3 +485,32 @@ Test(admin_env, license_show_refuses_a_doctype)
             "%s", r.err);
   run_free(&r);
 }
+
+/* The id of a license issued without --id: two licenses for one host,
+ * issued on one day, were both "<host>-<date>". */
+Test(admin_env, licenses_issued_on_one_day_have_different_ids)
+{
+  char out[2][300];
+  const char *ids[2];
+  json_t *j[2];
+
+  for (int i = 0; i < 2; i++) {
+    run_result_t r;
+    snprintf(out[i], sizeof(out[i]), "%s/l%d.lic", root, i);
+    r = ADMIN("license", "issue", "--demo-key", "--host", "localhost",
+              "--licensee", "Demo", "--product", "demo:10:2099-12-31",
+              "--out", out[i]);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    r = ADMIN("license", "show", out[i], "--json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    j[i] = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(j[i], "%s", r.out);
+    ids[i] = json_string_value(json_object_get(j[i], "id"));
+    cr_assert_eq(strncmp(ids[i], "localhost-", 10), 0, "%s", ids[i]);
+    run_free(&r);
+  }
+  cr_assert_str_neq(ids[0], ids[1]);
+  json_decref(j[0]);
+  json_decref(j[1]);
+}
