@@ -82,8 +82,9 @@ ts_doctor_check_ports(ts_doctor_t *doc)
                     apr_psprintf(doc->pool, "%d-%d", e->first, e->last),
                     free_models ? NULL : "stop what holds them, or move p "
                     "with `tessera-admin env set INOHOST <host>.<port>`",
-                    "%d of the %d model-server ports %s are free%s",
+                    "%d of the %d model-server ports %s %s free%s",
                     free_models, e->last - e->first + 1, e->offset,
+                    free_models == 1 ? "is" : "are",
                     tsp_services_refuse_remote_projects() ? ""
                     : "; Linux holds a closed port in TIME_WAIT for a while, "
                       "so leave spare ports if model servers restart often");

@@ -219,10 +219,11 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                          APR_ARRAY_IDX(rep->examples, i, const char *),
                          NULL);
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
-                    "the account %s may not use %ld of the %ld entries below "
+                    "the account %s may not use %ld of the %ld entr%s below "
                     "INOPRJ %s (agents running as %s would fail there), "
                     "e.g. %s (checked as %s)", accounts[a], rep->denied,
-                    rep->scanned, prj, accounts[a], eg, rep->identity);
+                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
+                    accounts[a], eg, rep->identity);
     }
     for (int i = 0; i < rep->probes->nelts; i++)
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
@@ -230,8 +231,9 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                     APR_ARRAY_IDX(rep->probes, i, const char *));
     if (!rep->denied && !rep->probes->nelts)
       ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a], NULL,
-                    "the account %s can read and write all %ld entries "
+                    "the account %s can read and write all %ld entr%s "
                     "below INOPRJ %s (checked as %s)", accounts[a],
-                    rep->scanned, prj, rep->identity);
+                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
+                    rep->identity);
   }
 }

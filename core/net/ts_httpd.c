@@ -477,8 +477,9 @@ ts_httpd_stop(ts_httpd_t *httpd)
     apr_thread_cond_timedwait(httpd->resumed, httpd->stats_lock,
                               deadline - apr_time_now());
   if (httpd->deferred > 0)
-    ts_log(httpd->log, TS_LOG_ERROR, "the %s stops with %d requests still "
-           "waiting for their answer", httpd->name, httpd->deferred);
+    ts_log(httpd->log, TS_LOG_ERROR, "the %s stops with %d request%s still "
+           "waiting for an answer", httpd->name, httpd->deferred,
+           httpd->deferred == 1 ? "" : "s");
   apr_thread_mutex_unlock(httpd->stats_lock);
   for (int i = 0; i < httpd->nmhd; i++)
     MHD_stop_daemon(httpd->mhd[i]);

@@ -374,17 +374,37 @@ Test(admin_env, firewall_rules_load_into_nftables)
   cr_assert(strstr(r.out, "tcp dport { 17000-17015 } accept"), "%s", r.out);
   snprintf(path, sizeof(path), "%s/tessera.nft", root);
   f = fopen(path, "w");
-  fputs("add table inet filter\n"
-        "add chain inet filter input { type filter hook input priority 0; }\n",
-        f);
   fputs(r.out, f);
   fclose(f);
-  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft -f %s && nft list "
-           "ruleset' | grep -q 'tcp dport 17000-17015 accept comment "
-           "\"Tessera\"'", path);
+  /* as printed, into a machine without any rules: the table and the
+   * chain the rule needs are created */
+  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft -c -f %s && nft -f %s "
+           "&& nft list ruleset' | grep -q 'tcp dport 17000-17015 accept "
+           "comment \"Tessera\"'", path, path);
   cr_assert_eq(system(cmd), 0, "nft refused or lost the rule:\n%s", r.out);
+  /* beside an existing table inet filter whose input chain drops: the
+   * rule joins it, the chain's policy stays */
+  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft \"add table inet filter; "
+           "add chain inet filter input { type filter hook input priority "
+           "filter; policy drop; }\" && nft -f %s && nft list ruleset' > "
+           "%s/ruleset", path, root);
+  cr_assert_eq(system(cmd), 0, "nft refused the rules:\n%s", r.out);
+  {
+    char rs[400], *text;
+    snprintf(rs, sizeof(rs), "%s/ruleset", root);
+    text = slurp(rs);
+    cr_assert(strstr(text, "policy drop;") && strstr(text, "tcp dport "
+              "17000-17015 accept comment \"Tessera\""), "%s", text);
+    free(text);
+  }
+  /* and where the rule is printed, what it needs is said */
+  cr_assert(strstr(r.out, "# inet filter; the two lines before it create "
+                   "the table and the chain where"), "%s", r.out);
   run_free(&r);
 
+  r = ADMIN("ports", "--models", "1");
+  cr_assert(strstr(r.out, "(p..p+5 and 1 model server)."), "%s", r.out);
+  run_free(&r);
   r = ADMIN("ports", "--firewall", "ufw");
   cr_assert(strstr(r.out, "ufw allow 17000:17025/tcp"), "%s", r.out);
   run_free(&r);

@@ -177,6 +177,7 @@ after(const char *text, const char *prefix)
 Test(check, says_what_the_start_would_do_and_the_start_does_it)
 {
   run_result_t r;
+  char *log;
 
   install_license();
   r = check_role("license");
@@ -194,6 +195,12 @@ Test(check, says_what_the_start_would_do_and_the_start_does_it)
             "%s", r.out);
   run_free(&r);
   cr_assert_eq(start(NULL), 0);
+  stop();
+  /* one product, not "1 products" */
+  log = run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log",
+                                   lic, port));
+  cr_assert(strstr(log, "for localhost in force (1 product)\n"), "%s", log);
+  free(log);
 }
 
 /* A license server without a license starts (and answers 503 to every
