@@ -534,3 +534,29 @@ Test(admin_env, licenses_issued_on_one_day_have_different_ids)
   json_decref(j[0]);
   json_decref(j[1]);
 }
+
+/* An agent port in the model-server range is accepted (it is no other
+ * component's port), with a warning naming the range; it was silent. */
+Test(admin_env, agent_port_in_the_model_server_range_is_warned)
+{
+  run_result_t r = ADMIN("env", "set", "INOAGENTPORT", "17010", "--scope",
+                         "user");
+
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.err, "warning: INOAGENTPORT 17010 (the agent's port) "
+                   "lies in the model-server range 17006..17025"), "%s",
+            r.err);
+  cr_assert(strstr(r.err, "leave INOAGENTPORT unset (p+3 = 17003)"), "%s",
+            r.err);
+  run_free(&r);
+  r = ADMIN("env", "set", "INOAGENTPORT", "17030", "--scope", "user");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_null(strstr(r.err, "model-server range"), "%s", r.err);
+  run_free(&r);
+  /* a new p can bring the range to the agent's port */
+  r = ADMIN("env", "set", "INOHOST", "localhost.17020", "--scope", "user");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.err, "INOAGENTPORT 17030 (the agent's port) lies in "
+                   "the model-server range 17026..17045"), "%s", r.err);
+  run_free(&r);
+}
