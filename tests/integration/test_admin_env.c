@@ -560,3 +560,38 @@ Test(admin_env, agent_port_in_the_model_server_range_is_warned)
                    "the model-server range 17026..17045"), "%s", r.err);
   run_free(&r);
 }
+
+/* The README's exit codes that no other test holds: 66 without the file
+ * a command reads, 69 when the license server does not answer. */
+Test(admin_env, exit_codes_for_a_missing_file_and_a_server_that_is_down)
+{
+  char lic[300], env_lic[320], env_host[64], missing[300];
+  run_result_t r;
+  int p = run_free_port();
+
+  snprintf(lic, sizeof(lic), "%s/lic", root);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(missing, sizeof(missing), "%s/no-such.lic", root);
+  r = admin_as(NULL, env_lic, (const char *[]){ "license", "show", NULL });
+  cr_assert_eq(r.status, 66, "EX_NOINPUT: %d %s", r.status, r.err);
+  cr_assert(strstr(r.err, "cannot read the license: cannot open"), "%s",
+            r.err);
+  run_free(&r);
+  r = ADMIN("license", "import", missing);
+  cr_assert_eq(r.status, 66, "EX_NOINPUT: %d %s", r.status, r.err);
+  run_free(&r);
+
+  /* nothing listens on p */
+  snprintf(env_host, sizeof(env_host), "INOHOST=127.0.0.1.%d", p);
+  for (int i = 0; i < 3; i++) {
+    const char *const args[][3] = { { "status", NULL },
+                                    { "sessions", "list", NULL },
+                                    { "status", "--json", NULL } };
+    r = admin_as(NULL, env_host, args[i]);
+    cr_assert_eq(r.status, 69, "EX_UNAVAILABLE for %s: %d %s", args[i][0],
+                 r.status, r.err);
+    cr_assert(strstr(r.err, "does not answer; is it running?"), "%s",
+              r.err);
+    run_free(&r);
+  }
+}

@@ -416,4 +416,31 @@ Test(check, beside_the_running_server_judges_a_restart)
   /* and it took nothing from the running server */
   cr_assert_eq(run_http(port, "GET", "/health", NULL, NULL, NULL, 0), 200);
   cr_assert_eq(kill(server, 0), 0);
+  /* a start now is refused: another instance, EX_UNAVAILABLE */
+  r = run((const char *[]){ TESSERAD, "license", NULL }, env(), NULL);
+  cr_assert_eq(r.status, 69, "%d %s", r.status, r.err);
+  cr_assert(strstr(r.err, apr_psprintf(tp, "another instance (pid %ld)",
+                                       (long)server)), "%s", r.err);
+  run_free(&r);
+}
+
+/* The command line: EX_USAGE. */
+Test(check, usage_errors_exit_64)
+{
+  const char *const args[][4] = { { TESSERAD, "frobnicate", NULL },
+                                  { TESSERAD, "license", "--nope", NULL },
+                                  { TESSERAD, "agent", NULL },
+                                  { TESSERAD, "license", "--project",
+                                    "26" } };
+
+  for (int i = 0; i < 4; i++) {
+    const char *argv[6] = { NULL };
+    run_result_t r;
+    for (int k = 0; k < 4 && args[i][k]; k++)
+      argv[k] = args[i][k];
+    r = run(argv, env(), NULL);
+    cr_assert_eq(r.status, 64, "%s %s: %d %s", argv[1],
+                 argv[2] ? argv[2] : "", r.status, r.err);
+    run_free(&r);
+  }
 }
