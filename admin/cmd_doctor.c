@@ -119,6 +119,29 @@ queue_owner(const char **account, apr_pool_t *pool)
   return NULL;
 }
 
+/* The findings, as JSON or for people; returns the exit status. */
+static int
+report(const ts_doctor_t *doc, int json, apr_pool_t *pool)
+{
+  int errors = count(doc, TS_SEV_ERROR), warnings = count(doc,
+                                                          TS_SEV_WARNING);
+
+  if (json)
+    admin_print_json(as_json(doc, errors, warnings));
+  else {
+    print_human(doc);
+    printf("\n%d error%s, %d warning%s", errors, errors == 1 ? "" : "s",
+           warnings, warnings == 1 ? "" : "s");
+    if (doc->unchecked)
+      printf("; INOPRJ was not checked as %s",
+             apr_array_pstrcat(pool, doc->unchecked, ','));
+    printf("\n");
+  }
+  /* errors first: what was found matters more than what was not looked
+   * at */
+  return errors ? TS_EX_CONFIG : doc->unchecked_status;
+}
+
 static int
 confirm(const char *question)
 {
@@ -142,7 +165,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   };
   apr_getopt_t *os;
   apr_status_t s;
-  int ch, json = 0, fix = 0, yes = 0, errors, warnings;
+  int ch, json = 0, fix = 0, yes = 0;
   const char *arg, *account = NULL;
   apr_array_header_t *accounts = apr_array_make(ctx->pool, 4,
                                                 sizeof(const char *));
@@ -211,22 +234,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_files(&doc);
   ts_doctor_check_msgqueues(&doc, account);
 
-  errors = count(&doc, TS_SEV_ERROR);
-  warnings = count(&doc, TS_SEV_WARNING);
-  if (json)
-    admin_print_json(as_json(&doc, errors, warnings));
-  else {
-    print_human(&doc);
-    printf("\n%d error%s, %d warning%s", errors, errors == 1 ? "" : "s",
-           warnings, warnings == 1 ? "" : "s");
-    if (doc.unchecked)
-      printf("; INOPRJ was not checked as %s",
-             apr_array_pstrcat(ctx->pool, doc.unchecked, ','));
-    printf("\n");
-  }
-  /* errors first: what was found matters more than what was not looked
-   * at */
-  ctx->exit_status = errors ? TS_EX_CONFIG : doc.unchecked_status;
+  ctx->exit_status = report(&doc, json, ctx->pool);
   return NULL;
 }
 
