@@ -56,11 +56,12 @@ struct ts_server_plan_t {
                                     network drive) */
   ts_error_t *degraded;          /* what it would start without, though
                                     the server is of little use without
-                                    it: "the license server would start
-                                    without a license in force ...", with
-                                    the error that keeps it out; or NULL.
-                                    A start meets it again and logs it;
-                                    `--check` fails with it. */
+                                    it, as a sentence with the error that
+                                    keeps it out: "the license server
+                                    would start with no license in force,
+                                    ...: <why>"; or NULL. A start meets it
+                                    again and logs it; `--check` fails
+                                    with it. */
   long running;                  /* ts_server_check() ALONE: the pid of
                                     this server running now, or 0 */
   apr_pool_t *pool;
