@@ -18,7 +18,9 @@ static const char usage[] =
   "file, ivm), the ports p..p+5 and the model-server range, open-file\n"
   "limits, and System V message queues (limit, use, stale queues).\n"
   "Every finding names the path, port or value, why it matters and the\n"
-  "command that fixes it. Exit 0 without errors, 78 with errors.\n"
+  "command that fixes it. Exit 0 without errors, 78 with errors; else 77\n"
+  "when INOPRJ could not be checked as an --account (that needs root),\n"
+  "65 when an --account does not exist on this machine.\n"
   "\n"
   "  --fix            apply the safe fixes, each one printed; asks first:\n"
   "                   create INOPRJ's missing identity and ivm/logs (as\n"
@@ -63,7 +65,7 @@ print_human(const ts_doctor_t *doc)
 static json_t *
 as_json(const ts_doctor_t *doc, int errors, int warnings)
 {
-  json_t *list = json_array();
+  json_t *list = json_array(), *unchecked = json_array();
 
   for (int i = 0; i < doc->findings->nelts; i++) {
     const ts_finding_t *f = &APR_ARRAY_IDX(doc->findings, i, ts_finding_t);
@@ -71,8 +73,12 @@ as_json(const ts_doctor_t *doc, int errors, int warnings)
       "severity", ts_severity_name(f->severity), "check", f->check,
       "subject", f->subject, "message", f->message, "fix", f->fix));
   }
-  return json_pack("{s:o, s:i, s:i}", "findings", list, "errors", errors,
-                   "warnings", warnings);
+  for (int i = 0; doc->unchecked && i < doc->unchecked->nelts; i++)
+    json_array_append_new(unchecked, json_string(
+      APR_ARRAY_IDX(doc->unchecked, i, const char *)));
+  return json_pack("{s:o, s:i, s:i, s:o}", "findings", list, "errors",
+                   errors, "warnings", warnings, "not_checked_as",
+                   unchecked);
 }
 
 static int
@@ -82,6 +88,58 @@ count(const ts_doctor_t *doc, ts_severity_t severity)
   for (int i = 0; i < doc->findings->nelts; i++)
     n += APR_ARRAY_IDX(doc->findings, i, ts_finding_t).severity == severity;
   return n;
+}
+
+/* --fix: *ACCOUNT, the account whose stale message queues it removes (the
+ * first --account, else the service account), must exist; one named that
+ * does not is refused. The service account missing here (no `service
+ * install` yet): *ACCOUNT NULL, no queue is removed. */
+static ts_error_t *
+queue_owner(const char **account, apr_pool_t *pool)
+{
+  ts_error_t *err = tsp_account_exists(*account ? *account
+                                                : tsp_service_account(),
+                                       pool);
+
+  if (!err) {
+    if (!*account)
+      *account = tsp_service_account();
+    return NULL;
+  }
+  if (*account) {
+    ts_error_t *refusal = ts_error_createf(TS_EINVAL, "doctor --fix would "
+      "remove the stale message queues of the account %s (the first "
+      "--account), but %s; nothing was checked or changed. Name the account "
+      "Tessera's servers run as first (`tessera`, which `tessera-admin "
+      "service install` creates)", *account, ts_error_text(err, pool));
+    ts_error_clear(err);
+    return refusal;
+  }
+  ts_error_clear(err);
+  return NULL;
+}
+
+/* The findings, as JSON or for people; returns the exit status. */
+static int
+report(const ts_doctor_t *doc, int json, apr_pool_t *pool)
+{
+  int errors = count(doc, TS_SEV_ERROR), warnings = count(doc,
+                                                          TS_SEV_WARNING);
+
+  if (json)
+    admin_print_json(as_json(doc, errors, warnings));
+  else {
+    print_human(doc);
+    printf("\n%d error%s, %d warning%s", errors, errors == 1 ? "" : "s",
+           warnings, warnings == 1 ? "" : "s");
+    if (doc->unchecked)
+      printf("; INOPRJ was not checked as %s",
+             apr_array_pstrcat(pool, doc->unchecked, ','));
+    printf("\n");
+  }
+  /* errors first: what was found matters more than what was not looked
+   * at */
+  return errors ? TS_EX_CONFIG : doc->unchecked_status;
 }
 
 static int
@@ -107,7 +165,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   };
   apr_getopt_t *os;
   apr_status_t s;
-  int ch, json = 0, fix = 0, yes = 0, errors, warnings;
+  int ch, json = 0, fix = 0, yes = 0;
   const char *arg, *account = NULL;
   apr_array_header_t *accounts = apr_array_make(ctx->pool, 4,
                                                 sizeof(const char *));
@@ -138,16 +196,20 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   }
   if (s != APR_EOF || os->ind != ctx->argc)
     return admin_usage_error(usage, "doctor takes no arguments");
-  if (!account)
-    account = tsp_service_account();
   if (fix && !yes && json)
     return admin_usage_error(usage, "--fix with --json needs --yes (there "
                              "is nobody to ask)");
+  if (fix)
+    TS_ERR(queue_owner(&account, ctx->pool));
+  else if (!account)
+    account = tsp_service_account();
   if (fix && !yes
       && !confirm(apr_psprintf(ctx->pool, "Apply the safe fixes: give INOPRJ "
                                "its identity and ivm/logs where they are "
-                               "missing, and remove the stale message "
-                               "queues of the account '%s'?", account)))
+                               "missing%s%s%s?", account ? ", and remove "
+                               "the stale message queues of the account '"
+                               : "", account ? account : "",
+                               account ? "'" : "")))
     fix = 0;
   TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
@@ -159,6 +221,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_config(&doc);
   ts_doctor_check_network_drives(&doc);
   ts_doctor_check_project(&doc);
+  doc.named = accounts->nelts;
   ts_doctor_check_scenarios(&doc, accounts);
   if (!accounts->nelts) {
     /* nobody named: the account the services run as */
@@ -171,16 +234,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   ts_doctor_check_files(&doc);
   ts_doctor_check_msgqueues(&doc, account);
 
-  errors = count(&doc, TS_SEV_ERROR);
-  warnings = count(&doc, TS_SEV_WARNING);
-  if (json)
-    admin_print_json(as_json(&doc, errors, warnings));
-  else {
-    print_human(&doc);
-    printf("\n%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s",
-           warnings, warnings == 1 ? "" : "s");
-  }
-  ctx->exit_status = errors ? TS_EX_CONFIG : TS_EX_OK;
+  ctx->exit_status = report(&doc, json, ctx->pool);
   return NULL;
 }
 

@@ -5,12 +5,14 @@
  * refusal prints what is wrong, the accepted form and a good example.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_env.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "ts_ports.h"
 #include "ts_settings.h"
 
 static const char synopsis[] =
@@ -234,6 +236,11 @@ explain(ts_error_t *err, const char *verb, const char *name,
     ts_error_clear(err);
     return ts_error_createf(TS_EPERM, "%s", text);
   }
+  if (ts_error_code(err) == TS_ECONFIG)
+    /* a malformed settings file: its fault, not the value's (the error
+     * names the file and the line) */
+    return ts_error_wrapf(err, "cannot %s %s: nothing was written; fix the "
+                          "stored settings first", verb, name);
   if (ts_error_code(err) == TS_EINVAL && def) {
     const char *example = def->example ? def->example
                           : ts_settings_default(def, 0, pool);
@@ -262,6 +269,27 @@ host_of(const char *value, apr_pool_t *pool)
     return NULL;
   }
   return host;
+}
+
+/* The agent's port in the model servers' range is accepted (it is not
+ * another component's port), and said. */
+static void
+warn_model_range(const ts_settings_t *settings, apr_pool_t *pool)
+{
+  const ts_setting_value_t *agent = ts_settings_get(settings,
+                                                    "INOAGENTPORT");
+  int p = ts_settings_port(settings), a;
+  const char *warning;
+
+  if (!p || !agent->value || agent->problem)
+    return;
+  a = atoi(agent->value);
+  warning = ts_port_model_range_warning(apr_psprintf(pool, "INOAGENTPORT "
+                                                     "%d (the agent's port)",
+                                                     a), a, a, p, pool);
+  if (warning)
+    fprintf(stderr, "warning: %s, or leave INOAGENTPORT unset (p+3 = "
+            "%d)\n", warning, p + 3);
 }
 
 /* After a write: say what else the administrator should know. */
@@ -298,6 +326,8 @@ report_effect(tsp_settings_t *store, const char *name, const char *written,
     fprintf(stderr, "note: the license server host changes from %s to %s: "
             "a license bound to %s needs re-activation for %s\n", old_host,
             new_host, old_host, new_host);
+  if (strcmp(name, "INOAGENTPORT") == 0 || strcmp(name, "INOHOST") == 0)
+    warn_model_range(settings, pool);
 }
 
 static ts_error_t *

@@ -211,6 +211,7 @@ issue(admin_ctx_t *ctx, const lic_opts_t *o)
   const char *xml;
   char stamp[APR_RFC822_DATE_LEN + 8];
   apr_time_exp_t t;
+  apr_time_t now;
 
   if (!o->host || !o->licensee || !o->products->nelts
       || !(o->demo || o->key))
@@ -229,13 +230,14 @@ issue(admin_ctx_t *ctx, const lic_opts_t *o)
                               "not %d)", o->key, (int)len, (int)sizeof(sk));
     memcpy(sk, text, sizeof(sk));
   }
-  apr_time_exp_gmt(&t, apr_time_now());
+  now = apr_time_now();
+  apr_time_exp_gmt(&t, now);
   apr_snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
                t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
                t.tm_min, t.tm_sec);
-  lic.id = o->id ? o->id : apr_psprintf(ctx->pool, "%s-%04d%02d%02d",
-                                         o->host, t.tm_year + 1900,
-                                         t.tm_mon + 1, t.tm_mday);
+  lic.id = o->id;
+  if (!lic.id)
+    TS_ERR(ts_license_new_id(&lic.id, o->host, now, ctx->pool));
   lic.issued = stamp;
   lic.licensee = o->licensee;
   lic.host = o->host;

@@ -33,10 +33,24 @@ print_firewall(const char *kind, const char *inohost, int p, int agent,
   const char *agent_nft = extra ? apr_psprintf(pool, ", %d", agent) : "";
 
   printf("# Tessera: INOHOST %s, p = %d: ports p..p+5 and %d model "
-         "servers%s\n", inohost, p, models,
+         "server%s%s\n", inohost, p, models, models == 1 ? "" : "s",
          extra ? ", and the agent's port" : "");
   if (strcmp(kind, "nftables") == 0) {
-    printf("# for the input chain of table inet filter; load with nft -f\n");
+    printf("# Load with `nft -f FILE`. The rule goes into the input chain "
+           "of the table\n"
+           "# inet filter; the two lines before it create the table and "
+           "the chain where\n"
+           "# they are missing and leave existing ones as they are. An "
+           "existing input\n"
+           "# chain of another priority makes nft refuse the `add chain` "
+           "line: remove it\n"
+           "# then. Where another table drops these ports on the input "
+           "hook, put the rule\n"
+           "# there: an accept in one table does not overrule a drop in "
+           "another.\n");
+    printf("add table inet filter\n");
+    printf("add chain inet filter input { type filter hook input priority "
+           "0; }\n");
     printf("add rule inet filter input tcp dport { %d-%d%s } accept "
            "comment \"Tessera\"\n", p, last, agent_nft);
   }
@@ -149,8 +163,8 @@ admin_cmd_ports(admin_ctx_t *ctx)
     printf("%-13s %-14s %-21s %s\n", ports, e->offset, e->component,
            e->runs);
   }
-  printf("\nFirewall: pass TCP %d-%d (p..p+5 and %d model servers)%s.\n",
-         p, p + 5 + models, models,
+  printf("\nFirewall: pass TCP %d-%d (p..p+5 and %d model server%s)%s.\n",
+         p, p + 5 + models, models, models == 1 ? "" : "s",
          agent > p + 5 + models || agent < p
            ? apr_psprintf(ctx->pool, " and TCP %d (agent)", agent) : "");
   printf("Linux holds a closed port in TIME_WAIT for a while: if model "

@@ -231,6 +231,11 @@ const char *tsp_port_owner(int port, apr_pool_t *pool);
 const char *const *tsp_program_dirs(void);
 const char *const *tsp_program_suffixes(void);
 
+/* Whether this process may run the program file PATH (Linux: access()
+ * with X_OK, which root passes when any execute bit is set). Windows: 1,
+ * a program found is runnable as far as can be told before running it. */
+int tsp_program_runnable(const char *path);
+
 /* ---- helper programs a server runs as its children (helpers.c) -------
  *
  * The bus broker is such a helper. It never runs as root: when this
@@ -345,6 +350,9 @@ ts_error_t *tsp_access_scan(tsp_access_report_t **report, const char *dir,
                             const char *account,
                             const char *const *probe_dirs, apr_pool_t *pool);
 
+/* NULL when ACCOUNT exists on this machine; else TS_ENOENT saying so. */
+ts_error_t *tsp_account_exists(const char *account, apr_pool_t *pool);
+
 /* The command that gives ACCOUNT read and write access to the tree DIR,
  * for this platform's permission model. */
 const char *tsp_access_fix(const char *dir, const char *account,
@@ -450,6 +458,12 @@ ts_error_t *tsp_service_run(int *exit_status,
 
 /* A one-line status for the service manager (systemd STATUS=). */
 void tsp_service_status(tsp_service_t *service, const char *text);
+
+/* The pid of another process that holds the lock on the pid file PATH
+ * (a server running now), or 0. Not for a process that holds the lock
+ * itself: opening and closing the file would drop it (POSIX record
+ * locks). Windows, which has no pid file: 0. */
+long tsp_pidfile_holder(const char *path);
 
 /* ---- service registration (tessera-admin service ...) ------------------ */
 

@@ -47,7 +47,9 @@ static const char usage_tail[] =
   "  --service    run under the service manager: the command line of the\n"
   "               systemd unit and of the Windows service (the bus is then\n"
   "               a service of its own, not a child)\n"
-  "  --check      validate the settings and INOLIC/tessera.xml and exit\n"
+  "  --check      run every check the start makes (settings, tessera.xml,\n"
+  "               the license, the broker program, the ports) and say\n"
+  "               what it would do; exit 0 only when it would succeed\n"
   "\n"
   "Signals (Linux): TERM/INT stop, HUP reloads and reopens the log.\n";
 
@@ -152,6 +154,35 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
   return NULL;
 }
 
+/* --check: what a start of SERVER would do, by the checks the start
+ * makes (ts_server_check); an error when it would fail, or would run
+ * without a license in force. */
+static ts_error_t *
+check_only(ts_server_t *server, const ts_role_t *role, apr_pool_t *pool)
+{
+  ts_server_plan_t *plan;
+  ts_error_t *err = ts_server_check(&plan, server, 1, pool);
+
+  printf("tesserad %s --check:\n", role->name);
+  for (int i = 0; i < plan->lines->nelts; i++)
+    printf("  %s\n", APR_ARRAY_IDX(plan->lines, i, const char *));
+  for (int i = 0; i < plan->warnings->nelts; i++)
+    printf("  warning: %s\n", APR_ARRAY_IDX(plan->warnings, i,
+                                            const char *));
+  if (err) {
+    ts_error_clear(plan->degraded);
+    return ts_error_wrapf(err, "the %s server would not start", role->name);
+  }
+  if (plan->degraded)
+    return plan->degraded;
+  if (plan->running)
+    printf("the %s server would start again once the running one (pid %ld) "
+           "stopped\n", role->name, plan->running);
+  else
+    printf("the %s server would start\n", role->name);
+  return NULL;
+}
+
 static ts_error_t *
 run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
 {
@@ -175,18 +206,14 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
   TS_ERR(ts_settings_open_store(&store, NULL, pool));
   /* log to stderr in the foreground, and under systemd, whose journal
    * takes it; a Windows service has the log file and the event log */
-  TS_ERR(ts_server_create(&server, o.role, o.project, store,
-                          (o.mode != TSP_RUN_SERVICE
-                           || tsp_stderr_is_journal()) && !o.check,
-                          o.mode == TSP_RUN_SERVICE, pool));
-  if (o.check) {
-    const char *cfg = ts_server_config_path(server);
-    printf("tesserad %s: settings are valid (port %d); %s\n", o.role->name,
-           ts_server_port(server),
-           cfg ? apr_psprintf(pool, "configuration %s is valid", cfg)
-               : "no tessera.xml in INOLIC: the defaults apply");
-    return NULL;
-  }
+  TS_ERR_W(ts_server_create(&server, o.role, o.project, store,
+                            (o.mode != TSP_RUN_SERVICE
+                             || tsp_stderr_is_journal()) && !o.check,
+                            o.mode == TSP_RUN_SERVICE, pool),
+           o.check ? "the %s server would not start"
+                   : "cannot start the %s server", o.role->name);
+  if (o.check)
+    return check_only(server, o.role, pool);
   ts_server_hooks(&hooks, server);
   options.name = o.project ? apr_pstrcat(pool, "tessera-", o.role->name,
                                          "-", o.project, NULL)

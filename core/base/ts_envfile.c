@@ -48,10 +48,12 @@ ts_envfile_create(const char *path, apr_pool_t *pool)
   return ef;
 }
 
+/* A malformed file is the administrator's to fix (TS_ECONFIG): the file
+ * is where the settings are stored, never input of the command at hand. */
 static ts_error_t *
 bad_line(const ts_envfile_t *ef, int number, const char *why)
 {
-  return ts_error_createf(TS_EINVAL,
+  return ts_error_createf(TS_ECONFIG,
     "%s line %d is malformed: %s; write it as NAME=\"value\" (escape \\ \" $ "
     "and ` with a backslash), or remove the line",
     ef->path, number, why);
@@ -131,7 +133,7 @@ ts_envfile_parse(ts_envfile_t **ef_p, const char *path, const char *text,
   int number = 0;
 
   if (memchr(text, '\0', len))
-    return ts_error_createf(TS_EINVAL,
+    return ts_error_createf(TS_ECONFIG,
       "%s contains a NUL byte: it is not a text file; restore it from a "
       "backup or remove it", path);
   while (p < end) {

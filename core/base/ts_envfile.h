@@ -25,7 +25,9 @@
 
 typedef struct ts_envfile_t ts_envfile_t;
 
-/* Parse TEXT (LEN bytes) into *EF. PATH names the file in messages. */
+/* Parse TEXT (LEN bytes) into *EF. PATH names the file in messages. A
+ * malformed file is TS_ECONFIG (the administrator must fix it) naming PATH
+ * and the line. */
 ts_error_t *ts_envfile_parse(ts_envfile_t **ef, const char *path,
                              const char *text, apr_size_t len,
                              apr_pool_t *pool);
@@ -57,7 +59,8 @@ const char *ts_envfile_render(const ts_envfile_t *ef);
 const char *ts_envfile_quote(const char *value, apr_pool_t *pool);
 
 /* Values that cannot be stored on one line (newline, NUL, other control
- * characters) are refused; NAME must be a shell variable name. */
+ * characters) are refused; NAME must be a shell variable name. Both are
+ * TS_EINVAL: input of the command that would write them. */
 ts_error_t *ts_envfile_check(const char *name, const char *value);
 
 #endif

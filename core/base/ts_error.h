@@ -20,11 +20,13 @@
 typedef enum ts_errcode_t {
   TS_OK = 0,        /* only on wrapping errors: take the cause's code */
   TS_EUSAGE,        /* the command line is wrong */
-  TS_EINVAL,        /* a value, file or request is malformed */
+  TS_EINVAL,        /* input given on the command line or in a request
+                       is malformed (a value, a file named there) */
   TS_ENOENT,        /* something that must exist does not */
   TS_EPERM,         /* the caller lacks the right to do this */
   TS_EIO,           /* reading or writing a file failed */
-  TS_ECONFIG,       /* the effective configuration is unusable */
+  TS_ECONFIG,       /* configuration the administrator must fix: a
+                       setting, the file it is stored in, tessera.xml */
   TS_EUNAVAIL,      /* a service or resource is not available */
   TS_EOS,           /* a system call failed for another reason */
   TS_EINTERNAL      /* a bug */
@@ -74,6 +76,12 @@ typedef struct ts_error_t {
 /* Wrap CAUSE in a new error that adds context; keeps the cause's code. */
 #define ts_error_wrapf(cause, ...) \
   ts_error__createf(TS__WHERE, TS_OK, 0, (cause), __VA_ARGS__)
+
+/* Wrap CAUSE and give the chain the category CODE: where a lower layer's
+ * error (a malformed file: TS_EINVAL) means something else to its caller
+ * (the file is configuration the administrator must fix: TS_ECONFIG). */
+#define ts_error_wrap_codef(code, cause, ...) \
+  ts_error__createf(TS__WHERE, (code), 0, (cause), __VA_ARGS__)
 
 /* Return the error of EXPR, if any, to our caller. */
 #define TS_ERR(expr)                        \

@@ -159,8 +159,11 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
       err = license_server(c, n, pool);
   }
   apr_pool_destroy(scratch);
+  /* whatever the parser's code, an invalid tessera.xml is the
+   * administrator's to fix */
   if (err)
-    return ts_error_wrapf(err, "the configuration %s was not used", path);
+    return ts_error_wrap_codef(TS_ECONFIG, err, "the configuration %s was "
+                               "not used", path);
   *config = c;
   return NULL;
 }
@@ -200,7 +203,7 @@ ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
   for (int i = 0; i < c->projects->nelts; i++) {
     const ts_project_t *p = &APR_ARRAY_IDX(c->projects, i, ts_project_t);
     if (p->port + 2 >= port && p->port <= port + 5)
-      return ts_error_createf(TS_EINVAL, "%s line %d, element project: the "
+      return ts_error_createf(TS_ECONFIG, "%s line %d, element project: the "
         "project license server %s on port %d uses ports %d..%d, which "
         "overlap the main license server's %d..%d (INOHOST); choose a port "
         "outside %d..%d", c->path, p->line, p->version, p->port, p->port,
@@ -208,7 +211,7 @@ ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
     for (int j = 0; j < i; j++) {
       const ts_project_t *q = &APR_ARRAY_IDX(c->projects, j, ts_project_t);
       if (abs(p->port - q->port) <= 2)
-        return ts_error_createf(TS_EINVAL, "%s line %d, element project: "
+        return ts_error_createf(TS_ECONFIG, "%s line %d, element project: "
           "the project license servers %s (port %d) and %s (port %d) need "
           "3 ports each (p', p'+1 bus, p'+2 hub) and overlap; move one at "
           "least 3 ports away", c->path, p->line, p->version, p->port,

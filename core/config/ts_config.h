@@ -52,7 +52,9 @@ typedef struct ts_config_t {
 const char *ts_config_path(const char *inolic, apr_pool_t *pool);
 
 /* Read PATH; a file that does not exist gives the defaults. Errors name
- * the file, line and element (TS_EINVAL) and what to change. */
+ * the file, line and element and what to change; an invalid file is
+ * TS_ECONFIG (exit 78: the administrator must fix it), one that cannot be
+ * read has the code of the failed read (e.g. TS_EPERM). */
 ts_error_t *ts_config_load(ts_config_t **config, const char *path,
                            apr_pool_t *pool);
 
@@ -65,7 +67,8 @@ ts_error_t *ts_config_parse(ts_config_t **config, const char *path,
 /* What the servers need beyond the schema, for the main license
  * server's port P (from INOHOST): each project license server's
  * p'..p'+2 clear of p..p+5 and of each other; no <twin> (twin mode is not
- * available in this version). Errors name the file, line and element. */
+ * available in this version). Errors (TS_ECONFIG) name the file, line and
+ * element. */
 ts_error_t *ts_config_check(const ts_config_t *config, int port,
                             apr_pool_t *pool);
 

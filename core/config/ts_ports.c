@@ -18,6 +18,23 @@ add(apr_array_header_t *plan, int first, int last, const char *component,
   e->runs = runs;
 }
 
+const char *
+ts_port_model_range_warning(const char *what, int first, int last, int p,
+                            apr_pool_t *pool)
+{
+  int low = p + 6, high = p + 5 + TS_PLAN_DEFAULT_MODELS;
+
+  if (last < low || first > high)
+    return NULL;
+  return apr_psprintf(pool, "%s lies in the model-server range %d..%d "
+                      "(p+6..p+%d with p = %d: room for %d model servers, "
+                      "as `tessera-admin ports` plans it); model servers "
+                      "bind the next free port from p+6 and may take it "
+                      "first; choose ports outside %d..%d", what, low,
+                      high, 5 + TS_PLAN_DEFAULT_MODELS, p,
+                      TS_PLAN_DEFAULT_MODELS, p, high);
+}
+
 ts_error_t *
 ts_port_plan(apr_array_header_t **entries, int p, int agent_port, int models,
              apr_pool_t *pool)

@@ -24,4 +24,12 @@ typedef struct ts_port_entry_t {
 ts_error_t *ts_port_plan(apr_array_header_t **entries, int p, int agent_port,
                          int models, apr_pool_t *pool);
 
+/* When any of the ports FIRST..LAST lies in the model servers' range of
+ * the plan for P (p+6..p+5+TS_PLAN_DEFAULT_MODELS, as `tessera-admin
+ * ports` plans it), a warning that WHAT ("INOAGENTPORT 17010") does, with
+ * the range and why it matters (a model server binds the next free port
+ * from p+6 and may take it first); else NULL. In POOL. */
+const char *ts_port_model_range_warning(const char *what, int first,
+                                        int last, int p, apr_pool_t *pool);
+
 #endif

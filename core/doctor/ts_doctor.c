@@ -174,14 +174,15 @@ ts_doctor_check_files(ts_doctor_t *doc)
                                "/etc/security/limits.d/tessera.conf", need,
                                need),
                   "the hard limit of open files (%ld) is below the %ld a "
-                  "server needs for %ld client connections; servers raise "
+                  "server needs for %ld client connection%s; servers raise "
                   "their soft limit only up to the hard one", hard, need,
-                  doc->connections);
+                  doc->connections, doc->connections == 1 ? "" : "s");
   else if (soft >= 0)
     ts_doctor_add(doc, TS_SEV_INFO, "open-files",
                   apr_psprintf(doc->pool, "soft %ld, hard %ld", soft, hard),
                   NULL, "open files: servers raise the soft limit (%ld) to "
-                  "the hard one (%ld), enough for %ld client connections",
-                  soft, hard, doc->connections);
+                  "the hard one (%ld), enough for %ld client connection%s",
+                  soft, hard, doc->connections,
+                  doc->connections == 1 ? "" : "s");
 }
 

@@ -33,6 +33,14 @@ typedef struct ts_doctor_t {
   long connections;      /* expected client connections (fd check) */
   int account_implicit;  /* access checked as the service account because
                             no --account was given */
+  int named;             /* the first NAMED accounts of the access check
+                            were named with --account */
+  apr_array_header_t *unchecked;  /* of const char *: accounts named with
+                                     --account as which INOPRJ could not
+                                     be checked (or NULL: none yet) */
+  int unchecked_status;  /* their exit status: 77 (EX_NOPERM) when one
+                            needed root, else 65 (EX_DATAERR) when one
+                            does not exist; 0: all were checked */
   apr_array_header_t *findings;   /* of ts_finding_t */
   apr_pool_t *pool;
 } ts_doctor_t;
@@ -64,7 +72,9 @@ void ts_doctor_check_scenarios(ts_doctor_t *doc,
 
 /* Access to INOPRJ for each of ACCOUNTS (NULL-terminated): every entry
  * readable and writable, ivm and ivm/logs take a create-and-remove probe.
- * Checked as the account, not as root. */
+ * Checked as the account, not as root (which needs root on Linux). One of
+ * the first DOC->named that cannot be checked is a warning saying so, and
+ * recorded in DOC->unchecked and DOC->unchecked_status. */
 void ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts);
 /* ACCOUNT: Tessera's service account; only its stale queues are removed
  * by --fix. */

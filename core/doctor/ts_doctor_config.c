@@ -8,6 +8,7 @@
 
 #include "ts_bus.h"
 #include "ts_config.h"
+#include "ts_ports.h"
 
 /* One end of the twin setup as this machine sees it. */
 typedef struct place_t {
@@ -130,6 +131,18 @@ ts_doctor_check_config(ts_doctor_t *doc)
                 cfg->path ? "valid" : "absent: every default applies "
                 "(listen on every address, bus started by the license "
                 "server)");
+  for (int i = 0; i < cfg->projects->nelts; i++) {
+    const ts_project_t *pr = &APR_ARRAY_IDX(cfg->projects, i, ts_project_t);
+    const char *warning = ts_port_model_range_warning(
+      apr_psprintf(doc->pool, "the project license server %s (%s line %d: "
+                   "ports %d..%d, p' to p'+2)", pr->version, path, pr->line,
+                   pr->port, pr->port + 2), pr->port, pr->port + 2, p,
+      doc->pool);
+    if (warning)
+      ts_doctor_add(doc, TS_SEV_WARNING, "configuration", pr->version,
+                    "move it in tessera.xml: <project version=... "
+                    "port=...>", "%s", warning);
+  }
   if (cfg->bus_start == TS_BUS_EXTERNAL)
     return;
   err = ts_bus_find_program(&program, cfg->bus_program, p + 1, doc->pool);

@@ -36,8 +36,8 @@ ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account)
                   "message queues", msgmni, MSGMNI_MIN);
   ts_doctor_add(doc, TS_SEV_INFO, "message-queues",
                 apr_psprintf(doc->pool, "%d of %ld", queues->nelts, msgmni),
-                NULL, "%d message queues in use of at most %ld",
-                queues->nelts, msgmni);
+                NULL, "%d message queue%s in use of at most %ld",
+                queues->nelts, queues->nelts == 1 ? "" : "s", msgmni);
   for (int i = 0; i < queues->nelts; i++) {
     tsp_msgqueue_t *q = &APR_ARRAY_IDX(queues, i, tsp_msgqueue_t);
     int ours = account && strcmp(q->owner, account) == 0;
@@ -56,7 +56,8 @@ ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account)
       else
         ts_doctor_add(doc, TS_SEV_INFO, "message-queues", subject, NULL,
                       "fixed: removed the stale queue (owner %s, %ld "
-                      "messages)", q->owner, q->messages);
+                      "message%s)", q->owner, q->messages,
+                      q->messages == 1 ? "" : "s");
       continue;
     }
     ts_doctor_add(doc, TS_SEV_WARNING, "message-queues", subject,
@@ -64,9 +65,10 @@ ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account)
                        : apr_psprintf(doc->pool, "ipcrm -q %ld (it belongs "
                                       "to %s, not to Tessera: check first)",
                                       q->id, q->owner),
-                  "stale message queue: owner %s, %ld messages, its last "
+                  "stale message queue: owner %s, %ld message%s, its last "
                   "sender (pid %ld) and receiver (pid %ld) are gone",
-                  q->owner, q->messages, q->last_sender, q->last_receiver);
+                  q->owner, q->messages, q->messages == 1 ? "" : "s",
+                  q->last_sender, q->last_receiver);
   }
   (void)stale;
 }

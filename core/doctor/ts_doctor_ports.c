@@ -55,6 +55,23 @@ bus_on(int port, apr_pool_t *pool)
   return state ? "bus" : NULL;
 }
 
+/* The agent's port AGENT (INOAGENTPORT) in the model servers' range of
+ * the plan for P: allowed, but a model server may take it first. */
+static void
+check_agent_port(ts_doctor_t *doc, const char *agent, int p)
+{
+  const char *warning = ts_port_model_range_warning(
+    apr_psprintf(doc->pool, "INOAGENTPORT %s (the agent's port)", agent),
+    atoi(agent), atoi(agent), p, doc->pool);
+
+  if (warning)
+    ts_doctor_add(doc, TS_SEV_WARNING, "ports", agent,
+                  apr_psprintf(doc->pool, "tessera-admin env unset "
+                               "INOAGENTPORT (p+3 = %d), or tessera-admin "
+                               "env set INOAGENTPORT <port>", p + 3),
+                  "%s", warning);
+}
+
 void
 ts_doctor_check_ports(ts_doctor_t *doc)
 {
@@ -65,6 +82,8 @@ ts_doctor_check_ports(ts_doctor_t *doc)
 
   if (!p)
     return;   /* reported by the settings check */
+  if (agent)
+    check_agent_port(doc, agent, p);
   err = ts_port_plan(&plan, p, agent ? atoi(agent) : p + 3,
                      TS_PLAN_DEFAULT_MODELS, doc->pool);
   if (err) {
@@ -82,8 +101,9 @@ ts_doctor_check_ports(ts_doctor_t *doc)
                     apr_psprintf(doc->pool, "%d-%d", e->first, e->last),
                     free_models ? NULL : "stop what holds them, or move p "
                     "with `tessera-admin env set INOHOST <host>.<port>`",
-                    "%d of the %d model-server ports %s are free%s",
+                    "%d of the %d model-server ports %s %s free%s",
                     free_models, e->last - e->first + 1, e->offset,
+                    free_models == 1 ? "is" : "are",
                     tsp_services_refuse_remote_projects() ? ""
                     : "; Linux holds a closed port in TIME_WAIT for a while, "
                       "so leave spare ports if model servers restart often");

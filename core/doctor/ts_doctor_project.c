@@ -167,6 +167,31 @@ ts_doctor_check_project(ts_doctor_t *doc)
                   prj, uuid_file);
 }
 
+/* ACCOUNT was named with --account, and INOPRJ could not be checked as
+ * it (ERR, cleared here): this run needs root, or there is no such
+ * account here. Said, and kept for the exit status. */
+static void
+not_checked(ts_doctor_t *doc, const char *account, ts_error_t *err)
+{
+  int perm = ts_error_code(err) == TS_EPERM;
+
+  ts_doctor_add(doc, TS_SEV_WARNING, "permissions", account,
+                perm ? apr_psprintf(doc->pool, "sudo tessera-admin doctor "
+                                    "--account %s", account)
+                     : "name an account of this machine (the agents' "
+                       "account here), or run the doctor where it exists",
+                "INOPRJ was NOT checked as the account %s: %s", account,
+                ts_error_text(err, doc->pool));
+  ts_error_clear(err);
+  if (!doc->unchecked)
+    doc->unchecked = apr_array_make(doc->pool, 2, sizeof(const char *));
+  APR_ARRAY_PUSH(doc->unchecked, const char *) = account;
+  if (perm)
+    doc->unchecked_status = TS_EX_NOPERM;
+  else if (!doc->unchecked_status)
+    doc->unchecked_status = TS_EX_DATAERR;
+}
+
 void
 ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
 {
@@ -204,6 +229,11 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
       ts_error_clear(err);
       continue;
     }
+    if (err && a < doc->named && (ts_error_code(err) == TS_EPERM
+                                  || ts_error_code(err) == TS_ENOENT)) {
+      not_checked(doc, accounts[a], err);
+      continue;
+    }
     if (err) {
       ts_doctor_add(doc, ts_error_code(err) == TS_EUNAVAIL ? TS_SEV_INFO
                                                            : TS_SEV_WARNING,
@@ -219,10 +249,11 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                          APR_ARRAY_IDX(rep->examples, i, const char *),
                          NULL);
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
-                    "the account %s may not use %ld of the %ld entries below "
+                    "the account %s may not use %ld of the %ld entr%s below "
                     "INOPRJ %s (agents running as %s would fail there), "
                     "e.g. %s (checked as %s)", accounts[a], rep->denied,
-                    rep->scanned, prj, accounts[a], eg, rep->identity);
+                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
+                    accounts[a], eg, rep->identity);
     }
     for (int i = 0; i < rep->probes->nelts; i++)
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
@@ -230,8 +261,9 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                     APR_ARRAY_IDX(rep->probes, i, const char *));
     if (!rep->denied && !rep->probes->nelts)
       ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a], NULL,
-                    "the account %s can read and write all %ld entries "
+                    "the account %s can read and write all %ld entr%s "
                     "below INOPRJ %s (checked as %s)", accounts[a],
-                    rep->scanned, prj, rep->identity);
+                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
+                    rep->identity);
   }
 }

@@ -148,6 +148,24 @@ ts_credential_open(ts_credential_t **cred, const char *inodir, ts_log_t *log,
   return NULL;
 }
 
+ts_error_t *
+ts_credential_check(const char **what, const char *inodir, apr_pool_t *pool)
+{
+  const char *path = ts_credential_path(inodir, pool);
+  ts_credential_t *cred;
+  ts_error_t *err = ts_credential_load(&cred, path, pool);
+
+  if (err && ts_error_code(err) == TS_ENOENT) {
+    ts_error_clear(err);
+    *what = apr_psprintf(pool, "%s does not exist yet: the start creates it",
+                         path);
+    return NULL;
+  }
+  TS_ERR(err);
+  *what = path;
+  return NULL;
+}
+
 const char *
 ts_credential_derive(const ts_credential_t *cred, const char *purpose,
                      apr_pool_t *pool)

@@ -55,6 +55,12 @@ const char *ts_credential_file(const ts_credential_t *cred);
 ts_error_t *ts_credential_open(ts_credential_t **cred, const char *inodir,
                                ts_log_t *log, apr_pool_t *pool);
 
+/* What ts_credential_open() would find in INODIR, changing nothing:
+ * *WHAT names the file, or says that the start would create it; a file
+ * that ts_credential_load() refuses is its error. */
+ts_error_t *ts_credential_check(const char **what, const char *inodir,
+                                apr_pool_t *pool);
+
 /* The key derived for PURPOSE ("http", "bus"): base64, in POOL. */
 const char *ts_credential_derive(const ts_credential_t *cred,
                                  const char *purpose, apr_pool_t *pool);

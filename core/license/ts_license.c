@@ -205,6 +205,24 @@ ts_license_sign(const char **xml, ts_license_t *lic,
 }
 
 ts_error_t *
+ts_license_new_id(const char **id, const char *host, apr_time_t now,
+                  apr_pool_t *pool)
+{
+  unsigned char bytes[6];
+  char hex[2 * sizeof(bytes) + 1];
+  apr_time_exp_t t;
+
+  if (sodium_init() < 0)
+    return ts_error_createf(TS_EINTERNAL, "libsodium cannot start");
+  randombytes_buf(bytes, sizeof(bytes));
+  sodium_bin2hex(hex, sizeof(hex), bytes, sizeof(bytes));
+  apr_time_exp_gmt(&t, now);
+  *id = apr_psprintf(pool, "%s-%04d%02d%02d-%s", host, t.tm_year + 1900,
+                     t.tm_mon + 1, t.tm_mday, hex);
+  return NULL;
+}
+
+ts_error_t *
 ts_license_demo_key(unsigned char *pk, unsigned char *sk)
 {
   unsigned char seed[crypto_sign_SEEDBYTES];

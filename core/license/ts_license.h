@@ -51,6 +51,12 @@ ts_error_t *ts_license_sign(const char **xml, ts_license_t *license,
                             const unsigned char *secret_key,
                             apr_pool_t *pool);
 
+/* *ID: a new license id for HOST issued at NOW, "<host>-<YYYYMMDD>-<12
+ * hex digits>", the digits random (libsodium), so that licenses issued for
+ * one host on one day still differ. In POOL. */
+ts_error_t *ts_license_new_id(const char **id, const char *host,
+                              apr_time_t now, apr_pool_t *pool);
+
 /* The demo key pair (public 32 bytes, secret 64 bytes). */
 ts_error_t *ts_license_demo_key(unsigned char *public_key,
                                 unsigned char *secret_key);

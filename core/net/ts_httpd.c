@@ -309,6 +309,10 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
   apr_os_sock_t fd;
   struct MHD_Daemon *mhd;
 
+  if (httpd->check_only) {   /* the port is free there: let it go */
+    apr_socket_close(listener);
+    return NULL;
+  }
   if (httpd->nmhd == MAX_LISTENERS) {
     apr_socket_close(listener);
     return ts_error_createf(TS_ECONFIG, "the %s can listen on at most %d "
@@ -438,6 +442,23 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
   return NULL;
 }
 
+ts_error_t *
+ts_httpd_check_port(const char *name, int port,
+                    const apr_array_header_t *addresses, apr_pool_t *pool)
+{
+  ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
+  ts_error_t *err = NULL;
+
+  httpd->name = apr_pstrdup(pool, name);
+  httpd->port = port;
+  httpd->check_only = 1;
+  if (!addresses || addresses->nelts == 0)
+    return listen_any(httpd, pool);
+  for (int i = 0; !err && i < addresses->nelts; i++)
+    err = listen_on(httpd, APR_ARRAY_IDX(addresses, i, const char *), pool);
+  return err;
+}
+
 void
 ts_httpd_stop(ts_httpd_t *httpd)
 {
@@ -456,8 +477,9 @@ ts_httpd_stop(ts_httpd_t *httpd)
     apr_thread_cond_timedwait(httpd->resumed, httpd->stats_lock,
                               deadline - apr_time_now());
   if (httpd->deferred > 0)
-    ts_log(httpd->log, TS_LOG_ERROR, "the %s stops with %d requests still "
-           "waiting for their answer", httpd->name, httpd->deferred);
+    ts_log(httpd->log, TS_LOG_ERROR, "the %s stops with %d request%s still "
+           "waiting for an answer", httpd->name, httpd->deferred,
+           httpd->deferred == 1 ? "" : "s");
   apr_thread_mutex_unlock(httpd->stats_lock);
   for (int i = 0; i < httpd->nmhd; i++)
     MHD_stop_daemon(httpd->mhd[i]);

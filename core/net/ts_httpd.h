@@ -124,6 +124,14 @@ ts_error_t *ts_httpd_start(ts_httpd_t **httpd, const char *name, int port,
                            ts_httpd_budget_t *budget, ts_log_t *log,
                            apr_pool_t *pool);
 
+/* Whether ts_httpd_start() could listen on PORT on ADDRESSES now: each
+ * address is bound as it would be and let go at once. NULL when it could;
+ * else the error ts_httpd_start() would give (the port in use, an address
+ * that is not this machine's, ...). NAME as for ts_httpd_start(). */
+ts_error_t *ts_httpd_check_port(const char *name, int port,
+                                const apr_array_header_t *addresses,
+                                apr_pool_t *pool);
+
 /* Write the request counters and latency histograms, per route and
  * status, to PROM (families PREFIX_http_requests_total and
  * PREFIX_http_request_duration_seconds), and the connections: open on

@@ -64,6 +64,8 @@ struct ts_httpd_t {
   ts_log_t *log;
   const char *name;
   int port;
+  int check_only;                     /* ts_httpd_check_port: bind and let
+                                         go, serve nothing */
 
   /* under BUDGET's lock */
   long open;                          /* connections held on this port */

@@ -12,7 +12,8 @@
  * it.
  *
  * The hooks run on the service runtime's main thread, one at a time:
- * START once, then RELOAD any number of times, then STOP once.
+ * CHECK and START once, then RELOAD any number of times, then STOP once
+ * (`tesserad --check`: CHECK alone).
  */
 #ifndef TS_ROLE_H
 #define TS_ROLE_H
@@ -21,6 +22,7 @@
 #include "ts_error.h"
 
 typedef struct ts_server_t ts_server_t;
+typedef struct ts_server_plan_t ts_server_plan_t;
 
 typedef struct ts_role_t {
   const char *name;           /* "license": the command line's word, the
@@ -45,6 +47,18 @@ typedef struct ts_role_t {
   /* Stop serving and release everything START took; STATE may be half
    * started. */
   void (*stop)(void *state, ts_server_t *server);
+
+  /* Every check START makes before it takes anything, in START's order,
+   * taking and changing nothing: what it reads valid, the programs it
+   * runs installed, its ports free (ts_server_check_port,
+   * ts_server_check_broker). Returns the error START would fail with;
+   * says on PLAN what START would do (ts_server_plan_add) and what it
+   * would run without (PLAN->degraded). The runtime runs it at the
+   * beginning of every start and alone for `tesserad --check`
+   * (ts_server_check), so the two cannot disagree. NULL: nothing beyond
+   * the runtime's checks. */
+  ts_error_t *(*check)(ts_server_plan_t *plan, ts_server_t *server,
+                       apr_pool_t *pool);
 } ts_role_t;
 
 #endif

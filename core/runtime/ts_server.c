@@ -119,14 +119,12 @@ static ts_error_t *
 load_config(ts_server_t *server, const char *project, apr_pool_t *pool)
 {
   ts_server_info_t *info = &server->info;
-  const char *role = info->role->name;
   ts_config_t *config;
 
-  TS_ERR_W(ts_config_load(&config, ts_config_path(info->inolic, pool),
-                          pool), "cannot start the %s server", role);
+  TS_ERR(ts_config_load(&config, ts_config_path(info->inolic, pool),
+                        pool));
   if (config->path)
-    TS_ERR_W(ts_config_check(config, info->main_port, pool),
-             "cannot start the %s server", role);
+    TS_ERR(ts_config_check(config, info->main_port, pool));
   info->config = config;
   info->port = info->main_port;
   if (project) {
@@ -155,9 +153,8 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
   problems = problems_of(settings, pool);
   if (problems)
-    return ts_error_createf(TS_ECONFIG, "cannot start the %s server: %s; "
-                            "fix with `tessera-admin env set NAME VALUE`",
-                            role->name, problems);
+    return ts_error_createf(TS_ECONFIG, "invalid settings: %s; fix with "
+                            "`tessera-admin env set NAME VALUE`", problems);
   server->settings = settings;
   server->store = store;
   server->pool = pool;
@@ -166,8 +163,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
   info->inodir = ts_settings_get(settings, "INODIR")->value;
-  TS_ERR_W(check_inolic(info->inolic, pool), "cannot start the %s server",
-           role->name);
+  TS_ERR(check_inolic(info->inolic, pool));
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));
@@ -282,26 +278,6 @@ budget_connections(ts_server_t *server)
            "LimitNOFILE= in the unit; otherwise ulimit -Hn)" : "");
 }
 
-/* Project directories on network drives (SPEC §4): refused for Windows
- * services, reported elsewhere. */
-static ts_error_t *
-check_local_dirs(ts_server_t *server)
-{
-  for (const char *const *n = (const char *const[]){ "INOPRJ", "INOLIC",
-       NULL }; *n; n++) {
-    const char *warning;
-    TS_ERR(ts_check_local_dir(&warning, *n,
-                              ts_settings_get(server->settings, *n)->value,
-                              server->info.as_service
-                              && strcmp(*n, "INOPRJ") == 0
-                              && tsp_services_refuse_remote_projects(),
-                              server->pool));
-    if (warning)
-      ts_log(server->info.log, TS_LOG_WARNING, "%s", warning);
-  }
-  return NULL;
-}
-
 static void
 stop(void *baton)
 {
@@ -319,12 +295,20 @@ start(void *baton, tsp_service_t *service)
 {
   ts_server_t *server = baton;
   const ts_server_info_t *info = &server->info;
+  ts_server_plan_t *plan;
   ts_error_t *err;
 
   ts_log(info->log, TS_LOG_INFO, "%s server %s starting on port %d (log "
          "%s)", info->role->name, TS_VERSION, info->port, server->logfile);
   budget_connections(server);
-  err = check_local_dirs(server);
+  /* what `tesserad --check` runs: the start fails as the check says */
+  err = ts_server_check(&plan, server, 0, server->pool);
+  for (int i = 0; i < plan->warnings->nelts; i++)
+    ts_log(info->log, TS_LOG_WARNING, "%s", APR_ARRAY_IDX(plan->warnings, i,
+                                                           const char *));
+  /* what the server would run without, the role meets again and logs
+   * as it starts (no license in force) */
+  ts_error_clear(plan->degraded);
   if (err) {
     ts_log_error(info->log, TS_LOG_ERROR, err, "cannot start");
     return err;

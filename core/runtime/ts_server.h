@@ -21,7 +21,10 @@
 #include "tsp.h"
 
 /* Resolve the settings for ROLE and open its log (to stderr as well when
- * TO_STDERR). Invalid settings are a TS_ECONFIG error naming each. PROJECT
+ * TO_STDERR). Invalid settings, an INOLIC other accounts may write in and
+ * an invalid tessera.xml are TS_ECONFIG errors saying what to fix; the
+ * caller says what they keep from happening (a start, or --check's
+ * verdict). PROJECT
  * is NULL, or the ##.# of a project license server. AS_SERVICE says the
  * server runs under the service manager: a Windows service refuses a
  * project directory on a network drive (SPEC §4). */
@@ -41,6 +44,45 @@ int ts_server_port(const ts_server_t *server);
 
 /* The hooks for tsp_service_run(), with SERVER as their baton. */
 void ts_server_hooks(tsp_service_hooks_t *hooks, ts_server_t *server);
+
+/* ---- what a start would do ------------------------------------------- */
+
+/* What ts_server_check() found. */
+struct ts_server_plan_t {
+  apr_array_header_t *lines;     /* const char *: what the start would do,
+                                    "ports: 17000 (license server), ..." */
+  apr_array_header_t *warnings;  /* const char *: what it would warn about
+                                    and still start (a directory on a
+                                    network drive) */
+  ts_error_t *degraded;          /* what it would start without, though
+                                    the server is of little use without
+                                    it, as a sentence with the error that
+                                    keeps it out: "the license server
+                                    would start with no license in force,
+                                    ...: <why>"; or NULL. A start meets it
+                                    again and logs it; `--check` fails
+                                    with it. */
+  long running;                  /* ts_server_check() ALONE: the pid of
+                                    this server running now, or 0 */
+  apr_pool_t *pool;
+};
+
+/* Add a line to PLAN. */
+void ts_server_plan_add(ts_server_plan_t *plan, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+/* Every check the start of SERVER makes before it takes anything, in the
+ * order the start makes them and without taking or changing anything:
+ * the local-directory rule (SPEC §4), then the role's check (ts_role_t).
+ * With what ts_server_create() checked (the settings, INOLIC private,
+ * tessera.xml), this decides whether the start succeeds: its error is
+ * the one the start fails with. *PLAN says what the start would do. The
+ * start runs it first; `tesserad --check` runs it ALONE: then, when this
+ * server runs already (another process holds its pid file), the checks
+ * judge a restart, and the ports the running server holds count as its
+ * own. */
+ts_error_t *ts_server_check(ts_server_plan_t **plan, ts_server_t *server,
+                            int alone, apr_pool_t *pool);
 
 /* ---- for roles ---------------------------------------------------------- */
 
@@ -93,6 +135,22 @@ typedef struct ts_server_site_t {
  * connections. Stop it with ts_httpd_stop(). */
 ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
                              const ts_server_site_t *site, apr_pool_t *pool);
+
+/* For a role's check: NULL when ts_server_listen() could listen on PORT
+ * on tessera.xml's listen addresses now (or the running server holds it,
+ * see ts_server_check), else the error it would give. NAME as in
+ * ts_server_site_t. */
+ts_error_t *ts_server_check_port(ts_server_t *server, const char *name,
+                                 int port, apr_pool_t *pool);
+
+/* For a role's check: what ts_server_start_broker() needs on PORT, as
+ * its start checks it: the broker program installed and runnable, the
+ * account it would run as able to reach its directories, the port free
+ * (or held by a broker an earlier run left behind, which the start
+ * stops). Says on PLAN which broker would run where. */
+ts_error_t *ts_server_check_broker(ts_server_plan_t *plan,
+                                   ts_server_t *server, int port,
+                                   apr_pool_t *pool);
 
 /* Start the bus broker (mosquitto) on PORT as tessera.xml says (program,
  * listen addresses, persistence in INOLIC/bus.<port>), its files in

@@ -18,6 +18,8 @@ struct ts_server_t {
   apr_time_t started;          /* for /health's uptime */
   ts_httpd_budget_t *budget;   /* the connections every HTTP port of the
                                   server shares */
+  long running;                /* --check: the pid of this server running
+                                  now (its ports are its own), or 0 */
   apr_pool_t *pool;            /* the process's; main thread only */
 };
 

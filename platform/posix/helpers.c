@@ -57,6 +57,14 @@ find_account(struct passwd **pw, const char *account, apr_pool_t *pool)
 }
 
 ts_error_t *
+tsp_account_exists(const char *account, apr_pool_t *pool)
+{
+  struct passwd *pw;
+
+  return find_account(&pw, account, pool);
+}
+
+ts_error_t *
 tsp_helper_account(const char **account, apr_pool_t *pool)
 {
   const char *const names[] = { tsp_service_account(), "nobody", NULL };

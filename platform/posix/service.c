@@ -183,6 +183,22 @@ lock_pidfile(int *fd_p, const char *path)
   return NULL;
 }
 
+long
+tsp_pidfile_holder(const char *path)
+{
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY
+                      | O_NONBLOCK);
+  long pid = 0;
+
+  if (fd < 0)
+    return 0;
+  if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+    pid = (long)fl.l_pid;
+  close(fd);
+  return pid;
+}
+
 /* The original parent of --daemon: wait for the grandchild's word. */
 static int
 await_daemon(int ready_fd, pid_t child)

@@ -64,6 +64,12 @@ tsp_program_suffixes(void)
   return suffixes;
 }
 
+int
+tsp_program_runnable(const char *path)
+{
+  return access(path, X_OK) == 0;
+}
+
 apr_status_t
 tsp_child_started(void **token, apr_proc_t *proc)
 {

@@ -119,6 +119,23 @@ add_well_known(apr_array_header_t *sids, const char **names,
 }
 
 ts_error_t *
+tsp_account_exists(const char *account, apr_pool_t *pool)
+{
+  BYTE sid[SECURITY_MAX_SID_SIZE];
+  DWORD len = sizeof(sid), dlen = 256;
+  wchar_t domain[256];
+  const wchar_t *wname;
+  SID_NAME_USE use;
+
+  TS_ERR(tsw_utf8_to_wide(&wname, account, pool));
+  if (!LookupAccountNameW(NULL, wname, sid, &len, domain, &dlen, &use))
+    return ts_error_createf(TS_ENOENT, "there is no account '%s' on this "
+                            "machine (LookupAccountNameW error %lu)",
+                            account, GetLastError());
+  return NULL;
+}
+
+ts_error_t *
 tsw_account_sids(apr_array_header_t **sids_p, const char **names,
                  const char *account, apr_pool_t *pool)
 {

@@ -86,6 +86,15 @@ report(tsp_service_t *svc, DWORD state, DWORD exit_status, DWORD wait_hint)
   LeaveCriticalSection(&svc->lock);
 }
 
+/* A second start of a service is the SCM's to refuse; there is no pid
+ * file to hold. */
+long
+tsp_pidfile_holder(const char *path)
+{
+  (void)path;
+  return 0;
+}
+
 void
 tsp_service_status(tsp_service_t *service, const char *text)
 {

@@ -133,7 +133,7 @@ tsp_settings_read(apr_hash_t **values, tsp_settings_t *store,
     where = apr_psprintf(scratch_pool, "%s\\%s", store->location[scope],
                          err ? "?" : uname);
     if (!err && type != REG_SZ && type != REG_EXPAND_SZ)
-      err = ts_error_createf(TS_EINVAL, "%s is not a string value (type %lu);"
+      err = ts_error_createf(TS_ECONFIG, "%s is not a string value (type %lu);"
                              " Tessera's settings are REG_SZ or REG_EXPAND_SZ:"
                              " delete it and set it again with `tessera-admin"
                              " env set`", where, (unsigned long)type);

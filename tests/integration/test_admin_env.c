@@ -268,10 +268,45 @@ Test(admin_env, malformed_file_is_named_with_its_line)
   fputs("# ok\nINOHOST=lic1 17000\n", f);
   fclose(f);
   r = ADMIN("env", "show");
-  cr_assert_neq(r.status, 0);
+  cr_assert_eq(r.status, 78, "EX_CONFIG, as for an invalid stored value: "
+               "%d %s", r.status, r.err);
   cr_assert(strstr(r.err, "line 2 is malformed"), "%s", r.err);
   cr_assert(strstr(r.err, sysfile), "%s", r.err);
   run_free(&r);
+  r = ADMIN("env", "get", "INOLANG");
+  cr_assert_eq(r.status, 78, "%d %s", r.status, r.err);
+  run_free(&r);
+}
+
+/* A valid value is not blamed for the file's fault: the refusal names the
+ * malformed file and its line, and nothing is written. */
+Test(admin_env, set_with_a_malformed_file_names_the_file_not_the_value)
+{
+  char dir[300], *before, *after;
+  FILE *f;
+  run_result_t r;
+
+  snprintf(dir, sizeof(dir), "%s/tessera", etc);
+  mkdir(dir, 0755);
+  f = fopen(sysfile, "w");
+  fputs("# ok\nINOHOST=lic1 17000\n", f);
+  fclose(f);
+  before = slurp(sysfile);
+  r = ADMIN("env", "set", "INOLANG", "en", "--scope", "user");
+  cr_assert_eq(r.status, 78, "%d %s", r.status, r.err);
+  cr_assert(strstr(r.err, "cannot set INOLANG: nothing was written"), "%s",
+            r.err);
+  cr_assert(strstr(r.err, sysfile) && strstr(r.err, "line 2 is malformed"),
+            "%s", r.err);
+  cr_assert_null(strstr(r.err, "format:"), "the value is blamed: %s",
+                 r.err);
+  cr_assert_null(strstr(r.err, "a language code"), "%s", r.err);
+  run_free(&r);
+  cr_assert_null(slurp(userfile), "the user file was written");
+  after = slurp(sysfile);
+  cr_assert_str_eq(after, before);
+  free(before);
+  free(after);
 }
 
 Test(admin_env, ports_plan_json)
@@ -339,17 +374,37 @@ Test(admin_env, firewall_rules_load_into_nftables)
   cr_assert(strstr(r.out, "tcp dport { 17000-17015 } accept"), "%s", r.out);
   snprintf(path, sizeof(path), "%s/tessera.nft", root);
   f = fopen(path, "w");
-  fputs("add table inet filter\n"
-        "add chain inet filter input { type filter hook input priority 0; }\n",
-        f);
   fputs(r.out, f);
   fclose(f);
-  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft -f %s && nft list "
-           "ruleset' | grep -q 'tcp dport 17000-17015 accept comment "
-           "\"Tessera\"'", path);
+  /* as printed, into a machine without any rules: the table and the
+   * chain the rule needs are created */
+  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft -c -f %s && nft -f %s "
+           "&& nft list ruleset' | grep -q 'tcp dport 17000-17015 accept "
+           "comment \"Tessera\"'", path, path);
   cr_assert_eq(system(cmd), 0, "nft refused or lost the rule:\n%s", r.out);
+  /* beside an existing table inet filter whose input chain drops: the
+   * rule joins it, the chain's policy stays */
+  snprintf(cmd, sizeof(cmd), "unshare -n sh -c 'nft \"add table inet filter; "
+           "add chain inet filter input { type filter hook input priority "
+           "filter; policy drop; }\" && nft -f %s && nft list ruleset' > "
+           "%s/ruleset", path, root);
+  cr_assert_eq(system(cmd), 0, "nft refused the rules:\n%s", r.out);
+  {
+    char rs[400], *text;
+    snprintf(rs, sizeof(rs), "%s/ruleset", root);
+    text = slurp(rs);
+    cr_assert(strstr(text, "policy drop;") && strstr(text, "tcp dport "
+              "17000-17015 accept comment \"Tessera\""), "%s", text);
+    free(text);
+  }
+  /* and where the rule is printed, what it needs is said */
+  cr_assert(strstr(r.out, "# inet filter; the two lines before it create "
+                   "the table and the chain where"), "%s", r.out);
   run_free(&r);
 
+  r = ADMIN("ports", "--models", "1");
+  cr_assert(strstr(r.out, "(p..p+5 and 1 model server)."), "%s", r.out);
+  run_free(&r);
   r = ADMIN("ports", "--firewall", "ufw");
   cr_assert(strstr(r.out, "ufw allow 17000:17025/tcp"), "%s", r.out);
   run_free(&r);
@@ -449,4 +504,94 @@ Test(admin_env, license_show_refuses_a_doctype)
                    "without bound); remove the <!DOCTYPE ...> declaration"),
             "%s", r.err);
   run_free(&r);
+}
+
+/* The id of a license issued without --id: two licenses for one host,
+ * issued on one day, were both "<host>-<date>". */
+Test(admin_env, licenses_issued_on_one_day_have_different_ids)
+{
+  char out[2][300];
+  const char *ids[2];
+  json_t *j[2];
+
+  for (int i = 0; i < 2; i++) {
+    run_result_t r;
+    snprintf(out[i], sizeof(out[i]), "%s/l%d.lic", root, i);
+    r = ADMIN("license", "issue", "--demo-key", "--host", "localhost",
+              "--licensee", "Demo", "--product", "demo:10:2099-12-31",
+              "--out", out[i]);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    r = ADMIN("license", "show", out[i], "--json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    j[i] = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(j[i], "%s", r.out);
+    ids[i] = json_string_value(json_object_get(j[i], "id"));
+    cr_assert_eq(strncmp(ids[i], "localhost-", 10), 0, "%s", ids[i]);
+    run_free(&r);
+  }
+  cr_assert_str_neq(ids[0], ids[1]);
+  json_decref(j[0]);
+  json_decref(j[1]);
+}
+
+/* An agent port in the model-server range is accepted (it is no other
+ * component's port), with a warning naming the range; it was silent. */
+Test(admin_env, agent_port_in_the_model_server_range_is_warned)
+{
+  run_result_t r = ADMIN("env", "set", "INOAGENTPORT", "17010", "--scope",
+                         "user");
+
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.err, "warning: INOAGENTPORT 17010 (the agent's port) "
+                   "lies in the model-server range 17006..17025"), "%s",
+            r.err);
+  cr_assert(strstr(r.err, "leave INOAGENTPORT unset (p+3 = 17003)"), "%s",
+            r.err);
+  run_free(&r);
+  r = ADMIN("env", "set", "INOAGENTPORT", "17030", "--scope", "user");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert_null(strstr(r.err, "model-server range"), "%s", r.err);
+  run_free(&r);
+  /* a new p can bring the range to the agent's port */
+  r = ADMIN("env", "set", "INOHOST", "localhost.17020", "--scope", "user");
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  cr_assert(strstr(r.err, "INOAGENTPORT 17030 (the agent's port) lies in "
+                   "the model-server range 17026..17045"), "%s", r.err);
+  run_free(&r);
+}
+
+/* The README's exit codes that no other test holds: 66 without the file
+ * a command reads, 69 when the license server does not answer. */
+Test(admin_env, exit_codes_for_a_missing_file_and_a_server_that_is_down)
+{
+  char lic[300], env_lic[320], env_host[64], missing[300];
+  run_result_t r;
+  int p = run_free_port();
+
+  snprintf(lic, sizeof(lic), "%s/lic", root);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(missing, sizeof(missing), "%s/no-such.lic", root);
+  r = admin_as(NULL, env_lic, (const char *[]){ "license", "show", NULL });
+  cr_assert_eq(r.status, 66, "EX_NOINPUT: %d %s", r.status, r.err);
+  cr_assert(strstr(r.err, "cannot read the license: cannot open"), "%s",
+            r.err);
+  run_free(&r);
+  r = ADMIN("license", "import", missing);
+  cr_assert_eq(r.status, 66, "EX_NOINPUT: %d %s", r.status, r.err);
+  run_free(&r);
+
+  /* nothing listens on p */
+  snprintf(env_host, sizeof(env_host), "INOHOST=127.0.0.1.%d", p);
+  for (int i = 0; i < 3; i++) {
+    const char *const args[][3] = { { "status", NULL },
+                                    { "sessions", "list", NULL },
+                                    { "status", "--json", NULL } };
+    r = admin_as(NULL, env_host, args[i]);
+    cr_assert_eq(r.status, 69, "EX_UNAVAILABLE for %s: %d %s", args[i][0],
+                 r.status, r.err);
+    cr_assert(strstr(r.err, "does not answer; is it running?"), "%s",
+              r.err);
+    run_free(&r);
+  }
 }

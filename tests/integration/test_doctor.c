@@ -239,7 +239,7 @@ Test(doctor, stale_message_queues_are_listed_and_fixed)
   keeper = queue_as(65534, 0, &live);
 
   r = doctor((const char *[]){ "--json", "--account", "nobody", NULL });
-  snprintf(want, sizeof(want), "owner nobody, 1 messages");
+  snprintf(want, sizeof(want), "owner nobody, 1 message,");
   cr_assert_geq(findings(r.out, "message-queues", "warning", want), 1, "%s",
                 r.out);
   run_free(&r);
@@ -621,8 +621,19 @@ Test(doctor, twin_and_backends_on_one_host_are_warned)
  * of /etc/passwd with a 'tessera' account (WITH_TESSERA) or without one
  * is bind-mounted over /etc/passwd; doctor runs as root, or as nobody
  * (AS_NOBODY, from a copy every account may run). */
+static run_result_t doctor_with_accounts_args(int with_tessera,
+                                              int as_nobody,
+                                              const char *args);
+
 static run_result_t
 doctor_with_accounts(int with_tessera, int as_nobody)
+{
+  return doctor_with_accounts_args(with_tessera, as_nobody, "--json");
+}
+
+/* The same with ARGS (words for sh) instead of --json. */
+static run_result_t
+doctor_with_accounts_args(int with_tessera, int as_nobody, const char *args)
 {
   const char *env[] = { "PATH=/usr/bin:/bin:/usr/sbin:/sbin", env_host,
                         env_prj, env_lic, env_home,
@@ -647,8 +658,8 @@ doctor_with_accounts(int with_tessera, int as_nobody)
            TESSERA_ADMIN, admin, admin);
   cr_assert_eq(system(cmd), 0);
   snprintf(cmd, sizeof(cmd), "mount --bind '%s' /etc/passwd && exec %s "
-           "'%s' doctor --json", passwd, as_nobody ? "setpriv --reuid=nobody "
-           "--regid=nogroup --clear-groups" : "", admin);
+           "'%s' doctor %s", passwd, as_nobody ? "setpriv --reuid=nobody "
+           "--regid=nogroup --clear-groups" : "", admin, args);
   return run((const char *[]){ "/usr/bin/unshare", "-m", "/bin/sh", "-c",
                                cmd, NULL }, env, NULL);
 }
@@ -681,6 +692,128 @@ Test(doctor, without_an_account_the_service_account_is_checked)
                         "access as 'tessera' needs root"), 1, "%s%s", r.out,
                r.err);
   cr_assert_eq(findings(r.out, "permissions", "warning", ""), 0, "%s",
+               r.out);
+  run_free(&r);
+}
+
+/* --account run without root: the check as that account cannot be made;
+ * the doctor says so, and exits 77 (EX_NOPERM), not 0 as if all were
+ * well. An account that does not exist here: said, exit 65. */
+Test(doctor, an_account_that_cannot_be_checked_is_said_and_not_passed)
+{
+  char cmd[400];
+  run_result_t r;
+  json_t *j;
+
+  init_project();
+  /* nobody may use the project, so no other finding is an error */
+  snprintf(cmd, sizeof(cmd), "chown -R nobody '%s'", prj);
+  cr_assert_eq(system(cmd), 0);
+  r = doctor_as("nobody", 0, (const char *[]){ "--json", "--account",
+                                               "nobody", NULL });
+  cr_assert_eq(r.status, 77, "exit %d: %s%s", r.status, r.out, r.err);
+  cr_assert_eq(findings(r.out, "permissions", "warning", "INOPRJ was NOT "
+                        "checked as the account nobody: checking access as "
+                        "'nobody' needs root"), 1, "%s", r.out);
+  cr_assert_eq(findings(r.out, "project", "error", ""), 0, "%s", r.out);
+  j = json_loads(r.out, 0, NULL);
+  cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j,
+                   "not_checked_as"), 0)), "nobody", "%s", r.out);
+  json_decref(j);
+  run_free(&r);
+  r = doctor_as("nobody", 0, (const char *[]){ "--account", "nobody",
+                                               NULL });
+  cr_assert_eq(r.status, 77);
+  cr_assert(strstr(r.out, "; INOPRJ was not checked as nobody\n"), "%s",
+            r.out);
+  run_free(&r);
+
+  r = doctor((const char *[]){ "--json", "--account", "tessera-no-such-"
+                               "account", NULL });
+  cr_assert_eq(r.status, 65, "exit %d: %s", r.status, r.out);
+  cr_assert_eq(findings(r.out, "permissions", "warning", "INOPRJ was NOT "
+                        "checked as the account tessera-no-such-account: "
+                        "there is no account"), 1, "%s", r.out);
+  run_free(&r);
+
+  /* as root, the account is checked: exit 0 */
+  r = doctor((const char *[]){ "--json", "--account", "nobody", NULL });
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.out);
+  cr_assert_eq(findings(r.out, "permissions", "info", "the account nobody "
+                        "can read and write"), 1, "%s", r.out);
+  run_free(&r);
+}
+
+/* --fix removes the stale queues of the first --account: one that does
+ * not exist is refused before anything is changed; without --account, a
+ * service account that does not exist yet is not offered. */
+Test(doctor, fix_refuses_the_queues_of_an_account_that_does_not_exist)
+{
+  char uuid[400];
+  run_result_t r;
+  struct stat st;
+
+  r = doctor((const char *[]){ "--fix", "--yes", "--account",
+                               "tessera-no-such-account", NULL });
+  cr_assert_eq(r.status, 65, "exit %d: %s%s", r.status, r.out, r.err);
+  cr_assert(strstr(r.err, "doctor --fix would remove the stale message "
+                   "queues of the account tessera-no-such-account (the "
+                   "first --account), but there is no account "
+                   "'tessera-no-such-account' on this machine; nothing was "
+                   "checked or changed"), "%s", r.err);
+  run_free(&r);
+  snprintf(uuid, sizeof(uuid), "%s/ivm", prj);
+  cr_assert_neq(stat(uuid, &st), 0, "the refused --fix changed INOPRJ");
+
+  mkdir(prj, 0755);
+  chmod(root, 0755);
+  r = doctor_with_accounts_args(0, 0, "--fix");
+  cr_assert(strstr(r.out, "Apply the safe fixes: give INOPRJ its identity "
+                   "and ivm/logs where they are missing? [y/N]"), "%s%s",
+            r.out, r.err);
+  cr_assert_null(strstr(r.out, "message queues of the account"), "%s",
+                 r.out);
+  run_free(&r);
+  r = doctor_with_accounts_args(1, 0, "--fix");
+  cr_assert(strstr(r.out, "and remove the stale message queues of the "
+                   "account 'tessera'? [y/N]"), "%s%s", r.out, r.err);
+  run_free(&r);
+}
+
+/* An agent port or a project license server's ports in the model-server
+ * range were accepted silently: a warning now, with the range. */
+Test(doctor, ports_in_the_model_server_range_are_warned)
+{
+  const char *env[] = { "PATH=/usr/bin:/bin", env_host, env_prj, env_lic,
+                        env_home, "ASAN_OPTIONS=detect_leaks=0", NULL,
+                        NULL };
+  const char *argv[] = { TESSERA_ADMIN, "doctor", "--json", "--account",
+                         "root", NULL };
+  char agent[64], path[400], want[600], xml[400];
+  run_result_t r;
+
+  init_project();
+  snprintf(agent, sizeof(agent), "INOAGENTPORT=%d", port + 10);
+  env[6] = agent;
+  r = run(argv, env, NULL);
+  snprintf(want, sizeof(want), "INOAGENTPORT %d (the agent's port) lies in "
+           "the model-server range %d..%d", port + 10, port + 6, port + 25);
+  cr_assert_eq(findings(r.out, "ports", "warning", want), 1, "%s", r.out);
+  run_free(&r);
+
+  env[6] = NULL;
+  snprintf(path, sizeof(path), "%s/lic", root);
+  mkdir(path, 0755);
+  snprintf(path, sizeof(path), "%s/lic/tessera.xml", root);
+  snprintf(xml, sizeof(xml), "<tessera xmlns=\"urn:tessera:config:1\">\n"
+           "<license-server>\n<project version=\"26.1\" port=\"%d\"/>\n"
+           "</license-server>\n</tessera>\n", port + 24);
+  run_write_file(path, xml);
+  r = run(argv, env, NULL);
+  snprintf(want, sizeof(want), "the project license server 26.1 (%s line 3: "
+           "ports %d..%d, p' to p'+2) lies in the model-server range",
+           path, port + 24, port + 26);
+  cr_assert_eq(findings(r.out, "configuration", "warning", want), 1, "%s",
                r.out);
   run_free(&r);
 }

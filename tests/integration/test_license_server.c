@@ -346,7 +346,7 @@ Test(license_server, reload_refuses_a_bad_license_and_takes_a_good_one)
   install_license("demo:7:2099-12-31");
   kill(server, SIGHUP);
   await_log("reloading: log file reopened", 2);
-  await_log("(1 products)", 2);   /* "license ... in force", again */
+  await_log("in force (1 product)", 2);   /* "license ... in force", again */
   cr_assert_eq(http("GET", "/v1/status", NULL, body, sizeof(body)), 200);
   cr_assert(strstr(body, "\"seats\":7"), "the new license is not in "
             "force after HUP: %s", body);

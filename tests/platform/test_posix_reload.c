@@ -80,7 +80,8 @@ role_stop(void *state, ts_server_t *server)
 }
 
 static const ts_role_t test_role = {
-  "test", "a role of the test's own", 0, role_start, role_reload, role_stop
+  "test", "a role of the test's own", 0, role_start, role_reload, role_stop,
+  NULL
 };
 
 Test(posix_reload, reloads_leave_the_process_pool_as_it_was)

@@ -38,7 +38,8 @@ refusal(const char *xml)
 
   cr_assert_not_null(err, "accepted:\n%s", xml);
   text = ts_error_text(err, pool);
-  cr_assert_eq(ts_error_code(err), TS_EINVAL, "%s", text);
+  cr_assert_eq(ts_error_code(err), TS_ECONFIG, "%s", text);
+  cr_assert_eq(ts_error_exit_status(err), 78, "EX_CONFIG: %s", text);
   ts_error_clear(err);
   return text;
 }
@@ -74,4 +75,22 @@ Test(config, one_project_server_per_version)
 
   cr_assert(strstr(text, PATH " line 5, element project"), "%s", text);
   cr_assert(strstr(text, "one-server-per-version"), "%s", text);
+}
+
+/* What the servers need beyond the schema is the administrator's to fix
+ * too (exit 78, EX_CONFIG), not bad input of a command (65). */
+Test(config, a_project_port_overlapping_p_is_a_configuration_error)
+{
+  ts_config_t *c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                         "<license-server>\n"
+                         "<project version=\"26.1\" port=\"17003\"/>\n"
+                         "</license-server>\n</tessera>\n");
+  ts_error_t *err = ts_config_check(c, 17000, pool);
+
+  cr_assert_not_null(err);
+  cr_assert(strstr(ts_error_text(err, pool), "line 3, element project"),
+            "%s", ts_error_text(err, pool));
+  cr_assert_eq(ts_error_exit_status(err), 78, "%s",
+               ts_error_text(err, pool));
+  ts_error_clear(err);
 }

@@ -37,6 +37,8 @@ parse_error(const char *text)
 
   cr_assert_not_null(err, "'%s' was accepted", text);
   msg = ts_error_text(err, pool);
+  /* the file holds configuration: the administrator must fix it */
+  cr_assert_eq(ts_error_exit_status(err), 78, "EX_CONFIG for %s", msg);
   ts_error_clear(err);
   return msg;
 }

@@ -233,6 +233,21 @@ Test(license, a_doctype_is_refused_before_anything_expands, .timeout = 60)
  * issue` writes it, came back with a space in the id (the raw CR in the
  * attribute was normalized away), so the license it wrote could never
  * verify. Tabs, newlines and carriage returns in any field survive now. */
+/* Ids were host and date, so two licenses issued for one host on one day
+ * shared one: now random digits follow. */
+Test(license, ids_of_one_host_and_day_differ)
+{
+  apr_time_t now = apr_time_from_sec(1795564800);   /* 2026-11-25 */
+  const char *a, *b;
+
+  cr_assert_null(ts_license_new_id(&a, "lic1", now, pool));
+  cr_assert_null(ts_license_new_id(&b, "lic1", now, pool));
+  cr_assert_str_neq(a, b);
+  cr_assert_eq(strncmp(a, "lic1-20261125-", 14), 0, "%s", a);
+  cr_assert_eq(strlen(a), 14 + 12, "%s", a);
+  cr_assert_eq(strspn(a + 14, "0123456789abcdef"), 12, "%s", a);
+}
+
 Test(license, fields_with_line_breaks_and_tabs_survive_issuing)
 {
   unsigned char pk[32], sk[64];

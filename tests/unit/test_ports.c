@@ -70,3 +70,24 @@ Test(ports, refuses_what_leaves_the_range)
   cr_assert_null(ts_port_plan(&plan, 64000, 64003, TS_PLAN_MAX_MODELS, pool));
   cr_assert_lt(entry(plan, "model servers")->last, 65536);
 }
+
+/* The model servers' range is p+6..p+25 as planned by default: a port
+ * (or a project server's three) touching it is warned about, with the
+ * range; ports beside it are not. */
+Test(ports, ports_in_the_model_server_range_are_named)
+{
+  const char *w = ts_port_model_range_warning("INOAGENTPORT 17006", 17006,
+                                              17006, 17000, pool);
+
+  cr_assert_not_null(w);
+  cr_assert(strstr(w, "INOAGENTPORT 17006 lies in the model-server range "
+                   "17006..17025"), "%s", w);
+  cr_assert_not_null(ts_port_model_range_warning("p'", 17025, 17027, 17000,
+                                                 pool));
+  cr_assert_not_null(ts_port_model_range_warning("p'", 17004, 17006, 17000,
+                                                 pool));
+  cr_assert_null(ts_port_model_range_warning("a", 17003, 17003, 17000,
+                                             pool));
+  cr_assert_null(ts_port_model_range_warning("p'", 17026, 17028, 17000,
+                                             pool));
+}

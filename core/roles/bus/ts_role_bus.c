@@ -31,6 +31,21 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
                                 pool);
 }
 
+/* ts_role_t.check: what start() above takes: the server credential, the
+ * broker and its port. */
+static ts_error_t *
+check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
+{
+  const ts_server_info_t *info = ts_server_info(server);
+  const char *credential;
+
+  TS_ERR_W(ts_credential_check(&credential, info->inodir, pool), "the "
+           "bus lets only Tessera's servers publish, with a password derived "
+           "from the server credential");
+  ts_server_plan_add(plan, "server credential: %s", credential);
+  return ts_server_check_broker(plan, server, info->port, pool);
+}
+
 /* mosquitto reopens its log (log rotation). */
 static ts_error_t *
 reload(void *state, ts_server_t *server)
@@ -59,5 +74,6 @@ const ts_role_t ts_role_bus = {
   1,
   start,
   reload,
-  stop
+  stop,
+  check
 };

@@ -11,23 +11,30 @@
 #include "ts_file.h"
 #include "ts_passwd.h"
 
+ts_error_t *
+ts_licensing_license_read(ts_license_t **lic, const char *path,
+                          const char *host, apr_pool_t *pool)
+{
+  const char *text;
+  apr_size_t len;
+
+  TS_ERR_W(ts_file_read_all(&text, &len, path, pool), "cannot read the "
+           "license");
+  TS_ERR(ts_license_parse(lic, path, text, len, pool));
+  return ts_license_verify(*lic, host, apr_time_now(), pool);
+}
+
 /* Read and check the license; on success it replaces the one in force. */
 static ts_error_t *
 load_license(ts_licensing_t *lc)
 {
   apr_pool_t *pool, *old;
-  const char *text;
-  apr_size_t len;
   ts_license_t *lic;
   ts_error_t *err;
 
   /* LC->pool is the main thread's, and so is this function */
   apr_pool_create(&pool, lc->pool);
-  err = ts_file_read_all(&text, &len, lc->license_path, pool);
-  if (!err)
-    err = ts_license_parse(&lic, lc->license_path, text, len, pool);
-  if (!err)
-    err = ts_license_verify(lic, lc->o.host, apr_time_now(), pool);
+  err = ts_licensing_license_read(&lic, lc->license_path, lc->o.host, pool);
   if (err) {
     apr_pool_destroy(pool);
     return err;
@@ -39,8 +46,9 @@ load_license(ts_licensing_t *lc)
   apr_thread_mutex_unlock(lc->lock);
   if (old)
     apr_pool_destroy(old);
-  ts_log(lc->log, TS_LOG_INFO, "license %s for %s in force (%d products)",
-         lic->id, lic->host, lic->products->nelts);
+  ts_log(lc->log, TS_LOG_INFO, "license %s for %s in force (%d product%s)",
+         lic->id, lic->host, lic->products->nelts,
+         lic->products->nelts == 1 ? "" : "s");
   ts_bus_touch(ts_licensing_bus(lc));
   return NULL;
 }
@@ -78,9 +86,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   TS_ERR(ts_registry_create(&lc->registry, &ro, pool));
   err = load_license(lc);
   if (err) {
-    ts_log_error(log, TS_LOG_WARNING, err, "no license in force, so no "
-                 "seats can be checked out; install one with `tessera-admin "
-                 "license import FILE`");
+    ts_log_error(log, TS_LOG_WARNING, err, TS_LICENSING_NO_LICENSE);
     ts_error_clear(err);
   }
   return NULL;

@@ -77,6 +77,20 @@ typedef struct ts_licensing_t {
 
 /* ---- ts_licensing.c ----------------------------------------------------- */
 
+/* What a license server without a valid license says (its log at start;
+ * `tesserad license --check` fails with it). */
+#define TS_LICENSING_NO_LICENSE \
+  "no license in force, so no seats can be checked out; install one with " \
+  "`tessera-admin license import FILE`"
+
+/* The license in PATH as a license server for HOST takes it: read,
+ * valid against the schema, signed with a trusted key, bound to HOST and
+ * not expired in every product. The error says why not (a missing file:
+ * TS_ENOENT; a file that fails a check: TS_EINVAL). In POOL. */
+ts_error_t *ts_licensing_license_read(ts_license_t **license,
+                                      const char *path, const char *host,
+                                      apr_pool_t *pool);
+
 /* Open the session store STATEDIR/sessions.db, load the server credential
  * INODIR/server.key (creating it, and INODIR, at the first start) and
  * STATEDIR/tessera.lic for the host. A missing or invalid license is

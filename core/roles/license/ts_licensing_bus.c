@@ -157,7 +157,7 @@ ts_licensing_model_server_changed(void *baton, const ts_model_server_t *ms,
     ts_error_clear(err);
   }
   else if (released)
-    ts_log(lc->log, TS_LOG_INFO, "freed %d seats used with model server %s",
-           released, ms->id);
+    ts_log(lc->log, TS_LOG_INFO, "freed %d seat%s used with model server %s",
+           released, released == 1 ? "" : "s", ms->id);
   json_decref(extra);
 }

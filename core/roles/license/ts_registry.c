@@ -362,8 +362,9 @@ ts_registry_add(ts_registry_t *r, const ts_model_server_t *ms,
   copy = copy_of(&e->ms, scratch_pool);
   apr_thread_mutex_unlock(r->lock);
   ts_log(r->o.log, TS_LOG_INFO, "model server %s registered: repository "
-         "%s, %d models, pid %ld", copy->id, copy->repository,
-         copy->models->nelts, copy->pid);
+         "%s, %d model%s, pid %ld", copy->id, copy->repository,
+         copy->models->nelts, copy->models->nelts == 1 ? "" : "s",
+         copy->pid);
   r->o.change(r->o.baton, copy, 1, "registered");
   return NULL;
 }

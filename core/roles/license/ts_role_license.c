@@ -30,17 +30,33 @@ typedef struct license_role_t {
   ts_project_reporter_t *reporter;
 } license_role_t;
 
+/* Where the license and the session store are: INOLIC, or a project
+ * license server's INOLIC/projects/<version>. */
+static const char *
+state_dir(const ts_server_info_t *info, apr_pool_t *pool)
+{
+  return info->project ? ts_path_join(info->inolic,
+                                      apr_pstrcat(pool, "projects/",
+                                                  info->project, NULL), pool)
+                       : info->inolic;
+}
+
+/* Whether the bus runs as this server's child: outside the service
+ * manager, or as tessera.xml says. */
+static int
+bus_is_child(const ts_server_info_t *info)
+{
+  return info->config->bus_start == TS_BUS_CHILD
+         || (info->config->bus_start == TS_BUS_AUTO && !info->as_service);
+}
+
 static ts_error_t *
 open_licensing(license_role_t *lr, const ts_server_info_t *info,
                apr_pool_t *pool)
 {
   ts_licensing_options_t lo = { 0 };
 
-  lo.statedir = info->project
-                ? ts_path_join(info->inolic, apr_pstrcat(pool, "projects/",
-                                                         info->project,
-                                                         NULL), pool)
-                : info->inolic;
+  lo.statedir = state_dir(info, pool);
   lo.host = info->host;
   lo.port = info->port;
   lo.project = info->project;
@@ -71,11 +87,9 @@ start_bus(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
 {
   const ts_server_info_t *info = ts_server_info(server);
   const ts_config_t *cfg = info->config;
-  int child = cfg->bus_start == TS_BUS_CHILD
-              || (cfg->bus_start == TS_BUS_AUTO && !info->as_service);
   ts_bus_login_t *login = bus_login(lr->lc, pool);
 
-  if (child)
+  if (bus_is_child(info))
     TS_ERR(ts_server_start_broker(&lr->broker, server, info->port + 1,
                                   login, pool));
   else
@@ -121,6 +135,65 @@ start_http(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
   TS_ERR(ts_server_listen(&lr->hub_httpd, server, &site, pool));
   ts_log(lr->hub_log, TS_LOG_INFO, "hub serving on port %d for the license "
          "server on port %d", info->port + 2, info->port);
+  return NULL;
+}
+
+/* The license in force after the start, or why there would be none. */
+static void
+check_license(ts_server_plan_t *plan, const ts_server_info_t *info,
+              apr_pool_t *pool)
+{
+  const char *path = ts_path_join(state_dir(info, pool), "tessera.lic",
+                                  pool), *products = "";
+  ts_license_t *lic;
+  ts_error_t *err = ts_licensing_license_read(&lic, path, info->host, pool);
+
+  if (err) {
+    ts_server_plan_add(plan, "license: none in force (%s)", path);
+    plan->degraded = ts_error_wrapf(err, "the license server would start "
+                                    "with %s", TS_LICENSING_NO_LICENSE);
+    return;
+  }
+  for (int i = 0; i < lic->products->nelts; i++) {
+    const ts_product_t *p = &APR_ARRAY_IDX(lic->products, i, ts_product_t);
+    products = apr_psprintf(pool, "%s%s%s: %ld seat%s until %s%s", products,
+                            i ? ", " : "", p->name, p->seats,
+                            p->seats == 1 ? "" : "s", p->expires,
+                            ts_product_expired(p, apr_time_now())
+                            ? " (expired)" : "");
+  }
+  ts_server_plan_add(plan, "license: %s for %s, licensed to %s, in force "
+                     "(%s): %s", lic->id, lic->host, lic->licensee, path,
+                     products);
+}
+
+/* ts_role_t.check: what start() below takes, in its order: the license
+ * (none is not fatal), the server credential, the bus broker when it is
+ * a child, the ports p and p+2. */
+static ts_error_t *
+check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
+{
+  const ts_server_info_t *info = ts_server_info(server);
+  const apr_array_header_t *listen = info->config->listen;
+  const char *credential;
+
+  check_license(plan, info, pool);
+  TS_ERR(ts_credential_check(&credential, info->inodir, pool));
+  ts_server_plan_add(plan, "server credential: %s", credential);
+  if (bus_is_child(info))
+    TS_ERR(ts_server_check_broker(plan, server, info->port + 1, pool));
+  else
+    ts_server_plan_add(plan, "bus: port %d, %s; the server connects to it",
+                       info->port + 1,
+                       info->config->bus_start == TS_BUS_EXTERNAL
+                       ? "a broker of your own (<bus start=\"external\"/>)"
+                       : "its own service (`tesserad bus`)");
+  TS_ERR(ts_server_check_port(server, "license server", info->port, pool));
+  TS_ERR(ts_server_check_port(server, "hub", info->port + 2, pool));
+  ts_server_plan_add(plan, "ports: %d (license server) and %d (hub) on "
+                     "%s", info->port, info->port + 2,
+                     listen->nelts ? apr_array_pstrcat(pool, listen, ' ')
+                                   : "every address");
   return NULL;
 }
 
@@ -193,5 +266,6 @@ const ts_role_t ts_role_license = {
   0,
   start,
   reload,
-  stop
+  stop,
+  check
 };
