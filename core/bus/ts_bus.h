@@ -83,6 +83,19 @@ ts_error_t *ts_bus_broker_start(ts_bus_broker_t **broker,
                                 const ts_bus_broker_options_t *options,
                                 ts_log_t *log, apr_pool_t *pool);
 
+/* The bus port PORT on HOST before a broker PROGRAM with its files in
+ * LOGDIR starts on it, judged once for the start and for `--check`:
+ * free (NULL, *STALE 0); held by the broker an earlier run of a server
+ * that has ended left behind (*STALE its pid, *LEFT_BY who left it: the
+ * start stops it, ts_proc_stop_stale); else an error (TS_EUNAVAIL) that
+ * names who holds it — the broker of a server that still runs, or another
+ * program — and what to do. */
+ts_error_t *ts_bus_broker_judge_port(long *stale, const char **left_by,
+                                     const char *program,
+                                     const char *logdir, const char *host,
+                                     int port, ts_log_t *log,
+                                     apr_pool_t *pool);
+
 /* The broker PROGRAM (a path, or a name looked up on PATH and then in
  * /usr/sbin, /usr/local/sbin, /sbin) as *PATH; not found is an error
  * saying how to install it. PORT is for the message. */

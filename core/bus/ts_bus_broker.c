@@ -298,15 +298,53 @@ prepare(int *hashes, ts_bus_broker_t *b, const char *program,
 }
 
 ts_error_t *
+ts_bus_broker_judge_port(long *stale, const char **left_by,
+                         const char *program, const char *logdir,
+                         const char *host, int port, ts_log_t *log,
+                         apr_pool_t *pool)
+{
+  ts_proc_spec_t spec = { 0 };
+  const char *argv[] = { program, NULL }, *owner;
+  ts_error_t *err;
+
+  spec.name = apr_psprintf(pool, "the bus broker on port %d", port);
+  spec.argv = argv;
+  spec.pidfile = ts_path_join(logdir, "mosquitto.pid", pool);
+  spec.stale_match = ts_path_join(logdir, "mosquitto.conf", pool);
+  err = ts_proc_find_stale(stale, left_by, &spec, log, pool);
+  if (err) {   /* another server's broker, on this port with these files */
+    const char *why = ts_error_root_text(err, pool);
+    ts_error_clear(err);
+    return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
+      "served already: %s; stop that server first, or, to run the bus as a "
+      "service of its own beside the license server, set <bus "
+      "start=\"external\"/> in tessera.xml (the license server then starts "
+      "no broker and uses that bus)", port, host, why);
+  }
+  if (*stale > 1 || !ts_proc_tcp_accepts(host, port, pool))
+    return NULL;
+  owner = tsp_port_owner(port, pool);
+  return owner
+    ? ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is already "
+        "in use by %s: stop that program, or let the license server use "
+        "that broker with <bus start=\"external\"/> in tessera.xml", port,
+        host, owner)
+    : ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is already "
+        "in use: stop the program that holds it, or let the license server "
+        "use that broker with <bus start=\"external\"/> in tessera.xml",
+        port, host);
+}
+
+ts_error_t *
 ts_bus_broker_start(ts_bus_broker_t **broker,
                     const ts_bus_broker_options_t *options, ts_log_t *log,
                     apr_pool_t *pool)
 {
   ts_bus_broker_t *b = apr_pcalloc(pool, sizeof(*b));
   ts_proc_spec_t spec = { 0 };
-  const char **argv = apr_pcalloc(pool, 4 * sizeof(*argv)), *owner;
+  const char **argv = apr_pcalloc(pool, 4 * sizeof(*argv));
   int hashes = 0;
-  ts_error_t *err;
+  long stale = 0;
 
   b->o = *options;
   b->log = log;
@@ -335,23 +373,10 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   spec.ready_baton = b;
   spec.ready_what = apr_psprintf(pool, "accepting connections on %s port "
                                  "%d", b->host, options->port);
-  err = ts_proc_stop_stale(&spec, log, pool);
-  if (err) {   /* another server's broker, on this port with these files */
-    const char *why = ts_error_root_text(err, pool);
-    ts_error_clear(err);
-    return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
-      "served already: %s; stop that server first, or, to run the bus as a "
-      "service of its own beside the license server, set <bus "
-      "start=\"external\"/> in tessera.xml (the license server then starts "
-      "no broker and uses that bus)", options->port, b->host, why);
-  }
-  if (ts_proc_tcp_accepts(b->host, options->port, pool)) {
-    owner = tsp_port_owner(options->port, pool);
-    return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
-      "already in use%s%s: stop that program, or let the license server use "
-      "that broker with <bus start=\"external\"/> in tessera.xml",
-      options->port, b->host, owner ? " by " : "", owner ? owner : "");
-  }
+  TS_ERR(ts_bus_broker_judge_port(&stale, NULL, argv[0], options->logdir,
+                                   b->host, options->port, log, pool));
+  if (stale > 1)
+    TS_ERR(ts_proc_stop_stale(&spec, log, pool));
   TS_ERR(prepare(&hashes, b, argv[0], pool));
   spec.account = b->account;
   TS_ERR(ts_proc_start(&b->proc, &spec, log, pool));

@@ -511,11 +511,29 @@ ts_error_t *
 ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                    apr_pool_t *scratch_pool)
 {
+  const char *left_by;
+  long pid = 0;
+
+  TS_ERR(ts_proc_find_stale(&pid, &left_by, spec, log, scratch_pool));
+  if (pid > 1) {
+    ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by "
+           "%s", spec->name, pid, spec->argv[0], left_by);
+    end_stale(pid, spec);
+  }
+  return NULL;
+}
+
+ts_error_t *
+ts_proc_find_stale(long *stale, const char **left_by,
+                   const ts_proc_spec_t *spec, ts_log_t *log,
+                   apr_pool_t *scratch_pool)
+{
   const char *program = spec->argv ? spec->argv[0] : NULL;
   const char *text = NULL, *owner_what;
   long pid = 0, owner, parent;
   ts_error_t *err;
 
+  *stale = 0;
   if (!spec->pidfile || !spec->stale_match || !program)
     return NULL;
   err = tsp_pidfile_read(&text, spec->pidfile, scratch_pool);
@@ -541,11 +559,12 @@ ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                             "behind and is not stopped", spec->name, pid,
                             program, owner_what ? owner_what : "the server "
                             "that started it", parent);
-  ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by %s",
-         spec->name, pid, program, owner ? apr_psprintf(scratch_pool,
-         "%s (pid %ld), which has ended", owner_what ? owner_what
-         : "the server that started it", owner) : "a server that has ended");
-  end_stale(pid, spec);
+  *stale = pid;
+  if (left_by)
+    *left_by = owner ? apr_psprintf(scratch_pool, "%s (pid %ld), which has "
+                                    "ended", owner_what ? owner_what : "the "
+                                    "server that started it", owner)
+                     : "a server that has ended";
   return NULL;
 }
 

@@ -123,6 +123,15 @@ ts_error_t *ts_proc_start(ts_proc_t **proc, const ts_proc_spec_t *spec,
 ts_error_t *ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
                                apr_pool_t *scratch_pool);
 
+/* What ts_proc_stop_stale() would do, doing nothing (for --check): *PID
+ * the child an earlier run left behind, which it would stop, or 0, and
+ * *LEFT_BY (unless NULL) who left it ("the license server on port 17000
+ * (pid 12), which has ended"); the same error for a child whose server
+ * still runs. */
+ts_error_t *ts_proc_find_stale(long *pid, const char **left_by,
+                               const ts_proc_spec_t *spec, ts_log_t *log,
+                               apr_pool_t *scratch_pool);
+
 /* The child's pid now (it changes when the child was started again). */
 long ts_proc_pid(ts_proc_t *proc);
 

@@ -152,9 +152,9 @@ check_broker_account(const char **account, const char *logdir,
   return NULL;
 }
 
-/* The broker's port: free, or held by the broker an earlier run of this
- * server left behind (its pid file, believed as ts_proc_stop_stale()
- * believes it), which the start stops first. */
+/* The broker's port: free, or held by the broker an earlier run of a
+ * server left behind, which the start stops first (judged as the start
+ * judges it: ts_bus_broker_judge_port). */
 static ts_error_t *
 check_broker_port(ts_server_plan_t *plan, const ts_server_t *server,
                   const char *program, const char *logdir, int port,
@@ -164,33 +164,24 @@ check_broker_port(ts_server_plan_t *plan, const ts_server_t *server,
   const apr_array_header_t *listen = info->config->listen;
   const char *host = listen->nelts ? APR_ARRAY_IDX(listen, 0, const char *)
                                    : "127.0.0.1";
-  const char *owner, *conf = ts_path_join(logdir, "mosquitto.conf", pool);
+  const char *left_by = NULL;
   long pid = 0;
-  ts_error_t *err;
 
-  if (!ts_proc_tcp_accepts(host, port, pool))
-    return server->running ? NULL
-                           : ts_httpd_check_port("bus broker", port, listen,
-                                                 pool);
   if (server->running) {
-    ts_server_plan_add(plan, "bus: port %d is held by the broker of the "
-                       "running server", port);
+    if (ts_proc_tcp_accepts(host, port, pool))
+      ts_server_plan_add(plan, "bus: port %d is held by the broker of the "
+                         "running server", port);
     return NULL;
   }
-  err = tsp_pidfile_read(&pid, ts_path_join(logdir, "mosquitto.pid", pool),
-                         pool);
-  ts_error_clear(err);
-  if (pid > 1 && tsp_process_runs_with(pid, program, conf)) {
-    ts_server_plan_add(plan, "bus: port %d is held by the bus broker an "
-                       "earlier run of this server left behind (pid %ld): "
-                       "the start stops it first", port, pid);
-    return NULL;
-  }
-  owner = tsp_port_owner(port, pool);
-  return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
-    "already in use%s%s: stop that program, or let the license server use "
-    "that broker with <bus start=\"external\"/> in tessera.xml", port, host,
-    owner ? " by " : "", owner ? owner : "");
+  TS_ERR(ts_bus_broker_judge_port(&pid, &left_by, program, logdir, host,
+                                  port, info->log, pool));
+  if (pid > 1)
+    ts_server_plan_add(plan, "bus: port %d is held by the bus broker (pid "
+                       "%ld) left behind by %s: the start stops it first",
+                       port, pid, left_by);
+  else   /* nothing answers there: can the broker bind it? */
+    TS_ERR(ts_httpd_check_port("bus broker", port, listen, pool));
+  return NULL;
 }
 
 ts_error_t *
