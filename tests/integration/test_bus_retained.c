@@ -3,7 +3,8 @@
  * tesserad and the real mosquitto, read with mosquitto_sub as anyone may
  * (Linux): a project license server that stops is gone on the bus when
  * /v1/projects says so, not at the next probe round; a model server that
- * is no longer listed has its topic cleared; what an earlier run left
+ * is no longer listed, or a product no longer in the license, has its
+ * topic cleared; what an earlier run left
  * retained (a broker with persistence) and this run does not know is
  * cleared. */
 #include <signal.h>
@@ -218,4 +219,23 @@ Test(bus_retained, what_an_earlier_run_left_retained_is_cleared)
             "retained", topic);
   cr_assert(bus_wait("products/demo", "\"seats\":5", 5),
             "this run's own state was cleared too");
+}
+
+Test(bus_retained, a_product_no_longer_in_the_license_is_cleared)
+{
+  char body[4096];
+
+  start_server();
+  cr_assert(bus_wait("products/demo", "\"seats\":5", 10));
+  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
+                             "localhost", "--licensee", "Test", "--product",
+                             "other:3:2099-12-31", "--id", "only-other",
+                             "--out", in_root("lic/tessera.lic"), NULL });
+  cr_assert_eq(kill(server, SIGHUP), 0);
+  cr_assert(api_wait("/v1/status", "\"license\":\"only-other\"", 10, body,
+                     sizeof(body)), "not reloaded: %s", body);
+  cr_assert_null(strstr(body, "\"demo\""), "%s", body);
+  cr_assert(bus_wait("products/other", "\"seats\":3", 5));
+  cr_assert(bus_wait("products/demo", "", 5), "the license has no demo "
+            "any more, the bus still says it has");
 }
