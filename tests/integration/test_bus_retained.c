@@ -4,11 +4,13 @@
  * (Linux): a project license server that stops is gone on the bus when
  * /v1/projects says so, not at the next probe round; a model server that
  * is no longer listed, or a product no longer in the license, has its
- * topic cleared; what an earlier run left
- * retained (a broker with persistence) and this run does not know is
- * cleared. */
+ * topic cleared; what an earlier run left retained (a broker with
+ * persistence) and this run does not know is cleared; a product that
+ * expires at midnight UTC says so on the bus when /v1/status does (the
+ * server under libfaketime, started a few seconds before midnight). */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -232,10 +234,69 @@ Test(bus_retained, a_product_no_longer_in_the_license_is_cleared)
                              "other:3:2099-12-31", "--id", "only-other",
                              "--out", in_root("lic/tessera.lic"), NULL });
   cr_assert_eq(kill(server, SIGHUP), 0);
-  cr_assert(api_wait("/v1/status", "\"license\":\"only-other\"", 10, body,
-                     sizeof(body)), "not reloaded: %s", body);
+  cr_assert(api_wait("/v1/status", "\"products\":[{\"name\":\"other\"", 10,
+                     body, sizeof(body)), "not reloaded: %s", body);
   cr_assert_null(strstr(body, "\"demo\""), "%s", body);
   cr_assert(bus_wait("products/other", "\"seats\":3", 5));
   cr_assert(bus_wait("products/demo", "", 5), "the license has no demo "
             "any more, the bus still says it has");
+}
+
+#define LIBFAKETIME "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+/* Start tesserad license as the fixture does, its clock (and its
+ * broker's) starting at FAKE_START (libfaketime). */
+static void
+start_server_at(const char *fake_start)
+{
+  const char *argv[] = { TESSERAD, "license", NULL };
+  const char *e[16], *err = in_root("server.err");
+  int n = 0;
+
+  cr_assert_eq(access(LIBFAKETIME, R_OK), 0, "%s is missing: install the "
+               "Debian package faketime (installer/deps-debian.sh)",
+               LIBFAKETIME);
+  for (const char *const *v = env(); *v; v++)
+    if (strncmp(*v, "ASAN_OPTIONS=", 13) != 0)
+      e[n++] = *v;
+  /* the sanitizers' runtime is not first once libfaketime is preloaded */
+  e[n++] = "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0";
+  e[n++] = "LD_PRELOAD=" LIBFAKETIME;
+  e[n++] = apr_pstrcat(tp, "FAKETIME=@", fake_start, NULL);
+  e[n] = NULL;
+  server = fork();
+  if (server == 0) {
+    freopen(err, "w", stderr);
+    execve(argv[0], (char *const *)argv, (char *const *)e);
+    _exit(127);
+  }
+  for (int i = 0; i < 300; i++) {
+    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
+      return;
+    usleep(20000);
+  }
+  cr_assert_fail("tesserad did not come up: %s", run_read_file(err));
+}
+
+Test(bus_retained, a_product_expiring_at_midnight_says_so_on_the_bus)
+{
+  char body[4096];
+  char *got;
+  int ok;
+
+  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
+                             "localhost", "--licensee", "Test", "--product",
+                             "soon:2:2090-06-15", "--product",
+                             "later:2:2099-12-31", "--out",
+                             in_root("lic/tessera.lic"), NULL });
+  start_server_at("2090-06-15 23:59:55");
+  cr_assert(bus_wait("products/soon", "\"expired\":false", 3),
+            "not valid before midnight");
+  cr_assert(api_wait("/v1/status", "\"expires\":\"2090-06-15\","
+                     "\"expired\":true", 15, body, sizeof(body)),
+            "/v1/status: %s", body);
+  ok = bus_wait("products/soon", "\"expired\":true", 2);
+  got = bus_read("products/soon");
+  cr_assert(ok, "/v1/status says expired, the bus %s", got);
+  free(got);
 }
