@@ -4,14 +4,16 @@
  *
  * The main license server reads INOLIC/tessera.lic, the project license
  * server of version ##.# INOLIC/projects/##.#/tessera.lic (its port p'
- * from tessera.xml). When that server answers, import asks it to read
- * the file again (POST /v1/license/reload with the administrator's
- * password) and reports what it now uses; a license it refuses (another
- * host than the one it started with, ...) is taken back, so the file and
- * the license in force stay the same, and the server's reason is the
- * error. When no server answers, the license takes effect at its start.
- * Either the license is installed and in force where a server runs, or
- * nothing changes.
+ * from tessera.xml). When that server answers, import has it read the
+ * file again: by HUP when this account started it (its pid file, which
+ * only this account may have written, names the pid the server reports),
+ * else through POST /v1/license/reload with the administrator's password.
+ * It then reports what the server uses; a license the server refuses
+ * (another host than the one it started with, ...) is taken back, so the
+ * file and the license in force stay the same, and the server's reason
+ * is the error. When no server answers, the license takes effect at its
+ * start. Either the license is installed and in force where a server
+ * runs, or nothing changes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,10 +27,15 @@
 #include "ts_httpd.h"
 #include "ts_license.h"
 #include "ts_settings.h"
+#include "tsp.h"
+
+/* How long a server may take to read its license after HUP. */
+#define HUP_DEADLINE apr_time_from_sec(10)
 
 /* Where a license goes and which server reads it. */
 typedef struct target_t {
   const char *host;             /* INOHOST's host: the license's binding */
+  const char *inolic;
   const char *dir, *path;       /* INOLIC (or its project's), the file */
   const char *project;          /* NULL: the main license server */
   int port;                     /* its port; 0: none configured */
@@ -52,6 +59,7 @@ find_target(target_t *t, const char *project, apr_pool_t *pool)
                             v->value, v->problem);
   TS_ERR(ts_inohost_parse(&t->host, &t->port, v->value, pool));
   inolic = ts_settings_get(settings, "INOLIC")->value;
+  t->inolic = inolic;
   t->dir = inolic;
   t->project = project;
   if (project) {
@@ -145,43 +153,144 @@ products_text(json_t *j, apr_pool_t *pool)
   return text;
 }
 
-/* Ask T's server to reload (with AUTH), and judge its answer against
- * LIC: NULL when it now uses LIC. */
+/* The server's answer J (to the reload, or its status after HUP) judged
+ * against LIC: NULL when it now uses LIC (and that is printed). */
 static ts_error_t *
-reload(const target_t *t, const ts_license_t *lic, const char *auth,
-       apr_pool_t *pool)
+judge(const target_t *t, const ts_license_t *lic, json_t *j,
+      const char *refused, apr_pool_t *pool)
+{
+  const char *id = json_string_value(json_object_get(j, "license"));
+
+  if (refused)
+    return ts_error_createf(TS_EINVAL, "%s refused license %s: %s",
+                            t->server, lic->id, refused);
+  if (!id || strcmp(id, lic->id) != 0)
+    return ts_error_createf(TS_EUNAVAIL, "%s read %s again but uses license "
+                            "%s, not %s: was the file replaced meanwhile?",
+                            t->server, t->path, id ? id : "none", lic->id);
+  printf("%s now uses license %s:%s\n", t->server, id,
+         products_text(j, pool));
+  return NULL;
+}
+
+/* Ask T's server to reload through its API (with AUTH). */
+static ts_error_t *
+api_reload(const target_t *t, const ts_license_t *lic, const char *auth,
+           apr_pool_t *pool)
 {
   int code;
-  const char *body, *id;
+  const char *body;
   json_t *j;
   ts_error_t *err;
 
   TS_ERR(admin_http(&code, &body, t->host, t->port, "POST",
                     "/v1/license/reload", NULL, auth, pool));
-  if (code == 422) {
-    j = json_loads(body, 0, NULL);
-    err = ts_error_createf(TS_EINVAL, "%s refused license %s: %s", t->server,
-                           lic->id, json_string_value(json_object_get(j,
-                           "error")) ? json_string_value(json_object_get(j,
-                           "error")) : body);
-    json_decref(j);
-    return err;
-  }
-  if (code != 200)
+  if (code != 200 && code != 422)
     return admin_refused(code, body, "to read the license again");
   j = json_loads(body, 0, NULL);
-  id = json_string_value(json_object_get(j, "license"));
-  if (!id || strcmp(id, lic->id) != 0)
-    err = ts_error_createf(TS_EUNAVAIL, "%s read %s again but uses license "
-                           "%s, not %s: was the file replaced meanwhile?",
-                           t->server, t->path, id ? id : "none", lic->id);
-  else {
-    printf("%s now uses license %s:%s\n", t->server, id,
-           products_text(j, pool));
-    err = NULL;
-  }
+  err = judge(t, lic, j, code == 200 ? NULL
+              : json_string_value(json_object_get(j, "error"))
+              ? json_string_value(json_object_get(j, "error")) : body, pool);
   json_decref(j);
   return err;
+}
+
+/* The number of license reloads STATUS reports. */
+static json_int_t
+reloads_of(json_t *status)
+{
+  return json_integer_value(json_object_get(json_object_get(status,
+                                                            "reloads"),
+                                            "count"));
+}
+
+/* Whether T's server, which reports PID, is one this account may HUP:
+ * its pid file is believed (this account's alone) and names PID. */
+static int
+may_signal(const target_t *t, long pid, apr_pool_t *pool)
+{
+  const char *pidfile = ts_path_join(t->inolic, apr_psprintf(pool,
+                                     "logs/license.%d/license.pid",
+                                     t->port), pool);
+  long filed = 0;
+  ts_error_t *err = tsp_pidfile_read(&filed, pidfile, pool);
+
+  ts_error_clear(err);
+  return !err && pid > 0 && filed == pid;
+}
+
+/* HUP T's server (PID, which had reloaded BEFORE times) and wait for it
+ * to have read the license. Sending HUP failing is *SENT 0. */
+static ts_error_t *
+hup_reload(int *sent, const target_t *t, const ts_license_t *lic, long pid,
+           json_int_t before, apr_pool_t *pool)
+{
+  apr_time_t until = apr_time_now() + HUP_DEADLINE;
+  ts_error_t *err = tsp_server_reload(pid);
+
+  *sent = !err;
+  TS_ERR(err);
+  do {
+    json_t *status;
+    apr_sleep(apr_time_from_msec(100));
+    TS_ERR(server_status(&status, t, pool));
+    if (status && reloads_of(status) > before) {
+      err = judge(t, lic, status, json_string_value(json_object_get(
+                  json_object_get(status, "reloads"), "refused")), pool);
+      json_decref(status);
+      return err;
+    }
+    json_decref(status);
+  } while (apr_time_now() < until);
+  return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld) did not read its "
+                          "license within %d s of HUP; see its log",
+                          t->server, pid, (int)apr_time_sec(HUP_DEADLINE));
+}
+
+/* How T's server, which answered STATUS, will be told: *PID to HUP
+ * where this account may (unless PASSWORD_STDIN says to use the
+ * password), else 0 and *AUTH, the administrator's password. Before
+ * anything is written: a password that cannot be had changes nothing. */
+static ts_error_t *
+how_to_tell(long *pid, const char **auth, const target_t *t,
+            json_t *status, int password_stdin, apr_pool_t *pool)
+{
+  const char *as = NULL;
+
+  *pid = (long)json_integer_value(json_object_get(status, "pid"));
+  *auth = NULL;
+  if (!password_stdin && may_signal(t, *pid, pool))
+    return NULL;
+  *pid = 0;
+  if (!json_is_true(json_object_get(status, "admin_password_set")))
+    return ts_error_createf(TS_EPERM, "%s runs and keeps its license until "
+                            "told; this account cannot send it HUP, and "
+                            "telling it through its API needs the "
+                            "administrator's password, which is not set: "
+                            "set it with `tessera-admin license passwd` and "
+                            "import again; nothing was imported", t->server);
+  return admin_password_header(auth, &as, password_stdin, pool);
+}
+
+/* Have T's server, which answered STATUS, read LIC: by HUP to PID (where
+ * the system has no HUP, the password after all), else with AUTH. */
+static ts_error_t *
+tell_server(const target_t *t, const ts_license_t *lic, json_t *status,
+            long pid, const char *auth, apr_pool_t *pool)
+{
+  const char *as = NULL;
+  int sent = 0;
+  ts_error_t *err;
+
+  if (pid) {
+    err = hup_reload(&sent, t, lic, pid, reloads_of(status), pool);
+    if (sent || !err
+        || !json_is_true(json_object_get(status, "admin_password_set")))
+      return err;
+    ts_error_clear(err);
+    TS_ERR(admin_password_header(&auth, &as, 0, pool));
+  }
+  return api_reload(t, lic, auth, pool);
 }
 
 ts_error_t *
@@ -189,10 +298,11 @@ admin_license_import(admin_ctx_t *ctx, const char *file, const char *project,
                      int password_stdin)
 {
   target_t t;
-  const char *text, *old = NULL, *auth = NULL, *as = NULL;
+  const char *text, *old = NULL, *auth = NULL;
   apr_size_t len, old_len = 0;
   ts_license_t *lic;
   json_t *status;
+  long pid = 0;
   ts_error_t *err, *back;
 
   if (project && !valid_version(project))
@@ -206,41 +316,40 @@ admin_license_import(admin_ctx_t *ctx, const char *file, const char *project,
            "not imported; the installed license is unchanged");
   TS_ERR(server_status(&status, &t, ctx->pool));
   if (status) {
-    int pw_set = json_is_true(json_object_get(status, "admin_password_set"));
-    json_decref(status);
-    if (!pw_set)
-      return ts_error_createf(TS_EPERM, "%s runs and would keep its "
-                              "license until told; telling it needs the "
-                              "administrator's password, which is not set: "
-                              "set it with `tessera-admin license passwd` "
-                              "and import again; nothing was imported",
-                              t.server);
-    TS_ERR(admin_password_header(&auth, &as, password_stdin, ctx->pool));
-    err = ts_file_read_all(&old, &old_len, t.path, ctx->pool);
-    if (err && ts_error_code(err) != TS_ENOENT)
+    err = how_to_tell(&pid, &auth, &t, status, password_stdin, ctx->pool);
+    if (!err) {
+      /* kept to be put back if the server refuses the new one */
+      err = ts_file_read_all(&old, &old_len, t.path, ctx->pool);
+      if (err && ts_error_code(err) == TS_ENOENT) {
+        ts_error_clear(err);
+        err = NULL;
+        old = NULL;
+      }
+    }
+    if (err) {
+      json_decref(status);
       return err;
-    ts_error_clear(err);
+    }
   }
-  TS_ERR(ts_dir_make(t.dir, TS_FPROT_DIR, ctx->pool));
-  TS_ERR(ts_file_replace(t.path, text, len, TS_FPROT_FILE, ctx->pool));
-  if (!status) {
-    printf("license %s for %s installed as %s\n", lic->id, lic->host,
-           t.path);
-    if (t.server)
-      printf("%s does not answer: the license takes effect when it "
-             "starts\n", t.server);
-    else
-      printf("tessera.xml has no project license server %s yet: the "
-             "license takes effect when one is configured and started\n",
-             project);
-    return NULL;
-  }
-  err = reload(&t, lic, auth, ctx->pool);
+  err = ts_dir_make(t.dir, TS_FPROT_DIR, ctx->pool);
+  if (!err)
+    err = ts_file_replace(t.path, text, len, TS_FPROT_FILE, ctx->pool);
+  if (!err && status)
+    err = tell_server(&t, lic, status, pid, auth, ctx->pool);
+  json_decref(status);
   if (!err) {
     printf("license %s for %s installed as %s\n", lic->id, lic->host,
            t.path);
+    if (!status)
+      printf(t.server ? "%s does not answer: the license takes effect when "
+                        "it starts\n"
+                      : "tessera.xml has no project license server %s yet: "
+                        "the license takes effect when one is configured "
+                        "and started\n", t.server ? t.server : project);
     return NULL;
   }
+  if (!status)
+    return err;   /* nothing was written */
   back = take_back(&t, old, old_len, ctx->pool);
   if (back) {
     ts_error_t *both = ts_error_createf(ts_error_code(err), "%s; and "

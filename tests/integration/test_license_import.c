@@ -1,6 +1,7 @@
 /* test_license_import.c: `tessera-admin license import` against a real
  * running tesserad (Linux): the running server uses the new license at
- * once, without HUP, and import says so; a license the server refuses
+ * once, told by import (HUP when this account started it, else through
+ * its API with the administrator's password), and import says so; a license the server refuses
  * (another host than the one it started with) leaves the old one in
  * force and on disk, and import gives the server's reason; without a
  * running server the license waits for its start; --project puts the
@@ -93,33 +94,50 @@ status(int port_, char *body, size_t size)
                200, "%s", body);
 }
 
+/* `tessera-admin license import ARGS` (no password) with ENV_. */
+static run_result_t
+import_hup(const char *file, const char *const *env_)
+{
+  return run((const char *[]){ TESSERA_ADMIN, "license", "import", file,
+                               NULL }, env_, NULL);
+}
+
 Test(license_import, a_running_server_uses_the_new_license_at_once)
 {
   const char *file = issue("localhost", "demo:12:2099-12-31", "more-seats");
+  const char *now_uses = apr_psprintf(tp, "the license server on localhost "
+                                      "port %d now uses license ", port);
   char body[4096];
   run_result_t r;
 
   start_server();
-  /* no password yet: nothing changes, and it says how to go on */
+  /* this account started it: HUP, no password needed */
+  r = import_hup(file, env());
+  cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.out, apr_pstrcat(tp, now_uses, "more-seats", NULL)),
+            "%s", r.out);
+  cr_assert(strstr(r.out, "12 seats"), "%s", r.out);
+  run_free(&r);
+  status(port, body, sizeof(body));
+  cr_assert(strstr(body, "\"license\":\"more-seats\""), "%s", body);
+  cr_assert(strstr(body, "\"seats\":12"), "%s", body);
+
+  /* through the API: refused while no password is set, nothing changes */
+  file = issue("localhost", "demo:14:2099-12-31", "by-password");
   r = import(file, env());
   cr_assert_eq(r.status, 77, "%d %s%s", r.status, r.out, r.err);
   cr_assert(strstr(r.err, "license passwd"), "%s", r.err);
   run_free(&r);
   status(port, body, sizeof(body));
-  cr_assert(strstr(body, "\"seats\":5"), "%s", body);
-
+  cr_assert(strstr(body, "\"seats\":12"), "%s", body);
   set_password();
   r = import(file, env());
   cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
-  cr_assert(strstr(r.out, apr_psprintf(tp, "the license server on "
-                   "localhost port %d now uses license more-seats", port)),
+  cr_assert(strstr(r.out, apr_pstrcat(tp, now_uses, "by-password", NULL)),
             "%s", r.out);
-  cr_assert(strstr(r.out, "12 seats"), "%s", r.out);
   run_free(&r);
-  /* no HUP was sent: the server took it when import told it */
   status(port, body, sizeof(body));
-  cr_assert(strstr(body, "\"license\":\"more-seats\""), "%s", body);
-  cr_assert(strstr(body, "\"seats\":12"), "%s", body);
+  cr_assert(strstr(body, "\"seats\":14"), "%s", body);
 }
 
 /* env() with INOHOST=HOST.<port>. */
@@ -136,32 +154,46 @@ env_with_host(const char *host)
   return e;
 }
 
+/* FILE, a license the server on port refuses, imported with RUN_IMPORT
+ * as INOHOST=127.0.0.1.<port> names it: refused, with the server's
+ * reason, and the old license stays in force and on disk. */
+static void
+refused(const char *file, run_result_t (*run_import)(const char *,
+                                                     const char *const *))
+{
+  char *before = run_read_file(in_root("lic/tessera.lic")), *after;
+  char body[4096];
+  run_result_t r = run_import(file, env_with_host("127.0.0.1"));
+
+  cr_assert_eq(r.status, 65, "%d %s%s", r.status, r.out, r.err);
+  cr_assert(strstr(r.err, "refused license other-host"), "%s", r.err);
+  cr_assert(strstr(r.err, "bound to host 127.0.0.1, this is localhost"),
+            "the server's reason: %s", r.err);
+  cr_assert(strstr(r.err, "is as it was"), "%s", r.err);
+  run_free(&r);
+  status(port, body, sizeof(body));
+  cr_assert(strstr(body, "\"seats\":5"), "%s", body);
+  cr_assert(strstr(body, "\"license\":\"localhost-"), "%s", body);
+  after = run_read_file(in_root("lic/tessera.lic"));
+  cr_assert_str_eq(after, before, "the refused license stayed on disk");
+  free(before);
+  free(after);
+}
+
 Test(license_import, a_license_the_server_refuses_leaves_the_old_in_force)
 {
   /* the server started as "localhost"; INOHOST now names it 127.0.0.1,
    * for which this license is: import's own check passes, the server's
    * not */
   const char *file = issue("127.0.0.1", "demo:9:2099-12-31", "other-host");
-  char *before = run_read_file(in_root("lic/tessera.lic")), *after;
+  char *after;
   char body[4096];
   run_result_t r;
 
   start_server();
+  refused(file, import_hup);      /* told by HUP */
   set_password();
-  r = import(file, env_with_host("127.0.0.1"));
-  cr_assert_eq(r.status, 65, "%d %s%s", r.status, r.out, r.err);
-  cr_assert(strstr(r.err, "refused license other-host"), "%s", r.err);
-  cr_assert(strstr(r.err, "127.0.0.1"), "the server's reason: %s", r.err);
-  cr_assert(strstr(r.err, "stays in force"), "%s", r.err);
-  cr_assert(strstr(r.err, "is as it was"), "%s", r.err);
-  run_free(&r);
-  status(port, body, sizeof(body));
-  cr_assert(strstr(body, "\"seats\":5"), "%s", body);
-  cr_assert_null(strstr(body, "other-host"), "%s", body);
-  after = run_read_file(in_root("lic/tessera.lic"));
-  cr_assert_str_eq(after, before, "the refused license stayed on disk");
-  free(before);
-  free(after);
+  refused(file, import);          /* told through the API */
 
   /* a wrong password changes nothing either */
   r = run((const char *[]){ "/bin/sh", "-c", apr_psprintf(tp, "echo wrong | "
@@ -207,7 +239,6 @@ Test(license_import, project_license_goes_where_the_project_server_reads_it)
   int up = 0;
 
   start_server();
-  set_password();
   project = fork();
   if (project == 0) {
     freopen(err, "w", stderr);
@@ -225,7 +256,8 @@ Test(license_import, project_license_goes_where_the_project_server_reads_it)
   status(project_port, body, sizeof(body));
   cr_assert(strstr(body, "\"license\":null"), "%s", body);
 
-  r = import(apr_pstrcat(tp, "--project 26.1 ", file, NULL), env());
+  r = run((const char *[]){ TESSERA_ADMIN, "license", "import", "--project",
+                            "26.1", file, NULL }, env(), NULL);
   cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
   cr_assert(strstr(r.out, apr_psprintf(tp, "the project license server on "
                    "localhost port %d now uses license project-26",

@@ -66,12 +66,19 @@ ts_licensing_reload_license(ts_licensing_t *lc, const char *who)
   apr_pool_t *scratch;
   char context[512];
 
+  apr_pool_create(&scratch, NULL);
   apr_thread_mutex_lock(lc->reload_lock);
   err = load_license(lc);
+  apr_thread_mutex_lock(lc->lock);
+  lc->reloads++;
+  apr_cpystrn(lc->reload_error, err ? ts_error_text(err, scratch) : "",
+              sizeof(lc->reload_error));
+  apr_thread_mutex_unlock(lc->lock);
   apr_thread_mutex_unlock(lc->reload_lock);
-  if (!err)
+  if (!err) {
+    apr_pool_destroy(scratch);
     return NULL;
-  apr_pool_create(&scratch, NULL);
+  }
   apr_snprintf(context, sizeof(context), "reload: the new license was "
                "refused; the previous one stays in force (license %s; %s)",
                license_id(lc, scratch), who);

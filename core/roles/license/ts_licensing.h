@@ -64,6 +64,9 @@ typedef struct ts_licensing_t {
   apr_pool_t *license_pool;     /* a root pool: any thread reloads */
   apr_thread_mutex_t *reload_lock;  /* one reload at a time (HUP and
                                        POST /v1/license/reload) */
+  apr_uint64_t reloads;         /* license reloads so far (under LOCK) */
+  char reload_error[1024];      /* why the last one was refused; "" when
+                                   it was not (under LOCK) */
   ts_bus_t *bus;                /* NULL: not connected (yet) */
   ts_store_t *sessions;      /* ts_licensing_sessions.c's alone */
   ts_registry_t *registry;

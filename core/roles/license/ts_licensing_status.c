@@ -2,7 +2,9 @@
  *
  *   GET /v1/status   license, products with seats and seats in use, bus,
  *                    hub, model servers, project license servers, whether
- *                    the administrator's password is set
+ *                    the administrator's password is set, the server's
+ *                    pid and its license reloads (how many, and why the
+ *                    last one was refused)
  *   GET /v1/admin    whether the password is set, and how to set it
  *   POST /v1/license/reload
  *                    the administrator (password) has the license file
@@ -18,6 +20,7 @@
 #include <apr_strings.h>
 
 #include "ts_passwd.h"
+#include "tsp.h"
 
 static void
 status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
@@ -39,7 +42,11 @@ status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   json_object_set_new(j, "bus", json_pack("{s:i, s:b}", "port",
                       lc->o.port + 1, "connected",
                       ts_bus_connected(lc->bus)));
+  json_object_set_new(j, "reloads", json_pack("{s:I, s:s?}", "count",
+                      (json_int_t)lc->reloads, "refused",
+                      *lc->reload_error ? lc->reload_error : NULL));
   apr_thread_mutex_unlock(lc->lock);
+  json_object_set_new(j, "pid", json_integer(tsp_pid()));
   json_object_set_new(j, "hub", json_pack("{s:i}", "port", lc->o.port + 2));
   json_object_set_new(j, "model_servers",
                       ts_registry_servers_json(lc->registry));
