@@ -205,7 +205,8 @@ reloads_of(json_t *status)
 }
 
 /* Whether T's server, which reports PID, is one this account may HUP:
- * its pid file is believed (this account's alone) and names PID. */
+ * the system has HUP, and the server's pid file is believed (this
+ * account's alone) and names PID. */
 static int
 may_signal(const target_t *t, long pid, apr_pool_t *pool)
 {
@@ -216,7 +217,7 @@ may_signal(const target_t *t, long pid, apr_pool_t *pool)
   ts_error_t *err = tsp_pidfile_read(&filed, pidfile, pool);
 
   ts_error_clear(err);
-  return !err && pid > 0 && filed == pid;
+  return tsp_has_hup() && !err && pid > 0 && filed == pid;
 }
 
 /* HUP T's server (PID, which had reloaded BEFORE times) and wait for it

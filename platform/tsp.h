@@ -314,6 +314,9 @@ long tsp_pid(void);
  * TS_EUNAVAIL. */
 ts_error_t *tsp_server_reload(long pid);
 
+/* Whether this system has such a HUP (Linux 1, Windows 0). */
+int tsp_has_hup(void);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

@@ -107,6 +107,12 @@ tsp_server_reload(long pid)
                        pid);
 }
 
+int
+tsp_has_hup(void)
+{
+  return 1;
+}
+
 const char *
 tsp_os_name(void)
 {

@@ -185,6 +185,12 @@ tsp_server_reload(long pid)
                           "PARAMCHANGE", pid);
 }
 
+int
+tsp_has_hup(void)
+{
+  return 0;
+}
+
 const char *
 tsp_os_name(void)
 {
