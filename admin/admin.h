@@ -33,6 +33,11 @@ ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_sessions(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_credential(admin_ctx_t *ctx);
 
+/* `license import FILE [--project V] [--password-stdin]`
+ * (cmd_license_import.c). */
+ts_error_t *admin_license_import(admin_ctx_t *ctx, const char *file,
+                                 const char *project, int password_stdin);
+
 /* The license server INOHOST names. */
 ts_error_t *admin_license_server(const char **host, int *port,
                                  apr_pool_t *pool);
@@ -43,6 +48,17 @@ ts_error_t *admin_http(int *status, const char **body, const char *host,
                        int port, const char *method, const char *path,
                        const char *json, const char *headers,
                        apr_pool_t *pool);
+
+/* *HEADER: "Authorization: Basic ...\r\n" for the administrator *AS (NULL:
+ * this account's name, which *AS then receives) with the password read
+ * from the terminal, or one line of standard input with FROM_STDIN. */
+ts_error_t *admin_password_header(const char **header, const char **as,
+                                  int from_stdin, apr_pool_t *pool);
+
+/* The license server's answer CODE, BODY to an administrator's request
+ * WHAT ("the release") as an error: 404 TS_ENOENT, 401 and 403 TS_EPERM,
+ * else TS_EUNAVAIL, with the server's "error". */
+ts_error_t *admin_refused(int code, const char *body, const char *what);
 
 /* Every live session of the license server on HOST:PORT, page by page,
  * as one JSON array (*SESSIONS, a new reference). */

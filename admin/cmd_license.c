@@ -17,7 +17,8 @@
 
 static const char usage[] =
   "usage: tessera-admin license show [FILE] [--json]\n"
-  "       tessera-admin license import FILE\n"
+  "       tessera-admin license import FILE [--project ##.#]\n"
+  "            [--password-stdin]\n"
   "       tessera-admin license issue --host HOST --licensee NAME\n"
   "            --product NAME:SEATS:YYYY-MM-DD [--product ...]\n"
   "            (--key SECRETFILE | --demo-key) [--id ID] [--out FILE]\n"
@@ -26,7 +27,14 @@ static const char usage[] =
   "\n"
   "show checks a license (default INOLIC/tessera.lic): schema, signature,\n"
   "host binding (the host of INOHOST) and expiry. import installs FILE as\n"
-  "INOLIC/tessera.lic after the same checks; a bad file changes nothing.\n"
+  "INOLIC/tessera.lic (--project: INOLIC/projects/##.#/tessera.lic, which\n"
+  "that project license server reads) after the same checks; a bad file\n"
+  "changes nothing. When that license server runs, import has it read the\n"
+  "license at once (by HUP when it runs under this account, else with the\n"
+  "administrator's password, asked on the terminal or one line from\n"
+  "standard input with --password-stdin) and says what it now uses; a\n"
+  "license the server refuses is taken back and the server's reason shown.\n"
+  "When it does not run, the license takes effect at its start.\n"
   "issue and keygen are the vendor's side: keygen writes PREFIX.key\n"
   "(secret) and PREFIX.pub; issue signs a license (--demo-key: the\n"
   "published demo key, for the embedded default).\n"
@@ -37,8 +45,8 @@ static const char usage[] =
   "authentication (curl -u <your name>:<password>).\n";
 
 typedef struct lic_opts_t {
-  const char *host, *licensee, *key, *id, *out;
-  int demo, json, from_stdin;
+  const char *host, *licensee, *key, *id, *out, *project;
+  int demo, json, from_stdin, password_stdin;
   apr_array_header_t *products;
   const char *const *args;
   int nargs;
@@ -52,7 +60,8 @@ parse(lic_opts_t *o, int *help, admin_ctx_t *ctx)
     { "product", 'p', 1, NULL }, { "key", 'k', 1, NULL },
     { "demo-key", 'd', 0, NULL }, { "id", 'i', 1, NULL },
     { "out", 'o', 1, NULL }, { "json", 'j', 0, NULL },
-    { "stdin", 's', 0, NULL },
+    { "stdin", 's', 0, NULL }, { "project", 'P', 1, NULL },
+    { "password-stdin", 'w', 0, NULL },
     { "help", 'h', 0, NULL }, { NULL, 0, 0, NULL }
   };
   apr_getopt_t *os;
@@ -74,6 +83,8 @@ parse(lic_opts_t *o, int *help, admin_ctx_t *ctx)
     case 'o': o->out = arg; break;
     case 'j': o->json = 1; break;
     case 's': o->from_stdin = 1; break;
+    case 'P': o->project = arg; break;
+    case 'w': o->password_stdin = 1; break;
     case 'h': *help = 1; break;
     case 'p': {
       ts_product_t *p = apr_array_push(o->products);
@@ -173,23 +184,10 @@ show(admin_ctx_t *ctx, const lic_opts_t *o)
 static ts_error_t *
 import(admin_ctx_t *ctx, const lic_opts_t *o)
 {
-  const char *host, *dir, *text, *dest;
-  apr_size_t len;
-  ts_license_t *lic;
-
   if (o->nargs != 1)
     return admin_usage_error(usage, "license import takes one FILE");
-  TS_ERR(this_host(&host, &dir, ctx));
-  TS_ERR_W(ts_file_read_all(&text, &len, o->args[0], ctx->pool),
-           "cannot read the license");
-  TS_ERR(ts_license_parse(&lic, o->args[0], text, len, ctx->pool));
-  TS_ERR_W(ts_license_verify(lic, host, apr_time_now(), ctx->pool),
-           "not imported; the installed license is unchanged");
-  TS_ERR(ts_dir_make(dir, TS_FPROT_DIR, ctx->pool));
-  dest = apr_pstrcat(ctx->pool, dir, "/tessera.lic", NULL);
-  TS_ERR(ts_file_replace(dest, text, len, TS_FPROT_FILE, ctx->pool));
-  printf("license %s for %s installed as %s\n", lic->id, lic->host, dest);
-  return NULL;
+  return admin_license_import(ctx, o->args[0], o->project,
+                              o->password_stdin);
 }
 
 static ts_error_t *

@@ -109,29 +109,19 @@ list(admin_ctx_t *ctx, const char *host, int port, int json)
   return NULL;
 }
 
-static ts_error_t *
-release(admin_ctx_t *ctx, const char *host, int port, const char *id,
-        const char *reason, const char *as, int from_stdin)
+ts_error_t *
+admin_password_header(const char **header, const char **as,
+                      int from_stdin, apr_pool_t *pool)
 {
   char pw[256], cred[512], b64[700];
-  const char *body, *json;
-  int code;
-  json_t *j, *answer;
-  ts_error_t *err = NULL;
 
-  if (!reason || !*reason)
-    return admin_usage_error(usage, "release needs --reason: it goes to the "
-                             "audit log");
-  if (strspn(id, "0123456789abcdef") != strlen(id) || !*id)
-    return ts_error_createf(TS_EINVAL, "'%s' is not a session id (hex); see "
-                            "`tessera-admin sessions list`", id);
-  if (!as) {
+  if (!*as) {
     apr_uid_t uid;
     apr_gid_t gid;
     char *name;
-    as = apr_uid_current(&uid, &gid, ctx->pool) == APR_SUCCESS
-         && apr_uid_name_get(&name, uid, ctx->pool) == APR_SUCCESS
-         ? name : "admin";
+    *as = apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
+          && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS
+          ? name : "admin";
   }
   if (from_stdin) {
     if (!fgets(pw, sizeof(pw), stdin))
@@ -145,35 +135,60 @@ release(admin_ctx_t *ctx, const char *host, int port, const char *id,
       return ts_error_createf(TS_EUSAGE, "cannot read a password from the "
                               "terminal; use --password-stdin in scripts");
   }
-  apr_snprintf(cred, sizeof(cred), "%s:%s", as, pw);
+  apr_snprintf(cred, sizeof(cred), "%s:%s", *as, pw);
   sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)cred,
                     strlen(cred), sodium_base64_VARIANT_ORIGINAL);
   sodium_memzero(pw, sizeof(pw));
   sodium_memzero(cred, sizeof(cred));
+  *header = apr_psprintf(pool, "Authorization: Basic %s\r\n", b64);
+  sodium_memzero(b64, sizeof(b64));
+  return NULL;
+}
+
+ts_error_t *
+admin_refused(int code, const char *body, const char *what)
+{
+  json_t *answer = json_loads(body, 0, NULL);
+  const char *text = json_string_value(json_object_get(answer, "error"));
+  ts_error_t *err = ts_error_createf(code == 404 ? TS_ENOENT
+                                     : code == 401 || code == 403
+                                       ? TS_EPERM : TS_EUNAVAIL,
+                                     "the license server refused %s (HTTP "
+                                     "%d): %s", what, code,
+                                     text ? text : body);
+
+  json_decref(answer);
+  return err;
+}
+
+static ts_error_t *
+release(admin_ctx_t *ctx, const char *host, int port, const char *id,
+        const char *reason, const char *as, int from_stdin)
+{
+  const char *body, *json, *auth;
+  int code;
+  json_t *j;
+  ts_error_t *err = NULL;
+
+  if (!reason || !*reason)
+    return admin_usage_error(usage, "release needs --reason: it goes to the "
+                             "audit log");
+  if (strspn(id, "0123456789abcdef") != strlen(id) || !*id)
+    return ts_error_createf(TS_EINVAL, "'%s' is not a session id (hex); see "
+                            "`tessera-admin sessions list`", id);
+  TS_ERR(admin_password_header(&auth, &as, from_stdin, ctx->pool));
   j = json_pack("{s:s}", "reason", reason);
   json = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   err = admin_http(&code, &body, host, port, "POST",
                    apr_psprintf(ctx->pool, "/v1/sessions/%s/release", id),
-                   json, apr_psprintf(ctx->pool, "Authorization: Basic "
-                                      "%s\r\n", b64), ctx->pool);
+                   json, auth, ctx->pool);
   free((void *)json);
-  sodium_memzero(b64, sizeof(b64));
   TS_ERR(err);
-  answer = json_loads(body, 0, NULL);
-  if (code == 200)
-    printf(_("session %s released by %s (audited: %s)\n"), id, as, reason);
-  else
-    err = ts_error_createf(code == 404 ? TS_ENOENT
-                           : code == 401 || code == 403 ? TS_EPERM
-                           : TS_EUNAVAIL, "the license server refused "
-                           "(HTTP %d): %s", code,
-                           json_string_value(json_object_get(answer, "error"))
-                           ? json_string_value(json_object_get(answer,
-                                                               "error"))
-                           : body);
-  json_decref(answer);
-  return err;
+  if (code != 200)
+    return admin_refused(code, body, "the release");
+  printf(_("session %s released by %s (audited: %s)\n"), id, as, reason);
+  return NULL;
 }
 
 ts_error_t *

@@ -13,7 +13,7 @@ packages=(
   # run: the bus broker
   mosquitto
   # tests
-  libcriterion-dev file acl nftables mosquitto-clients prometheus
+  libcriterion-dev file acl nftables mosquitto-clients prometheus faketime
   "$@"
 )
 

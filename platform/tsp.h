@@ -322,6 +322,19 @@ void tsp_child_forget(void *token);
  * such signal: nothing). */
 void tsp_child_reopen_logs(struct apr_proc_t *proc);
 
+/* This process's id. */
+long tsp_pid(void);
+
+/* Have the server PID reload, as the service manager would (Linux:
+ * SIGHUP). Only for a pid a believed pid file names (tsp_pidfile_read)
+ * and the server itself reports. Not allowed: TS_EPERM; no such process:
+ * TS_ENOENT; Windows, where only the service manager sends PARAMCHANGE:
+ * TS_EUNAVAIL. */
+ts_error_t *tsp_server_reload(long pid);
+
+/* Whether this system has such a HUP (Linux 1, Windows 0). */
+int tsp_has_hup(void);
+
 /* True where services must not keep projects on network file systems
  * (Windows, SPEC §4); elsewhere a network path is only reported. */
 int tsp_services_refuse_remote_projects(void);

@@ -23,6 +23,7 @@ typedef struct message_t {
 struct ts_bus_t {
   const char *host, *client_id, *will_topic;
   const char *user;               /* logged in as, or NULL: anonymous */
+  apr_array_header_t *owned;      /* topic filters, with the prefix */
   int port;
   struct mosquitto *mosq;
   apr_thread_t *thread;
@@ -46,16 +47,23 @@ on_connect(struct mosquitto *m, void *obj, int rc)
 {
   ts_bus_t *bus = obj;
 
-  (void)m;
   apr_thread_mutex_lock(bus->lock);
   bus->connected = rc == 0;
   bus->resend = rc == 0;
   bus->touched = 1;
   apr_thread_mutex_unlock(bus->lock);
-  if (rc == 0)
+  if (rc == 0) {
     ts_log(bus->log, TS_LOG_INFO, "connected to the bus on %s port %d%s%s",
            bus->host, bus->port, bus->user ? " as " : "",
            bus->user ? bus->user : "");
+    /* what this run says first (the tick is on this thread too), then
+     * the broker answers with what is retained there (on_message) */
+    if (bus->tick)
+      bus->tick(bus->baton, bus);
+    for (int i = 0; i < bus->owned->nelts; i++)
+      mosquitto_subscribe(m, NULL, APR_ARRAY_IDX(bus->owned, i,
+                                                 const char *), 1);
+  }
   else if (bus->user && (rc == 4 || rc == 5))   /* bad password, not
                                                    authorised */
     ts_log(bus->log, TS_LOG_WARNING, "the bus on %s port %d refused this "
@@ -82,6 +90,34 @@ on_disconnect(struct mosquitto *m, void *obj, int rc)
   if (rc != 0 && !bus->stopping)
     ts_log(bus->log, TS_LOG_WARNING, "lost the bus on %s port %d; "
            "reconnecting", bus->host, bus->port);
+}
+
+/* A message on a topic this client owns. One retained there that this
+ * client did not say in this run (an earlier run's, kept by a broker
+ * that outlived it or by its persistence) is cleared: what is retained
+ * follows what the server knows now. */
+static void
+on_message(struct mosquitto *m, void *obj,
+           const struct mosquitto_message *msg)
+{
+  ts_bus_t *bus = obj;
+  size_t plen = strlen(TS_BUS_TOPIC_PREFIX);
+  int ours;
+
+  (void)m;
+  if (!msg->retain || msg->payloadlen == 0
+      || strncmp(msg->topic, TS_BUS_TOPIC_PREFIX, plen) != 0)
+    return;
+  apr_thread_mutex_lock(bus->lock);
+  ours = apr_hash_get(bus->retained, msg->topic, APR_HASH_KEY_STRING)
+         != NULL;
+  apr_thread_mutex_unlock(bus->lock);
+  if (ours)
+    return;
+  ts_log(bus->log, TS_LOG_INFO, "clearing the retained %s on the bus: an "
+         "earlier run said it, and this one knows nothing of it",
+         msg->topic);
+  ts_bus_publish(bus, msg->topic + plen, "", 1);
 }
 
 /* On the bus thread: send what is queued (or, after a reconnect, every
@@ -222,7 +258,8 @@ ts_error_t *
 ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
             const char *client_id, const ts_bus_login_t *login,
             const char *will_topic, const char *will_payload,
-            ts_bus_tick_t tick, void *baton, ts_log_t *log, apr_pool_t *pool)
+            const char *const *owned, ts_bus_tick_t tick, void *baton,
+            ts_log_t *log, apr_pool_t *pool)
 {
   ts_bus_t *bus = apr_pcalloc(pool, sizeof(*bus));
   apr_status_t s;
@@ -236,6 +273,10 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
   bus->client_id = ts_bus_client_id(client_id, login, pool);
   bus->user = login ? apr_pstrdup(pool, login->username) : NULL;
   bus->will_topic = apr_pstrcat(pool, TS_BUS_TOPIC_PREFIX, will_topic, NULL);
+  bus->owned = apr_array_make(pool, 4, sizeof(const char *));
+  for (; owned && *owned; owned++)
+    APR_ARRAY_PUSH(bus->owned, const char *) =
+      apr_pstrcat(pool, TS_BUS_TOPIC_PREFIX, *owned, NULL);
   bus->tick = tick;
   bus->baton = baton;
   bus->log = log;
@@ -263,6 +304,7 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
                      will_payload, 1, true);
   mosquitto_connect_callback_set(bus->mosq, on_connect);
   mosquitto_disconnect_callback_set(bus->mosq, on_disconnect);
+  mosquitto_message_callback_set(bus->mosq, on_message);
   s = apr_thread_create(&bus->thread, NULL, bus_thread, bus, pool);
   if (s) {
     mosquitto_destroy(bus->mosq);

@@ -119,29 +119,35 @@ void ts_bus_broker_stop(ts_bus_broker_t *broker);
 
 typedef struct ts_bus_t ts_bus_t;
 
-/* Called on the bus thread at most every 250 ms after ts_bus_touch(). */
+/* Called on the bus thread at most every 250 ms after ts_bus_touch(), and
+ * at each connect before the retained messages of OWNED topics are
+ * judged (so what it says there counts as this run's). */
 typedef void (*ts_bus_tick_t)(void *baton, ts_bus_t *bus);
 
 /* Connect to HOST:PORT in the background as LOGIN (NULL: anonymously,
  * which only reads), with the retained last will WILL_PAYLOAD on
  * WILL_TOPIC (published by the broker when the connection breaks without
- * a clean close). The client id is CLIENT_ID, followed with a LOGIN by
+ * a clean close). OWNED (NULL-terminated topic filters, without the
+ * prefix, e.g. "products/+"; NULL: none) are the topics only this client
+ * says: at each connect a retained message there that it has not said
+ * since it opened (an earlier run's) is cleared with an empty one. The client id is CLIENT_ID, followed with a LOGIN by
  * "-" and 16 hex digits derived from its password (ts_bus_client_id). A
  * broker that refuses LOGIN is logged, saying how to fix it, and tried
  * again like one that is down. */
 ts_error_t *ts_bus_open(ts_bus_t **bus, const char *host, int port,
                         const char *client_id, const ts_bus_login_t *login,
                         const char *will_topic,
-                        const char *will_payload, ts_bus_tick_t tick,
-                        void *baton, ts_log_t *log, apr_pool_t *pool);
+                        const char *will_payload, const char *const *owned,
+                        ts_bus_tick_t tick, void *baton, ts_log_t *log,
+                        apr_pool_t *pool);
 
 /* The client id ts_bus_open() uses for CLIENT_ID and LOGIN. */
 const char *ts_bus_client_id(const char *client_id,
                              const ts_bus_login_t *login, apr_pool_t *pool);
 
 /* Publish PAYLOAD on TOPIC (TS_BUS_TOPIC_PREFIX is prepended). A retained
- * message equal to the last one on its topic is not sent again. Never
- * blocks on the network. */
+ * message equal to the last one on its topic is not sent again; an empty
+ * retained one clears the topic. Never blocks on the network. */
 void ts_bus_publish(ts_bus_t *bus, const char *topic, const char *payload,
                     int retain);
 

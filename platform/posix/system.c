@@ -4,6 +4,7 @@
 #include "tsp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 #include <apr_env.h>
@@ -88,6 +89,34 @@ void
 tsp_child_reopen_logs(apr_proc_t *proc)
 {
   apr_proc_kill(proc, SIGHUP);
+}
+
+long
+tsp_pid(void)
+{
+  return (long)getpid();
+}
+
+ts_error_t *
+tsp_server_reload(long pid)
+{
+  if (pid <= 0 || pid > INT_MAX)
+    return ts_error_createf(TS_EINVAL, "%ld is not a process id", pid);
+  if (kill((pid_t)pid, SIGHUP) == 0)
+    return NULL;
+  if (errno == ESRCH)
+    return ts_error_createf(TS_ENOENT, "process %ld does not run", pid);
+  if (errno == EPERM)
+    return ts_error_createf(TS_EPERM, "this account may not send HUP to "
+                            "process %ld", pid);
+  return ts_error_aprf(APR_FROM_OS_ERROR(errno), "kill(%ld, SIGHUP) failed",
+                       pid);
+}
+
+int
+tsp_has_hup(void)
+{
+  return 1;
 }
 
 const char *

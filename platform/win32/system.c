@@ -179,6 +179,26 @@ tsp_child_reopen_logs(apr_proc_t *proc)
   (void)proc;   /* no such signal; the broker keeps its log file */
 }
 
+long
+tsp_pid(void)
+{
+  return (long)GetCurrentProcessId();
+}
+
+ts_error_t *
+tsp_server_reload(long pid)
+{
+  return ts_error_createf(TS_EUNAVAIL, "Windows has no HUP for process %ld: "
+                          "a service reloads when the service manager sends "
+                          "PARAMCHANGE", pid);
+}
+
+int
+tsp_has_hup(void)
+{
+  return 0;
+}
+
 const char *
 tsp_os_name(void)
 {

@@ -24,7 +24,8 @@ ts_licensing_license_read(ts_license_t **lic, const char *path,
   return ts_license_verify(*lic, host, apr_time_now(), pool);
 }
 
-/* Read and check the license; on success it replaces the one in force. */
+/* Read and check the license; on success it replaces the one in force.
+ * Any thread, one at a time (RELOAD_LOCK). */
 static ts_error_t *
 load_license(ts_licensing_t *lc)
 {
@@ -32,8 +33,9 @@ load_license(ts_licensing_t *lc)
   ts_license_t *lic;
   ts_error_t *err;
 
-  /* LC->pool is the main thread's, and so is this function */
-  apr_pool_create(&pool, lc->pool);
+  /* a root pool: a request thread may reload, and the main thread's pool
+   * is not to be allocated from elsewhere */
+  apr_pool_create(&pool, NULL);
   err = ts_licensing_license_read(&lic, lc->license_path, lc->o.host, pool);
   if (err) {
     apr_pool_destroy(pool);
@@ -53,6 +55,50 @@ load_license(ts_licensing_t *lc)
   return NULL;
 }
 
+/* The id of the license in force, for messages ("none" without one). */
+static const char *
+license_id(ts_licensing_t *lc, apr_pool_t *pool)
+{
+  const char *id;
+
+  apr_thread_mutex_lock(lc->lock);
+  id = apr_pstrdup(pool, lc->license ? lc->license->id : "none");
+  apr_thread_mutex_unlock(lc->lock);
+  return id;
+}
+
+ts_error_t *
+ts_licensing_reload_license(ts_licensing_t *lc, const char *who)
+{
+  ts_error_t *err, *refused;
+  apr_pool_t *scratch;
+  char context[512];
+
+  apr_pool_create(&scratch, NULL);
+  apr_thread_mutex_lock(lc->reload_lock);
+  err = load_license(lc);
+  apr_thread_mutex_lock(lc->lock);
+  lc->reloads++;
+  apr_cpystrn(lc->reload_error, err ? ts_error_text(err, scratch) : "",
+              sizeof(lc->reload_error));
+  apr_thread_mutex_unlock(lc->lock);
+  apr_thread_mutex_unlock(lc->reload_lock);
+  if (!err) {
+    apr_pool_destroy(scratch);
+    return NULL;
+  }
+  apr_snprintf(context, sizeof(context), "reload: the new license was "
+               "refused; the previous one stays in force (license %s; %s)",
+               license_id(lc, scratch), who);
+  ts_log_error(lc->log, TS_LOG_ERROR, err, context);
+  refused = ts_error_createf(ts_error_code(err), "%s; license %s stays in "
+                             "force", ts_error_text(err, scratch),
+                             license_id(lc, scratch));
+  ts_error_clear(err);
+  apr_pool_destroy(scratch);
+  return refused;
+}
+
 ts_error_t *
 ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
                   ts_log_t *log, apr_pool_t *pool)
@@ -69,6 +115,7 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   lc->projects = ts_licensing_projects_create(pool);
   lc->passwd_guard = ts_passwd_guard_create(pool);
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+  apr_thread_mutex_create(&lc->reload_lock, APR_THREAD_MUTEX_DEFAULT, pool);
   *lc_p = lc;
   TS_ERR(ts_dir_make(o->statedir, TS_FPROT_DIR, pool));
   TS_ERR(ts_credential_open(&lc->credential, lc->o.inodir, lc->log, pool));
@@ -81,9 +128,10 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   ro.credential = lc->credential;
   ro.log = log;
   ro.change = ts_licensing_model_server_changed;
-  ro.tick = ts_licensing_projects_tick;
+  ro.forget = ts_licensing_model_server_forgotten;
   ro.baton = lc;
   TS_ERR(ts_registry_create(&lc->registry, &ro, pool));
+  TS_ERR(ts_licensing_timer_start(lc, pool));
   err = load_license(lc);
   if (err) {
     ts_log_error(log, TS_LOG_WARNING, err, TS_LICENSING_NO_LICENSE);
@@ -95,16 +143,9 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
 ts_error_t *
 ts_licensing_reload(ts_licensing_t *lc)
 {
-  ts_error_t *err;
-
   if (lc->audit)
     TS_ERR(ts_audit_reopen(lc->audit));
-  err = load_license(lc);
-  if (err) {
-    ts_log_error(lc->log, TS_LOG_ERROR, err, "reload: the new license was "
-                 "refused; the previous one stays in force");
-    ts_error_clear(err);
-  }
+  ts_error_clear(ts_licensing_reload_license(lc, "on HUP"));   /* logged */
   return NULL;
 }
 
@@ -113,8 +154,13 @@ ts_licensing_close(ts_licensing_t *lc)
 {
   if (!lc)
     return;
+  ts_licensing_timer_stop(lc);
   ts_registry_stop(lc->registry);
   ts_licensing_sessions_close(lc);
+  if (lc->license_pool)
+    apr_pool_destroy(lc->license_pool);
+  lc->license = NULL;
+  lc->license_pool = NULL;
 }
 
 long

@@ -11,6 +11,7 @@
  *                            project server's reports to the main one
  *   ts_licensing_bus.c       what it says on the bus and in the audit log
  *   ts_licensing_metrics.c   its families on /metrics
+ *   ts_licensing_timer.c     what changes with time alone, when it is due
  *   ts_registry*.c, ts_hub.c model servers, proxies, brokering, the hub
  *
  * Locking: LOCK guards the license in force, the bus connection and the
@@ -21,6 +22,7 @@
 #ifndef TS_LICENSING_H
 #define TS_LICENSING_H
 
+#include <apr_hash.h>
 #include <apr_thread_mutex.h>
 #include <jansson.h>
 
@@ -51,6 +53,7 @@ typedef struct ts_licensing_projects_t ts_licensing_projects_t;
 typedef struct ts_licensing_denials_t ts_licensing_denials_t;
 typedef struct ts_store_t ts_store_t;
 typedef struct ts_passwd_guard_t ts_passwd_guard_t;
+typedef struct ts_licensing_timer_t ts_licensing_timer_t;
 
 typedef struct ts_licensing_t {
   ts_licensing_options_t o;
@@ -58,13 +61,21 @@ typedef struct ts_licensing_t {
   apr_interval_time_t lease;
   apr_thread_mutex_t *lock;     /* guards LICENSE, LICENSE_POOL, BUS */
   ts_license_t *license;        /* NULL: none valid */
-  apr_pool_t *license_pool;
+  apr_pool_t *license_pool;     /* a root pool: any thread reloads */
+  apr_thread_mutex_t *reload_lock;  /* one reload at a time (HUP and
+                                       POST /v1/license/reload) */
+  apr_uint64_t reloads;         /* license reloads so far (under LOCK) */
+  char reload_error[1024];      /* why the last one was refused; "" when
+                                   it was not (under LOCK) */
   ts_bus_t *bus;                /* NULL: not connected (yet) */
   ts_store_t *sessions;      /* ts_licensing_sessions.c's alone */
   ts_registry_t *registry;
   ts_credential_t *credential;  /* INODIR/server.key: what servers send */
   ts_passwd_guard_t *passwd_guard;  /* throttles password checks */
   ts_licensing_projects_t *projects;
+  ts_licensing_timer_t *timer;  /* ts_licensing_timer.c's */
+  apr_hash_t *said_products;    /* the bus thread's: names of the
+                                   products/<name> it said */
   ts_audit_t *audit;            /* NULL: off */
   apr_uint64_t count_failures;  /* seat counts that failed */
   apr_time_t count_logged;      /* when one was last logged */
@@ -103,6 +114,11 @@ ts_error_t *ts_licensing_open(ts_licensing_t **lc,
 /* Load the license again; a bad one is refused (logged) and the old one
  * stays. Reopens the audit log, whose failure is the error. */
 ts_error_t *ts_licensing_reload(ts_licensing_t *lc);
+
+/* Load STATEDIR/tessera.lic again (any thread; one at a time): the error
+ * says why it was refused, and the license in force stays (logged, with
+ * WHO: "on HUP", or "asked by NAME from ADDRESS"). */
+ts_error_t *ts_licensing_reload_license(ts_licensing_t *lc, const char *who);
 
 /* Stop the prober and close the store (the bus must be detached). */
 void ts_licensing_close(ts_licensing_t *lc);
@@ -152,6 +168,7 @@ void ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
 
 /* ---- ts_licensing_status.c ---------------------------------------------- */
 
+/* /v1/status, /v1/admin and POST /v1/license/reload. */
 extern const ts_route_t ts_licensing_status_routes[];
 
 /* ---- ts_licensing_projects.c -------------------------------------------- */
@@ -160,9 +177,9 @@ extern const ts_route_t ts_licensing_project_routes[];
 
 ts_licensing_projects_t *ts_licensing_projects_create(apr_pool_t *pool);
 
-/* The registry's tick (baton: the ts_licensing_t): projects silent for
- * too long are said to be gone on the bus, and forgotten later. */
-void ts_licensing_projects_tick(void *baton);
+/* Projects silent for too long go gone, and are forgotten later, as of
+ * NOW (the bus is told); when the next such change is due (0: none). */
+apr_time_t ts_licensing_projects_settle(ts_licensing_t *lc, apr_time_t now);
 
 /* The project license servers that report here, for /v1/status. */
 json_t *ts_licensing_projects_json(ts_licensing_t *lc);
@@ -200,6 +217,9 @@ ts_bus_t *ts_licensing_bus(ts_licensing_t *lc);
 void ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
                       int retain);
 
+/* Clear the retained TOPIC (what it was about is no longer listed). */
+void ts_licensing_clear(ts_licensing_t *lc, const char *topic);
+
 /* A seat given or taken, EVENT ({"event", "session", ...}, its reference
  * is taken): to the audit log and the bus. */
 void ts_licensing_event(ts_licensing_t *lc, json_t *event);
@@ -209,6 +229,19 @@ void ts_licensing_event(ts_licensing_t *lc, json_t *event);
 void ts_licensing_model_server_changed(void *baton,
                                        const ts_model_server_t *ms, int up,
                                        const char *reason);
+
+/* The registry's forget callback (baton: the ts_licensing_t): a model
+ * server no longer listed has its retained topic cleared. */
+void ts_licensing_model_server_forgotten(void *baton, const char *id);
+
+/* ---- ts_licensing_timer.c ----------------------------------------------- */
+
+/* Start and stop the timer thread (stop: also when it never started). */
+ts_error_t *ts_licensing_timer_start(ts_licensing_t *lc, apr_pool_t *pool);
+void ts_licensing_timer_stop(ts_licensing_t *lc);
+
+/* A change is due earlier than the timer thought (a new project). */
+void ts_licensing_timer_wake(ts_licensing_t *lc);
 
 /* ---- ts_licensing_metrics.c --------------------------------------------- */
 

@@ -2,7 +2,12 @@
  * its state and each product's seats, retained and at most 4 times a
  * second (the bus thread's tick); every seat given or taken, as an event
  * and in the audit log; model servers and project license servers coming
- * and going. Publishing never blocks a request: ts_bus_publish queues. */
+ * and going. Publishing never blocks a request: ts_bus_publish queues.
+ *
+ * What is retained follows what the API shows: a product that left the
+ * license, a model server or project license server no longer listed
+ * gets an empty retained message (the topic is cleared), and so does
+ * what an earlier run left retained that this one does not know. */
 #include "ts_licensing.h"
 
 #include <stdlib.h>
@@ -16,6 +21,10 @@
              "connection broke\"}"
 #define STOPPED "{\"state\":\"stopped\"}"
 
+/* The topics only the license server says (license/state is its will). */
+static const char *const owned[] = { "products/+", "model-servers/+",
+                                     "projects/+", NULL };
+
 ts_bus_t *
 ts_licensing_bus(ts_licensing_t *lc)
 {
@@ -27,11 +36,9 @@ ts_licensing_bus(ts_licensing_t *lc)
   return bus;
 }
 
-void
-ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
-                 int retain)
+static void
+say_on(ts_bus_t *bus, const char *topic, json_t *j, int retain)
 {
-  ts_bus_t *bus = ts_licensing_bus(lc);
   char *text;
 
   if (bus && (text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
@@ -39,6 +46,19 @@ ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
     free(text);
   }
   json_decref(j);
+}
+
+void
+ts_licensing_say(ts_licensing_t *lc, const char *topic, json_t *j,
+                 int retain)
+{
+  say_on(ts_licensing_bus(lc), topic, j, retain);
+}
+
+void
+ts_licensing_clear(ts_licensing_t *lc, const char *topic)
+{
+  ts_bus_publish(ts_licensing_bus(lc), topic, "", 1);
 }
 
 void
@@ -72,6 +92,40 @@ ts_licensing_event(ts_licensing_t *lc, json_t *event)
   ts_bus_touch(bus);
 }
 
+/* The bus thread's: products/<name> of a product no longer in the
+ * license in force (PRODUCTS) but said before (NAMES) are cleared; NAMES
+ * becomes what PRODUCTS holds (its pool grows only by names never seen
+ * before). */
+static void
+clear_products(ts_bus_t *bus, apr_hash_t *names, json_t *products)
+{
+  apr_pool_t *scratch;
+  apr_hash_t *now;
+  json_t *p;
+  size_t i;
+
+  apr_pool_create(&scratch, NULL);
+  now = apr_hash_make(scratch);
+  json_array_foreach(products, i, p) {
+    const char *name = json_string_value(json_object_get(p, "name"));
+    apr_hash_set(now, name, APR_HASH_KEY_STRING, name);
+    if (!apr_hash_get(names, name, APR_HASH_KEY_STRING)) {
+      name = apr_pstrdup(apr_hash_pool_get(names), name);
+      apr_hash_set(names, name, APR_HASH_KEY_STRING, name);
+    }
+  }
+  for (apr_hash_index_t *hi = apr_hash_first(scratch, names); hi;
+       hi = apr_hash_next(hi)) {
+    const char *name = apr_hash_this_key(hi);
+    if (apr_hash_get(now, name, APR_HASH_KEY_STRING))
+      continue;
+    ts_bus_publish(bus, apr_pstrcat(scratch, "products/", name, NULL), "",
+                   1);
+    apr_hash_set(names, name, APR_HASH_KEY_STRING, NULL);
+  }
+  apr_pool_destroy(scratch);
+}
+
 /* The bus thread's tick: the state and the seats, retained. */
 static void
 tick(void *baton, ts_bus_t *bus)
@@ -80,21 +134,21 @@ tick(void *baton, ts_bus_t *bus)
   json_t *products = ts_licensing_products(lc), *p, *state;
   size_t i;
 
-  (void)bus;
   apr_thread_mutex_lock(lc->lock);
   state = json_pack("{s:s, s:s, s:i, s:s?, s:s?}", "state", "up", "version",
                     TS_VERSION, "port", lc->o.port, "license",
                     lc->license ? lc->license->id : NULL, "project",
                     lc->o.project);
   apr_thread_mutex_unlock(lc->lock);
-  ts_licensing_say(lc, "license/state", state, 1);
+  say_on(bus, "license/state", state, 1);
+  clear_products(bus, lc->said_products, products);
   json_array_foreach(products, i, p) {
     char topic[128];
     if (json_is_null(json_object_get(p, "used")))
       continue;   /* not counted now: the retained count stays */
     apr_snprintf(topic, sizeof(topic), "products/%s",
                  json_string_value(json_object_get(p, "name")));
-    ts_licensing_say(lc, topic, json_incref(p), 1);
+    say_on(bus, topic, json_incref(p), 1);
   }
   json_decref(products);
 }
@@ -104,10 +158,15 @@ ts_licensing_bus_connect(ts_licensing_t *lc, const char *address, int port,
                          const ts_bus_login_t *login, apr_pool_t *pool)
 {
   ts_bus_t *bus;
+  apr_pool_t *names;
 
+  /* the bus thread's alone (see clear_products) */
+  apr_pool_create(&names, pool);
+  lc->said_products = apr_hash_make(names);
   TS_ERR(ts_bus_open(&bus, address, port, apr_psprintf(pool,
                      "tessera-license-%d", lc->o.port), login,
-                     "license/state", WILL, tick, lc, lc->log, pool));
+                     "license/state", WILL, owned, tick, lc, lc->log,
+                     pool));
   apr_thread_mutex_lock(lc->lock);
   lc->bus = bus;
   apr_thread_mutex_unlock(lc->lock);
@@ -160,4 +219,14 @@ ts_licensing_model_server_changed(void *baton, const ts_model_server_t *ms,
     ts_log(lc->log, TS_LOG_INFO, "freed %d seat%s used with model server %s",
            released, released == 1 ? "" : "s", ms->id);
   json_decref(extra);
+}
+
+void
+ts_licensing_model_server_forgotten(void *baton, const char *id)
+{
+  ts_licensing_t *lc = baton;
+  char topic[320];
+
+  apr_snprintf(topic, sizeof(topic), "model-servers/%s", id);
+  ts_licensing_clear(lc, topic);
 }

@@ -5,8 +5,11 @@
  *                       server reports to the main one (at start, then
  *                       every 10 s), with the server credential
  *   GET  /v1/projects   those that reported: up within 30 s of the last
- *                       report, then gone (and so on the bus), forgotten
- *                       an hour later
+ *                       report, then gone, forgotten an hour later; the
+ *                       license server's timer (ts_licensing_timer.c)
+ *                       makes these changes when they are due, and the
+ *                       retained projects/<##.#> on the bus says the
+ *                       same (cleared once forgotten)
  *
  * and the reporter thread a project license server runs to be listed. The
  * list is soft state, like the model-server registry: after a restart of
@@ -31,17 +34,23 @@
 #define UP_FOR apr_time_from_sec(30)
 #define FORGET_AFTER apr_time_from_sec(3600)
 
+/* What /v1/projects shows of a project license server; the bus says the
+ * same, in the same critical section as the change (so a report and the
+ * timer cannot leave them in another order). */
+typedef enum { P_UP, P_GONE, P_FORGOTTEN } pstate_t;
+
 typedef struct project_t {
   char version[8];
   char host[256];
   int port;
   apr_time_t last_seen;
-  int said_gone;                /* the bus was told */
+  pstate_t state;               /* changed by a report and by the timer */
 } project_t;
 
 struct ts_licensing_projects_t {
   apr_thread_mutex_t *lock;     /* guards TABLE and POOL */
-  apr_hash_t *table;            /* version -> project_t */
+  apr_hash_t *table;            /* version -> project_t (a forgotten one
+                                   is kept for reuse: at most 1000) */
   apr_pool_t *pool;
 };
 
@@ -62,43 +71,62 @@ ts_licensing_projects_json(ts_licensing_t *lc)
 {
   ts_licensing_projects_t *projects = lc->projects;
   json_t *arr = json_array();
-  apr_time_t now = apr_time_now();
 
   apr_thread_mutex_lock(projects->lock);
   for (apr_hash_index_t *hi = apr_hash_first(NULL, projects->table); hi;
        hi = apr_hash_next(hi)) {
     const project_t *p = apr_hash_this_val(hi);
-    if (now - p->last_seen >= FORGET_AFTER)
+    if (p->state == P_FORGOTTEN)
       continue;
     json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:I}",
       "version", p->version, "host", p->host, "port", p->port, "state",
-      now - p->last_seen < UP_FOR ? "up" : "gone", "last_seen_ms",
+      p->state == P_UP ? "up" : "gone", "last_seen_ms",
       (json_int_t)apr_time_as_msec(p->last_seen)));
   }
   apr_thread_mutex_unlock(projects->lock);
   return arr;
 }
 
-/* Note VERSION on HOST:PORT as seen now; whether it is new or was gone. */
-static int
-seen(ts_licensing_projects_t *projects, const char *version,
-     const char *host, int port)
+/* Under the projects' lock: P's state on the bus (cleared once it is
+ * forgotten). */
+static void
+say_state(ts_licensing_t *lc, const project_t *p)
 {
+  char topic[32];
+
+  apr_snprintf(topic, sizeof(topic), "projects/%s", p->version);
+  if (p->state == P_FORGOTTEN)
+    ts_licensing_clear(lc, topic);
+  else
+    ts_licensing_say(lc, topic, json_pack("{s:s, s:s, s:i}", "state",
+                     p->state == P_UP ? "up" : "gone", "host", p->host,
+                     "port", p->port), 1);
+}
+
+/* Note VERSION on HOST:PORT as seen now; whether it is new or was gone
+ * (then the bus was told). */
+static int
+seen(ts_licensing_t *lc, const char *version, const char *host, int port)
+{
+  ts_licensing_projects_t *projects = lc->projects;
   project_t *p;
   int fresh;
 
   apr_thread_mutex_lock(projects->lock);
   p = apr_hash_get(projects->table, version, APR_HASH_KEY_STRING);
-  fresh = !p || apr_time_now() - p->last_seen >= UP_FOR;
   if (!p) {
     p = apr_pcalloc(projects->pool, sizeof(*p));
     apr_cpystrn(p->version, version, sizeof(p->version));
+    p->state = P_FORGOTTEN;
     apr_hash_set(projects->table, p->version, APR_HASH_KEY_STRING, p);
   }
+  fresh = p->state != P_UP || p->port != port || strcmp(p->host, host);
   apr_cpystrn(p->host, host, sizeof(p->host));
   p->port = port;
   p->last_seen = apr_time_now();
-  p->said_gone = 0;
+  p->state = P_UP;
+  if (fresh)
+    say_state(lc, p);
   apr_thread_mutex_unlock(projects->lock);
   return fresh;
 }
@@ -111,26 +139,33 @@ valid_version(const char *v)
          && v[2] == '.' && apr_isdigit(v[3]);
 }
 
-void
-ts_licensing_projects_tick(void *baton)
+apr_time_t
+ts_licensing_projects_settle(ts_licensing_t *lc, apr_time_t now)
 {
-  ts_licensing_t *lc = baton;
   ts_licensing_projects_t *projects = lc->projects;
-  apr_time_t now = apr_time_now();
+  apr_time_t next = 0;
   apr_pool_t *pool;
   apr_array_header_t *gone;
 
-  /* the registry's prober thread: a pool of its own for this tick */
   apr_pool_create(&pool, NULL);
   gone = apr_array_make(pool, 1, sizeof(project_t));
   apr_thread_mutex_lock(projects->lock);
   for (apr_hash_index_t *hi = apr_hash_first(pool, projects->table); hi;
        hi = apr_hash_next(hi)) {
     project_t *p = apr_hash_this_val(hi);
-    if (!p->said_gone && now - p->last_seen >= UP_FOR) {
-      p->said_gone = 1;
+    apr_time_t due;
+    if (p->state == P_UP && now - p->last_seen >= UP_FOR) {
+      p->state = P_GONE;
+      say_state(lc, p);
       APR_ARRAY_PUSH(gone, project_t) = *p;
     }
+    if (p->state == P_GONE && now - p->last_seen >= FORGET_AFTER) {
+      p->state = P_FORGOTTEN;
+      say_state(lc, p);
+    }
+    due = p->last_seen + (p->state == P_UP ? UP_FOR : FORGET_AFTER);
+    if (p->state != P_FORGOTTEN && (!next || due < next))
+      next = due;
   }
   apr_thread_mutex_unlock(projects->lock);
   for (int i = 0; i < gone->nelts; i++) {
@@ -138,11 +173,9 @@ ts_licensing_projects_tick(void *baton)
     ts_log(lc->log, TS_LOG_WARNING, "project license server %s (%s port "
            "%d) is gone: no report for %d s", p->version, p->host, p->port,
            (int)apr_time_sec(UP_FOR));
-    ts_licensing_say(lc, apr_pstrcat(pool, "projects/", p->version, NULL),
-                     json_pack("{s:s, s:s, s:i}", "state", "gone", "host",
-                               p->host, "port", p->port), 1);
   }
   apr_pool_destroy(pool);
+  return next;
 }
 
 static void
@@ -172,12 +205,10 @@ report(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     json_decref(j);
     return;
   }
-  if (seen(lc->projects, version, host, (int)port)) {
+  if (seen(lc, version, host, (int)port)) {
     ts_log(lc->log, TS_LOG_INFO, "project license server %s reports from "
            "%s port %d", version, host, (int)port);
-    ts_licensing_say(lc, apr_pstrcat(pool, "projects/", version, NULL),
-                     json_pack("{s:s, s:s, s:i}", "state", "up", "host",
-                               host, "port", (int)port), 1);
+    ts_licensing_timer_wake(lc);   /* it is due to be gone in UP_FOR */
   }
   ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "version", version,
                                            "listed", 1), pool);

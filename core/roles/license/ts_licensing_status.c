@@ -2,14 +2,25 @@
  *
  *   GET /v1/status   license, products with seats and seats in use, bus,
  *                    hub, model servers, project license servers, whether
- *                    the administrator's password is set
+ *                    the administrator's password is set, the server's
+ *                    pid and its license reloads (how many, and why the
+ *                    last one was refused)
  *   GET /v1/admin    whether the password is set, and how to set it
+ *   POST /v1/license/reload
+ *                    the administrator (password) has the license file
+ *                    read again, as HUP does (`tessera-admin license
+ *                    import` asks for it): 200 with the license now in
+ *                    force, or 422 with why it was refused (the license
+ *                    in force stays)
  *
  * Reads need no password (README: "Reads (status, sessions, metrics)").
  */
 #include "ts_licensing.h"
 
+#include <apr_strings.h>
+
 #include "ts_passwd.h"
+#include "tsp.h"
 
 static void
 status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
@@ -31,7 +42,11 @@ status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   json_object_set_new(j, "bus", json_pack("{s:i, s:b}", "port",
                       lc->o.port + 1, "connected",
                       ts_bus_connected(lc->bus)));
+  json_object_set_new(j, "reloads", json_pack("{s:I, s:s?}", "count",
+                      (json_int_t)lc->reloads, "refused",
+                      *lc->reload_error ? lc->reload_error : NULL));
   apr_thread_mutex_unlock(lc->lock);
+  json_object_set_new(j, "pid", json_integer(tsp_pid()));
   json_object_set_new(j, "hub", json_pack("{s:i}", "port", lc->o.port + 2));
   json_object_set_new(j, "model_servers",
                       ts_registry_servers_json(lc->registry));
@@ -60,8 +75,41 @@ admin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                        "license passwd`"), pool);
 }
 
+static void
+reload(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+       const char *const *args, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  const char *who = ts_licensing_authorize(reply, lc, req, pool);
+  ts_error_t *err;
+  json_t *j;
+
+  (void)args;
+  if (!who)
+    return;
+  who = apr_psprintf(pool, "asked by %s from %s",
+                     ts_log_quote(who, TS_LOG_VALUE_MAX, pool), req->client);
+  err = ts_licensing_reload_license(lc, who);
+  apr_thread_mutex_lock(lc->lock);
+  j = json_pack("{s:b, s:s?, s:s?, s:s?}", "reloaded", err == NULL,
+                "license", lc->license ? lc->license->id : NULL, "host",
+                lc->license ? lc->license->host : NULL, "licensee",
+                lc->license ? lc->license->licensee : NULL);
+  apr_thread_mutex_unlock(lc->lock);
+  if (err) {
+    json_object_set_new(j, "error", json_string(ts_error_text(err, pool)));
+    ts_error_clear(err);
+    ts_http_reply_json(reply, 422, j, pool);
+    return;
+  }
+  ts_log(lc->log, TS_LOG_INFO, "license reloaded (%s)", who);
+  json_object_set_new(j, "products", ts_licensing_products(lc));
+  ts_http_reply_json(reply, 200, j, pool);
+}
+
 const ts_route_t ts_licensing_status_routes[] = {
   { "GET", "/v1/status", status },
   { "GET", "/v1/admin", admin },
+  { "POST", "/v1/license/reload", reload },
   { NULL, NULL, NULL }
 };

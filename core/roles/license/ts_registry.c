@@ -171,11 +171,12 @@ start_probes(ts_registry_t *r, apr_pool_t *pool)
 }
 
 /* Under the lock: mark the servers silent for too long gone (copies of
- * them into GONE), forget the long gone, retire the silent proxies (what
- * to log of them into RETIRED). */
+ * them into GONE), forget the long gone (their ids into FORGOTTEN),
+ * retire the silent proxies (what to log of them into RETIRED). */
 static void
 settle(ts_registry_t *r, apr_array_header_t *gone,
-       apr_array_header_t *retired, apr_pool_t *pool)
+       apr_array_header_t *forgotten, apr_array_header_t *retired,
+       apr_pool_t *pool)
 {
   apr_time_t now = apr_time_now();
 
@@ -188,6 +189,7 @@ settle(ts_registry_t *r, apr_array_header_t *gone,
       APR_ARRAY_PUSH(gone, ts_model_server_t *) = copy_of(&e->ms, pool);
     }
     else if (!e->ms.up && now - e->ms.last_heartbeat > FORGET_AFTER) {
+      APR_ARRAY_PUSH(forgotten, const char *) = apr_pstrdup(pool, e->ms.id);
       apr_hash_set(r->servers, e->ms.id, APR_HASH_KEY_STRING, NULL);
       apr_pool_destroy(e->pool);
     }
@@ -211,10 +213,11 @@ probe_round(ts_registry_t *r, apr_pool_t *pool)
 {
   apr_array_header_t *gone = apr_array_make(pool, 2, sizeof(void *));
   apr_array_header_t *retired = apr_array_make(pool, 1, sizeof(void *));
+  apr_array_header_t *forgotten = apr_array_make(pool, 1, sizeof(void *));
 
   start_probes(r, pool);
   apr_thread_mutex_lock(r->lock);
-  settle(r, gone, retired, pool);
+  settle(r, gone, forgotten, retired, pool);
   apr_thread_mutex_unlock(r->lock);
   for (int i = 0; i < retired->nelts; i++)
     ts_log(r->o.log, TS_LOG_WARNING, "%s",
@@ -228,6 +231,8 @@ probe_round(ts_registry_t *r, apr_pool_t *pool)
            "gone: %s", ms->id, ms->repository, reason);
     r->o.change(r->o.baton, ms, 0, reason);
   }
+  for (int i = 0; i < forgotten->nelts && r->o.forget; i++)
+    r->o.forget(r->o.baton, APR_ARRAY_IDX(forgotten, i, const char *));
   if (r->o.tick)
     r->o.tick(r->o.baton);
 }
@@ -404,6 +409,8 @@ ts_registry_remove(ts_registry_t *r, const char *id,
            "(unregistered)", id);
     r->o.change(r->o.baton, copy, 0, "stopped (unregistered itself)");
   }
+  if (e && r->o.forget)
+    r->o.forget(r->o.baton, id);
   return e != NULL;
 }
 

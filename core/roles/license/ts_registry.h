@@ -71,9 +71,14 @@ typedef struct ts_registry_options_t {
   const ts_credential_t *credential;  /* what servers must present */
   ts_log_t *log;
   ts_registry_change_t change;
+  void (*forget)(void *baton, const char *id);  /* ID is no longer listed
+                                     (it unregistered, or was forgotten an
+                                     hour after it went gone): after the
+                                     change callback, without the lock;
+                                     NULL: none */
   void (*tick)(void *baton);      /* after each probe round, on the
                                      prober's thread; NULL: none */
-  void *baton;                    /* CHANGE's and TICK's */
+  void *baton;                    /* CHANGE's, FORGET's and TICK's */
 } ts_registry_options_t;
 
 /* A registry as OPTIONS say (copied; the credential must outlive it). */
