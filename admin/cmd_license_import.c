@@ -16,6 +16,7 @@
  * runs, or nothing changes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -213,11 +214,14 @@ may_signal(const target_t *t, long pid, apr_pool_t *pool)
   const char *pidfile = ts_path_join(t->inolic, apr_psprintf(pool,
                                      "logs/license.%d/license.pid",
                                      t->port), pool);
-  long filed = 0;
-  ts_error_t *err = tsp_pidfile_read(&filed, pidfile, pool);
+  const char *text = NULL;
+  ts_error_t *err = tsp_pidfile_read(&text, pidfile, pool);
+  int read = !err;
 
   ts_error_clear(err);
-  return tsp_has_hup() && !err && pid > 0 && filed == pid;
+  /* the pid is the file's first word */
+  return tsp_has_hup() && read && text && pid > 0
+         && strtol(text, NULL, 10) == pid;
 }
 
 /* HUP T's server (PID, which had reloaded BEFORE times) and wait for it
