@@ -4,8 +4,9 @@
  * SIGHUP, the log reopened and the settings read again each time, and
  * the process's pool left as it was (every reload works in a pool of its
  * own, destroyed after it). The observable: between two reloads, the
- * process pool hands out the very next bytes, so nothing else took any
- * (it grew by a notification text on every HUP). */
+ * process pool hands out the very next bytes (or, once, opens its next
+ * block), so nothing else took any (it grew by a notification text on
+ * every HUP). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,10 +113,19 @@ Test(posix_reload, reloads_leave_the_process_pool_as_it_was)
   cr_assert_eq(status, 0);
   cr_assert(stopped, "stopped without the role's stop");
   cr_assert_eq(nmarks, RELOADS, "%d reloads of %d", nmarks, RELOADS);
-  for (int i = 1; i < RELOADS; i++)
-    cr_assert_eq(marks[i] - marks[i - 1], MARK, "reload %d took %ld bytes "
-                 "of the process pool", i + 1,
-                 (long)(marks[i] - marks[i - 1] - MARK));
+  /* one mark may open the pool's next block (8 KiB or more away: the
+   * pool's earlier use decides where a block ends); every other reload
+   * leaves the next bytes to the next mark */
+  {
+    int new_blocks = 0;
+    for (int i = 1; i < RELOADS; i++) {
+      long gap = (long)(marks[i] - marks[i - 1]);
+      if (gap != MARK && (gap > 8000 || gap < -8000) && !new_blocks++)
+        continue;
+      cr_assert_eq(gap, MARK, "reload %d took %ld bytes of the process "
+                   "pool", i + 1, gap - MARK);
+    }
+  }
 
   /* and each reload did its work: the log reopened, the settings read */
   snprintf(logfile, sizeof(logfile), "%s/lic/logs/test.23456/test.log",
