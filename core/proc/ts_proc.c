@@ -22,6 +22,7 @@
 #include <apr_thread_proc.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "tsp.h"
 
 #define POLL apr_time_from_msec(50)
@@ -53,7 +54,16 @@ struct ts_proc_t {
   apr_pool_t *pool;
 };
 
-/* D for messages: "2 s", or "250 ms" below a second. */
+/* How a reaped child ended. */
+typedef struct ending_t {
+  int ended;                     /* it was reaped */
+  int code;                      /* its exit status or signal */
+  apr_exit_why_e why;
+  apr_status_t wait_err;         /* it could not be waited for: why */
+} ending_t;
+
+/* D for log lines: "2 s", or "250 ms" below a second. (Messages for
+ * people have a whole sentence for each unit.) */
 static const char *
 duration(apr_interval_time_t d, apr_pool_t *pool)
 {
@@ -62,40 +72,42 @@ duration(apr_interval_time_t d, apr_pool_t *pool)
   return apr_psprintf(pool, "%d s", (int)apr_time_sec(d));
 }
 
-/* How a reaped child ended: "exited with status 1". */
+/* How a reaped child ended, for the log: "exited with status 1". */
 static const char *
-describe_exit(int code, apr_exit_why_e why, apr_pool_t *pool)
+describe_exit(const ending_t *e, apr_pool_t *pool)
 {
-  if (APR_PROC_CHECK_SIGNALED(why))
-    return apr_psprintf(pool, "was killed by signal %d%s", code,
-                        APR_PROC_CHECK_CORE_DUMP(why) ? " (core dumped)" : "");
-  return apr_psprintf(pool, "exited with status %d", code);
+  char os[120];
+
+  if (e->wait_err)
+    return apr_psprintf(pool, "ended (it cannot be waited for: %s)",
+                        apr_strerror(e->wait_err, os, sizeof(os)));
+  if (APR_PROC_CHECK_SIGNALED(e->why))
+    return apr_psprintf(pool, "was killed by signal %d%s", e->code,
+                        APR_PROC_CHECK_CORE_DUMP(e->why) ? " (core dumped)"
+                                                         : "");
+  return apr_psprintf(pool, "exited with status %d", e->code);
 }
 
 /* Reap the child if it has ended; LOCK held. *ENDED (when not NULL)
  * receives how it ended. Returns whether it was reaped. */
 static int
-reap(const char **ended, ts_proc_t *p, apr_pool_t *pool)
+reap(ending_t *ended, ts_proc_t *p)
 {
-  int code = 0;
-  apr_exit_why_e why = APR_PROC_EXIT;
+  ending_t e = { 1, 0, APR_PROC_EXIT, 0 };
   apr_status_t s;
 
   if (!p->running)
     return 0;
-  s = apr_proc_wait(&p->proc, &code, &why, APR_NOWAIT);
+  s = apr_proc_wait(&p->proc, &e.code, &e.why, APR_NOWAIT);
   if (s == APR_CHILD_NOTDONE)
     return 0;
   p->running = 0;
   tsp_child_forget(p->token);
   p->token = NULL;
-  if (ended && s == APR_CHILD_DONE)
-    *ended = describe_exit(code, why, pool);
-  else if (ended) {   /* not ours to wait for any more: gone all the same */
-    char why_text[120];
-    *ended = apr_psprintf(pool, "ended (it cannot be waited for: %s)",
-                          apr_strerror(s, why_text, sizeof(why_text)));
-  }
+  if (s != APR_CHILD_DONE)   /* not ours to wait for any more: gone */
+    e.wait_err = s;
+  if (ended)
+    *ended = e;
   return 1;
 }
 
@@ -110,7 +122,7 @@ terminate(ts_proc_t *p)
   apr_thread_mutex_lock(p->lock);
   if (p->running)
     apr_proc_kill(&p->proc, SIG_TERM);
-  while (p->running && !reap(NULL, p, p->pool)) {
+  while (p->running && !reap(NULL, p)) {
     if (!killed && apr_time_now() >= until) {
       ts_log(p->log, TS_LOG_WARNING, "%s (pid %ld) did not end within %d s "
              "of SIGTERM; killing it", p->spec.name, (long)p->proc.pid,
@@ -192,8 +204,10 @@ read_log_tail(char **text, apr_size_t *len, const ts_proc_t *p,
 }
 
 /* Where to look, for messages about a child that ended or was not ready,
- * with what it said last: "see LOG, which ends: LINE | LINE". */
-static const char *
+ * with what it said last: "see LOG, which ends: LINE | LINE". An error
+ * of its own, which the message about the child wraps (code
+ * TS_EUNAVAIL). */
+static ts_error_t *
 log_reason(const ts_proc_t *p, apr_pool_t *pool)
 {
   char *text;
@@ -201,14 +215,74 @@ log_reason(const ts_proc_t *p, apr_pool_t *pool)
   const char *tail;
 
   if (!p->spec.logfile)
-    return "see this server's output";
+    return ts_error_createf(TS_EUNAVAIL, "see this server's output");
   read_log_tail(&text, &len, p, pool);
   tail = text ? last_lines(text, len, pool) : NULL;
   if (tail)
-    return apr_psprintf(pool, "see %s, which ends: %s", p->spec.logfile,
-                        tail);
-  return apr_psprintf(pool, "see %s (it wrote nothing there)",
-                      p->spec.logfile);
+    return ts_error_createf(TS_EUNAVAIL, "see %s, which ends: %s",
+                            p->spec.logfile, tail);
+  return ts_error_createf(TS_EUNAVAIL, "see %s (it wrote nothing there)",
+                          p->spec.logfile);
+}
+
+/* A child that ended (E) before it was ready: one whole sentence for each
+ * way it ends, with and without what ready means, around WHY. */
+static ts_error_t *
+ended_at_once(const ts_proc_t *p, const ending_t *e, ts_error_t *why)
+{
+  const char *name = p->spec.name, *prog = p->spec.argv[0];
+  const char *ready = p->spec.ready_what;
+  char os[120];
+
+  if (e->wait_err) {
+    const char *cause = apr_strerror(e->wait_err, os, sizeof(os));
+    return ready ? ts_error_wrapf(why, "%s (%s) ended at once (it cannot "
+                                  "be waited for: %s) instead of %s", name,
+                                  prog, cause, ready)
+                 : ts_error_wrapf(why, "%s (%s) ended at once (it cannot "
+                                  "be waited for: %s)", name, prog, cause);
+  }
+  if (APR_PROC_CHECK_SIGNALED(e->why) && APR_PROC_CHECK_CORE_DUMP(e->why))
+    return ready ? ts_error_wrapf(why, "%s (%s) was killed by signal %d "
+                                  "(core dumped) at once instead of %s",
+                                  name, prog, e->code, ready)
+                 : ts_error_wrapf(why, "%s (%s) was killed by signal %d "
+                                  "(core dumped) at once", name, prog,
+                                  e->code);
+  if (APR_PROC_CHECK_SIGNALED(e->why))
+    return ready ? ts_error_wrapf(why, "%s (%s) was killed by signal %d at "
+                                  "once instead of %s", name, prog, e->code,
+                                  ready)
+                 : ts_error_wrapf(why, "%s (%s) was killed by signal %d at "
+                                  "once", name, prog, e->code);
+  return ready ? ts_error_wrapf(why, "%s (%s) exited with status %d at once "
+                                "instead of %s", name, prog, e->code, ready)
+               : ts_error_wrapf(why, "%s (%s) exited with status %d at once",
+                                name, prog, e->code);
+}
+
+/* A child that was not ready within ready_wait (and was stopped), around
+ * WHY: whole sentences for milliseconds and seconds. */
+static ts_error_t *
+not_ready(const ts_proc_t *p, ts_error_t *why)
+{
+  const char *name = p->spec.name, *prog = p->spec.argv[0];
+  const char *ready = p->spec.ready_what;
+  apr_interval_time_t wait = p->spec.ready_wait;
+
+  if (wait < apr_time_from_sec(1)) {
+    int ms = (int)apr_time_as_msec(wait);
+    return ready ? ts_error_wrapf(why, "%s (%s) was not %s within %d ms, so "
+                                  "it was stopped", name, prog, ready, ms)
+                 : ts_error_wrapf(why, "%s (%s) was not ready within %d ms, "
+                                  "so it was stopped", name, prog, ms);
+  }
+  return ready ? ts_error_wrapf(why, "%s (%s) was not %s within %d s, so it "
+                                "was stopped", name, prog, ready,
+                                (int)apr_time_sec(wait))
+               : ts_error_wrapf(why, "%s (%s) was not ready within %d s, so "
+                                "it was stopped", name, prog,
+                                (int)apr_time_sec(wait));
 }
 
 /* Start the child; LOCK held. */
@@ -245,9 +319,10 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
                           pool);
   if (out)
     apr_file_close(out);
-  if (s)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot "
-                             "start %s (%s)", p->spec.name, p->spec.argv[0]);
+  if (s)   /* N_(): the format is extracted for the catalog */
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                             N_("cannot start %s (%s)"), p->spec.name,
+                             p->spec.argv[0]);
   p->running = 1;
   p->started = apr_time_now();
   s = tsp_child_started(&p->token, &p->proc);
@@ -267,25 +342,27 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
 {
   apr_time_t until = apr_time_now() + p->spec.ready_wait;
   apr_pool_t *probe_pool;
-  const char *why;
+  ts_error_t *why;
   int ready = 0;
 
   apr_pool_create(&probe_pool, pool);
   for (;;) {
-    const char *ended = NULL;
+    ending_t ended = { 0 };
     int stopping;
 
     apr_thread_mutex_lock(p->lock);
     stopping = p->stopping;
-    reap(&ended, p, pool);
+    reap(&ended, p);
     apr_thread_mutex_unlock(p->lock);
-    if (ended)
-      return ts_error_createf(TS_EUNAVAIL, "%s (%s) %s at once instead of "
-                              "%s: %s", p->spec.name, p->spec.argv[0], ended,
-                              p->spec.ready_what, log_reason(p, pool));
-    if (stopping)
+    if (ended.ended) {
+      apr_pool_destroy(probe_pool);
+      return ended_at_once(p, &ended, log_reason(p, pool));
+    }
+    if (stopping) {
+      apr_pool_destroy(probe_pool);
       return ts_error_createf(TS_EUNAVAIL, "%s was stopped while it "
                               "started", p->spec.name);
+    }
     ready = !p->spec.ready || p->spec.ready(p->spec.ready_baton, probe_pool);
     apr_pool_clear(probe_pool);
     if (ready || apr_time_now() >= until)
@@ -297,10 +374,7 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
     return NULL;
   why = log_reason(p, pool);   /* before its last words on SIGTERM */
   terminate(p);
-  return ts_error_createf(TS_EUNAVAIL, "%s (%s) was not %s within %s, so "
-                          "it was stopped: %s", p->spec.name, p->spec.argv[0],
-                          p->spec.ready_what,
-                          duration(p->spec.ready_wait, pool), why);
+  return not_ready(p, why);
 }
 
 /* Start the child and wait until it is ready; on error nothing runs. */
@@ -360,17 +434,20 @@ sleep_unless_stopped(ts_proc_t *p, apr_interval_time_t pause)
  * starting it failed (FAILED: why), and when it is started again. Reads
  * its log: called without LOCK. */
 static void
-log_restart(ts_proc_t *p, const char *ended, apr_interval_time_t ran,
+log_restart(ts_proc_t *p, const ending_t *ended, apr_interval_time_t ran,
             const char *failed, apr_interval_time_t pause, apr_pool_t *pool)
 {
   const char *what = failed;
 
-  if (ended)
+  if (ended->ended) {
+    ts_error_t *where = log_reason(p, pool);
     what = apr_psprintf(pool, "%s (pid %ld) %s after %s; %s", p->spec.name,
-                        (long)p->proc.pid, ended, duration(ran, pool),
-                        log_reason(p, pool));
-  ts_log(p->log, ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; starting it "
-         "again in %s", what, duration(pause, pool));
+                        (long)p->proc.pid, describe_exit(ended, pool),
+                        duration(ran, pool), ts_error_text(where, pool));
+    ts_error_clear(where);
+  }
+  ts_log(p->log, ended->ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; "
+         "starting it again in %s", what, duration(pause, pool));
 }
 
 static void *APR_THREAD_FUNC
@@ -384,19 +461,19 @@ supervise(apr_thread_t *thread, void *data)
   apr_pool_create(&pool, NULL);   /* this thread's; P's pool is not */
   apr_thread_mutex_lock(p->lock);
   while (!p->stopping) {
-    const char *ended = NULL;
+    ending_t ended = { 0 };
     apr_interval_time_t pause, ran = 0;
 
-    if (p->running && !reap(&ended, p, pool)) {
+    if (p->running && !reap(&ended, p)) {
       apr_thread_cond_timedwait(p->wake, p->lock, WATCH);
       continue;
     }
-    if (ended)
+    if (ended.ended)
       ran = apr_time_now() - p->started;
-    pause = next_pause(p, ended && ran >= p->spec.restart.stable);
+    pause = next_pause(p, ended.ended && ran >= p->spec.restart.stable);
     /* the child is reaped: only this thread changes P's child now */
     apr_thread_mutex_unlock(p->lock);
-    log_restart(p, ended, ran, failed, pause, pool);
+    log_restart(p, &ended, ran, failed, pause, pool);
     apr_thread_mutex_lock(p->lock);
     sleep_unless_stopped(p, pause);
     if (p->stopping)
@@ -424,8 +501,6 @@ fill_defaults(ts_proc_spec_t *s)
 {
   if (!s->ready_wait)
     s->ready_wait = apr_time_from_sec(10);
-  if (!s->ready_what)
-    s->ready_what = "running";
   if (!s->restart.first)
     s->restart.first = apr_time_from_sec(1);
   if (!s->restart.max)
@@ -535,12 +610,16 @@ ts_proc_stop_stale(const ts_proc_spec_t *spec, ts_log_t *log,
   parent = tsp_process_parent(pid);
   if (parent <= 0)   /* ended meanwhile, or it cannot be told */
     return NULL;
-  if (parent == owner || (!owner && parent > 1))
+  if ((parent == owner || (!owner && parent > 1)) && owner_what)
     return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld, %s) belongs to %s "
                             "(pid %ld), which still runs, so it was not left "
                             "behind and is not stopped", spec->name, pid,
-                            program, owner_what ? owner_what : "the server "
-                            "that started it", parent);
+                            program, owner_what, parent);
+  if (parent == owner || (!owner && parent > 1))
+    return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld, %s) belongs to the "
+                            "server that started it (pid %ld), which still "
+                            "runs, so it was not left behind and is not "
+                            "stopped", spec->name, pid, program, parent);
   ts_log(log, TS_LOG_WARNING, "stopping %s (pid %ld, %s), left behind by %s",
          spec->name, pid, program, owner ? apr_psprintf(scratch_pool,
          "%s (pid %ld), which has ended", owner_what ? owner_what
