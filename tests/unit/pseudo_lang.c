@@ -46,12 +46,19 @@ pseudo_lang_leak(const char *text, const char *const *values,
 {
   char *left = apr_pstrdup(pool, text);
 
-  /* blank out the values, then look for a small letter */
+  /* blank out the values (found in TEXT, so one inside another counts),
+   * then look for a small letter */
   for (int i = 0; values && values[i]; i++) {
     apr_size_t n = strlen(values[i]);
-    for (char *at = n ? strstr(left, values[i]) : NULL; at;
-         at = strstr(at + n, values[i]))
-      memset(at, ' ', n);
+    int word = n && values[i][n - 1] == '*';   /* a prefix of a word */
+    const char *v = word ? apr_pstrndup(pool, values[i], --n) : values[i];
+    for (const char *at = n ? strstr(text, v) : NULL; at;
+         at = strstr(at + 1, v)) {
+      apr_size_t len = n;
+      while (word && at[len] && at[len] != ' ')
+        len++;
+      memset(left + (at - text), ' ', len);
+    }
   }
   for (apr_size_t i = 0; left[i]; i++)
     if (left[i] >= 'a' && left[i] <= 'z') {   /* the word around it */

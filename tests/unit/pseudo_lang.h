@@ -21,8 +21,9 @@ void pseudo_lang_speak(apr_pool_t *pool);
 
 /* The first word of TEXT in small letters that is not inside one of
  * VALUES (NULL-terminated: the paths, names and other text the message
- * quotes), or NULL when there is none: in "xx", a word of ours left
- * untranslated. In POOL. */
+ * quotes; a value ending in '*' is the start of a word, such as a
+ * temporary file's name), or NULL when there is none: in "xx", a word of
+ * ours left untranslated. In POOL. */
 const char *pseudo_lang_leak(const char *text, const char *const *values,
                              apr_pool_t *pool);
 
