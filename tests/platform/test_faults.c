@@ -423,3 +423,27 @@ Test(faults, a_refused_connection_is_told_in_whole_sentences)
                             os, sizeof(os)), NULL });
 }
 #endif
+
+#ifndef _WIN32
+#include "ts_project_records.h"
+
+/* What the doctor says about a record in INOPRJ that is not one. */
+Test(faults, a_broken_record_is_told_in_whole_sentences)
+{
+  const char *agents = ts_path_join(dir, "ivm/agents", pool);
+  const char *path = ts_path_join(agents, "bad.1.json", pool);
+  apr_array_header_t *records, *rejects;
+  const char *why;
+
+  pseudo_lang_speak(pool);
+  cr_assert_null(ts_dir_make(agents, TS_FPROT_DIR, pool));
+  cr_assert_null(ts_file_replace(path, "{\"version\": 2}", 14, TS_FPROT_FILE,
+                                 pool));
+  cr_assert_null(ts_project_records_read(&records, &rejects, dir,
+                                         TS_PROJECT_AGENT, pool, pool));
+  cr_assert_eq(rejects->nelts, 1);
+  why = APR_ARRAY_IDX(rejects, 0, ts_project_reject_t).why;
+  cr_assert_str_eq(why, apr_pstrcat(pool, path, " IS NOT A VERSION-1 AGENT "
+                                    "RECORD", NULL));
+}
+#endif
