@@ -121,7 +121,7 @@ advice(apr_status_t s, const char *dir, apr_pool_t *pool)
 /* The error for S, the failed write the format says, around ADVICE (or
  * with S's text when there is no advice). Formats are marked with N_()
  * for the catalog. */
-#define FAILED(s, advice, ...)                              \
+#define WRITE_FAILED(s, advice, ...)                        \
   ((advice) ? ts_error_wrapf((advice), __VA_ARGS__)         \
             : ts_error_aprf((s), __VA_ARGS__))
 
@@ -134,7 +134,7 @@ ts_dir_make(const char *dir, apr_fileperms_t perms, apr_pool_t *scratch_pool)
   if (!s || APR_STATUS_IS_EEXIST(s))
     return NULL;
   why = advice(s, existing_ancestor(dir, scratch_pool), scratch_pool);
-  return FAILED(s, why, N_("cannot create the directory %s"), dir);
+  return WRITE_FAILED(s, why, N_("cannot create the directory %s"), dir);
 }
 
 /* The steps of an atomic write. */
@@ -151,25 +151,27 @@ write_error(int step, apr_status_t s, const char *path, const char *tmpl,
 
   switch (step) {
   case STEP_CREATE:
-    return FAILED(s, why, N_("cannot write %s (creating the temporary file "
-                             "%s failed; %s is unchanged)"), path, tmpl,
-                  path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (creating the temporary "
+                                   "file %s failed; %s is unchanged)"),
+                        path, tmpl, path);
   case STEP_WRITE:
-    return FAILED(s, why, N_("cannot write %s (writing %s failed; %s is "
-                             "unchanged)"), path, tmpl, path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (writing %s failed; %s "
+                                   "is unchanged)"), path, tmpl, path);
   case STEP_SYNC:
-    return FAILED(s, why, N_("cannot write %s (flushing %s to disk failed; "
-                             "%s is unchanged)"), path, tmpl, path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (flushing %s to disk "
+                                   "failed; %s is unchanged)"), path, tmpl,
+                        path);
   case STEP_CLOSE:
-    return FAILED(s, why, N_("cannot write %s (closing %s failed; %s is "
-                             "unchanged)"), path, tmpl, path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (closing %s failed; %s "
+                                   "is unchanged)"), path, tmpl, path);
   case STEP_PERMS:
-    return FAILED(s, why, N_("cannot write %s (setting the permissions of "
-                             "%s failed; %s is unchanged)"), path, tmpl,
-                  path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (setting the permissions "
+                                   "of %s failed; %s is unchanged)"), path,
+                        tmpl, path);
   default:
-    return FAILED(s, why, N_("cannot write %s (renaming %s over it failed; "
-                             "%s is unchanged)"), path, tmpl, path);
+    return WRITE_FAILED(s, why, N_("cannot write %s (renaming %s over it "
+                                   "failed; %s is unchanged)"), path, tmpl,
+                        path);
   }
 }
 
@@ -233,8 +235,8 @@ ts_file_replace(const char *path, const char *data, apr_size_t len,
   if (!s)
     return NULL;
   why = advice(s, dir, scratch_pool);
-  return FAILED(s, why, N_("cannot flush the directory %s to disk after "
-                           "replacing %s"), dir, path);
+  return WRITE_FAILED(s, why, N_("cannot flush the directory %s to disk "
+                                 "after replacing %s"), dir, path);
 }
 
 const char *

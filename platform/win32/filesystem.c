@@ -113,7 +113,8 @@ tsp_path_fs_info(tsp_fs_info_t *info, const char *path, apr_pool_t *pool)
   TS_ERR(tsw_utf8_to_wide(&wpath, path, pool));
   n = GetFullPathNameW(wpath, 0, NULL, NULL);
   if (n == 0)
-    return tsw_error(GetLastError(), "GetFullPathNameW(%s) failed", path);
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "GetFullPathNameW(%s) failed", path);
   full = apr_palloc(pool, (n + 1) * sizeof(wchar_t));
   GetFullPathNameW(wpath, n + 1, full, NULL);
   TS_ERR(tsw_wide_to_utf8(&info->resolved, full, pool));

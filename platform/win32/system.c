@@ -5,7 +5,6 @@
 
 #include <winsock2.h>
 #include <windows.h>
-#include <stdarg.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
 #include <apr_portable.h>
@@ -43,24 +42,6 @@ tsw_wide_to_utf8(const char **out, const wchar_t *in, apr_pool_t *pool)
                       NULL);
   *out = buf;
   return NULL;
-}
-
-ts_error_t *
-tsw_error(unsigned long code, const char *fmt, ...)
-{
-  apr_pool_t *pool;
-  const char *msg;
-  ts_error_t *err;
-  va_list ap;
-
-  if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", fmt);
-  va_start(ap, fmt);
-  msg = apr_pvsprintf(pool, fmt, ap);
-  va_end(ap);
-  err = ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", msg);
-  apr_pool_destroy(pool);
-  return err;
 }
 
 int

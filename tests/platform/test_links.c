@@ -465,6 +465,11 @@ Test(links, a_server_that_cannot_start_says_why_in_whole_sentences)
   struct passwd *me = getpwuid(geteuid());
   ts_server_t *server;
 
+  /* the process environment must not override the test's settings */
+  for (const char *const *n = (const char *const[]){ "INOHOST", "INOPRJ",
+       "INOLIC", "INODIR", "INOLANG", "INOAGENTPORT", "XDG_CONFIG_HOME",
+       NULL }; *n; n++)
+    unsetenv(*n);
   pseudo_lang_speak(pool);
   cr_assert_eq(apr_dir_make(whole, APR_FPROT_OS_DEFAULT, pool),
                APR_SUCCESS);
