@@ -13,6 +13,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "win32_util.h"
 
 static ts_error_t *
@@ -23,7 +24,7 @@ open_scm(SC_HANDLE *scm, DWORD access)
     DWORD e = GetLastError();
     return ts_error__createf(TS__WHERE, e == ERROR_ACCESS_DENIED ? TS_EPERM
                              : TS_OK, APR_FROM_OS_ERROR(e), NULL,
-                             "OpenSCManagerW() failed");
+                             N_("OpenSCManagerW() failed"));
   }
   return NULL;
 }

@@ -491,3 +491,37 @@ Test(links, a_server_that_cannot_start_says_why_in_whole_sentences)
                (const char *const[]){ "localhost", "bus", "env set", NULL });
 }
 #endif
+
+#ifndef _WIN32
+/* What the doctor reports of an account's access: whole sentences made
+ * from what the scan found (the scan runs as the account: root only). */
+Test(links, an_access_report_is_told_in_whole_sentences)
+{
+  const char *whole = ts_path_join(dir, "whole", pool);
+  const char *shut = ts_path_join(whole, "shut", pool), *example;
+  tsp_access_report_t *report;
+
+  cr_assert_eq(geteuid(), 0, "the access scan becomes another account: "
+               "run as root");
+  pseudo_lang_speak(pool);
+  cr_assert_eq(apr_dir_make(whole, APR_FPROT_OS_DEFAULT, pool),
+               APR_SUCCESS);
+  cr_assert_eq(chmod(whole, 0755), 0);
+  cr_assert_eq(mkdir(shut, 0700), 0);
+  cr_assert_null(tsp_access_scan(&report, whole, "nobody",
+                                 (const char *const[]){ shut, NULL }, pool));
+  cr_assert_geq(report->examples->nelts, 1);
+  example = APR_ARRAY_IDX(report->examples, report->examples->nelts - 1,
+                          const char *);
+  cr_assert_str_eq(example, apr_pstrcat(pool, shut, ": NO READ/WRITE/SEARCH",
+                                        NULL));
+  cr_assert_eq(report->probes->nelts, 1);
+  cr_assert(strstr(APR_ARRAY_IDX(report->probes, 0, const char *),
+                   ": CANNOT CREATE A FILE: "), "%s",
+            APR_ARRAY_IDX(report->probes, 0, const char *));
+  cr_assert(strstr(report->identity, "nobody (GROUPS "), "%s",
+            report->identity);
+  cr_assert(strstr(tsp_access_fix(whole, "nobody", pool), " (OR A GROUP "
+                   "SHARED BY THE AGENTS' ACCOUNTS WITH CHMOD -R G+RWX)"));
+}
+#endif
