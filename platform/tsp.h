@@ -386,7 +386,8 @@ ts_error_t *tsp_msgqueue_remove(long id);
 int tsp_is_privileged(void);
 
 /* How to run COMMAND with the rights for the all-users scope, as a phrase
- * for messages ("`sudo COMMAND`" on Linux). */
+ * for tessera-admin's messages ("`sudo COMMAND`" on Linux; on Windows a
+ * phrase in the language of people, ts_i18n.h). */
 const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
 
 /* The directory under which Tessera keeps licenses, parameters and

@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "ts_i18n.h"
 #include "win32_util.h"
 
 ts_error_t *
@@ -61,11 +62,13 @@ tsp_is_privileged(void)
   return elevated;
 }
 
+/* A phrase that only tessera-admin puts into its messages: in the
+ * language of people (core/i18n/fragments recipe 5). */
 const char *
 tsp_privileged_command(const char *command, apr_pool_t *pool)
 {
-  return apr_pstrcat(pool, "`", command, "` from a Command Prompt opened "
-                     "with \"Run as administrator\"", NULL);
+  return apr_psprintf(pool, _("`%s` from a Command Prompt opened with \"Run "
+                              "as administrator\""), command);
 }
 
 const char *
