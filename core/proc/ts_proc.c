@@ -8,9 +8,10 @@
  * reap: the starting thread until the supervisor runs, then the
  * supervisor, and after the supervisor was joined, ts_proc_stop(). Slow
  * work (opening the log, writing the pid file, probing readiness) is done
- * without the lock.
+ * without the lock. What is said about a child (how it ended, the last
+ * lines of its log) is in ts_proc_words.c.
  */
-#include "ts_proc.h"
+#include "ts_proc_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,69 +32,12 @@
 /* apr_proc_kill's signals (Windows terminates the process for any) */
 #define SIG_TERM 15
 #define SIG_KILL 9
-/* why a child ended, from its log: at most TAIL_LINES non-empty lines of
- * the last TAIL_BYTES it wrote, each cut at TAIL_LINE_MAX bytes */
-#define TAIL_LINES 3
-#define TAIL_BYTES 4096
-#define TAIL_LINE_MAX 160
-
-struct ts_proc_t {
-  ts_proc_spec_t spec;           /* with the defaults filled in */
-  const char **argv;             /* spec.argv as tsp_child_argv wraps it */
-  ts_log_t *log;
-  apr_thread_t *supervisor;
-  apr_thread_mutex_t *lock;      /* guards the fields below */
-  apr_thread_cond_t *wake;       /* signalled by quiesce and stop */
-  apr_proc_t proc;               /* the child started last */
-  int running;                   /* PROC was started and is not reaped */
-  int stopping;                  /* start the child again no more */
-  void *token;                   /* tsp_child_started()'s, for PROC */
-  apr_time_t started;            /* when PROC was started */
-  apr_off_t log_start;           /* the size of its log then */
-  apr_interval_time_t pause;     /* before the next start */
-  apr_pool_t *pool;
-};
-
-/* How a reaped child ended. */
-typedef struct ending_t {
-  int ended;                     /* it was reaped */
-  int code;                      /* its exit status or signal */
-  apr_exit_why_e why;
-  apr_status_t wait_err;         /* it could not be waited for: why */
-} ending_t;
-
-/* D for log lines: "2 s", or "250 ms" below a second. (Messages for
- * people have a whole sentence for each unit.) */
-static const char *
-duration(apr_interval_time_t d, apr_pool_t *pool)
-{
-  if (d < apr_time_from_sec(1))
-    return apr_psprintf(pool, "%d ms", (int)apr_time_as_msec(d));
-  return apr_psprintf(pool, "%d s", (int)apr_time_sec(d));
-}
-
-/* How a reaped child ended, for the log: "exited with status 1". */
-static const char *
-describe_exit(const ending_t *e, apr_pool_t *pool)
-{
-  char os[120];
-
-  if (e->wait_err)
-    return apr_psprintf(pool, "ended (it cannot be waited for: %s)",
-                        apr_strerror(e->wait_err, os, sizeof(os)));
-  if (APR_PROC_CHECK_SIGNALED(e->why))
-    return apr_psprintf(pool, "was killed by signal %d%s", e->code,
-                        APR_PROC_CHECK_CORE_DUMP(e->why) ? " (core dumped)"
-                                                         : "");
-  return apr_psprintf(pool, "exited with status %d", e->code);
-}
-
 /* Reap the child if it has ended; LOCK held. *ENDED (when not NULL)
  * receives how it ended. Returns whether it was reaped. */
 static int
-reap(ending_t *ended, ts_proc_t *p)
+reap(ts_proc_ending_t *ended, ts_proc_t *p)
 {
-  ending_t e = { 1, 0, APR_PROC_EXIT, 0 };
+  ts_proc_ending_t e = { 1, 0, APR_PROC_EXIT, 0 };
   apr_status_t s;
 
   if (!p->running)
@@ -135,154 +79,6 @@ terminate(ts_proc_t *p)
     apr_thread_mutex_lock(p->lock);
   }
   apr_thread_mutex_unlock(p->lock);
-}
-
-/* The last TAIL_LINES non-empty lines of TEXT (LEN bytes, with room for
- * a NUL after them), each quoted (the child's text, not ours) and cut at
- * TAIL_LINE_MAX bytes, joined by " | "; NULL when there is none. */
-static const char *
-last_lines(char *text, apr_size_t len, apr_pool_t *pool)
-{
-  const char *out = NULL;
-  apr_size_t end = len;
-  int n = 0;
-
-  while (end > 0 && n < TAIL_LINES) {
-    apr_size_t start = end, stop = end;
-
-    while (start > 0 && text[start - 1] != '\n')
-      start--;
-    while (stop > start && (text[stop - 1] == '\r' || text[stop - 1] == ' '
-                            || text[stop - 1] == '\t'))
-      stop--;
-    if (stop > start) {
-      const char *line;
-      text[stop] = '\0';
-      line = ts_log_quote(text + start, TAIL_LINE_MAX, pool);
-      out = out ? apr_pstrcat(pool, line, " | ", out, NULL) : line;
-      n++;
-    }
-    end = start ? start - 1 : 0;
-  }
-  return out;
-}
-
-/* What the child last wrote to its log since it started (the last
- * TAIL_BYTES of it; the whole file when it is smaller than it was at the
- * start, which means it was rotated), in *TEXT and *LEN. */
-static void
-read_log_tail(char **text, apr_size_t *len, const ts_proc_t *p,
-              apr_pool_t *pool)
-{
-  apr_file_t *f;
-  apr_finfo_t fi;
-  apr_off_t from;
-  int cut = 0;
-
-  *text = NULL;
-  *len = 0;
-  if (tsp_sys.file_open(&f, p->spec.logfile, APR_FOPEN_READ,
-                        APR_FPROT_OS_DEFAULT, pool))
-    return;
-  if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS) {
-    from = fi.size >= p->log_start ? p->log_start : 0;
-    if (fi.size - from > TAIL_BYTES) {
-      from = fi.size - TAIL_BYTES;
-      cut = 1;
-    }
-    *text = apr_palloc(pool, (apr_size_t)(fi.size - from) + 1);
-    if (apr_file_seek(f, APR_SET, &from) == APR_SUCCESS)
-      apr_file_read_full(f, *text, (apr_size_t)(fi.size - from), len);
-    if (*len && cut) {   /* it begins within a line */
-      char *nl = memchr(*text, '\n', *len);
-      apr_size_t skip = nl ? (apr_size_t)(nl - *text) + 1 : *len;
-      *text += skip;
-      *len -= skip;
-    }
-  }
-  apr_file_close(f);
-}
-
-/* Where to look, for messages about a child that ended or was not ready,
- * with what it said last: "see LOG, which ends: LINE | LINE". An error
- * of its own, which the message about the child wraps (code
- * TS_EUNAVAIL). */
-static ts_error_t *
-log_reason(const ts_proc_t *p, apr_pool_t *pool)
-{
-  char *text;
-  apr_size_t len;
-  const char *tail;
-
-  if (!p->spec.logfile)
-    return ts_error_createf(TS_EUNAVAIL, "see this server's output");
-  read_log_tail(&text, &len, p, pool);
-  tail = text ? last_lines(text, len, pool) : NULL;
-  if (tail)
-    return ts_error_createf(TS_EUNAVAIL, "see %s, which ends: %s",
-                            p->spec.logfile, tail);
-  return ts_error_createf(TS_EUNAVAIL, "see %s (it wrote nothing there)",
-                          p->spec.logfile);
-}
-
-/* A child that ended (E) before it was ready: one whole sentence for each
- * way it ends, with and without what ready means, around WHY. */
-static ts_error_t *
-ended_at_once(const ts_proc_t *p, const ending_t *e, ts_error_t *why)
-{
-  const char *name = p->spec.name, *prog = p->spec.argv[0];
-  const char *ready = p->spec.ready_what;
-  char os[120];
-
-  if (e->wait_err) {
-    const char *cause = apr_strerror(e->wait_err, os, sizeof(os));
-    return ready ? ts_error_wrapf(why, "%s (%s) ended at once (it cannot "
-                                  "be waited for: %s) instead of %s", name,
-                                  prog, cause, ready)
-                 : ts_error_wrapf(why, "%s (%s) ended at once (it cannot "
-                                  "be waited for: %s)", name, prog, cause);
-  }
-  if (APR_PROC_CHECK_SIGNALED(e->why) && APR_PROC_CHECK_CORE_DUMP(e->why))
-    return ready ? ts_error_wrapf(why, "%s (%s) was killed by signal %d "
-                                  "(core dumped) at once instead of %s",
-                                  name, prog, e->code, ready)
-                 : ts_error_wrapf(why, "%s (%s) was killed by signal %d "
-                                  "(core dumped) at once", name, prog,
-                                  e->code);
-  if (APR_PROC_CHECK_SIGNALED(e->why))
-    return ready ? ts_error_wrapf(why, "%s (%s) was killed by signal %d at "
-                                  "once instead of %s", name, prog, e->code,
-                                  ready)
-                 : ts_error_wrapf(why, "%s (%s) was killed by signal %d at "
-                                  "once", name, prog, e->code);
-  return ready ? ts_error_wrapf(why, "%s (%s) exited with status %d at once "
-                                "instead of %s", name, prog, e->code, ready)
-               : ts_error_wrapf(why, "%s (%s) exited with status %d at once",
-                                name, prog, e->code);
-}
-
-/* A child that was not ready within ready_wait (and was stopped), around
- * WHY: whole sentences for milliseconds and seconds. */
-static ts_error_t *
-not_ready(const ts_proc_t *p, ts_error_t *why)
-{
-  const char *name = p->spec.name, *prog = p->spec.argv[0];
-  const char *ready = p->spec.ready_what;
-  apr_interval_time_t wait = p->spec.ready_wait;
-
-  if (wait < apr_time_from_sec(1)) {
-    int ms = (int)apr_time_as_msec(wait);
-    return ready ? ts_error_wrapf(why, "%s (%s) was not %s within %d ms, so "
-                                  "it was stopped", name, prog, ready, ms)
-                 : ts_error_wrapf(why, "%s (%s) was not ready within %d ms, "
-                                  "so it was stopped", name, prog, ms);
-  }
-  return ready ? ts_error_wrapf(why, "%s (%s) was not %s within %d s, so it "
-                                "was stopped", name, prog, ready,
-                                (int)apr_time_sec(wait))
-               : ts_error_wrapf(why, "%s (%s) was not ready within %d s, so "
-                                "it was stopped", name, prog,
-                                (int)apr_time_sec(wait));
 }
 
 /* Start the child; LOCK held. */
@@ -347,7 +143,7 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
 
   apr_pool_create(&probe_pool, pool);
   for (;;) {
-    ending_t ended = { 0 };
+    ts_proc_ending_t ended = { 0 };
     int stopping;
 
     apr_thread_mutex_lock(p->lock);
@@ -356,7 +152,7 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
     apr_thread_mutex_unlock(p->lock);
     if (ended.ended) {
       apr_pool_destroy(probe_pool);
-      return ended_at_once(p, &ended, log_reason(p, pool));
+      return ts_proc_ended_at_once(p, &ended, ts_proc_log_reason(p, pool));
     }
     if (stopping) {
       apr_pool_destroy(probe_pool);
@@ -372,9 +168,9 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
   apr_pool_destroy(probe_pool);
   if (ready)
     return NULL;
-  why = log_reason(p, pool);   /* before its last words on SIGTERM */
+  why = ts_proc_log_reason(p, pool);   /* before its last words on SIGTERM */
   terminate(p);
-  return not_ready(p, why);
+  return ts_proc_not_ready(p, why);
 }
 
 /* Start the child and wait until it is ready; on error nothing runs. */
@@ -434,20 +230,23 @@ sleep_unless_stopped(ts_proc_t *p, apr_interval_time_t pause)
  * starting it failed (FAILED: why), and when it is started again. Reads
  * its log: called without LOCK. */
 static void
-log_restart(ts_proc_t *p, const ending_t *ended, apr_interval_time_t ran,
-            const char *failed, apr_interval_time_t pause, apr_pool_t *pool)
+log_restart(ts_proc_t *p, const ts_proc_ending_t *ended,
+            apr_interval_time_t ran, const char *failed,
+            apr_interval_time_t pause, apr_pool_t *pool)
 {
   const char *what = failed;
 
   if (ended->ended) {
-    ts_error_t *where = log_reason(p, pool);
+    ts_error_t *where = ts_proc_log_reason(p, pool);
     what = apr_psprintf(pool, "%s (pid %ld) %s after %s; %s", p->spec.name,
-                        (long)p->proc.pid, describe_exit(ended, pool),
-                        duration(ran, pool), ts_error_text(where, pool));
+                        (long)p->proc.pid,
+                        ts_proc_describe_exit(ended, pool),
+                        ts_proc_duration(ran, pool),
+                        ts_error_text(where, pool));
     ts_error_clear(where);
   }
   ts_log(p->log, ended->ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; "
-         "starting it again in %s", what, duration(pause, pool));
+         "starting it again in %s", what, ts_proc_duration(pause, pool));
 }
 
 static void *APR_THREAD_FUNC
@@ -461,7 +260,7 @@ supervise(apr_thread_t *thread, void *data)
   apr_pool_create(&pool, NULL);   /* this thread's; P's pool is not */
   apr_thread_mutex_lock(p->lock);
   while (!p->stopping) {
-    ending_t ended = { 0 };
+    ts_proc_ending_t ended = { 0 };
     apr_interval_time_t pause, ran = 0;
 
     if (p->running && !reap(&ended, p)) {
