@@ -61,6 +61,8 @@ problem_of(const char *text[2], const ts_setting_value_t *v,
 #define PROBLEM(fmt)                                                    \
   (text[0] = apr_psprintf(pool, fmt, v->def->name, v->value, why[0]),   \
    text[1] = apr_psprintf(pool, _(fmt), v->def->name, v->value, why[1]))
+  text[0] = why[0];   /* a source not below: the problem alone */
+  text[1] = why[1];
   switch (v->source) {
   case TSP_SRC_DEFAULT:
     PROBLEM(N_("%s '%s' from the default: %s"));
