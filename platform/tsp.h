@@ -203,14 +203,15 @@ ts_error_t *tsp_file_give_to(int *given, const char *path,
 /* Whether accounts other than this process's own (and root; on Windows
  * the administrators and the system) may create, rename or remove
  * entries in the directory DIR, and so plant a link where a server
- * writes: NULL when they may not (or DIR does not exist), else why, in
- * words ("every account may write it (mode 0777)", "it belongs to the
- * account bob"), with *FIX the command that makes DIR private. Linux:
- * the owner and the group and other write bits (which also reflect POSIX
- * ACL entries). Windows: the DACL, judged for the groups every account's
- * token holds (Everyone, Authenticated Users, Users, INTERACTIVE,
- * Guests). */
-const char *tsp_dir_others_may_write(const char **fix, const char *dir,
+ * writes: NULL when they may not (or DIR does not exist), else an error
+ * (TS_ECONFIG) that says why in a sentence of its own ("every account
+ * may write it (mode 0777)", "it belongs to the account bob, which may
+ * write it"), for the caller to quote, with *FIX the command that makes
+ * DIR private. Linux: the owner and the group and other write bits
+ * (which also reflect POSIX ACL entries). Windows: the DACL, judged for
+ * the groups every account's token holds (Everyone, Authenticated Users,
+ * Users, INTERACTIVE, Guests). */
+ts_error_t *tsp_dir_others_may_write(const char **fix, const char *dir,
                                      apr_pool_t *pool);
 
 /* Where PATH lives. A path that does not exist yet is judged by its
@@ -406,7 +407,8 @@ ts_error_t *tsp_msgqueue_remove(long id);
 int tsp_is_privileged(void);
 
 /* How to run COMMAND with the rights for the all-users scope, as a phrase
- * for messages ("`sudo COMMAND`" on Linux). */
+ * for tessera-admin's messages ("`sudo COMMAND`" on Linux; on Windows a
+ * phrase in the language of people, ts_i18n.h). */
 const char *tsp_privileged_command(const char *command, apr_pool_t *pool);
 
 /* The directory under which Tessera keeps licenses, parameters and

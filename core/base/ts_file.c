@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <apr_user.h>
 
+#include "ts_i18n.h"
 #include "tsp.h"
 
 ts_error_t *
@@ -77,7 +78,8 @@ existing_ancestor(const char *path, apr_pool_t *pool)
   return path;
 }
 
-/* The account this process runs as, for messages. */
+/* The account this process runs as, for messages; NULL when it cannot be
+ * told. */
 static const char *
 account(apr_pool_t *pool)
 {
@@ -88,48 +90,90 @@ account(apr_pool_t *pool)
   if (apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
       && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
     return name;
-  return "this program runs as";
+  return NULL;
 }
 
-/* What to do about S, a failure to write in DIR: ": why; what to do", or
- * "" when there is nothing particular to say. */
-static const char *
+/* What to do about S, a failure to write in DIR: an error of its own,
+ * "why; what to do", which the message about the write wraps (the
+ * system's text for S follows it), or NULL when there is nothing
+ * particular to say. */
+static ts_error_t *
 advice(apr_status_t s, const char *dir, apr_pool_t *pool)
 {
+  const char *who;
+
   if (APR_STATUS_IS_ENOSPC(s))
-    return apr_psprintf(pool, ": the disk holding %s is full; free space on "
-                        "it (or move the directory to a disk with room), "
-                        "then try again", dir);
-  if (APR_STATUS_IS_EACCES(s))
-    return apr_psprintf(pool, ": permission denied; give the account %s "
-                        "write access to %s, or run this as an account that "
-                        "has it", account(pool), dir);
-  return "";
+    return ts_error_aprf(s, "the disk holding %s is full; free space on it "
+                         "(or move the directory to a disk with room), then "
+                         "try again", dir);
+  if (!APR_STATUS_IS_EACCES(s))
+    return NULL;
+  who = account(pool);
+  if (!who)
+    return ts_error_aprf(s, "permission denied; give the account this "
+                         "program runs as write access to %s, or run this "
+                         "as an account that has it", dir);
+  return ts_error_aprf(s, "permission denied; give the account %s write "
+                       "access to %s, or run this as an account that has it",
+                       who, dir);
 }
+
+/* The error for S, the failed write the format says, around ADVICE (or
+ * with S's text when there is no advice). Formats are marked with N_()
+ * for the catalog. */
+#define WRITE_FAILED(s, advice, ...)                        \
+  ((advice) ? ts_error_wrapf((advice), __VA_ARGS__)         \
+            : ts_error_aprf((s), __VA_ARGS__))
 
 ts_error_t *
 ts_dir_make(const char *dir, apr_fileperms_t perms, apr_pool_t *scratch_pool)
 {
   apr_status_t s = tsp_sys.dir_make_recursive(dir, perms, scratch_pool);
+  ts_error_t *why;
 
-  if (s && !APR_STATUS_IS_EEXIST(s))
-    return ts_error_aprf(s, "cannot create the directory %s%s", dir,
-                         advice(s, existing_ancestor(dir, scratch_pool),
-                                scratch_pool));
-  return NULL;
+  if (!s || APR_STATUS_IS_EEXIST(s))
+    return NULL;
+  why = advice(s, existing_ancestor(dir, scratch_pool), scratch_pool);
+  return WRITE_FAILED(s, why, N_("cannot create the directory %s"), dir);
 }
 
-/* The steps of an atomic write, for messages: "flushing TMP to disk". */
+/* The steps of an atomic write. */
 enum { STEP_CREATE, STEP_WRITE, STEP_SYNC, STEP_CLOSE, STEP_PERMS,
        STEP_RENAME };
-static const struct { const char *before, *after; } steps[] = {
-  { "creating the temporary file ", "" },
-  { "writing ", "" },
-  { "flushing ", " to disk" },
-  { "closing ", "" },
-  { "setting the permissions of ", "" },
-  { "renaming ", " over it" },
-};
+
+/* The failure S of STEP of writing PATH through TMPL, in DIR: one whole
+ * sentence for each step. */
+static ts_error_t *
+write_error(int step, apr_status_t s, const char *path, const char *tmpl,
+            const char *dir, apr_pool_t *pool)
+{
+  ts_error_t *why = advice(s, dir, pool);
+
+  switch (step) {
+  case STEP_CREATE:
+    return WRITE_FAILED(s, why, N_("cannot write %s (creating the temporary "
+                                   "file %s failed; %s is unchanged)"),
+                        path, tmpl, path);
+  case STEP_WRITE:
+    return WRITE_FAILED(s, why, N_("cannot write %s (writing %s failed; %s "
+                                   "is unchanged)"), path, tmpl, path);
+  case STEP_SYNC:
+    return WRITE_FAILED(s, why, N_("cannot write %s (flushing %s to disk "
+                                   "failed; %s is unchanged)"), path, tmpl,
+                        path);
+  case STEP_CLOSE:
+    return WRITE_FAILED(s, why, N_("cannot write %s (closing %s failed; %s "
+                                   "is unchanged)"), path, tmpl, path);
+  case STEP_PERMS:
+    return WRITE_FAILED(s, why, N_("cannot write %s (setting the permissions "
+                                   "of %s failed; %s is unchanged)"), path,
+                        tmpl, path);
+  default:
+    return WRITE_FAILED(s, why, N_("cannot write %s (renaming %s over it "
+                                   "failed; %s is unchanged)"), path, tmpl,
+                        path);
+  }
+}
 
 /* Write DATA to the new file TMPL (a template: mktemp fills it in) beside
  * PATH and rename it over PATH; on failure *STEP is the step that failed
@@ -183,18 +227,16 @@ ts_file_replace(const char *path, const char *data, apr_size_t len,
   int step;
   apr_status_t s = write_and_rename(&step, tmpl, path, data, len, perms,
                                     scratch_pool);
+  ts_error_t *why;
 
   if (s)
-    return ts_error_aprf(s, "cannot write %s (%s%s%s failed; %s is "
-                         "unchanged)%s", path, steps[step].before, tmpl,
-                         steps[step].after, path,
-                         advice(s, dir, scratch_pool));
+    return write_error(step, s, path, tmpl, dir, scratch_pool);
   s = tsp_sys.dir_sync(dir, scratch_pool);
-  if (s)
-    return ts_error_aprf(s, "cannot flush the directory %s to disk after "
-                         "replacing %s%s", dir, path,
-                         advice(s, dir, scratch_pool));
-  return NULL;
+  if (!s)
+    return NULL;
+  why = advice(s, dir, scratch_pool);
+  return WRITE_FAILED(s, why, N_("cannot flush the directory %s to disk "
+                                 "after replacing %s"), dir, path);
 }
 
 const char *

@@ -10,6 +10,7 @@
 #include <apr_time.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "tsp.h"
 
 struct ts_log_t {
@@ -44,10 +45,11 @@ open_file(apr_file_t **file, apr_pool_t **file_pool, const char *path,
                               "it append to the file it points to); remove "
                               "it, and check who else may write in its "
                               "directory", path);
-    return ts_error_aprf(s, "cannot open the log file %s%s", path,
-                         APR_STATUS_IS_EACCES(s) ? ": permission denied; "
-                         "give this server's account write access to it and "
-                         "its directory" : "");
+    return ts_error_aprf(s, APR_STATUS_IS_EACCES(s)
+                         ? N_("cannot open the log file %s: permission "
+                              "denied; give this server's account write "
+                              "access to it and its directory")
+                         : N_("cannot open the log file %s"), path);
   }
   *file_pool = pool;
   return NULL;
@@ -124,9 +126,10 @@ ts_log_record(ts_log_t *log, const char *line)
     s = apr_file_write_full(log->file, "\n", 1, NULL);
   apr_thread_mutex_unlock(log->lock);
   if (s)
-    return ts_error_aprf(s, "cannot write to %s%s", log->path,
-                         APR_STATUS_IS_ENOSPC(s) ? ": the disk is full; make "
-                         "room there" : "");
+    return ts_error_aprf(s, APR_STATUS_IS_ENOSPC(s)
+                         ? N_("cannot write to %s: the disk is full; make "
+                              "room there")
+                         : N_("cannot write to %s"), log->path);
   return NULL;
 }
 

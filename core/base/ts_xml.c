@@ -15,10 +15,11 @@
 #include <libxml/SAX2.h>
 #include <libxml/xmlschemas.h>
 
-/* libxml2's complaints: the first one explains, with its line number. */
+/* libxml2's complaints: the first one explains, with its line number, as
+ * an error of its own that the message about the file wraps. */
 typedef struct complaints_t {
   const char *path;
-  const char *text;
+  ts_error_t *first;
   int doctype_line;           /* where a DOCTYPE began, or 0 */
   apr_pool_t *pool;
 } complaints_t;
@@ -29,13 +30,71 @@ collect(void *ctx, xmlErrorPtr e)
   complaints_t *c = ctx;
   char msg[512];
 
+  if (c->first)
+    return;
   apr_cpystrn(msg, e->message ? e->message : "invalid", sizeof(msg));
   msg[strcspn(msg, "\n")] = '\0';
-  if (!c->text)
-    c->text = apr_psprintf(c->pool, "%s line %d%s%s: %s", c->path, e->line,
-                           e->node ? ", element " : "",
-                           e->node ? (const char *)((xmlNodePtr)e->node)->name
-                                   : "", msg);
+  c->first = e->node
+    ? ts_error_createf(TS_EINVAL, "%s line %d, element %s: %s", c->path,
+                       e->line, (const char *)((xmlNodePtr)e->node)->name,
+                       msg)
+    : ts_error_createf(TS_EINVAL, "%s line %d: %s", c->path, e->line, msg);
+}
+
+/* The kinds of file with sentences of their own; another WHAT is put into
+ * a general sentence. */
+typedef enum kind_t { KIND_LICENSE, KIND_CONFIGURATION, KIND_OTHER } kind_t;
+
+static kind_t
+kind_of(const char *what)
+{
+  if (strcmp(what, "license") == 0)
+    return KIND_LICENSE;
+  return strcmp(what, "configuration") == 0 ? KIND_CONFIGURATION
+                                            : KIND_OTHER;
+}
+
+static ts_error_t *
+doctype_error(kind_t kind, const char *path, int line, const char *what)
+{
+  if (kind == KIND_LICENSE)
+    return ts_error_createf(TS_EINVAL, "%s line %d: a DOCTYPE is not "
+                            "allowed in a license file (its entities could "
+                            "make the file expand without bound); remove the "
+                            "<!DOCTYPE ...> declaration", path, line);
+  if (kind == KIND_CONFIGURATION)
+    return ts_error_createf(TS_EINVAL, "%s line %d: a DOCTYPE is not "
+                            "allowed in a configuration file (its entities "
+                            "could make the file expand without bound); "
+                            "remove the <!DOCTYPE ...> declaration", path,
+                            line);
+  return ts_error_createf(TS_EINVAL, "%s line %d: a DOCTYPE is not allowed "
+                          "in a %s file (its entities could make the file "
+                          "expand without bound); remove the <!DOCTYPE ...> "
+                          "declaration", path, line, what);
+}
+
+/* PATH does not match the schema of KIND: around FIRST, libxml2's first
+ * complaint (or without it). */
+static ts_error_t *
+mismatch_error(kind_t kind, const char *path, const char *what,
+               ts_error_t *first)
+{
+  if (!first)
+    return kind == KIND_LICENSE
+      ? ts_error_createf(TS_EINVAL, "%s does not match the license schema",
+                         path)
+      : kind == KIND_CONFIGURATION
+      ? ts_error_createf(TS_EINVAL, "%s does not match the configuration "
+                         "schema", path)
+      : ts_error_createf(TS_EINVAL, "%s does not match the %s schema", path,
+                         what);
+  return kind == KIND_LICENSE
+    ? ts_error_wrapf(first, "%s does not match the license schema", path)
+    : kind == KIND_CONFIGURATION
+    ? ts_error_wrapf(first, "%s does not match the configuration schema",
+                     path)
+    : ts_error_wrapf(first, "%s does not match the %s schema", path, what);
 }
 
 /* The SAX callback for <!DOCTYPE name ...: called before the internal
@@ -93,6 +152,7 @@ ts_xml_load(xmlDocPtr *doc_p, const char *path, const char *text,
             apr_pool_t *pool)
 {
   complaints_t c = { path, NULL, 0, pool };
+  kind_t kind = kind_of(what);
   xmlSchemaParserCtxtPtr sctx;
   xmlSchemaPtr schema;
   xmlSchemaValidCtxtPtr vctx;
@@ -100,22 +160,24 @@ ts_xml_load(xmlDocPtr *doc_p, const char *path, const char *text,
   int rc;
 
   parse(&doc, &c, text, len);
-  if (c.doctype_line)
-    return ts_error_createf(TS_EINVAL, "%s line %d: a DOCTYPE is not "
-                            "allowed in a %s file (its entities could make "
-                            "the file expand without bound); remove the "
-                            "<!DOCTYPE ...> declaration", path,
-                            c.doctype_line, what);
+  if (c.doctype_line) {
+    ts_error_clear(c.first);
+    return doctype_error(kind, path, c.doctype_line, what);
+  }
   if (!doc)
-    return ts_error_createf(TS_EINVAL, "%s is not well-formed XML: %s",
-                            path, c.text ? c.text : "unreadable");
+    return c.first ? ts_error_wrapf(c.first, "%s is not well-formed XML",
+                                    path)
+                   : ts_error_createf(TS_EINVAL, "%s is not well-formed XML "
+                                      "(it cannot be read)", path);
   apr_pool_cleanup_register(pool, doc, free_doc, apr_pool_cleanup_null);
   sctx = xmlSchemaNewMemParserCtxt(xsd, (int)strlen(xsd));
   schema = sctx ? xmlSchemaParse(sctx) : NULL;
   xmlSchemaFreeParserCtxt(sctx);
-  if (!schema)
-    return ts_error_createf(TS_EINTERNAL, "the compiled-in %s schema does "
+  if (!schema) {   /* a bug of the build: the schema's name as it is */
+    ts_error_clear(c.first);
+    return ts_error_createf(TS_EINTERNAL, "the compiled-in schema %s does "
                             "not parse", what);
+  }
   vctx = xmlSchemaNewValidCtxt(schema);
   xmlSchemaSetValidStructuredErrors(vctx, (xmlStructuredErrorFunc)collect,
                                     &c);
@@ -123,8 +185,8 @@ ts_xml_load(xmlDocPtr *doc_p, const char *path, const char *text,
   xmlSchemaFreeValidCtxt(vctx);
   xmlSchemaFree(schema);
   if (rc != 0)
-    return ts_error_createf(TS_EINVAL, "%s does not match the %s schema: %s",
-                            path, what, c.text ? c.text : "invalid");
+    return mismatch_error(kind, path, what, c.first);
+  ts_error_clear(c.first);
   *doc_p = doc;
   return NULL;
 }

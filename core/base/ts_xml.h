@@ -9,7 +9,9 @@
 
 /* Parse TEXT (LEN bytes, read from PATH) without network access and
  * validate it against the schema XSD. WHAT names the kind of file in
- * messages ("license", "configuration"). A DOCTYPE (and with it every
+ * messages: "license" and "configuration" have sentences of their own
+ * (another word is put into a general one, untranslated). A DOCTYPE (and
+ * with it every
  * entity declaration) is refused before anything in it is read: "PATH
  * line N: a DOCTYPE is not allowed in a WHAT file ...". The document is
  * freed with POOL. Errors are TS_EINVAL: "PATH line N, element E: ...". */

@@ -149,9 +149,11 @@ new_client(ts_passwd_guard_t *g, const char *address, apr_time_t now)
 
 /* Whether ADDRESS may have its password checked now; if so a slot is
  * taken (give it back with leave()). If not, the refusal, and in
- * *RETRY_AFTER when to come back. */
+ * *RETRY_AFTER when to come back. CLIENT: the address for messages, NULL
+ * when it is not known. */
 static ts_error_t *
-enter(int *retry_after, ts_passwd_guard_t *g, const char *address)
+enter(int *retry_after, ts_passwd_guard_t *g, const char *address,
+      const char *client)
 {
   apr_time_t now = apr_time_now();
   client_t *c;
@@ -167,12 +169,18 @@ enter(int *retry_after, ts_passwd_guard_t *g, const char *address)
     *retry_after = (int)((c->until - now + APR_USEC_PER_SEC - 1)
                          / APR_USEC_PER_SEC);
     g->stats.backoff++;
-    err = ts_error_createf(TS_EUNAVAIL, "too many wrong passwords from %s "
-                           "(%d in a row): no password is checked for this "
-                           "address for %d s more, and the wait doubles "
-                           "with each further wrong one; try again then, "
-                           "with the right password", address, c->wrong,
-                           *retry_after);
+    err = client
+      ? ts_error_createf(TS_EUNAVAIL, "too many wrong passwords from %s (%d "
+                         "in a row): no password is checked for this "
+                         "address for %d s more, and the wait doubles with "
+                         "each further wrong one; try again then, with the "
+                         "right password", client, c->wrong, *retry_after)
+      : ts_error_createf(TS_EUNAVAIL, "too many wrong passwords from an "
+                         "unknown address (%d in a row): no password is "
+                         "checked for it for %d s more, and the wait "
+                         "doubles with each further wrong one; try again "
+                         "then, with the right password", c->wrong,
+                         *retry_after);
   }
   else if (g->checking >= TS_PASSWD_MAX_CHECKS) {
     *retry_after = 1;
@@ -254,7 +262,7 @@ ts_passwd_check(const char **who, int *retry_after, ts_passwd_guard_t *g,
                 const char *client, apr_pool_t *pool)
 {
   const char *hash = stored_hash(path, pool);
-  const char *address = client ? client : "an unknown address";
+  const char *address = client ? client : "";   /* the key of its count */
   unsigned char decoded[512];
   char *password = NULL, *name;
   ts_error_t *err;
@@ -275,7 +283,7 @@ ts_passwd_check(const char **who, int *retry_after, ts_passwd_guard_t *g,
                            "the audit log, so send a plain name "
                            "(`curl -u <your name>:<password> ...`)");
   if (!err)
-    err = enter(retry_after, g, address);
+    err = enter(retry_after, g, address, client);
   if (err) {
     sodium_memzero(decoded, sizeof(decoded));
     return err;

@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 #include <curl/curl.h>
 
+#include "ts_i18n.h"
 #include "tsp.h"
 
 
@@ -114,10 +115,11 @@ tcp_connect(apr_socket_t **sock, const char **ip, const char *host, int port,
   apr_status_t s = apr_sockaddr_info_get(&sa, host, APR_UNSPEC,
                                          (apr_port_t)port, 0, pool);
 
+  /* N_(): ts_error__createf's formats are extracted for the catalog */
   if (s)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "%s port %d "
-                             "does not answer %s: the name %s does not "
-                             "resolve", host, port, what, host);
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                             N_("%s port %d does not answer %s: the name %s "
+                                "does not resolve"), host, port, what, host);
   for (; sa; sa = sa->next) {
     apr_interval_time_t left = until - apr_time_now();
 
@@ -140,13 +142,15 @@ tcp_connect(apr_socket_t **sock, const char **ip, const char *host, int port,
     apr_socket_close(*sock);
   }
   if (APR_STATUS_IS_ECONNREFUSED(s))
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "%s port %d "
-                             "does not answer %s: the connection was refused "
-                             "(nothing listens on that port: is the server "
-                             "running, and on this port?)", host, port, what);
-  return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "%s port %d does "
-                           "not answer %s: cannot connect within %d ms",
-                           host, port, what, (int)apr_time_as_msec(timeout));
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                             N_("%s port %d does not answer %s: the "
+                                "connection was refused (nothing listens on "
+                                "that port: is the server running, and on "
+                                "this port?)"), host, port, what);
+  return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                           N_("%s port %d does not answer %s: cannot connect "
+                              "within %d ms"), host, port, what,
+                           (int)apr_time_as_msec(timeout));
 }
 
 /* Have C use CONN, connected to IP, instead of connecting itself. The

@@ -9,6 +9,7 @@
 #include <apr_portable.h>
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "tsp.h"
 
 /* Listener threads per address. */
@@ -205,10 +206,10 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
     return MHD_YES;
   }
   r->began = apr_time_now();
-  if (r->too_big) {
-    reply.status = 413;
-    reply.body = apr_psprintf(r->pool, "{\"error\":\"the request body is "
-                              "larger than %d bytes\"}\n", TS_HTTP_MAX_BODY);
+  if (r->too_big) {   /* in the language the server answers in */
+    ts_http_reply_error(&reply, 413, apr_psprintf(r->pool, _("the request "
+                        "body is larger than %d bytes"), TS_HTTP_MAX_BODY),
+                        r->pool);
     return send_reply(r, &reply);
   }
   r->req.method = method;
@@ -265,23 +266,34 @@ bind_to(apr_socket_t **sock, apr_sockaddr_t *sa, apr_pool_t *pool)
   return s;
 }
 
+/* Binding PORT on ADDRESS (NULL: every address) failed with S. The
+ * formats are marked with N_(): ts_error__createf's are not extracted
+ * for the catalog otherwise. */
 static ts_error_t *
 bind_error(apr_status_t s, const ts_httpd_t *httpd, const char *address)
 {
   int port = httpd->port;
 
+  if (tsp_status_is_addr_in_use(s) && !address)
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+      N_("the %s cannot listen on port %d (every address): another program "
+         "uses it; find it with `ss -ltnp 'sport = :%d'` (Windows: `netstat "
+         "-ano | findstr :%d`), or choose another port in INOHOST"),
+      httpd->name, port, port, port);
   if (tsp_status_is_addr_in_use(s))
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
-      "the %s cannot listen on port %d (%s): another program uses it; find "
-      "it with `ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | findstr "
-      ":%d`), or choose another port in INOHOST", httpd->name, port,
-      address, port, port);
-  return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "the %s cannot "
-                           "listen on port %d (%s)%s", httpd->name, port,
-                           address, strcmp(address, "every address")
-                           ? " (is it an address of this machine? the "
-                             "listen addresses are set in tessera.xml)"
-                           : "");
+      N_("the %s cannot listen on port %d (%s): another program uses it; "
+         "find it with `ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | "
+         "findstr :%d`), or choose another port in INOHOST"), httpd->name,
+      port, address, port, port);
+  if (!address)
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+      N_("the %s cannot listen on port %d (every address)"), httpd->name,
+      port);
+  return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+    N_("the %s cannot listen on port %d (%s) (is it an address of this "
+       "machine? the listen addresses are set in tessera.xml)"),
+    httpd->name, port, address);
 }
 
 /* poll() where libmicrohttpd has it (Linux, Windows), else select(). */
@@ -303,6 +315,7 @@ mhd_limit(const ts_httpd_budget_t *budget)
   return (unsigned int)(limit > most ? most : limit) * HTTP_THREADS;
 }
 
+/* Serve on LISTENER, bound to ADDRESS (NULL: every address). */
 static ts_error_t *
 serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
 {
@@ -313,11 +326,11 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
     apr_socket_close(listener);
     return NULL;
   }
-  if (httpd->nmhd == MAX_LISTENERS) {
+  if (httpd->nmhd == MAX_LISTENERS) {   /* only with ADDRESS */
     apr_socket_close(listener);
     return ts_error_createf(TS_ECONFIG, "the %s can listen on at most %d "
                             "addresses; %s is one too many", httpd->name,
-                            MAX_LISTENERS, address);
+                            MAX_LISTENERS, address ? address : "::");
   }
   apr_os_sock_get(&fd, listener);
   /* Handlers that wait for the seat store defer their answer (the
@@ -350,10 +363,14 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
                          MHD_OPTION_END);
   if (!mhd) {
     apr_socket_close(listener);
-    return ts_error_createf(TS_EUNAVAIL, "cannot start the %s's HTTP "
-                            "server on %s port %d (libmicrohttpd refused; "
-                            "see the log)", httpd->name, address,
-                            httpd->port);
+    return address ? ts_error_createf(TS_EUNAVAIL, "cannot start the %s's "
+                                      "HTTP server on %s port %d "
+                                      "(libmicrohttpd refused; see the log)",
+                                      httpd->name, address, httpd->port)
+                   : ts_error_createf(TS_EUNAVAIL, "cannot start the %s's "
+                                      "HTTP server on port %d, every "
+                                      "address (libmicrohttpd refused; see "
+                                      "the log)", httpd->name, httpd->port);
   }
   httpd->listener[httpd->nmhd] = listener;
   httpd->mhd[httpd->nmhd++] = mhd;
@@ -379,8 +396,8 @@ listen_any(ts_httpd_t *httpd, apr_pool_t *pool)
       s = bind_to(&sock, sa, pool);
   }
   if (s)
-    return bind_error(s, httpd, "every address");
-  return serve(httpd, sock, "every address");
+    return bind_error(s, httpd, NULL);
+  return serve(httpd, sock, NULL);
 }
 
 static ts_error_t *
@@ -393,9 +410,9 @@ listen_on(ts_httpd_t *httpd, const char *address, apr_pool_t *pool)
   s = apr_sockaddr_info_get(&sa, address, APR_UNSPEC,
                             (apr_port_t)httpd->port, 0, pool);
   if (s)
-    return ts_error__createf(TS__WHERE, TS_ECONFIG, s, NULL, "the %s cannot "
-                             "listen on '%s': the address does not resolve",
-                             httpd->name, address);
+    return ts_error__createf(TS__WHERE, TS_ECONFIG, s, NULL,
+                             N_("the %s cannot listen on '%s': the address "
+                                "does not resolve"), httpd->name, address);
   for (; sa; sa = sa->next) {   /* a host name: each of its addresses */
     char *ip;
     apr_sockaddr_ip_get(&ip, sa);

@@ -8,9 +8,10 @@
  * reap: the starting thread until the supervisor runs, then the
  * supervisor, and after the supervisor was joined, ts_proc_stop(). Slow
  * work (opening the log, writing the pid file, probing readiness) is done
- * without the lock.
+ * without the lock. What is said about a child (how it ended, the last
+ * lines of its log) is in ts_proc_words.c.
  */
-#include "ts_proc.h"
+#include "ts_proc_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <apr_thread_proc.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "tsp.h"
 
 #define POLL apr_time_from_msec(50)
@@ -30,72 +32,26 @@
 /* apr_proc_kill's signals (Windows terminates the process for any) */
 #define SIG_TERM 15
 #define SIG_KILL 9
-/* why a child ended, from its log: at most TAIL_LINES non-empty lines of
- * the last TAIL_BYTES it wrote, each cut at TAIL_LINE_MAX bytes */
-#define TAIL_LINES 3
-#define TAIL_BYTES 4096
-#define TAIL_LINE_MAX 160
-
-struct ts_proc_t {
-  ts_proc_spec_t spec;           /* with the defaults filled in */
-  const char **argv;             /* spec.argv as tsp_child_argv wraps it */
-  ts_log_t *log;
-  apr_thread_t *supervisor;
-  apr_thread_mutex_t *lock;      /* guards the fields below */
-  apr_thread_cond_t *wake;       /* signalled by quiesce and stop */
-  apr_proc_t proc;               /* the child started last */
-  int running;                   /* PROC was started and is not reaped */
-  int stopping;                  /* start the child again no more */
-  void *token;                   /* tsp_child_started()'s, for PROC */
-  apr_time_t started;            /* when PROC was started */
-  apr_off_t log_start;           /* the size of its log then */
-  apr_interval_time_t pause;     /* before the next start */
-  apr_pool_t *pool;
-};
-
-/* D for messages: "2 s", or "250 ms" below a second. */
-static const char *
-duration(apr_interval_time_t d, apr_pool_t *pool)
-{
-  if (d < apr_time_from_sec(1))
-    return apr_psprintf(pool, "%d ms", (int)apr_time_as_msec(d));
-  return apr_psprintf(pool, "%d s", (int)apr_time_sec(d));
-}
-
-/* How a reaped child ended: "exited with status 1". */
-static const char *
-describe_exit(int code, apr_exit_why_e why, apr_pool_t *pool)
-{
-  if (APR_PROC_CHECK_SIGNALED(why))
-    return apr_psprintf(pool, "was killed by signal %d%s", code,
-                        APR_PROC_CHECK_CORE_DUMP(why) ? " (core dumped)" : "");
-  return apr_psprintf(pool, "exited with status %d", code);
-}
-
 /* Reap the child if it has ended; LOCK held. *ENDED (when not NULL)
  * receives how it ended. Returns whether it was reaped. */
 static int
-reap(const char **ended, ts_proc_t *p, apr_pool_t *pool)
+reap(ts_proc_ending_t *ended, ts_proc_t *p)
 {
-  int code = 0;
-  apr_exit_why_e why = APR_PROC_EXIT;
+  ts_proc_ending_t e = { 1, 0, APR_PROC_EXIT, 0 };
   apr_status_t s;
 
   if (!p->running)
     return 0;
-  s = apr_proc_wait(&p->proc, &code, &why, APR_NOWAIT);
+  s = apr_proc_wait(&p->proc, &e.code, &e.why, APR_NOWAIT);
   if (s == APR_CHILD_NOTDONE)
     return 0;
   p->running = 0;
   tsp_child_forget(p->token);
   p->token = NULL;
-  if (ended && s == APR_CHILD_DONE)
-    *ended = describe_exit(code, why, pool);
-  else if (ended) {   /* not ours to wait for any more: gone all the same */
-    char why_text[120];
-    *ended = apr_psprintf(pool, "ended (it cannot be waited for: %s)",
-                          apr_strerror(s, why_text, sizeof(why_text)));
-  }
+  if (s != APR_CHILD_DONE)   /* not ours to wait for any more: gone */
+    e.wait_err = s;
+  if (ended)
+    *ended = e;
   return 1;
 }
 
@@ -110,7 +66,7 @@ terminate(ts_proc_t *p)
   apr_thread_mutex_lock(p->lock);
   if (p->running)
     apr_proc_kill(&p->proc, SIG_TERM);
-  while (p->running && !reap(NULL, p, p->pool)) {
+  while (p->running && !reap(NULL, p)) {
     if (!killed && apr_time_now() >= until) {
       ts_log(p->log, TS_LOG_WARNING, "%s (pid %ld) did not end within %d s "
              "of SIGTERM; killing it", p->spec.name, (long)p->proc.pid,
@@ -123,92 +79,6 @@ terminate(ts_proc_t *p)
     apr_thread_mutex_lock(p->lock);
   }
   apr_thread_mutex_unlock(p->lock);
-}
-
-/* The last TAIL_LINES non-empty lines of TEXT (LEN bytes, with room for
- * a NUL after them), each quoted (the child's text, not ours) and cut at
- * TAIL_LINE_MAX bytes, joined by " | "; NULL when there is none. */
-static const char *
-last_lines(char *text, apr_size_t len, apr_pool_t *pool)
-{
-  const char *out = NULL;
-  apr_size_t end = len;
-  int n = 0;
-
-  while (end > 0 && n < TAIL_LINES) {
-    apr_size_t start = end, stop = end;
-
-    while (start > 0 && text[start - 1] != '\n')
-      start--;
-    while (stop > start && (text[stop - 1] == '\r' || text[stop - 1] == ' '
-                            || text[stop - 1] == '\t'))
-      stop--;
-    if (stop > start) {
-      const char *line;
-      text[stop] = '\0';
-      line = ts_log_quote(text + start, TAIL_LINE_MAX, pool);
-      out = out ? apr_pstrcat(pool, line, " | ", out, NULL) : line;
-      n++;
-    }
-    end = start ? start - 1 : 0;
-  }
-  return out;
-}
-
-/* What the child last wrote to its log since it started (the last
- * TAIL_BYTES of it; the whole file when it is smaller than it was at the
- * start, which means it was rotated), in *TEXT and *LEN. */
-static void
-read_log_tail(char **text, apr_size_t *len, const ts_proc_t *p,
-              apr_pool_t *pool)
-{
-  apr_file_t *f;
-  apr_finfo_t fi;
-  apr_off_t from;
-  int cut = 0;
-
-  *text = NULL;
-  *len = 0;
-  if (tsp_sys.file_open(&f, p->spec.logfile, APR_FOPEN_READ,
-                        APR_FPROT_OS_DEFAULT, pool))
-    return;
-  if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) == APR_SUCCESS) {
-    from = fi.size >= p->log_start ? p->log_start : 0;
-    if (fi.size - from > TAIL_BYTES) {
-      from = fi.size - TAIL_BYTES;
-      cut = 1;
-    }
-    *text = apr_palloc(pool, (apr_size_t)(fi.size - from) + 1);
-    if (apr_file_seek(f, APR_SET, &from) == APR_SUCCESS)
-      apr_file_read_full(f, *text, (apr_size_t)(fi.size - from), len);
-    if (*len && cut) {   /* it begins within a line */
-      char *nl = memchr(*text, '\n', *len);
-      apr_size_t skip = nl ? (apr_size_t)(nl - *text) + 1 : *len;
-      *text += skip;
-      *len -= skip;
-    }
-  }
-  apr_file_close(f);
-}
-
-/* Where to look, for messages about a child that ended or was not ready,
- * with what it said last: "see LOG, which ends: LINE | LINE". */
-static const char *
-log_reason(const ts_proc_t *p, apr_pool_t *pool)
-{
-  char *text;
-  apr_size_t len;
-  const char *tail;
-
-  if (!p->spec.logfile)
-    return "see this server's output";
-  read_log_tail(&text, &len, p, pool);
-  tail = text ? last_lines(text, len, pool) : NULL;
-  if (tail)
-    return apr_psprintf(pool, "see %s, which ends: %s", p->spec.logfile,
-                        tail);
-  return apr_psprintf(pool, "see %s (it wrote nothing there)",
-                      p->spec.logfile);
 }
 
 /* Start the child; LOCK held. */
@@ -245,9 +115,10 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
                           pool);
   if (out)
     apr_file_close(out);
-  if (s)
-    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL, "cannot "
-                             "start %s (%s)", p->spec.name, p->spec.argv[0]);
+  if (s)   /* N_(): the format is extracted for the catalog */
+    return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
+                             N_("cannot start %s (%s)"), p->spec.name,
+                             p->spec.argv[0]);
   p->running = 1;
   p->started = apr_time_now();
   s = tsp_child_started(&p->token, &p->proc);
@@ -267,25 +138,27 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
 {
   apr_time_t until = apr_time_now() + p->spec.ready_wait;
   apr_pool_t *probe_pool;
-  const char *why;
+  ts_error_t *why;
   int ready = 0;
 
   apr_pool_create(&probe_pool, pool);
   for (;;) {
-    const char *ended = NULL;
+    ts_proc_ending_t ended = { 0 };
     int stopping;
 
     apr_thread_mutex_lock(p->lock);
     stopping = p->stopping;
-    reap(&ended, p, pool);
+    reap(&ended, p);
     apr_thread_mutex_unlock(p->lock);
-    if (ended)
-      return ts_error_createf(TS_EUNAVAIL, "%s (%s) %s at once instead of "
-                              "%s: %s", p->spec.name, p->spec.argv[0], ended,
-                              p->spec.ready_what, log_reason(p, pool));
-    if (stopping)
+    if (ended.ended) {
+      apr_pool_destroy(probe_pool);
+      return ts_proc_ended_at_once(p, &ended, ts_proc_log_reason(p, pool));
+    }
+    if (stopping) {
+      apr_pool_destroy(probe_pool);
       return ts_error_createf(TS_EUNAVAIL, "%s was stopped while it "
                               "started", p->spec.name);
+    }
     ready = !p->spec.ready || p->spec.ready(p->spec.ready_baton, probe_pool);
     apr_pool_clear(probe_pool);
     if (ready || apr_time_now() >= until)
@@ -295,12 +168,9 @@ await_ready(ts_proc_t *p, apr_pool_t *pool)
   apr_pool_destroy(probe_pool);
   if (ready)
     return NULL;
-  why = log_reason(p, pool);   /* before its last words on SIGTERM */
+  why = ts_proc_log_reason(p, pool);   /* before its last words on SIGTERM */
   terminate(p);
-  return ts_error_createf(TS_EUNAVAIL, "%s (%s) was not %s within %s, so "
-                          "it was stopped: %s", p->spec.name, p->spec.argv[0],
-                          p->spec.ready_what,
-                          duration(p->spec.ready_wait, pool), why);
+  return ts_proc_not_ready(p, why);
 }
 
 /* Start the child and wait until it is ready; on error nothing runs. */
@@ -360,17 +230,23 @@ sleep_unless_stopped(ts_proc_t *p, apr_interval_time_t pause)
  * starting it failed (FAILED: why), and when it is started again. Reads
  * its log: called without LOCK. */
 static void
-log_restart(ts_proc_t *p, const char *ended, apr_interval_time_t ran,
-            const char *failed, apr_interval_time_t pause, apr_pool_t *pool)
+log_restart(ts_proc_t *p, const ts_proc_ending_t *ended,
+            apr_interval_time_t ran, const char *failed,
+            apr_interval_time_t pause, apr_pool_t *pool)
 {
   const char *what = failed;
 
-  if (ended)
+  if (ended->ended) {
+    ts_error_t *where = ts_proc_log_reason(p, pool);
     what = apr_psprintf(pool, "%s (pid %ld) %s after %s; %s", p->spec.name,
-                        (long)p->proc.pid, ended, duration(ran, pool),
-                        log_reason(p, pool));
-  ts_log(p->log, ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; starting it "
-         "again in %s", what, duration(pause, pool));
+                        (long)p->proc.pid,
+                        ts_proc_describe_exit(ended, pool),
+                        ts_proc_duration(ran, pool),
+                        ts_error_text(where, pool));
+    ts_error_clear(where);
+  }
+  ts_log(p->log, ended->ended ? TS_LOG_WARNING : TS_LOG_ERROR, "%s; "
+         "starting it again in %s", what, ts_proc_duration(pause, pool));
 }
 
 static void *APR_THREAD_FUNC
@@ -384,19 +260,19 @@ supervise(apr_thread_t *thread, void *data)
   apr_pool_create(&pool, NULL);   /* this thread's; P's pool is not */
   apr_thread_mutex_lock(p->lock);
   while (!p->stopping) {
-    const char *ended = NULL;
+    ts_proc_ending_t ended = { 0 };
     apr_interval_time_t pause, ran = 0;
 
-    if (p->running && !reap(&ended, p, pool)) {
+    if (p->running && !reap(&ended, p)) {
       apr_thread_cond_timedwait(p->wake, p->lock, WATCH);
       continue;
     }
-    if (ended)
+    if (ended.ended)
       ran = apr_time_now() - p->started;
-    pause = next_pause(p, ended && ran >= p->spec.restart.stable);
+    pause = next_pause(p, ended.ended && ran >= p->spec.restart.stable);
     /* the child is reaped: only this thread changes P's child now */
     apr_thread_mutex_unlock(p->lock);
-    log_restart(p, ended, ran, failed, pause, pool);
+    log_restart(p, &ended, ran, failed, pause, pool);
     apr_thread_mutex_lock(p->lock);
     sleep_unless_stopped(p, pause);
     if (p->stopping)
@@ -424,8 +300,6 @@ fill_defaults(ts_proc_spec_t *s)
 {
   if (!s->ready_wait)
     s->ready_wait = apr_time_from_sec(10);
-  if (!s->ready_what)
-    s->ready_what = "running";
   if (!s->restart.first)
     s->restart.first = apr_time_from_sec(1);
   if (!s->restart.max)
@@ -553,14 +427,18 @@ ts_proc_find_stale(long *stale, const char **left_by,
   parent = tsp_process_parent(pid);
   if (parent <= 0)   /* ended meanwhile, or it cannot be told */
     return NULL;
-  if (parent == owner || (!owner && parent > 1))
+  if ((parent == owner || (!owner && parent > 1)) && owner_what)
     return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld, %s) belongs to %s "
                             "(pid %ld), which still runs, so it was not left "
                             "behind and is not stopped", spec->name, pid,
-                            program, owner_what ? owner_what : "the server "
-                            "that started it", parent);
+                            program, owner_what, parent);
+  if (parent == owner || (!owner && parent > 1))
+    return ts_error_createf(TS_EUNAVAIL, "%s (pid %ld, %s) belongs to the "
+                            "server that started it (pid %ld), which still "
+                            "runs, so it was not left behind and is not "
+                            "stopped", spec->name, pid, program, parent);
   *stale = pid;
-  if (left_by)
+  if (left_by)   /* for the log and --check's plan: English */
     *left_by = owner ? apr_psprintf(scratch_pool, "%s (pid %ld), which has "
                                     "ended", owner_what ? owner_what : "the "
                                     "server that started it", owner)

@@ -88,7 +88,9 @@ typedef struct ts_proc_spec_t {
   ts_proc_ready_t ready;       /* NULL: ready once started */
   void *ready_baton;
   const char *ready_what;      /* what ready means, for messages:
-                                  "accepting connections on 127.0.0.1" */
+                                  "accepting connections on 127.0.0.1"
+                                  (a phrase that follows "was not" and
+                                  "instead of"); NULL: "ready" */
   apr_interval_time_t ready_wait;   /* 0: 10 s */
   ts_proc_restart_t restart;
 } ts_proc_spec_t;

@@ -18,15 +18,36 @@ field(json_t *j, const char *name, apr_pool_t *pool)
   return apr_pstrdup(pool, json_is_string(v) ? json_string_value(v) : "?");
 }
 
+/* PATH is no usable record: WHY (cleared here), in the language of
+ * people (ts_i18n.h), for they read it (the doctor). */
 static void
 reject(apr_array_header_t *rejects, const char *path, int malformed,
-       const char *why)
+       ts_error_t *why, apr_pool_t *result_pool)
 {
   ts_project_reject_t *r = apr_array_push(rejects);
 
   r->path = path;
   r->malformed = malformed;
-  r->why = why;
+  r->why = ts_error_message(why, result_pool);
+  ts_error_clear(why);
+}
+
+/* PATH is not a version-1 record of KIND; WHY is the JSON parser's, or
+ * NULL when the JSON was fine. */
+static ts_error_t *
+not_a_record(const char *path, const char *kind, const char *why)
+{
+  int agent = strcmp(kind, TS_PROJECT_AGENT) == 0;
+
+  if (why)
+    return agent ? ts_error_createf(TS_EINVAL, "%s is not a version-1 agent "
+                                    "record: %s", path, why)
+                 : ts_error_createf(TS_EINVAL, "%s is not a version-1 "
+                                    "model-server record: %s", path, why);
+  return agent ? ts_error_createf(TS_EINVAL, "%s is not a version-1 agent "
+                                  "record", path)
+               : ts_error_createf(TS_EINVAL, "%s is not a version-1 "
+                                  "model-server record", path);
 }
 
 /* One file PATH of KIND: a record, or a reject. */
@@ -43,17 +64,14 @@ read_one(apr_array_header_t *records, apr_array_header_t *rejects,
   ts_error_t *err = ts_file_read_all(&text, &len, path, scratch_pool);
 
   if (err) {
-    reject(rejects, path, 0, ts_error_text(err, result_pool));
-    ts_error_clear(err);
+    reject(rejects, path, 0, err, result_pool);
     return;
   }
   j = json_loadb(text, len, 0, &jerr);
   if (!j || json_integer_value(json_object_get(j, "version")) != 1
       || !json_is_string(json_object_get(j, "inohost"))) {
-    reject(rejects, path, 1, apr_psprintf(result_pool, "%s is not a "
-                                          "version-1 %s record%s%s", path,
-                                          kind, j ? "" : ": ",
-                                          j ? "" : jerr.text));
+    reject(rejects, path, 1, not_a_record(path, kind, j ? NULL : jerr.text),
+           result_pool);
     json_decref(j);
     return;
   }
@@ -87,7 +105,9 @@ ts_project_records_read(apr_array_header_t **records,
   if (APR_STATUS_IS_ENOENT(s))
     return NULL;
   if (s)
-    return ts_error_aprf(s, "cannot list the %s records in %s", kind, dir);
+    return strcmp(kind, TS_PROJECT_AGENT) == 0
+      ? ts_error_aprf(s, "cannot list the agent records in %s", dir)
+      : ts_error_aprf(s, "cannot list the model-server records in %s", dir);
   while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
     size_t n = strlen(fi.name);
 

@@ -40,7 +40,8 @@ typedef struct ts_project_record_t {
 /* A file in a record directory that is no usable record. */
 typedef struct ts_project_reject_t {
   const char *path;
-  const char *why;       /* says what is wrong, naming PATH */
+  const char *why;       /* says what is wrong, naming PATH, for people
+                            (in the language of ts_i18n.h) */
   int malformed;         /* readable, but not a version-1 record: removing
                             it is safe (its writer writes it again) */
 } ts_project_reject_t;

@@ -9,6 +9,7 @@
 #include <apr_user.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "ts_settings.h"
 #include "ts_version.h"
 
@@ -30,23 +31,86 @@
 /* Below this much room a warning says to raise the limit. */
 #define LOW_ROOM 64
 
-static const char *
-problems_of(const ts_settings_t *settings, apr_pool_t *pool)
+/* An error (CODE) whose English text (for the log) and text for people
+ * (ts_i18n.h) were made apart: for a sentence that quotes other errors'
+ * texts, each in its own language, where a cause would not fit. */
+static ts_error_t *
+error_in_both(ts_errcode_t code, const char *english, const char *local)
 {
-  const char *text = NULL;
+  ts_error_t *err = ts_error_createf(code, "%s", english);
 
+  if (err->pool && ts_i18n_translating())   /* not the out-of-memory one */
+    err->local = apr_pstrdup(err->pool, local);
+  return err;
+}
+
+/* V's problem, in English (TEXT[0]) and for people (TEXT[1]): "INOHOST
+ * 'x' from the user file: why", a sentence for each source. */
+static void
+problem_of(const char *text[2], const ts_setting_value_t *v,
+           apr_pool_t *pool)
+{
+  ts_error_t *err = ts_setting_validate(v->def, v->value, pool);
+  const char *why[2] = { v->problem, v->problem };
+
+  if (err) {
+    why[0] = ts_error_root_text(err, pool);
+    why[1] = ts_error_root_message(err, pool);
+    ts_error_clear(err);
+  }
+#define PROBLEM(fmt)                                                    \
+  (text[0] = apr_psprintf(pool, fmt, v->def->name, v->value, why[0]),   \
+   text[1] = apr_psprintf(pool, _(fmt), v->def->name, v->value, why[1]))
+  text[0] = why[0];   /* a source not below: the problem alone */
+  text[1] = why[1];
+  switch (v->source) {
+  case TSP_SRC_DEFAULT:
+    PROBLEM(N_("%s '%s' from the default: %s"));
+    break;
+  case TSP_SRC_PROCESS_ENV:
+    PROBLEM(N_("%s '%s' from the process environment: %s"));
+    break;
+  case TSP_SRC_USER_FILE:
+    PROBLEM(N_("%s '%s' from the user file: %s"));
+    break;
+  case TSP_SRC_SYSTEM_FILE:
+    PROBLEM(N_("%s '%s' from the system file: %s"));
+    break;
+  case TSP_SRC_HKCU:
+    PROBLEM(N_("%s '%s' from HKCU: %s"));
+    break;
+  case TSP_SRC_HKLM:
+    PROBLEM(N_("%s '%s' from HKLM: %s"));
+    break;
+  }
+#undef PROBLEM
+}
+
+/* The invalid settings, joined by "; ", in English (TEXT[0]) and for
+ * people (TEXT[1]); 0 when there are none. */
+static int
+problems_of(const char *text[2], const ts_settings_t *settings,
+            apr_pool_t *pool)
+{
+  int n = 0;
+
+  text[0] = text[1] = "";
   for (int i = 0; i < settings->values->nelts; i++) {
     const ts_setting_value_t *v = &APR_ARRAY_IDX(settings->values, i,
                                                  ts_setting_value_t);
-    if (v->problem)
-      text = apr_psprintf(pool, "%s%s%s '%s' from the %s: %s",
-                          text ? text : "", text ? "; " : "", v->def->name,
-                          v->value, ts_source_name(v->source), v->problem);
+    const char *one[2];
+    if (!v->problem)
+      continue;
+    problem_of(one, v, pool);
+    for (int l = 0; l < 2; l++)
+      text[l] = apr_pstrcat(pool, text[l], n ? "; " : "", one[l], NULL);
+    n++;
   }
-  return text;
+  return n;
 }
 
-/* The account this process runs as, for messages. */
+/* The account this process runs as, for messages ("?" when it cannot be
+ * told). */
 static const char *
 account(apr_pool_t *pool)
 {
@@ -57,7 +121,38 @@ account(apr_pool_t *pool)
   if (apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
       && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
     return name;
-  return "its account";
+  return "?";
+}
+
+#define NOT_PRIVATE N_("the license directory %s (INOLIC) is not private: " \
+  "%s; another account could plant a link there that makes this server " \
+  "(running as %s) overwrite or append to a file of its choosing. Make it " \
+  "private: %s")
+#define SUB_NOT_PRIVATE N_("the license directory %s (INOLIC) is not " \
+  "private: %s: %s; another account could plant a link there that makes " \
+  "this server (running as %s) overwrite or append to a file of its " \
+  "choosing. Make it private: %s")
+
+/* The error for DIR (INOLIC or a directory in it) that other accounts may
+ * write, WHY (tsp_dir_others_may_write) quoted in each language. */
+static ts_error_t *
+not_private(const char *inolic, const char *dir, ts_error_t *why,
+            const char *fix, apr_pool_t *pool)
+{
+  const char *en = ts_error_text(why, pool), *local = ts_error_message(why,
+                                                                      pool);
+  const char *who = account(pool);
+
+  ts_error_clear(why);
+  if (strcmp(dir, inolic) == 0)
+    return error_in_both(TS_ECONFIG, apr_psprintf(pool, NOT_PRIVATE, inolic,
+                                                  en, who, fix),
+                         apr_psprintf(pool, _(NOT_PRIVATE), inolic, local,
+                                      who, fix));
+  return error_in_both(TS_ECONFIG, apr_psprintf(pool, SUB_NOT_PRIVATE, inolic,
+                                                dir, en, who, fix),
+                       apr_psprintf(pool, _(SUB_NOT_PRIVATE), inolic, dir,
+                                    local, who, fix));
 }
 
 /* DIR, and the directories in it DEPTH levels down, must be private to
@@ -69,17 +164,13 @@ static ts_error_t *
 check_private(const char *inolic, const char *dir, int depth,
               apr_pool_t *pool)
 {
-  const char *fix, *why = tsp_dir_others_may_write(&fix, dir, pool);
+  const char *fix;
+  ts_error_t *why = tsp_dir_others_may_write(&fix, dir, pool);
   apr_dir_t *d;
   apr_finfo_t fi;
 
   if (why)
-    return ts_error_createf(TS_ECONFIG, "the license directory %s (INOLIC) "
-      "is not private: %s%s%s; another account could plant a link there "
-      "that makes this server (running as %s) overwrite or append to a "
-      "file of its choosing. Make it private: %s", inolic,
-      strcmp(dir, inolic) == 0 ? "" : dir, strcmp(dir, inolic) == 0 ? ""
-      : ": ", why, account(pool), fix);
+    return not_private(inolic, dir, why, fix, pool);
   if (depth == 0 || tsp_sys.dir_open(&d, dir, pool) != APR_SUCCESS)
     return NULL;
   while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
@@ -148,13 +239,16 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   ts_server_t *server = apr_pcalloc(pool, sizeof(*server));
   ts_server_info_t *info = &server->info;
   ts_settings_t *settings;
-  const char *problems, *dir, *speak;
+  const char *problems[2], *dir, *speak;
 
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
-  problems = problems_of(settings, pool);
-  if (problems)
-    return ts_error_createf(TS_ECONFIG, "invalid settings: %s; fix with "
-                            "`tessera-admin env set NAME VALUE`", problems);
+#define INVALID_SETTINGS N_("invalid settings: %s; fix with " \
+                             "`tessera-admin env set NAME VALUE`")
+  if (problems_of(problems, settings, pool))
+    return error_in_both(TS_ECONFIG, apr_psprintf(pool, INVALID_SETTINGS,
+                                                  problems[0]),
+                         apr_psprintf(pool, _(INVALID_SETTINGS),
+                                      problems[1]));
   server->settings = settings;
   server->store = store;
   server->pool = pool;
@@ -338,19 +432,21 @@ recheck_settings(ts_server_t *server, apr_pool_t *scratch_pool)
 {
   const ts_server_info_t *info = &server->info;
   ts_settings_t *now;
-  const char *problems;
+  const char *problems[2];
   int changed = 0;
 
   TS_ERR_W(ts_settings_resolve(&now, server->store, scratch_pool,
                                scratch_pool), "cannot read the settings "
            "again; the %s server keeps those it started with",
            info->role->name);
-  problems = problems_of(now, scratch_pool);
-  if (problems)
-    return ts_error_createf(TS_ECONFIG, "the settings are invalid now: %s; "
-                            "the %s server keeps those it started with; fix "
-                            "with `tessera-admin env set NAME VALUE`",
-                            problems, info->role->name);
+#define INVALID_NOW N_("the settings are invalid now: %s; the %s server " \
+  "keeps those it started with; fix with `tessera-admin env set NAME VALUE`")
+  if (problems_of(problems, now, scratch_pool))
+    return error_in_both(TS_ECONFIG, apr_psprintf(scratch_pool, INVALID_NOW,
+                                                  problems[0],
+                                                  info->role->name),
+                         apr_psprintf(scratch_pool, _(INVALID_NOW),
+                                      problems[1], info->role->name));
   for (int i = 0; i < now->values->nelts; i++) {
     const ts_setting_value_t *v = &APR_ARRAY_IDX(now->values, i,
                                                  ts_setting_value_t);

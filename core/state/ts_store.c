@@ -43,24 +43,29 @@ struct ts_store_t {
   apr_pool_t *pool;
 };
 
+/* OP fails with ERR. */
 static void
-fail_op(ts_store_op_t *op, ts_errcode_t code, const char *text)
+fail_op(ts_store_op_t *op, ts_error_t *err)
 {
-  op->err = ts_error_createf(code, "%s", text);
+  op->err = err;
   if (op->done)
     op->done(op, op->baton);
 }
 
-/* Give each operation of a failed batch its own copy of ERR. */
+/* Give each operation of a failed batch its own copy of ERR: its text for
+ * the log and its text for people (ts_error_message), each whole. */
 static void
 fail_batch(ts_store_op_t **ops, int n, const ts_error_t *err,
            apr_pool_t *scratch)
 {
   const char *text = ts_error_text(err, scratch);
+  const char *local = ts_error_message(err, scratch);
 
   for (int i = 0; i < n; i++) {
     ts_error_clear(ops[i]->err);
     ops[i]->err = ts_error_createf(ts_error_code(err), "%s", text);
+    if (ops[i]->err->pool && strcmp(local, text) != 0)
+      ops[i]->err->local = apr_pstrdup(ops[i]->err->pool, local);
   }
 }
 
@@ -221,8 +226,9 @@ ts_store_submit(ts_store_t *st, ts_store_op_t *op, apr_pool_t *pool)
   apr_thread_mutex_lock(st->lock);
   if (st->closing) {
     apr_thread_mutex_unlock(st->lock);
-    fail_op(op, TS_EUNAVAIL, "the seat store is closed: the license server "
-            "is stopping; try again once it has started");
+    fail_op(op, ts_error_createf(TS_EUNAVAIL, "the seat store is closed: the "
+                                 "license server is stopping; try again "
+                                 "once it has started"));
     return;
   }
   if (st->tail)

@@ -21,6 +21,8 @@
 #include <apr_thread_mutex.h>
 #include <sqlite3.h>
 
+#include "ts_i18n.h"
+
 typedef struct sq_t {
   sqlite3 *db;                  /* the writer thread's */
   sqlite3 *rdb;                 /* pages of the list, under RLOCK */
@@ -53,11 +55,25 @@ read_row(ts_session_t *s, sqlite3_stmt *q, apr_pool_t *pool)
   s->expires = sqlite3_column_int64(q, 7);
 }
 
+/* SQLite's own words for RC on ST. */
 static ts_error_t *
-db_error(sq_t *st, int rc, const char *what)
+sqlite_error(sq_t *st, int rc)
 {
-  return ts_error_createf(TS_EIO, "%s in %s failed: %s (SQLite %d)", what,
-                          st->path, sqlite3_errmsg(st->db), rc);
+  return ts_error_createf(TS_EIO, "%s (SQLite %d)", sqlite3_errmsg(st->db),
+                          rc);
+}
+
+/* A step on ST that failed with RC: FMT (marked with N_(), one sentence
+ * per step, "%s" the store's path) around SQLite's words. */
+#define db_error(st, rc, fmt) \
+  ts_error_wrapf(sqlite_error((st), (rc)), fmt, (st)->path)
+
+/* The statement SQL on ST failed with RC. */
+static ts_error_t *
+sql_error(sq_t *st, int rc, const char *sql)
+{
+  return ts_error_wrapf(sqlite_error(st, rc), "%s in %s failed", sql,
+                        st->path);
 }
 
 /* The prepared statement for SQL: the same few statements run for every
@@ -90,7 +106,7 @@ exec(sq_t *st, const char *sql)
 {
   int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 
-  return rc == SQLITE_OK ? NULL : db_error(st, rc, sql);
+  return rc == SQLITE_OK ? NULL : sql_error(st, rc, sql);
 }
 
 /* The sessions table as this release keeps it, under the name NAME. The
@@ -192,9 +208,12 @@ open_db(sqlite3 **db, const char *path)
                            | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
   if (rc != SQLITE_OK) {
-    ts_error_t *err = ts_error_createf(TS_EIO, "cannot open the session "
-      "store %s: %s; check that INOLIC exists and the server's account may "
-      "write it", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+    ts_error_t *err = *db
+      ? ts_error_createf(TS_EIO, "cannot open the session store %s: %s; "
+                         "check that INOLIC exists and the server's account "
+                         "may write it", path, sqlite3_errmsg(*db))
+      : ts_error_createf(TS_EIO, "cannot open the session store %s: out of "
+                         "memory", path);
     sqlite3_close(*db);
     *db = NULL;
     return err;
@@ -240,7 +259,7 @@ note_ended(sq_t *st, const char *event, const void *detail,
   rc = prepare(&q, st, apr_psprintf(st->txn_pool, "SELECT "
                           COLUMNS " FROM sessions WHERE %s", where));
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing a session lookup");
+    return db_error(st, rc, N_("preparing a session lookup in %s failed"));
   bind_one(q, num, text);
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     ts_store_ended_t *e = apr_array_push(st->ended);
@@ -249,7 +268,8 @@ note_ended(sq_t *st, const char *event, const void *detail,
     read_row(&e->session, q, st->txn_pool);
   }
   done(q);
-  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "looking up sessions");
+  return rc == SQLITE_DONE ? NULL
+    : db_error(st, rc, N_("looking up sessions in %s failed"));
 }
 
 /* End the sessions WHERE selects (?1 is TEXT, or NUM when TEXT is NULL)
@@ -270,21 +290,21 @@ end_sessions(int *n, sq_t *st, const char *event,
     " = usage.product AND %s) WHERE product IN (SELECT product FROM "
     "sessions WHERE %s)", where, where));
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the usage update");
+    return db_error(st, rc, N_("preparing the usage update in %s failed"));
   bind_one(q, num, text);
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "updating the usage");
+    return db_error(st, rc, N_("updating the usage in %s failed"));
   rc = prepare(&q, st, apr_psprintf(st->txn_pool, "DELETE FROM "
                           "sessions WHERE %s", where));
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the release");
+    return db_error(st, rc, N_("preparing the release in %s failed"));
   bind_one(q, num, text);
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "releasing sessions");
+    return db_error(st, rc, N_("releasing sessions in %s failed"));
   *n = sqlite3_changes(st->db);
   return NULL;
 }
@@ -301,7 +321,7 @@ reclaim(sq_t *st, apr_time_t now)
   /* the next lease to end; until then no transaction needs to look */
   rc = prepare(&m, st, "SELECT MIN(expires) FROM sessions");
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the next expiry");
+    return db_error(st, rc, N_("preparing the next expiry in %s failed"));
   rc = sqlite3_step(m);
   st->earliest = rc == SQLITE_ROW && sqlite3_column_type(m, 0) != SQLITE_NULL
                  ? sqlite3_column_int64(m, 0) : APR_INT64_MAX;
@@ -319,12 +339,13 @@ adjust(sq_t *st, const char *product, int delta)
                               " + ?2");
 
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the usage update");
+    return db_error(st, rc, N_("preparing the usage update in %s failed"));
   sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
   sqlite3_bind_int(q, 2, delta);
   rc = sqlite3_step(q);
   done(q);
-  return rc == SQLITE_DONE ? NULL : db_error(st, rc, "updating the usage");
+  return rc == SQLITE_DONE ? NULL
+    : db_error(st, rc, N_("updating the usage in %s failed"));
 }
 
 static ts_error_t *
@@ -335,12 +356,13 @@ count(long *used, sq_t *st, const char *product)
                               "usage WHERE product = ?), 0)");
 
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the count");
+    return db_error(st, rc, N_("preparing the count in %s failed"));
   sqlite3_bind_text(q, 1, product, -1, SQLITE_STATIC);
   rc = sqlite3_step(q);
   *used = rc == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
   done(q);
-  return rc == SQLITE_ROW ? NULL : db_error(st, rc, "counting seats");
+  return rc == SQLITE_ROW ? NULL
+    : db_error(st, rc, N_("counting seats in %s failed"));
 }
 
 /* Run the prepared statement for SQL (no rows). */
@@ -351,10 +373,10 @@ run_sql(sq_t *st, const char *sql)
   int rc = prepare(&q, st, sql);
 
   if (rc != SQLITE_OK)
-    return db_error(st, rc, sql);
+    return sql_error(st, rc, sql);
   rc = sqlite3_step(q);
   done(q);
-  return rc == SQLITE_DONE ? NULL : db_error(st, rc, sql);
+  return rc == SQLITE_DONE ? NULL : sql_error(st, rc, sql);
 }
 
 static ts_error_t *
@@ -372,7 +394,7 @@ do_checkout(sq_t *st, ts_store_op_t *op)
   rc = prepare(&q, st, "INSERT INTO sessions (" COLUMNS ", token) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the checkout");
+    return db_error(st, rc, N_("preparing the checkout in %s failed"));
   sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, s->product, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 3, s->user, -1, SQLITE_STATIC);
@@ -392,7 +414,7 @@ do_checkout(sq_t *st, ts_store_op_t *op)
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "recording the checkout");
+    return db_error(st, rc, N_("recording the checkout in %s failed"));
   if (s->expires < st->earliest)
     st->earliest = s->expires;
   return adjust(st, s->product, 1);
@@ -423,7 +445,7 @@ do_renew(sq_t *st, ts_store_op_t *op, apr_time_t now)
   rc = prepare(&q, st, "UPDATE sessions SET expires = ?1 WHERE id = ?2 "
                        "AND token = ?3");
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing a lease renewal");
+    return db_error(st, rc, N_("preparing a lease renewal in %s failed"));
   op->expires = now + op->lease;
   sqlite3_bind_int64(q, 1, op->expires);
   sqlite3_bind_text(q, 2, op->id, -1, SQLITE_STATIC);
@@ -431,7 +453,7 @@ do_renew(sq_t *st, ts_store_op_t *op, apr_time_t now)
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "renewing a lease");
+    return db_error(st, rc, N_("renewing a lease in %s failed"));
   return sqlite3_changes(st->db) ? NULL : no_session(op->id, 1);
 }
 
@@ -453,7 +475,7 @@ do_release(sq_t *st, ts_store_op_t *op)
                             : "DELETE FROM sessions WHERE id = ?1 "
                               "RETURNING " COLUMNS);
   if (rc != SQLITE_OK)
-    return db_error(st, rc, "preparing the release");
+    return db_error(st, rc, N_("preparing the release in %s failed"));
   sqlite3_bind_text(q, 1, op->id, -1, SQLITE_STATIC);
   if (held)
     sqlite3_bind_text(q, 2, op->token, -1, SQLITE_STATIC);
@@ -461,7 +483,7 @@ do_release(sq_t *st, ts_store_op_t *op)
   if (rc != SQLITE_ROW) {
     done(q);
     return rc == SQLITE_DONE ? no_session(op->id, held)
-                             : db_error(st, rc, "releasing a session");
+      : db_error(st, rc, N_("releasing a session in %s failed"));
   }
   e = apr_array_push(st->ended);
   e->event = op->event;
@@ -470,7 +492,7 @@ do_release(sq_t *st, ts_store_op_t *op)
   rc = sqlite3_step(q);
   done(q);
   if (rc != SQLITE_DONE)
-    return db_error(st, rc, "releasing a session");
+    return db_error(st, rc, N_("releasing a session in %s failed"));
   return adjust(st, e->session.product, -1);
 }
 

@@ -4,9 +4,16 @@
  * that has become the account (initgroups, setgid, setuid): the kernel
  * then decides with the account's groups, the mode bits and POSIX ACLs,
  * exactly as it will for the service. One pass over the tree; the child
- * reports through a pipe, one line per denied path, then a summary.
+ * reports through a pipe, one line per denied path, then a summary: what
+ * was denied as flags and numbers (errno), which the parent puts into
+ * whole sentences for people.
+ *
+ * Only `tessera-admin doctor` scans access, so the texts of the report
+ * are made in the language of people with _() (core/i18n/fragments
+ * recipe 5): they are shown, never logged.
  */
 #include "tsp.h"
+#include "ts_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +31,7 @@
 static FILE *report_out;
 static long scanned, denied;
 
+/* "D <denied> <path>": DENIED is 1 (read) + 2 (write) + 4 (search). */
 static void
 report_denied(int dirfd, const char *path, const char *name, int is_dir)
 {
@@ -32,9 +40,7 @@ report_denied(int dirfd, const char *path, const char *name, int is_dir)
   int x = is_dir && faccessat(dirfd, name, X_OK, 0) != 0;
 
   denied++;
-  fprintf(report_out, "D %s: no %s%s%s%s%s\n", path, r ? "read" : "",
-          r && (w || x) ? "/" : "", w ? "write" : "", w && x ? "/" : "",
-          x ? "search" : "");
+  fprintf(report_out, "D %d %s\n", r | w << 1 | x << 2, path);
 }
 
 /* One pass, one access check per entry, no stat: the directory entries'
@@ -101,8 +107,7 @@ child(int fd, const char *dir, const struct passwd *pw,
     _exit(2);
   if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
       || setuid(pw->pw_uid) != 0) {
-    fprintf(report_out, "E cannot become %s: %s\n", pw->pw_name,
-            strerror(errno));
+    fprintf(report_out, "E %d\n", errno);
     fclose(report_out);
     _exit(3);
   }
@@ -119,19 +124,46 @@ child(int fd, const char *dir, const struct passwd *pw,
     int t;
     snprintf(tmpl, sizeof(tmpl), "%s/.tessera-probe-XXXXXX", probes[i]);
     t = mkstemp(tmpl);
-    if (t < 0)
-      fprintf(report_out, "P %s: cannot create a file: %s\n", probes[i],
-              strerror(errno));
+    if (t < 0)   /* "P c|r <errno> <dir>": create or remove failed */
+      fprintf(report_out, "P c %d %s\n", errno, probes[i]);
     else {
       close(t);
       if (unlink(tmpl) != 0)
-        fprintf(report_out, "P %s: cannot remove a file: %s\n", probes[i],
-                strerror(errno));
+        fprintf(report_out, "P r %d %s\n", errno, probes[i]);
     }
   }
   fprintf(report_out, "S %ld %ld\n", scanned, denied);
   fclose(report_out);
   _exit(0);
+}
+
+/* PATH and what DENIED (see report_denied) withholds, for people. */
+static const char *
+denied_text(int denied_bits, const char *path, apr_pool_t *pool)
+{
+  switch (denied_bits) {
+  case 1: return apr_psprintf(pool, _("%s: no read"), path);
+  case 2: return apr_psprintf(pool, _("%s: no write"), path);
+  case 3: return apr_psprintf(pool, _("%s: no read/write"), path);
+  case 4: return apr_psprintf(pool, _("%s: no search"), path);
+  case 5: return apr_psprintf(pool, _("%s: no read/search"), path);
+  case 6: return apr_psprintf(pool, _("%s: no write/search"), path);
+  default: return apr_psprintf(pool, _("%s: no read/write/search"), path);
+  }
+}
+
+/* A probe's line ("c|r <errno> <dir>") for people. */
+static const char *
+probe_text(const char *line, apr_pool_t *pool)
+{
+  char *dir;
+  int e = (int)strtol(line + 2, &dir, 10);
+
+  dir += *dir == ' ';
+  return line[0] == 'c'
+    ? apr_psprintf(pool, _("%s: cannot create a file: %s"), dir, strerror(e))
+    : apr_psprintf(pool, _("%s: cannot remove a file: %s"), dir,
+                   strerror(e));
 }
 
 /* "tessera (groups tessera, agents)": the groups initgroups() gives. */
@@ -150,7 +182,7 @@ groups_of(const struct passwd *pw, apr_pool_t *pool)
               : apr_psprintf(pool, "%s%s%ld", text, i ? ", " : "",
                              (long)groups[i]);
   }
-  return apr_psprintf(pool, "%s (groups %s)", pw->pw_name, text);
+  return apr_psprintf(pool, _("%s (groups %s)"), pw->pw_name, text);
 }
 
 ts_error_t *
@@ -189,19 +221,21 @@ tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
   in = fdopen(pipefd[0], "r");
   while (in && fgets(line, sizeof(line), in)) {
     line[strcspn(line, "\n")] = '\0';
-    if (line[0] == 'D' && report->examples->nelts < 10)
+    if (line[0] == 'D' && line[1] && report->examples->nelts < 10)
       APR_ARRAY_PUSH(report->examples, const char *) =
-        apr_pstrdup(pool, line + 2);
-    else if (line[0] == 'P')
+        denied_text(line[2] - '0', line + 4, pool);
+    else if (line[0] == 'P' && line[1])
       APR_ARRAY_PUSH(report->probes, const char *) =
-        apr_pstrdup(pool, line + 2);
+        probe_text(line + 2, pool);
     else if (line[0] == 'S')
       summary = sscanf(line + 2, "%ld %ld", &report->scanned,
                        &report->denied) == 2;
     else if (line[0] == 'E') {
+      int e = atoi(line + 2);
       fclose(in);
       waitpid(pid, &status, 0);
-      return ts_error_createf(TS_EOS, "%s", line + 2);
+      return ts_error__createf(TS__WHERE, TS_EOS, APR_FROM_OS_ERROR(e), NULL,
+                               N_("cannot become %s"), account);
     }
   }
   if (in)
@@ -218,7 +252,7 @@ tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
 const char *
 tsp_access_fix(const char *dir, const char *account, apr_pool_t *pool)
 {
-  return apr_psprintf(pool, "setfacl -R -m u:%s:rwX -m d:u:%s:rwX %s (or a "
-                      "group shared by the agents' accounts with chmod -R "
-                      "g+rwX)", account, account, dir);
+  return apr_psprintf(pool, _("setfacl -R -m u:%s:rwX -m d:u:%s:rwX %s (or "
+                      "a group shared by the agents' accounts with chmod -R "
+                      "g+rwX)"), account, account, dir);
 }

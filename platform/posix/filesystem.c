@@ -195,30 +195,31 @@ group_name(gid_t gid, apr_pool_t *pool)
   return apr_psprintf(pool, "%ld", (long)gid);
 }
 
-const char *
+ts_error_t *
 tsp_dir_others_may_write(const char **fix, const char *dir,
                          apr_pool_t *pool)
 {
   uid_t me = geteuid();
   int acl = getxattr(dir, "system.posix_acl_access", NULL, 0) > 0;
-  const char *why = NULL, *account = user_name(me, pool);
+  const char *account = user_name(me, pool);
+  ts_error_t *why = NULL;
   struct stat st;
 
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     return NULL;
   if (st.st_uid != me && st.st_uid != 0)
-    why = apr_psprintf(pool, "it belongs to the account %s, which may "
-                       "write it", user_name(st.st_uid, pool));
+    why = ts_error_createf(TS_ECONFIG, "it belongs to the account %s, which "
+                           "may write it", user_name(st.st_uid, pool));
   else if (st.st_mode & S_IWOTH)
-    why = apr_psprintf(pool, "every account may write it (mode %04o)",
-                       (unsigned)(st.st_mode & 07777));
+    why = ts_error_createf(TS_ECONFIG, "every account may write it (mode "
+                           "%04o)", (unsigned)(st.st_mode & 07777));
   else if ((st.st_mode & S_IWGRP) && acl)
-    why = apr_psprintf(pool, "its ACL lets other accounts write it (see "
-                       "`getfacl %s`)", dir);
+    why = ts_error_createf(TS_ECONFIG, "its ACL lets other accounts write it "
+                           "(see `getfacl %s`)", dir);
   else if (st.st_mode & S_IWGRP)
-    why = apr_psprintf(pool, "the group %s may write it (mode %04o)",
-                       group_name(st.st_gid, pool),
-                       (unsigned)(st.st_mode & 07777));
+    why = ts_error_createf(TS_ECONFIG, "the group %s may write it (mode "
+                           "%04o)", group_name(st.st_gid, pool),
+                           (unsigned)(st.st_mode & 07777));
   if (why)
     *fix = apr_psprintf(pool, "chown %s '%s' && chmod go-w '%s'%s", account,
                         dir, dir, acl ? apr_psprintf(pool, " && setfacl -b "

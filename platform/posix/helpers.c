@@ -20,6 +20,7 @@
  * init or a subreaper.
  */
 #include "tsp.h"
+#include "ts_i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,10 +50,13 @@ find_account(struct passwd **pw, const char *account, apr_pool_t *pool)
   buf = apr_palloc(pool, (apr_size_t)size);
   *pw = apr_palloc(pool, sizeof(**pw));
   rc = getpwnam_r(account, *pw, buf, (size_t)size, &found);
+  if (!found && rc)
+    return ts_error__createf(TS__WHERE, TS_ENOENT, APR_FROM_OS_ERROR(rc),
+                             NULL, N_("there is no account '%s' on this "
+                                      "machine"), account);
   if (!found)
     return ts_error_createf(TS_ENOENT, "there is no account '%s' on this "
-                            "machine%s%s", account, rc ? ": " : "",
-                            rc ? strerror(rc) : "");
+                            "machine", account);
   return NULL;
 }
 
@@ -89,26 +93,42 @@ tsp_helper_account(const char **account, apr_pool_t *pool)
 }
 
 /* PATH opened without following a link, and what it is; refuses what is
- * neither a file nor a directory. WHAT says why, for messages. */
+ * neither a file nor a directory. For messages, PATH is the pid file
+ * when ACCOUNT is NULL, else a file handed to ACCOUNT. */
 static ts_error_t *
-open_nofollow(int *fd, struct stat *st, const char *path, const char *what)
+open_nofollow(int *fd, struct stat *st, const char *path,
+              const char *account)
 {
+  int e;
+
   *fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY
              | O_CLOEXEC);
-  if (*fd < 0 && errno == ELOOP)
-    return ts_error_createf(TS_EPERM, "%s is a symbolic link, which is not "
-                            "followed (%s); remove it and start again",
-                            path, what);
-  if (*fd < 0)
-    return ts_error__createf(TS__WHERE, errno == ENOENT ? TS_ENOENT
-                             : TS_EOS, APR_FROM_OS_ERROR(errno), NULL,
-                             "open(\"%s\") failed (%s)", path, what);
+  e = errno;
+  if (*fd < 0 && e == ELOOP)
+    return account ? ts_error_createf(TS_EPERM, "%s is a symbolic link, "
+                                      "which is not followed (handing it to "
+                                      "the account %s); remove it and start "
+                                      "again", path, account)
+                   : ts_error_createf(TS_EPERM, "the pid file %s is a "
+                                      "symbolic link, which is not followed; "
+                                      "remove it and start again", path);
+  if (*fd < 0)   /* N_(): ts_error__createf's formats are not extracted */
+    return ts_error__createf(TS__WHERE, e == ENOENT ? TS_ENOENT : TS_EOS,
+                             APR_FROM_OS_ERROR(e), NULL, account
+                             ? N_("open(\"%s\") failed (handing it to the "
+                                  "account %s)")
+                             : N_("open(\"%s\") failed (the pid file)"),
+                             path, account);
   if (fstat(*fd, st) != 0 || !(S_ISREG(st->st_mode)
                                || S_ISDIR(st->st_mode))) {
     close(*fd);
-    return ts_error_createf(TS_EPERM, "%s is neither a file nor a "
-                            "directory (%s); remove it and start again",
-                            path, what);
+    return account ? ts_error_createf(TS_EPERM, "%s is neither a file nor a "
+                                      "directory (handing it to the account "
+                                      "%s); remove it and start again", path,
+                                      account)
+                   : ts_error_createf(TS_EPERM, "the pid file %s is neither "
+                                      "a file nor a directory; remove it and "
+                                      "start again", path);
   }
   return NULL;
 }
@@ -120,11 +140,9 @@ tsp_file_hand_over(const char *path, const char *account, int own,
   struct passwd *pw;
   struct stat st;
   int fd, rc;
-  const char *what = apr_psprintf(pool, "handing it to the account %s",
-                                  account);
 
   TS_ERR(find_account(&pw, account, pool));
-  TS_ERR(open_nofollow(&fd, &st, path, what));
+  TS_ERR(open_nofollow(&fd, &st, path, account));
   if (own)
     rc = fchown(fd, pw->pw_uid, pw->pw_gid);
   else {
@@ -137,9 +155,12 @@ tsp_file_hand_over(const char *path, const char *account, int own,
   if (rc != 0) {
     int e = errno;
     close(fd);
-    return ts_error_aprf(APR_FROM_OS_ERROR(e), "cannot let the account %s "
-                         "%s %s: changing its owner or mode failed (this "
-                         "needs root)", account, own ? "own" : "read", path);
+    return ts_error_aprf(APR_FROM_OS_ERROR(e), own
+                         ? N_("cannot let the account %s own %s: changing "
+                              "its owner or mode failed (this needs root)")
+                         : N_("cannot let the account %s read %s: changing "
+                              "its owner or mode failed (this needs root)"),
+                         account, path);
   }
   close(fd);
   return NULL;
@@ -219,18 +240,23 @@ tsp_pidfile_read(const char **text, const char *path, apr_pool_t *pool)
   int fd;
 
   *text = NULL;
-  TS_ERR(open_nofollow(&fd, &st, path, "a pid file"));
+  TS_ERR(open_nofollow(&fd, &st, path, NULL));
   if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()
       || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-    const char *why = !S_ISREG(st.st_mode) ? "it is not a regular file"
-      : st.st_uid != geteuid()
-      ? apr_psprintf(pool, "it is owned by uid %ld, not by this server's "
-                     "uid %ld", (long)st.st_uid, (long)geteuid())
-      : apr_psprintf(pool, "other accounts may write it (mode %04o)",
-                     (unsigned)(st.st_mode & 07777));
     close(fd);
-    return ts_error_createf(TS_EPERM, "the pid file %s is not believed: %s, "
-                            "so it may name any process", path, why);
+    if (!S_ISREG(st.st_mode))
+      return ts_error_createf(TS_EPERM, "the pid file %s is not believed: "
+                              "it is not a regular file, so it may name any "
+                              "process", path);
+    if (st.st_uid != geteuid())
+      return ts_error_createf(TS_EPERM, "the pid file %s is not believed: "
+                              "it is owned by uid %ld, not by this server's "
+                              "uid %ld, so it may name any process", path,
+                              (long)st.st_uid, (long)geteuid());
+    return ts_error_createf(TS_EPERM, "the pid file %s is not believed: "
+                            "other accounts may write it (mode %04o), so it "
+                            "may name any process", path,
+                            (unsigned)(st.st_mode & 07777));
   }
   n = read(fd, buf, 1023);
   close(fd);

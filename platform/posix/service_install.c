@@ -75,12 +75,16 @@ systemctl(const char *const *args, const tsp_service_spec_t *spec,
     cmd = apr_pstrcat(pool, cmd, " ", args[i], NULL);
   }
   TS_ERR(run_tool(&status, &out, argv, pool));
-  if (status != 0)
-    return ts_error_createf(TS_EUNAVAIL, "`%s` failed (exit %d)%s%s; "
+  if (status != 0 && *out)   /* systemctl's first line, as it said it */
+    return ts_error_createf(TS_EUNAVAIL, "`%s` failed (exit %d): %s; "
                             "`systemctl status %s` and `journalctl -u %s` "
-                            "say why", cmd, status, *out ? ": " : "",
+                            "say why", cmd, status,
                             apr_pstrndup(pool, out, strcspn(out, "\n")),
                             spec->name, spec->name);
+  if (status != 0)
+    return ts_error_createf(TS_EUNAVAIL, "`%s` failed (exit %d); `systemctl "
+                            "status %s` and `journalctl -u %s` say why", cmd,
+                            status, spec->name, spec->name);
   return NULL;
 }
 

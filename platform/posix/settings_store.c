@@ -14,6 +14,7 @@
  * one line and replaces the file atomically.
  */
 #include "tsp.h"
+#include "ts_i18n.h"
 
 #include <errno.h>
 #include <string.h>
@@ -134,10 +135,14 @@ permission_error(ts_error_t *err, tsp_settings_t *store, ts_scope_t scope)
 {
   if (!ts_error_has(err, TS_EPERM))
     return err;
+  /* N_(): ts_error__createf's formats are not extracted otherwise */
   return ts_error__createf(TS__WHERE, TS_EPERM, 0, err,
-    "no permission to change the %s settings in %s",
-    scope == TS_SCOPE_ALL ? "all-users" : "current user's",
-    store->file[scope]);
+                           scope == TS_SCOPE_ALL
+                           ? N_("no permission to change the all-users "
+                                "settings in %s")
+                           : N_("no permission to change the current "
+                                "user's settings in %s"),
+                           store->file[scope]);
 }
 
 /* /etc/profile.d/tessera.sh: exports the all-users settings to login

@@ -19,8 +19,13 @@
  * in the probe directories is judged from the directory's DACL (create
  * files; delete a child, or the delete right a new file would inherit,
  * CREATOR OWNER counting as the account).
+ *
+ * Only `tessera-admin doctor` scans access, so the texts of the report
+ * are made in the language of people with _() (core/i18n/fragments
+ * recipe 5): they are shown, never logged.
  */
 #include "tsp.h"
+#include "ts_i18n.h"
 
 #include <windows.h>
 #include <aclapi.h>
@@ -205,15 +210,15 @@ judge(scan_t *s, const wchar_t *wpath, const char *path, int is_dir)
                                    DACL_SECURITY_INFORMATION, NULL, NULL,
                                    &dacl, NULL, &sd);
   DWORD want = is_dir ? DIR_RIGHTS : FILE_RIGHTS, got;
-  const char *what;
+  int no_read, no_write;
 
   s->report->scanned++;
   if (rc != ERROR_SUCCESS) {
     s->report->denied++;
     if (s->report->examples->nelts < 10)
       APR_ARRAY_PUSH(s->report->examples, const char *) =
-        apr_psprintf(s->pool, "%s: its permissions cannot be read "
-                     "(GetNamedSecurityInfoW error %lu)", path, rc);
+        apr_psprintf(s->pool, _("%s: its permissions cannot be read "
+                     "(GetNamedSecurityInfoW error %lu)"), path, rc);
     return 0;
   }
   got = tsw_access_granted(dacl, s->sids, s->nsids, want, 0);
@@ -222,13 +227,13 @@ judge(scan_t *s, const wchar_t *wpath, const char *path, int is_dir)
     return 1;
   s->report->denied++;
   if (s->report->examples->nelts < 10) {
-    what = "";
-    if ((got & FILE_GENERIC_READ) != FILE_GENERIC_READ)
-      what = "read";
-    if ((got & FILE_GENERIC_WRITE) != FILE_GENERIC_WRITE)
-      what = apr_pstrcat(s->pool, what, *what ? "/" : "", "write", NULL);
+    no_read = (got & FILE_GENERIC_READ) != FILE_GENERIC_READ;
+    no_write = (got & FILE_GENERIC_WRITE) != FILE_GENERIC_WRITE;
     APR_ARRAY_PUSH(s->report->examples, const char *) =
-      apr_psprintf(s->pool, "%s: no %s", path, what);
+      no_read && no_write ? apr_psprintf(s->pool, _("%s: no read/write"),
+                                         path)
+      : no_read ? apr_psprintf(s->pool, _("%s: no read"), path)
+      : apr_psprintf(s->pool, _("%s: no write"), path);
   }
   return (got & FILE_LIST_DIRECTORY) != 0;
 }
@@ -290,25 +295,26 @@ probe(scan_t *s, const char *dir, const char *account)
                              NULL, NULL, &dacl, NULL, &sd);
   if (rc != ERROR_SUCCESS) {
     APR_ARRAY_PUSH(s->report->probes, const char *) =
-      apr_psprintf(s->pool, "%s: its permissions cannot be read "
-                   "(GetNamedSecurityInfoW error %lu)", dir, rc);
+      apr_psprintf(s->pool, _("%s: its permissions cannot be read "
+                   "(GetNamedSecurityInfoW error %lu)"), dir, rc);
     return;
   }
   got = tsw_access_granted(dacl, s->sids, s->nsids,
                            FILE_ADD_FILE | FILE_DELETE_CHILD, 0);
   if (!(got & FILE_ADD_FILE))
-    why = apr_psprintf(s->pool, "cannot create a file: the directory's "
-                       "DACL does not let %s create files", account);
+    why = apr_psprintf(s->pool, _("%s: cannot create a file: the "
+                       "directory's DACL does not let %s create files"), dir,
+                       account);
   else if (!(got & FILE_DELETE_CHILD)
            && !(tsw_access_granted(dacl, s->sids, s->nsids, DELETE, 1)
                 & DELETE))
-    why = apr_psprintf(s->pool, "cannot remove a file: neither 'delete "
-                       "subfolders and files' on the directory nor 'delete' "
-                       "on new files is granted to %s", account);
+    why = apr_psprintf(s->pool, _("%s: cannot remove a file: neither "
+                       "'delete subfolders and files' on the directory nor "
+                       "'delete' on new files is granted to %s"), dir,
+                       account);
   LocalFree(sd);
   if (why)
-    APR_ARRAY_PUSH(s->report->probes, const char *) =
-      apr_pstrcat(s->pool, dir, ": ", why, NULL);
+    APR_ARRAY_PUSH(s->report->probes, const char *) = why;
 }
 
 ts_error_t *
@@ -340,7 +346,7 @@ tsp_access_scan(tsp_access_report_t **report_p, const char *dir,
 const char *
 tsp_access_fix(const char *dir, const char *account, apr_pool_t *pool)
 {
-  return apr_psprintf(pool, "icacls \"%s\" /grant \"%s:(OI)(CI)M\" /T "
+  return apr_psprintf(pool, _("icacls \"%s\" /grant \"%s:(OI)(CI)M\" /T "
                       "(Modify for the account on the tree and what is "
-                      "created in it)", dir, account);
+                      "created in it)"), dir, account);
 }

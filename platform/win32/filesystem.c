@@ -113,7 +113,8 @@ tsp_path_fs_info(tsp_fs_info_t *info, const char *path, apr_pool_t *pool)
   TS_ERR(tsw_utf8_to_wide(&wpath, path, pool));
   n = GetFullPathNameW(wpath, 0, NULL, NULL);
   if (n == 0)
-    return tsw_error(GetLastError(), "GetFullPathNameW(%s) failed", path);
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "GetFullPathNameW(%s) failed", path);
   full = apr_palloc(pool, (n + 1) * sizeof(wchar_t));
   GetFullPathNameW(wpath, n + 1, full, NULL);
   TS_ERR(tsw_wide_to_utf8(&info->resolved, full, pool));
@@ -185,7 +186,7 @@ own_account(apr_pool_t *pool)
   return *d ? apr_pstrcat(pool, d, "\\", n, NULL) : n;
 }
 
-const char *
+ts_error_t *
 tsp_dir_others_may_write(const char **fix, const char *dir,
                          apr_pool_t *pool)
 {
@@ -220,15 +221,14 @@ tsp_dir_others_may_write(const char **fix, const char *dir,
   }
   /* judged as one token holding them all (a deny for one counts), then
    * each, to name the groups that are let in */
-  if (!dacl)
-    who = "Everyone (it has no ACL at all)";
-  else if (tsw_access_granted(dacl, (PSID const *)all, n, PLANT_RIGHTS, 0))
+  if (dacl && tsw_access_granted(dacl, (PSID const *)all, n, PLANT_RIGHTS,
+                                 0))
     for (int i = 0; i < n; i++)
       if (tsw_access_granted(dacl, (PSID const *)&all[i], 1, PLANT_RIGHTS,
                              0))
         who = apr_pstrcat(pool, who, *who ? ", " : "", names[i], NULL);
   LocalFree(sd);
-  if (!*who)
+  if (dacl && !*who)
     return NULL;
   account = own_account(pool);
   *fix = apr_psprintf(pool, "icacls \"%s\" /inheritance:r /grant:r "
@@ -236,6 +236,10 @@ tsp_dir_others_may_write(const char **fix, const char *dir,
                       "*S-1-5-32-544:(OI)(CI)F && icacls \"%s\" /remove:g "
                       "*S-1-1-0 *S-1-5-11 *S-1-5-32-545 *S-1-5-4", dir,
                       account ? account : "ACCOUNT", dir);
-  return apr_psprintf(pool, "its ACL lets %s create, rename or remove "
-                      "files in it", who);
+  if (!dacl)
+    return ts_error_createf(TS_ECONFIG, "it has no ACL at all, so every "
+                            "account may create, rename or remove files in "
+                            "it");
+  return ts_error_createf(TS_ECONFIG, "its ACL lets %s create, rename or "
+                          "remove files in it", who);
 }

@@ -257,14 +257,16 @@ tsp_service_run(int *exit_status, const tsp_service_options_t *options,
   if (options->mode == TSP_RUN_SERVICE) {
     dispatcher = CreateThread(NULL, 0, dispatcher_thread, svc, 0, NULL);
     if (!dispatcher)
-      return tsw_error(GetLastError(), "CreateThread() failed");
+      return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                           "CreateThread() failed");
     WaitForSingleObject(svc->scm_ready_event, INFINITE);
     if (!svc->under_scm) {
       *exit_status = TS_EX_USAGE;
-      return tsw_error(svc->dispatcher_error, "StartServiceCtrlDispatcherW()"
-                       " failed: --service only works when the service "
-                       "control manager starts tesserad (%s); to run it by "
-                       "hand, use --console instead", options->name);
+      return ts_error_aprf(APR_FROM_OS_ERROR(svc->dispatcher_error),
+                           "StartServiceCtrlDispatcherW() failed: --service "
+                           "only works when the service control manager "
+                           "starts tesserad (%s); to run it by hand, use "
+                           "--console instead", options->name);
     }
   }
   else

@@ -16,6 +16,7 @@
 #include <apr_env.h>
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "win32_util.h"
 
 static ts_error_t *
@@ -26,7 +27,7 @@ open_scm(SC_HANDLE *scm, DWORD access)
     DWORD e = GetLastError();
     return ts_error__createf(TS__WHERE, e == ERROR_ACCESS_DENIED ? TS_EPERM
                              : TS_OK, APR_FROM_OS_ERROR(e), NULL,
-                             "OpenSCManagerW() failed");
+                             N_("OpenSCManagerW() failed"));
   }
   return NULL;
 }
@@ -45,7 +46,8 @@ open_service(SC_HANDLE *svc, SC_HANDLE scm, const tsp_service_spec_t *spec,
       return ts_error_createf(TS_ENOENT, "the service %s is not installed; "
                               "install it with `tessera-admin service "
                               "install %s`", spec->name, spec->role);
-    return tsw_error(e, "OpenServiceW(%s) failed", spec->name);
+    return ts_error_aprf(APR_FROM_OS_ERROR(e),
+                         "OpenServiceW(%s) failed", spec->name);
   }
   return NULL;
 }
@@ -71,7 +73,8 @@ start_and_wait(SC_HANDLE svc, const tsp_service_spec_t *spec)
 
   if (!StartServiceW(svc, 0, NULL)
       && GetLastError() != ERROR_SERVICE_ALREADY_RUNNING)
-    return tsw_error(GetLastError(), "StartServiceW(%s) failed", spec->name);
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "StartServiceW(%s) failed", spec->name);
   if (settle(svc, SERVICE_START_PENDING, &st) != SERVICE_RUNNING)
     return ts_error_createf(TS_EUNAVAIL, "%s did not start (state %lu, exit "
                             "code %lu, service-specific %lu); the reason is "
@@ -131,13 +134,15 @@ tsp_service_install(const tsp_service_spec_t *spec, apr_pool_t *pool)
       return ts_error_createf(TS_EUNAVAIL, "the service %s is already "
                               "installed; `tessera-admin service uninstall "
                               "%s` removes it", spec->name, spec->role);
-    return tsw_error(e, "CreateServiceW(%s) failed", spec->name);
+    return ts_error_aprf(APR_FROM_OS_ERROR(e),
+                         "CreateServiceW(%s) failed", spec->name);
   }
   desc.lpDescription = (wchar_t *)wdesc;
   ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
   if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure))
-    err = tsw_error(GetLastError(), "setting the restart-on-failure actions "
-                    "of %s failed", spec->name);
+    err = ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                        "setting the restart-on-failure actions of %s failed",
+                        spec->name);
   else
     err = start_and_wait(svc, spec);
   CloseServiceHandle(svc);
@@ -159,7 +164,8 @@ tsp_service_uninstall(const tsp_service_spec_t *spec, apr_pool_t *pool)
     if (ControlService(svc, SERVICE_CONTROL_STOP, &st))
       settle(svc, SERVICE_STOP_PENDING, &st);
     if (!DeleteService(svc))
-      err = tsw_error(GetLastError(), "DeleteService(%s) failed", spec->name);
+      err = ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                          "DeleteService(%s) failed", spec->name);
     CloseServiceHandle(svc);
   }
   CloseServiceHandle(scm);
@@ -182,7 +188,8 @@ tsp_service_control(const tsp_service_spec_t *spec, int start,
       err = start_and_wait(svc, spec);
     else if (!ControlService(svc, SERVICE_CONTROL_STOP, &st)
              && GetLastError() != ERROR_SERVICE_NOT_ACTIVE)
-      err = tsw_error(GetLastError(), "stopping %s failed", spec->name);
+      err = ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                          "stopping %s failed", spec->name);
     else if (settle(svc, SERVICE_STOP_PENDING, &st) != SERVICE_STOPPED)
       err = ts_error_createf(TS_EUNAVAIL, "%s did not stop within 60 s",
                              spec->name);
@@ -211,8 +218,8 @@ tsp_service_query(const char **state, const char **detail,
   }
   if (!err) {
     if (!QueryServiceStatus(svc, &st))
-      err = tsw_error(GetLastError(), "QueryServiceStatus(%s) failed",
-                      spec->name);
+      err = ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                          "QueryServiceStatus(%s) failed", spec->name);
     CloseServiceHandle(svc);
   }
   CloseServiceHandle(scm);
@@ -272,6 +279,7 @@ tsp_program_path(const char **path, apr_pool_t *pool)
   DWORD n = GetModuleFileNameW(NULL, buf, MAX_PATH * 2);
 
   if (n == 0 || n >= MAX_PATH * 2)
-    return tsw_error(GetLastError(), "GetModuleFileNameW() failed");
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "GetModuleFileNameW() failed");
   return tsw_wide_to_utf8(path, buf, pool);
 }

@@ -14,6 +14,7 @@
  * writers, so no lock of our own is needed.
  */
 #include "tsp.h"
+#include "ts_i18n.h"
 
 #include <windows.h>
 #include <string.h>
@@ -78,12 +79,12 @@ expand(const wchar_t **out, const wchar_t *in, const char *where,
   wchar_t *buf;
 
   if (n == 0)
-    return tsw_error(GetLastError(), "ExpandEnvironmentStringsW() failed "
-                     "for %s", where);
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "ExpandEnvironmentStringsW() failed for %s", where);
   buf = apr_palloc(pool, n * sizeof(wchar_t));
   if (ExpandEnvironmentStringsW(in, buf, n) == 0)
-    return tsw_error(GetLastError(), "ExpandEnvironmentStringsW() failed "
-                     "for %s", where);
+    return ts_error_aprf(APR_FROM_OS_ERROR(GetLastError()),
+                         "ExpandEnvironmentStringsW() failed for %s", where);
   *out = buf;
   return NULL;
 }
@@ -103,12 +104,13 @@ tsp_settings_read(apr_hash_t **values, tsp_settings_t *store,
   if (rc == ERROR_FILE_NOT_FOUND)
     return NULL;              /* nothing stored in this scope yet */
   if (rc != ERROR_SUCCESS)
-    return tsw_error(rc, "RegOpenKeyExW(%s) failed", store->location[scope]);
+    return ts_error_aprf(APR_FROM_OS_ERROR(rc),
+                         "RegOpenKeyExW(%s) failed", store->location[scope]);
   rc = RegQueryInfoKeyW(key, NULL, NULL, NULL, NULL, NULL, NULL, &count,
                         &max_name, &max_data, NULL, NULL);
   if (rc != ERROR_SUCCESS) {
     RegCloseKey(key);
-    return tsw_error(rc, "RegQueryInfoKeyW(%s) failed",
+    return ts_error_aprf(APR_FROM_OS_ERROR(rc), "RegQueryInfoKeyW(%s) failed",
                      store->location[scope]);
   }
   for (DWORD i = 0; i < count; i++) {
@@ -126,7 +128,7 @@ tsp_settings_read(apr_hash_t **values, tsp_settings_t *store,
       break;
     if (rc != ERROR_SUCCESS) {
       RegCloseKey(key);
-      return tsw_error(rc, "RegEnumValueW(%s) failed",
+      return ts_error_aprf(APR_FROM_OS_ERROR(rc), "RegEnumValueW(%s) failed",
                        store->location[scope]);
     }
     err = tsw_wide_to_utf8(&uname, name, scratch_pool);
@@ -168,7 +170,7 @@ tsp_settings_write(tsp_settings_t *store, ts_scope_t scope, const char *name,
   rc = RegCreateKeyExW(root_of(scope), store->subkey[scope], 0, NULL, 0,
                        KEY_SET_VALUE | KEY_WOW64_64KEY, NULL, &key, NULL);
   if (rc != ERROR_SUCCESS)
-    err = tsw_error(rc, "RegCreateKeyExW(%s) failed",
+    err = ts_error_aprf(APR_FROM_OS_ERROR(rc), "RegCreateKeyExW(%s) failed",
                     store->location[scope]);
   else {
     if (value) {
@@ -179,22 +181,27 @@ tsp_settings_write(tsp_settings_t *store, ts_scope_t scope, const char *name,
         rc = RegSetValueExW(key, wname, 0, type, (const BYTE *)wvalue,
                             (DWORD)((wcslen(wvalue) + 1) * sizeof(wchar_t)));
         if (rc != ERROR_SUCCESS)
-          err = tsw_error(rc, "RegSetValueExW(%s\\%s) failed",
-                          store->location[scope], name);
+          err = ts_error_aprf(APR_FROM_OS_ERROR(rc),
+                              "RegSetValueExW(%s\\%s) failed",
+                              store->location[scope], name);
       }
     }
     else {
       rc = RegDeleteValueW(key, wname);
       if (rc != ERROR_SUCCESS && rc != ERROR_FILE_NOT_FOUND)
-        err = tsw_error(rc, "RegDeleteValueW(%s\\%s) failed",
-                        store->location[scope], name);
+        err = ts_error_aprf(APR_FROM_OS_ERROR(rc),
+                            "RegDeleteValueW(%s\\%s) failed",
+                            store->location[scope], name);
     }
     RegCloseKey(key);
   }
   if (err && ts_error_code(err) == TS_EPERM)
     return ts_error__createf(TS__WHERE, TS_EPERM, 0, err,
-      "no permission to change the %s settings in %s",
-      scope == TS_SCOPE_ALL ? "all-users" : "current user's",
-      store->location[scope]);
+                             scope == TS_SCOPE_ALL
+                             ? N_("no permission to change the all-users "
+                                  "settings in %s")
+                             : N_("no permission to change the current "
+                                  "user's settings in %s"),
+                             store->location[scope]);
   return err;
 }

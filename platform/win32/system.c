@@ -5,13 +5,13 @@
 
 #include <winsock2.h>
 #include <windows.h>
-#include <stdarg.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "ts_i18n.h"
 #include "win32_util.h"
 
 ts_error_t *
@@ -45,24 +45,6 @@ tsw_wide_to_utf8(const char **out, const wchar_t *in, apr_pool_t *pool)
   return NULL;
 }
 
-ts_error_t *
-tsw_error(unsigned long code, const char *fmt, ...)
-{
-  apr_pool_t *pool;
-  const char *msg;
-  ts_error_t *err;
-  va_list ap;
-
-  if (apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", fmt);
-  va_start(ap, fmt);
-  msg = apr_pvsprintf(pool, fmt, ap);
-  va_end(ap);
-  err = ts_error_aprf(APR_FROM_OS_ERROR(code), "%s", msg);
-  apr_pool_destroy(pool);
-  return err;
-}
-
 int
 tsp_is_privileged(void)
 {
@@ -80,11 +62,13 @@ tsp_is_privileged(void)
   return elevated;
 }
 
+/* A phrase that only tessera-admin puts into its messages: in the
+ * language of people (core/i18n/fragments recipe 5). */
 const char *
 tsp_privileged_command(const char *command, apr_pool_t *pool)
 {
-  return apr_pstrcat(pool, "`", command, "` from a Command Prompt opened "
-                     "with \"Run as administrator\"", NULL);
+  return apr_psprintf(pool, _("`%s` from a Command Prompt opened with \"Run "
+                              "as administrator\""), command);
 }
 
 const char *

@@ -1,7 +1,8 @@
 /* win32_util.h: helpers shared by the win32 platform files (not part of
- * the contract): UTF-8 <-> UTF-16 at the API boundary, and Win32 error
- * codes turned into Tessera errors (system.c); the DACL judgement of
- * access.c. */
+ * the contract): UTF-8 <-> UTF-16 at the API boundary (system.c); the
+ * DACL judgement of access.c. A failed Win32 call is an error made with
+ * ts_error_aprf(APR_FROM_OS_ERROR(code), ...), whose format the catalog
+ * extracts. */
 #ifndef WIN32_UTIL_H
 #define WIN32_UTIL_H
 
@@ -15,11 +16,6 @@ ts_error_t *tsw_utf8_to_wide(const wchar_t **out, const char *in,
                              apr_pool_t *pool);
 ts_error_t *tsw_wide_to_utf8(const char **out, const wchar_t *in,
                              apr_pool_t *pool);
-
-/* An error for the failed Win32 call described by FMT, with the system's
- * text for CODE (a GetLastError()/LSTATUS value). */
-ts_error_t *tsw_error(unsigned long code, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
 
 /* access.c, for its tests: the rights of DESIRED (file rights) that DACL
  * grants to a token holding SIDS[0..NSIDS-1], judged as AccessCheck does.

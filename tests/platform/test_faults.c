@@ -316,3 +316,134 @@ Test(faults, a_refused_connection_names_host_and_port)
   assert_refused(ts_http_get(&status, &body, "127.0.0.1", port, "/health",
                              apr_time_from_sec(5), pool), "127.0.0.1", port);
 }
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ------------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: the step of a write that failed and the advice that
+ * follows are part of the sentence, not English phrases put into it.
+ * VALUES are what the messages may quote as they are. */
+#include <apr_user.h>
+#include "pseudo_lang.h"
+#include "ts_log.h"
+
+static void
+assert_whole(ts_error_t *err, const char *must, const char *const *values)
+{
+  char os[120];
+  const char *text, *leak;
+  const char *all[8] = { dir, apr_strerror(tsp_fault_status(
+                         TSP_FAULT_DISK_FULL), os, sizeof(os)) };
+  int n = 2;
+
+  cr_assert_not_null(err);
+  for (int i = 0; values[i] && n < 7; i++)
+    all[n++] = values[i];
+  all[n] = NULL;
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, must), "no \"%s\" in: %s", must, text);
+  leak = pseudo_lang_leak(text, all, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}
+
+static apr_status_t
+open_denied(apr_file_t **file, const char *path, apr_int32_t flags,
+            apr_fileperms_t perms, apr_pool_t *p)
+{
+  (void)file;
+  (void)path;
+  (void)flags;
+  (void)perms;
+  (void)p;
+  return tsp_fault_status(TSP_FAULT_ACCESS_DENIED);
+}
+
+/* The account this test runs as, which the advice names. */
+static const char *
+me(void)
+{
+  apr_uid_t uid;
+  apr_gid_t gid;
+  char *name;
+
+  cr_assert_eq(apr_uid_current(&uid, &gid, pool), APR_SUCCESS);
+  cr_assert_eq(apr_uid_name_get(&name, uid, pool), APR_SUCCESS);
+  return name;
+}
+
+Test(faults, a_failed_write_is_told_in_whole_sentences)
+{
+  const char *path = ts_path_join(dir, "environment", pool);
+  char os[120];
+  const char *denied = apr_strerror(tsp_fault_status(
+                         TSP_FAULT_ACCESS_DENIED), os, sizeof(os));
+  ts_log_t *log;
+
+  pseudo_lang_speak(pool);
+  tsp_sys.file_write_full = write_fills_the_disk;
+  assert_whole(ts_file_replace(path, "A=1\n", 4, TS_FPROT_FILE, pool),
+               "IS UNCHANGED): THE DISK HOLDING ", (const char *const[]){
+               path, ".tmp.*", NULL });
+  tsp_sys_reset();
+  tsp_sys.file_mktemp = mktemp_denied;
+  assert_whole(ts_file_replace(path, "A=1\n", 4, TS_FPROT_FILE, pool),
+               " (CREATING THE TEMPORARY FILE ", (const char *const[]){
+               path, ".tmp.*", denied, me(), NULL });
+  tsp_sys_reset();
+  tsp_sys.dir_make_recursive = mkdir_denied;
+  assert_whole(ts_dir_make(ts_path_join(dir, "a/b", pool), TS_FPROT_DIR,
+                           pool), ": PERMISSION DENIED; GIVE THE ACCOUNT ",
+               (const char *const[]){ "/a/b", me(), denied, NULL });
+  tsp_sys_reset();
+  tsp_sys.file_open = open_denied;
+  assert_whole(ts_log_open(&log, path, 0, 0, pool), ": PERMISSION DENIED; "
+               "GIVE THIS SERVER'S ACCOUNT", (const char *const[]){ path,
+               denied, NULL });
+  tsp_sys_reset();
+  /* a log on a full disk */
+  cr_assert_null(ts_log_open(&log, "/dev/full", 0, 0, pool));
+  assert_whole(ts_log_record(log, "x"), ": THE DISK IS FULL; MAKE ROOM",
+               (const char *const[]){ "/dev/full", NULL });
+}
+
+Test(faults, a_refused_connection_is_told_in_whole_sentences)
+{
+  const char *body;
+  char os[120];
+  int status;
+
+  pseudo_lang_speak(pool);
+  tsp_sys.socket_connect = connect_refused;
+  assert_whole(ts_http_get(&status, &body, "127.0.0.1", 17999, "/health",
+                           apr_time_from_sec(2), pool),
+               "PORT 17999 DOES NOT ANSWER GET /health: THE CONNECTION WAS "
+               "REFUSED", (const char *const[]){ "/health",
+               apr_strerror(tsp_fault_status(TSP_FAULT_CONNECTION_REFUSED),
+                            os, sizeof(os)), NULL });
+}
+#endif
+
+#ifndef _WIN32
+#include "ts_project_records.h"
+
+/* What the doctor says about a record in INOPRJ that is not one. */
+Test(faults, a_broken_record_is_told_in_whole_sentences)
+{
+  const char *agents = ts_path_join(dir, "ivm/agents", pool);
+  const char *path = ts_path_join(agents, "bad.1.json", pool);
+  apr_array_header_t *records, *rejects;
+  const char *why;
+
+  pseudo_lang_speak(pool);
+  cr_assert_null(ts_dir_make(agents, TS_FPROT_DIR, pool));
+  cr_assert_null(ts_file_replace(path, "{\"version\": 2}", 14, TS_FPROT_FILE,
+                                 pool));
+  cr_assert_null(ts_project_records_read(&records, &rejects, dir,
+                                         TS_PROJECT_AGENT, pool, pool));
+  cr_assert_eq(rejects->nelts, 1);
+  why = APR_ARRAY_IDX(rejects, 0, ts_project_reject_t).why;
+  cr_assert_str_eq(why, apr_pstrcat(pool, path, " IS NOT A VERSION-1 AGENT "
+                                    "RECORD", NULL));
+}
+#endif

@@ -89,6 +89,9 @@ teardown(void)
                           "state.json", "victim.txt", "logs", "open", NULL };
 
   tsp_sys_reset();
+#ifndef _WIN32
+  cr_assert_eq(system(apr_psprintf(pool, "rm -rf '%s/whole'", dir)), 0);
+#endif
   for (int i = 0; names[i]; i++) {
     const char *p = ts_path_join(dir, names[i], pool);
     if (apr_file_remove(p, pool) != APR_SUCCESS)
@@ -348,13 +351,17 @@ open_to_everyone(void)
 Test(links, a_directory_others_may_write_is_named_with_its_fix)
 {
   const char *fix = NULL, *why, *d = open_to_everyone();
+  ts_error_t *err;
 
   cr_assert_null(tsp_dir_others_may_write(&fix, dir, pool),
                  "a directory of our own was judged open");
   cr_assert_null(tsp_dir_others_may_write(&fix, ts_path_join(dir, "none",
                                                              pool), pool));
-  why = tsp_dir_others_may_write(&fix, d, pool);
-  cr_assert_not_null(why, "%s is open to every account, unnoticed", d);
+  err = tsp_dir_others_may_write(&fix, d, pool);
+  cr_assert_not_null(err, "%s is open to every account, unnoticed", d);
+  cr_assert_eq(ts_error_code(err), TS_ECONFIG);
+  why = ts_error_text(err, pool);
+  ts_error_clear(err);
 #ifdef _WIN32
   cr_assert(strstr(why, "its ACL lets Everyone"), "%s", why);
   cr_assert(strstr(fix, apr_psprintf(pool, "icacls \"%s\" /inheritance:r "
@@ -364,11 +371,157 @@ Test(links, a_directory_others_may_write_is_named_with_its_fix)
   cr_assert(strstr(fix, apr_psprintf(pool, "&& chmod go-w '%s'", d)), "%s",
             fix);
   cr_assert_eq(chmod(d, 0775), 0);
-  why = tsp_dir_others_may_write(&fix, d, pool);
-  cr_assert_not_null(why);
+  err = tsp_dir_others_may_write(&fix, d, pool);
+  cr_assert_not_null(err);
+  why = ts_error_text(err, pool);
+  ts_error_clear(err);
   cr_assert(strstr(why, "may write it (mode 0775)"), "%s", why);
   /* the fix it gives makes it private */
   cr_assert_eq(system(fix), 0, "%s", fix);
   cr_assert_null(tsp_dir_others_may_write(&fix, d, pool));
 #endif
 }
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ------------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: why a directory or a pid file is not trusted is part
+ * of the sentence, not an English phrase put into it. Files under
+ * DIR/whole. */
+#include <pwd.h>
+#include "pseudo_lang.h"
+#include "ts_role_bus.h"
+#include "ts_server.h"
+
+/* TEXT of ERR for people: no English besides VALUES, and MUST in it. */
+static void
+assert_whole(ts_error_t *err, const char *must, const char *const *values)
+{
+  const char *text, *leak;
+
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, must), "no \"%s\" in: %s", must, text);
+  leak = pseudo_lang_leak(text, values, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}
+
+Test(links, pid_files_not_believed_are_told_in_whole_sentences)
+{
+  const char *whole = ts_path_join(dir, "whole", pool);
+  const char *pidfile = ts_path_join(whole, "broker.pid", pool);
+  const char *text;
+
+  pseudo_lang_speak(pool);
+  cr_assert_eq(apr_dir_make(whole, APR_FPROT_OS_DEFAULT, pool),
+               APR_SUCCESS);
+  cr_assert_null(ts_file_replace(pidfile, "1\n", 2, TS_FPROT_FILE, pool));
+  cr_assert_eq(chmod(pidfile, 0666), 0);
+  assert_whole(tsp_pidfile_read(&text, pidfile, pool), ": OTHER ACCOUNTS "
+               "MAY WRITE IT (MODE 0666), SO IT MAY NAME ANY PROCESS",
+               (const char *const[]){ pidfile, NULL });
+  cr_assert_eq(unlink(pidfile), 0);
+  cr_assert_eq(mkdir(pidfile, 0700), 0);
+  assert_whole(tsp_pidfile_read(&text, pidfile, pool), ": IT IS NOT A "
+               "REGULAR FILE, SO", (const char *const[]){ pidfile, NULL });
+  cr_assert_eq(rmdir(pidfile), 0);
+  plant_link(pidfile, victim);
+  assert_whole(tsp_pidfile_read(&text, pidfile, pool), "IS A SYMBOLIC LINK, "
+               "WHICH IS NOT FOLLOWED", (const char *const[]){ pidfile,
+               NULL });
+  /* handing a file to an account: a link is refused, saying what for */
+  assert_whole(tsp_file_hand_over(pidfile, "nobody", 1, pool),
+               "(HANDING IT TO THE ACCOUNT nobody)", (const char *const[]){
+               pidfile, "nobody", NULL });
+}
+
+/* The settings of a server of the test's own (sysconfdir DIR/whole/etc):
+ * INOHOST and INOLIC as given, INODIR beside. */
+static tsp_settings_t *
+server_settings(const char *inohost, const char *inolic)
+{
+  const char *whole = ts_path_join(dir, "whole", pool);
+  tsp_settings_roots_t *roots = apr_pcalloc(pool, sizeof(*roots));
+  tsp_settings_t *store;
+
+  roots->sysconfdir = ts_path_join(whole, "etc", pool);
+  roots->home = whole;
+  cr_assert_null(tsp_settings_open(&store, roots, pool));
+  cr_assert_null(tsp_settings_write(store, TS_SCOPE_ALL, "INOHOST", inohost,
+                                    pool));
+  cr_assert_null(tsp_settings_write(store, TS_SCOPE_ALL, "INOLIC", inolic,
+                                    pool));
+  cr_assert_null(tsp_settings_write(store, TS_SCOPE_ALL, "INODIR",
+                                    ts_path_join(whole, "params", pool),
+                                    pool));
+  return store;
+}
+
+Test(links, a_server_that_cannot_start_says_why_in_whole_sentences)
+{
+  const char *whole = ts_path_join(dir, "whole", pool);
+  const char *inolic = ts_path_join(whole, "lic", pool);
+  struct passwd *me = getpwuid(geteuid());
+  ts_server_t *server;
+
+  /* the process environment must not override the test's settings */
+  for (const char *const *n = (const char *const[]){ "INOHOST", "INOPRJ",
+       "INOLIC", "INODIR", "INOLANG", "INOAGENTPORT", "XDG_CONFIG_HOME",
+       NULL }; *n; n++)
+    unsetenv(*n);
+  pseudo_lang_speak(pool);
+  cr_assert_eq(apr_dir_make(whole, APR_FPROT_OS_DEFAULT, pool),
+               APR_SUCCESS);
+  cr_assert_eq(mkdir(inolic, 0700), 0);
+  cr_assert_eq(mkdir(ts_path_join(inolic, "logs", pool), 0777), 0);
+  cr_assert_eq(chmod(ts_path_join(inolic, "logs", pool), 0777), 0);
+  /* a directory in INOLIC others may write in */
+  assert_whole(ts_server_create(&server, &ts_role_bus, NULL,
+                                server_settings("localhost.17000", inolic),
+                                0, 0, pool),
+               ": EVERY ACCOUNT MAY WRITE IT (MODE 0777); ANOTHER ACCOUNT",
+               (const char *const[]){ inolic, "/logs", "bus", "chown *",
+               me->pw_name, "'*", "chmod go-w", NULL });
+  /* a setting that is not valid */
+  assert_whole(ts_server_create(&server, &ts_role_bus, NULL,
+                                server_settings("localhost", inolic), 0, 0,
+                                pool),
+               "INOHOST 'localhost' FROM THE SYSTEM FILE: ",
+               (const char *const[]){ "localhost", "bus", "env set", NULL });
+}
+#endif
+
+#ifndef _WIN32
+/* What the doctor reports of an account's access: whole sentences made
+ * from what the scan found (the scan runs as the account: root only). */
+Test(links, an_access_report_is_told_in_whole_sentences)
+{
+  const char *whole = ts_path_join(dir, "whole", pool);
+  const char *shut = ts_path_join(whole, "shut", pool), *example;
+  tsp_access_report_t *report;
+
+  cr_assert_eq(geteuid(), 0, "the access scan becomes another account: "
+               "run as root");
+  pseudo_lang_speak(pool);
+  cr_assert_eq(apr_dir_make(whole, APR_FPROT_OS_DEFAULT, pool),
+               APR_SUCCESS);
+  cr_assert_eq(chmod(whole, 0755), 0);
+  cr_assert_eq(mkdir(shut, 0700), 0);
+  cr_assert_null(tsp_access_scan(&report, whole, "nobody",
+                                 (const char *const[]){ shut, NULL }, pool));
+  cr_assert_geq(report->examples->nelts, 1);
+  example = APR_ARRAY_IDX(report->examples, report->examples->nelts - 1,
+                          const char *);
+  cr_assert_str_eq(example, apr_pstrcat(pool, shut, ": NO READ/WRITE/SEARCH",
+                                        NULL));
+  cr_assert_eq(report->probes->nelts, 1);
+  cr_assert(strstr(APR_ARRAY_IDX(report->probes, 0, const char *),
+                   ": CANNOT CREATE A FILE: "), "%s",
+            APR_ARRAY_IDX(report->probes, 0, const char *));
+  cr_assert(strstr(report->identity, "nobody (GROUPS "), "%s",
+            report->identity);
+  cr_assert(strstr(tsp_access_fix(whole, "nobody", pool), " (OR A GROUP "
+                   "SHARED BY THE AGENTS' ACCOUNTS WITH CHMOD -R G+RWX)"));
+}
+#endif

@@ -396,3 +396,50 @@ Test(posix_store, unreadable_file_and_unwritable_scope_as_nobody)
   cr_assert_eq(access(apr_pstrcat(pool, root, "/etc/tessera/environment",
                                   NULL), F_OK), -1, "nothing written");
 }
+
+/* ---- whole sentences (issue 16) ------------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: which settings could not be changed is part of the
+ * sentence, not an English phrase put into it. */
+#include <apr_user.h>
+#include "pseudo_lang.h"
+
+static apr_status_t
+mktemp_denied(apr_file_t **file, char *templ, apr_int32_t flags,
+              apr_pool_t *p)
+{
+  (void)file;
+  (void)templ;
+  (void)flags;
+  (void)p;
+  return tsp_fault_status(TSP_FAULT_ACCESS_DENIED);
+}
+
+Test(posix_store, no_permission_is_told_in_whole_sentences)
+{
+  tsp_settings_t *store = open_store();
+  const char *text, *leak, *all = tsp_settings_location(store, TS_SCOPE_ALL);
+  char os[120], *me;
+  apr_uid_t uid;
+  apr_gid_t gid;
+  ts_error_t *err;
+
+  pseudo_lang_speak(pool);
+  cr_assert_eq(apr_uid_current(&uid, &gid, pool), APR_SUCCESS);
+  cr_assert_eq(apr_uid_name_get(&me, uid, pool), APR_SUCCESS);
+  tsp_sys.file_mktemp = mktemp_denied;
+  err = tsp_settings_write(store, TS_SCOPE_ALL, "INOHOST", "lic1.17000",
+                           pool);
+  tsp_sys_reset();
+  cr_assert_not_null(err);
+  cr_assert_eq(ts_error_code(err), TS_EPERM);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "NO PERMISSION TO CHANGE THE ALL-USERS SETTINGS "
+                   "IN "), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ all, ".tmp.*",
+                          roots.sysconfdir, "/tessera", me, apr_strerror(
+                          tsp_fault_status(TSP_FAULT_ACCESS_DENIED), os,
+                          sizeof(os)), NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}

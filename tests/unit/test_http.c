@@ -142,3 +142,47 @@ Test(http, query_arguments_reach_the_handler_decoded)
                              apr_time_from_sec(5), pool));
   cr_assert_str_eq(body, "(none)");
 }
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ------------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: a client is answered in the server's language, and a
+ * port taken on every address is told in a sentence of its own. */
+#include "pseudo_lang.h"
+
+Test(http, a_body_too_large_is_answered_in_the_servers_language)
+{
+  const char *body = NULL;
+  char *big = apr_palloc(pool, TS_HTTP_MAX_BODY + 2);
+  int status = 0;
+
+  pseudo_lang_speak(pool);
+  memset(big, 'x', TS_HTTP_MAX_BODY + 1);
+  big[TS_HTTP_MAX_BODY + 1] = '\0';
+  cr_assert_null(ts_http_call(&status, &body, "127.0.0.1", port, "POST",
+                              "/query", big, NULL, apr_time_from_sec(5),
+                              pool));
+  cr_assert_eq(status, 413, "%d %s", status, body);
+  cr_assert_str_eq(body, "{\"error\":\"THE REQUEST BODY IS LARGER THAN "
+                   "65536 BYTES\"}\n");
+}
+
+Test(http, a_port_taken_on_every_address_is_told_in_whole_sentences)
+{
+  ts_httpd_t *second = NULL;
+  ts_error_t *err;
+  const char *text, *leak;
+
+  pseudo_lang_speak(pool);
+  err = ts_httpd_start(&second, "test server", port, NULL, handler, NULL,
+                       NULL, NULL, pool);
+  cr_assert_not_null(err, "port %d taken twice", port);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "(EVERY ADDRESS)"), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ "test server",
+                          "sport", "netstat -ano", "findstr",
+                          "Address already in use", NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}
+#endif

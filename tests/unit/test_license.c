@@ -381,3 +381,65 @@ Test(passwd, name_must_be_printable_utf8)
                                  pool));
   cr_assert_str_eq(who, "J\xc3\xb6rg");
 }
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ------------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: the kind of file, the place of a complaint and an
+ * unknown client are part of the sentence, not English put into it. */
+#include "pseudo_lang.h"
+
+/* The text for people of the error parsing XML. */
+static const char *
+parse_message(const char *xml)
+{
+  ts_license_t *lic;
+  ts_error_t *err = ts_license_parse(&lic, "/lic/tessera.lic", xml,
+                                     strlen(xml), pool);
+  const char *text = err ? ts_error_message(err, pool) : NULL;
+
+  cr_assert_not_null(err, "accepted: %s", xml);
+  ts_error_clear(err);
+  return text;
+}
+
+Test(license, schema_errors_are_told_in_whole_sentences)
+{
+  const char *text;
+
+  pseudo_lang_speak(pool);
+  text = parse_message("<?xml version=\"1.0\"?>\n<license xmlns=\"urn:"
+                       "tessera:license:1\" version=\"1\" id=\"x\" issued="
+                       "\"2026-01-01T00:00:00Z\">\n<licensee>a</licensee>\n"
+                       "<hots>b</hots>\n</license>\n");
+  cr_assert(strstr(text, "/lic/tessera.lic DOES NOT MATCH THE LICENSE "
+                   "SCHEMA: /lic/tessera.lic LINE 4, ELEMENT hots: "), "%s",
+            text);
+  text = parse_message("<?xml version=\"1.0\"?>\n<!DOCTYPE license>\n"
+                       "<license/>\n");
+  cr_assert_str_eq(text, "/lic/tessera.lic LINE 2: A DOCTYPE IS NOT "
+                   "ALLOWED IN A LICENSE FILE (ITS ENTITIES COULD MAKE THE "
+                   "FILE EXPAND WITHOUT BOUND); REMOVE THE <!DOCTYPE ...> "
+                   "DECLARATION");
+}
+
+Test(passwd, a_client_of_no_address_is_told_in_whole_sentences)
+{
+  const char *path = passwd_file("correct horse"), *who = NULL, *text;
+  ts_passwd_guard_t *g = ts_passwd_guard_create(pool);
+  ts_error_t *err = NULL;
+
+  pseudo_lang_speak(pool);
+  for (int i = 0; i <= TS_PASSWD_FREE; i++) {
+    ts_error_clear(err);
+    err = ts_passwd_check(&who, &retry, g, path, basic("alice:wrong"), NULL,
+                          pool);
+  }
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "TOO MANY WRONG PASSWORDS FROM AN UNKNOWN ADDRESS"),
+            "%s", text);
+  cr_assert_null(pseudo_lang_leak(text, NULL, pool), "%s", text);
+  ts_error_clear(err);
+}
+#endif

@@ -570,3 +570,83 @@ Test(proc, the_pid_file_names_the_child_and_its_server)
   cr_assert_str_eq(text, want);
 }
 #endif
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ----------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: how the child ended and where to look are part of
+ * the sentence, not English phrases put into it. */
+#include "pseudo_lang.h"
+
+Test(proc, a_child_that_exits_at_once_is_told_in_whole_sentences)
+{
+  ts_proc_spec_t spec = spec_for("exit", "7", NULL);
+  ts_proc_t *proc = NULL;
+  ts_error_t *err;
+  const char *text, *leak;
+
+  pseudo_lang_speak(pool);
+  spec.ready = never_ready;
+  spec.ready_what = "listening on port 1";
+  err = ts_proc_start(&proc, &spec, log_, pool);
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "EXITED WITH STATUS 7 AT ONCE INSTEAD OF "
+                   "listening on port 1: SEE "), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ spec.name,
+                          PROC_CHILD, spec.ready_what, spec.logfile,
+                          "proc_child: exit 7", NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  /* the log keeps English */
+  cr_assert(strstr(ts_error_text(err, pool), "exited with status 7 at once "
+                   "instead of listening on port 1: see "));
+  ts_error_clear(err);
+}
+
+Test(proc, a_child_never_ready_is_told_in_whole_sentences)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  ts_proc_t *proc = NULL;
+  ts_error_t *err;
+  const char *text, *leak;
+
+  pseudo_lang_speak(pool);
+  spec.ready = never_ready;
+  spec.ready_wait = apr_time_from_msec(300);
+  err = ts_proc_start(&proc, &spec, log_, pool);
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "WAS NOT READY WITHIN 300 MS, SO IT WAS STOPPED: "
+                   "SEE "), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ spec.name,
+                          PROC_CHILD, spec.logfile,
+                          "proc_child: sleep 20000 ms, then exit 0", NULL },
+                          pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}
+
+Test(proc, the_child_of_a_running_server_is_told_in_whole_sentences)
+{
+  ts_proc_spec_t spec = spec_for("sleep", "20000", "0");
+  apr_proc_t child = start_process((const char *const[]){ PROC_CHILD,
+                                   "sleep", "20000", "0", NULL });
+  ts_error_t *err;
+  const char *text, *leak;
+
+  pseudo_lang_speak(pool);
+  spec.stale_match = "sleep 20000";
+  await_exec((long)child.pid, spec.stale_match);
+  write_pid(spec.pidfile, (long)child.pid, TS_FPROT_FILE);   /* no owner */
+  err = ts_proc_stop_stale(&spec, log_, pool);
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  leak = pseudo_lang_leak(text, (const char *const[]){ spec.name,
+                          PROC_CHILD, NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  cr_assert(strstr(text, "BELONGS TO THE SERVER THAT STARTED IT"), "%s",
+            text);
+  ts_error_clear(err);
+  end_process(&child);
+}
+#endif

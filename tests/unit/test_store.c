@@ -563,3 +563,62 @@ Test(sessions, only_the_holder_renews_or_checks_in)
   cr_assert_eq(used, 0);
   ts_store_close(st);
 }
+
+/* ---- a batch that fails (issue 16) ---------------------------------------
+ * Every operation of a failed batch gets the store's error, its text for
+ * people as well as its English: a license server answers its clients in
+ * their language, and the copy must not fall back to English. */
+
+static ts_error_t *
+failing_batch(void *impl, ts_store_op_t **ops, int n, apr_time_t now,
+              apr_array_header_t *ended, apr_time_t *next_expiry,
+              apr_pool_t *scratch)
+{
+  ts_error_t *err = ts_error_createf(TS_EIO, "the disk is gone");
+
+  (void)impl;
+  (void)ops;
+  (void)n;
+  (void)now;
+  (void)ended;
+  (void)next_expiry;
+  (void)scratch;
+  err->local = apr_pstrdup(err->pool, "die Platte ist weg");  /* as ts_i18n */
+  return err;
+}
+
+static ts_error_t *
+no_list(apr_array_header_t **sessions, void *impl, const char *after,
+        int limit, apr_time_t now, apr_pool_t *p)
+{
+  (void)sessions;
+  (void)impl;
+  (void)after;
+  (void)limit;
+  (void)now;
+  (void)p;
+  return ts_error_createf(TS_EINTERNAL, "not listed");
+}
+
+static void
+no_close(void *impl)
+{
+  (void)impl;
+}
+
+Test(sessions, a_failed_batch_keeps_the_text_for_people)
+{
+  static const ts_store_impl_t failing = { "failing", failing_batch, no_list,
+                                           no_close };
+  ts_store_t *st;
+  ts_error_t *err;
+
+  cr_assert_null(ts_store_create(&st, &failing, NULL, pool));
+  err = take(st, NULL, 1, apr_time_from_sec(60));
+  cr_assert_not_null(err);
+  cr_assert_eq(ts_error_code(err), TS_EIO);
+  cr_assert_str_eq(ts_error_text(err, pool), "the disk is gone");
+  cr_assert_str_eq(ts_error_message(err, pool), "die Platte ist weg");
+  ts_error_clear(err);
+  ts_store_close(st);
+}
