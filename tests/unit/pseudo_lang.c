@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "ts_i18n.h"
+#include "tsp.h"
 
 /* A pool cleanup: run the command REMOVE ("rm -rf DIR"). */
 static apr_status_t
@@ -35,6 +36,7 @@ pseudo_lang_speak(apr_pool_t *pool)
   apr_pool_cleanup_register(pool, apr_psprintf(pool, "rm -rf '%s'", dir),
                             remove_catalog,
                             apr_pool_cleanup_null);
+  cr_assert_null(tsp_env_set("LANGUAGE", "xx", pool));   /* gettext's */
   problem = ts_i18n_set("xx", apr_pstrcat(pool, dir, "/program", NULL));
   cr_assert_null(problem, "%s", problem);
   cr_assert(ts_i18n_translating());
