@@ -95,29 +95,39 @@ ts_credential_ensure(ts_credential_t **cred, int *created, const char *path,
                     sodium_base64_VARIANT_ORIGINAL);
   strcat(text, "\n");
   sodium_memzero(key, sizeof(key));
-  /* created exclusively and owner-only from the start: the first of two
-   * racing creators wins, the other loads its file */
-  s = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE
-                    | APR_FOPEN_EXCL, APR_FPROT_UREAD | APR_FPROT_UWRITE,
-                    pool);
-  if (s == APR_SUCCESS) {
-    apr_size_t n = strlen(text);
-    s = apr_file_write_full(f, text, n, NULL);
+  /* written whole to a file of its own (owner-only from the start), then
+   * published under PATH with a hard link, which fails when PATH exists:
+   * the first of two racing creators wins and the other loads the
+   * winner's key; nobody ever reads a half-written one, and a crash
+   * leaves no empty credential behind */
+  {
+    unsigned char r[6];
+    const char *tmp;
+    randombytes_buf(r, sizeof(r));
+    tmp = apr_psprintf(pool, "%s.new-%02x%02x%02x%02x%02x%02x", path, r[0],
+                       r[1], r[2], r[3], r[4], r[5]);
+    s = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE
+                      | APR_FOPEN_EXCL, APR_FPROT_UREAD | APR_FPROT_UWRITE,
+                      pool);
+    if (s) {
+      sodium_memzero(text, sizeof(text));
+      return ts_error_aprf(s, "cannot create the server credential %s "
+                           "(does INODIR exist, and may this account write "
+                           "it?)", tmp);
+    }
+    s = apr_file_write_full(f, text, strlen(text), NULL);
+    sodium_memzero(text, sizeof(text));
     if (!s)
       s = apr_file_sync(f);
     apr_file_close(f);
-    sodium_memzero(text, sizeof(text));
-    if (s) {
-      apr_file_remove(path, pool);
+    if (!s)
+      s = apr_file_link(tmp, path);
+    apr_file_remove(tmp, pool);
+    if (s && !APR_STATUS_IS_EEXIST(s))
       return ts_error_aprf(s, "cannot write the server credential %s",
                            path);
-    }
-    *created = 1;
+    *created = !s;
   }
-  else if (!APR_STATUS_IS_EEXIST(s))
-    return ts_error_aprf(s, "cannot create the server credential %s (does "
-                         "INODIR exist, and may this account write it?)",
-                         path);
   return ts_credential_load(cred, path, pool);
 }
 

@@ -8,6 +8,8 @@
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 
 #include "ts_credential.h"
 #include "tsp.h"
@@ -102,4 +104,74 @@ Test(credential, garbage_is_refused_with_the_way_out)
   cr_assert_eq(ts_error_code(err), TS_ECONFIG);
   cr_assert(strstr(ts_error_text(err, pool), path));
   ts_error_clear(err);
+}
+
+/* ---- racing creators ----------------------------------------------------
+ * Servers started together on a fresh INODIR all create the credential at
+ * once: one key wins, every one of them loads it whole, nobody sees a
+ * half-written file (it was created empty, then written, and a loser read
+ * it in between: "is not one line of base64"). */
+
+#define RACERS 8
+#define ROUNDS 40
+
+typedef struct racer_t {
+  const char *path;
+  apr_thread_mutex_t *gate;     /* held until all are ready */
+  ts_credential_t *cred;
+  int created;
+  char error[512];
+  apr_pool_t *pool;
+} racer_t;
+
+static void *APR_THREAD_FUNC
+race(apr_thread_t *thread, void *data)
+{
+  racer_t *r = data;
+  ts_error_t *err;
+
+  apr_thread_mutex_lock(r->gate);     /* wait for the start */
+  apr_thread_mutex_unlock(r->gate);
+  err = ts_credential_ensure(&r->cred, &r->created, r->path, r->pool);
+  if (err)
+    apr_cpystrn(r->error, ts_error_text(err, r->pool), sizeof(r->error));
+  ts_error_clear(err);
+  apr_thread_exit(thread, APR_SUCCESS);
+  return NULL;
+}
+
+Test(credential, racing_creators_all_load_the_one_key)
+{
+  for (int round = 0; round < ROUNDS; round++) {
+    racer_t r[RACERS];
+    apr_thread_t *t[RACERS];
+    apr_thread_mutex_t *gate;
+    const char *p = apr_psprintf(pool, "%s/race-%d.key", dir, round);
+    int created = 0;
+
+    cr_assert_eq(apr_thread_mutex_create(&gate, 0, pool), APR_SUCCESS);
+    apr_thread_mutex_lock(gate);
+    for (int i = 0; i < RACERS; i++) {
+      r[i] = (racer_t){ .path = p, .gate = gate };
+      apr_pool_create(&r[i].pool, pool);
+      cr_assert_eq(apr_thread_create(&t[i], NULL, race, &r[i], pool),
+                   APR_SUCCESS);
+    }
+    apr_thread_mutex_unlock(gate);
+    for (int i = 0; i < RACERS; i++) {
+      apr_status_t rv;
+      apr_thread_join(&rv, t[i]);
+    }
+    for (int i = 0; i < RACERS; i++) {
+      cr_assert_str_empty(r[i].error, "round %d, racer %d: %s", round, i,
+                          r[i].error);
+      created += r[i].created;
+      cr_assert_str_eq(ts_credential_derive(r[i].cred, "race", pool),
+                       ts_credential_derive(r[0].cred, "race", pool),
+                       "round %d: racer %d loaded another key", round, i);
+    }
+    cr_assert_eq(created, 1, "round %d: %d racers say they created it",
+                 round, created);
+    apr_file_remove(p, pool);
+  }
 }
