@@ -2,9 +2,12 @@
  * EnvironmentFile= read the same way (see ts_envfile.h for the grammar). */
 #include "ts_envfile.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
+
+#include "ts_i18n.h"
 
 typedef struct line_t {
   const char *raw;    /* the text of the line, without its newline */
@@ -49,14 +52,23 @@ ts_envfile_create(const char *path, apr_pool_t *pool)
 }
 
 /* A malformed file is the administrator's to fix (TS_ECONFIG): the file
- * is where the settings are stored, never input of the command at hand. */
+ * is where the settings are stored, never input of the command at hand.
+ * FMT, marked N_() by the caller, is a whole sentence for one reason; it
+ * names the file and the line first ("%s line %d is malformed: ...") and
+ * then takes the reason's values. */
 static ts_error_t *
-bad_line(const ts_envfile_t *ef, int number, const char *why)
+bad_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static ts_error_t *
+bad_line(const char *fmt, ...)
 {
-  return ts_error_createf(TS_ECONFIG,
-    "%s line %d is malformed: %s; write it as NAME=\"value\" (escape \\ \" $ "
-    "and ` with a backslash), or remove the line",
-    ef->path, number, why);
+  ts_error_t *err;
+  va_list ap;
+
+  va_start(ap, fmt);
+  err = ts_error_vcreatef(TS_ECONFIG, fmt, ap);
+  va_end(ap);
+  return err;
 }
 
 /* Parse the value part of an assignment (after '='). */
@@ -72,21 +84,26 @@ parse_value(const char **value, const ts_envfile_t *ef, int number,
       if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
         *o++ = *++p;
       else if (*p == '$' || *p == '`')
-        return bad_line(ef, number, apr_psprintf(pool,
-          "unescaped '%c' inside double quotes (sh would expand it, systemd "
-          "would not)", *p));
+        return bad_line(N_("%s line %d is malformed: unescaped '%c' inside "
+          "double quotes (sh would expand it, systemd would not); write it "
+          "as NAME=\"value\" (escape \\ \" $ and ` with a backslash), or "
+          "remove the line"), ef->path, number, *p);
       else
         *o++ = *p;
     }
     if (*p != '"')
-      return bad_line(ef, number, "the double quote is never closed");
+      return bad_line(N_("%s line %d is malformed: the double quote is "
+        "never closed; write it as NAME=\"value\" (escape \\ \" $ and ` "
+        "with a backslash), or remove the line"), ef->path, number);
     p++;
   }
   else if (*p == '\'') {
     for (p++; *p && *p != '\''; p++)
       *o++ = *p;
     if (*p != '\'')
-      return bad_line(ef, number, "the single quote is never closed");
+      return bad_line(N_("%s line %d is malformed: the single quote is "
+        "never closed; write it as NAME=\"value\" (escape \\ \" $ and ` "
+        "with a backslash), or remove the line"), ef->path, number);
     p++;
   }
   else {
@@ -96,9 +113,10 @@ parse_value(const char **value, const ts_envfile_t *ef, int number,
   while (*p == ' ' || *p == '\t')
     p++;
   if (*p)
-    return bad_line(ef, number, apr_psprintf(pool,
-      "unexpected '%c' after the value (quote values that contain spaces or "
-      "special characters)", *p));
+    return bad_line(N_("%s line %d is malformed: unexpected '%c' after the "
+      "value (quote values that contain spaces or special characters); "
+      "write it as NAME=\"value\" (escape \\ \" $ and ` with a "
+      "backslash), or remove the line"), ef->path, number, *p);
   *o = '\0';
   *value = out;
   return NULL;
@@ -114,12 +132,16 @@ parse_line(line_t *ln, const ts_envfile_t *ef, apr_pool_t *pool)
   if (*s == '\0' || *s == '#')
     return NULL;
   if (!is_name_start(*s))
-    return bad_line(ef, ln->number, "it is neither a comment nor NAME=value");
+    return bad_line(N_("%s line %d is malformed: it is neither a comment "
+      "nor NAME=value; write it as NAME=\"value\" (escape \\ \" $ and ` "
+      "with a backslash), or remove the line"), ef->path, ln->number);
   for (eq = s; is_name_char(*eq); eq++)
     ;
   if (*eq != '=')
-    return bad_line(ef, ln->number, apr_psprintf(pool,
-      "expected '=' right after the name '%.*s'", (int)(eq - s), s));
+    return bad_line(N_("%s line %d is malformed: expected '=' right after "
+      "the name '%.*s'; write it as NAME=\"value\" (escape \\ \" $ and ` "
+      "with a backslash), or remove the line"), ef->path, ln->number,
+      (int)(eq - s), s);
   ln->name = apr_pstrmemdup(pool, s, eq - s);
   return parse_value(&ln->value, ef, ln->number, eq + 1, pool);
 }
@@ -144,8 +166,10 @@ ts_envfile_parse(ts_envfile_t **ef_p, const char *path, const char *text,
     memset(ln, 0, sizeof(*ln));
     ln->number = ++number;
     if (stop > p && stop[-1] == '\r')
-      return bad_line(ef, number, "it ends with a carriage return (convert "
-                      "the file with dos2unix)");
+      return bad_line(N_("%s line %d is malformed: it ends with a carriage "
+        "return (convert the file with dos2unix); write it as "
+        "NAME=\"value\" (escape \\ \" $ and ` with a backslash), or "
+        "remove the line"), path, number);
     ln->raw = apr_pstrmemdup(pool, p, stop - p);
     TS_ERR(parse_line(ln, ef, pool));
     p = nl ? nl + 1 : end;

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "ts_proc.h"
 #include "tsp.h"
 
@@ -195,13 +196,32 @@ prepare_log(ts_bus_broker_t *b, apr_pool_t *pool)
                     : NULL;
 }
 
+/* What the broker's account (not ours) needs: to reach and read its
+ * files, to own its log and persistence directory. */
+static ts_error_t *
+hand_over(ts_bus_broker_t *b, apr_pool_t *pool)
+{
+  const char *dir = b->o.logdir;
+
+  TS_ERR(tsp_file_hand_over(dir, b->account, 0, pool));
+  TS_ERR(tsp_account_reaches(dir, b->account, pool));
+  for (const char *const *f = (const char *const[]){ b->conf, b->passwd,
+       b->acl, NULL }; *f; f++)
+    TS_ERR(tsp_file_hand_over(*f, b->account, 0, pool));
+  TS_ERR(prepare_log(b, pool));
+  if (b->o.persistence) {
+    TS_ERR(tsp_file_hand_over(b->o.persistence, b->account, 1, pool));
+    TS_ERR(tsp_account_reaches(b->o.persistence, b->account, pool));
+  }
+  return NULL;
+}
+
 /* The broker's directory closed to other accounts, and what the broker's
- * account (if not ours) needs: to reach and read its files, to own its
- * log and persistence directory. */
+ * account (if not ours) needs. */
 static ts_error_t *
 prepare_files(ts_bus_broker_t *b, apr_pool_t *pool)
 {
-  const char *dir = b->o.logdir, *why;
+  const char *dir = b->o.logdir;
 
   if (!b->account) {
     apr_status_t s = tsp_sys.file_perms_set(dir, PRIVATE_DIR);
@@ -210,21 +230,30 @@ prepare_files(ts_bus_broker_t *b, apr_pool_t *pool)
                            "to other accounts", dir);
     return prepare_log(b, pool);
   }
-  why = apr_psprintf(pool, "the bus broker runs as %s, since this server "
-                     "runs as root and the broker must not", b->account);
-  TS_ERR_W(tsp_file_hand_over(dir, b->account, 0, pool), "%s", why);
-  TS_ERR_W(tsp_account_reaches(dir, b->account, pool), "%s", why);
-  for (const char *const *f = (const char *const[]){ b->conf, b->passwd,
-       b->acl, NULL }; *f; f++)
-    TS_ERR_W(tsp_file_hand_over(*f, b->account, 0, pool), "%s", why);
-  TS_ERR_W(prepare_log(b, pool), "%s", why);
-  if (b->o.persistence) {
-    TS_ERR_W(tsp_file_hand_over(b->o.persistence, b->account, 1, pool),
-             "%s", why);
-    TS_ERR_W(tsp_account_reaches(b->o.persistence, b->account, pool), "%s",
-             why);
-  }
+  TS_ERR_W(hand_over(b, pool), "the bus broker runs as %s, since this "
+           "server runs as root and the broker must not", b->account);
   return NULL;
+}
+
+/* The broker PROGRAM (a name) is found neither on PATH nor in the
+ * platform's program directories (a list of paths). */
+static ts_error_t *
+not_installed(const char *program, int port, apr_pool_t *pool)
+{
+  const char *dirs = NULL;
+
+  for (const char *const *d = tsp_program_dirs(); *d; d++)
+    dirs = dirs ? apr_pstrcat(pool, dirs, ", ", *d, NULL) : *d;
+  if (dirs)
+    return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) "
+      "is not installed: not found on PATH, nor in %s; install it (Debian: "
+      "`apt-get install mosquitto`; Windows: mosquitto.exe on PATH), or "
+      "name it with <bus program=\"...\"/> in tessera.xml", program, port,
+      dirs);
+  return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) "
+    "is not installed: not found on PATH; install it (Debian: `apt-get "
+    "install mosquitto`; Windows: mosquitto.exe on PATH), or name it with "
+    "<bus program=\"...\"/> in tessera.xml", program, port);
 }
 
 /* PROGRAM as a path: a name is looked up on PATH and then in the sbin
@@ -265,15 +294,7 @@ ts_bus_find_program(const char **path, const char *program, int port,
         return NULL;
       }
     }
-  {
-    const char *where = "on PATH";
-    for (const char *const *d = tsp_program_dirs(); *d; d++)
-      where = apr_pstrcat(pool, where, ", in ", *d, NULL);
-    return ts_error_createf(TS_EUNAVAIL, "the bus broker '%s' (for port %d) "
-      "is not installed: not found %s; install it (Debian: `apt-get install "
-      "mosquitto`; Windows: mosquitto.exe on PATH), or name it with <bus "
-      "program=\"...\"/> in tessera.xml", program, port, where);
-  }
+  return not_installed(program, port, pool);
 }
 
 /* The broker's files (configuration, password file, ACL) written and
@@ -297,6 +318,28 @@ prepare(int *hashes, ts_bus_broker_t *b, const char *program,
   return prepare_files(b, pool);
 }
 
+/* The bus port PORT on HOST is served by the broker of another server
+ * that runs (WHY, cleared): one sentence in English for the log and one
+ * for people (ts_i18n.h), each quoting WHY in its language. */
+static ts_error_t *
+served_already(ts_error_t *why, const char *host, int port,
+               apr_pool_t *pool)
+{
+#define SERVED N_("the bus port %d (p+1) on %s is served already: %s; stop " \
+  "that server first, or, to run the bus as a service of its own beside " \
+  "the license server, set <bus start=\"external\"/> in tessera.xml (the " \
+  "license server then starts no broker and uses that bus)")
+  ts_error_t *err = ts_error_createf(TS_EUNAVAIL, SERVED, port, host,
+                                     ts_error_root_text(why, pool));
+
+  if (err->pool && ts_i18n_translating())   /* not out of memory */
+    err->local = apr_psprintf(err->pool, _(SERVED), port, host,
+                              ts_error_root_message(why, pool));
+#undef SERVED
+  ts_error_clear(why);
+  return err;
+}
+
 ts_error_t *
 ts_bus_broker_judge_port(long *stale, const char **left_by,
                          const char *program, const char *logdir,
@@ -312,15 +355,8 @@ ts_bus_broker_judge_port(long *stale, const char **left_by,
   spec.pidfile = ts_path_join(logdir, "mosquitto.pid", pool);
   spec.stale_match = ts_path_join(logdir, "mosquitto.conf", pool);
   err = ts_proc_find_stale(stale, left_by, &spec, log, pool);
-  if (err) {   /* another server's broker, on this port with these files */
-    const char *why = ts_error_root_text(err, pool);
-    ts_error_clear(err);
-    return ts_error_createf(TS_EUNAVAIL, "the bus port %d (p+1) on %s is "
-      "served already: %s; stop that server first, or, to run the bus as a "
-      "service of its own beside the license server, set <bus "
-      "start=\"external\"/> in tessera.xml (the license server then starts "
-      "no broker and uses that bus)", port, host, why);
-  }
+  if (err)     /* another server's broker, on this port with these files */
+    return served_already(err, host, port, pool);
   if (*stale > 1 || !ts_proc_tcp_accepts(host, port, pool))
     return NULL;
   owner = tsp_port_owner(port, pool);
@@ -371,15 +407,18 @@ ts_bus_broker_start(ts_bus_broker_t **broker,
   spec.owner = options->owner;
   spec.ready = listens;
   spec.ready_baton = b;
-  spec.ready_what = apr_psprintf(pool, "accepting connections on %s port "
-                                 "%d", b->host, options->port);
+  /* no ready_what: ready means accepting connections, which the sentence
+   * that wraps a failed start says whole (ts_proc would put a phrase of
+   * ours into its own) */
   TS_ERR(ts_bus_broker_judge_port(&stale, NULL, argv[0], options->logdir,
                                    b->host, options->port, log, pool));
   if (stale > 1)
     TS_ERR(ts_proc_stop_stale(&spec, log, pool));
   TS_ERR(prepare(&hashes, b, argv[0], pool));
   spec.account = b->account;
-  TS_ERR(ts_proc_start(&b->proc, &spec, log, pool));
+  TS_ERR_W(ts_proc_start(&b->proc, &spec, log, pool), "no bus broker "
+           "accepts connections on %s port %d (p+1)", b->host,
+           options->port);
   ts_log(log, TS_LOG_INFO, "bus broker %s runs (pid %ld, as %s) on port %d "
          "(%s); only %s publishes (password %s in %s)", options->program,
          ts_proc_pid(b->proc), b->account ? b->account : "this server's "

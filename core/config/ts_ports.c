@@ -3,6 +3,7 @@
 
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "ts_settings.h"
 
 static void
@@ -26,11 +27,13 @@ ts_port_model_range_warning(const char *what, int first, int last, int p,
 
   if (last < low || first > high)
     return NULL;
-  return apr_psprintf(pool, "%s lies in the model-server range %d..%d "
+  /* only tessera-admin asks, which speaks to people: the sentence is in
+   * their language, WHAT given in it (recipe 5 of the i18n notes) */
+  return apr_psprintf(pool, _("%s lies in the model-server range %d..%d "
                       "(p+6..p+%d with p = %d: room for %d model servers, "
                       "as `tessera-admin ports` plans it); model servers "
                       "bind the next free port from p+6 and may take it "
-                      "first; choose ports outside %d..%d", what, low,
+                      "first; choose ports outside %d..%d"), what, low,
                       high, 5 + TS_PLAN_DEFAULT_MODELS, p,
                       TS_PLAN_DEFAULT_MODELS, p, high);
 }

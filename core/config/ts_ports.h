@@ -28,7 +28,9 @@ ts_error_t *ts_port_plan(apr_array_header_t **entries, int p, int agent_port,
  * the plan for P (p+6..p+5+TS_PLAN_DEFAULT_MODELS, as `tessera-admin
  * ports` plans it), a warning that WHAT ("INOAGENTPORT 17010") does, with
  * the range and why it matters (a model server binds the next free port
- * from p+6 and may take it first); else NULL. In POOL. */
+ * from p+6 and may take it first); else NULL. In POOL. For tessera-admin
+ * only: the warning is in the language of people (ts_i18n.h), and WHAT,
+ * the sentence's subject, must be given in it too. */
 const char *ts_port_model_range_warning(const char *what, int first,
                                         int last, int p, apr_pool_t *pool);
 

@@ -48,11 +48,50 @@ ts_source_name(tsp_source_t source)
   return "unknown";
 }
 
-/* Ports of the plan (SPEC §1) that the agent port must not take. */
-static const struct { int offset; const char *component; } reserved[] = {
-  { 0, "license server" }, { 1, "bus" }, { 2, "hub" },
-  { 4, "notification service" }, { 5, "proxy" },
-};
+/* Why the agent port A takes another component's port of the plan for
+ * P (SPEC §1), or NULL: a sentence for each component. */
+static ts_error_t *
+agent_port_problem(int a, int p)
+{
+  if (!p)
+    return NULL;
+  if (a == p)
+    return ts_error_createf(TS_EINVAL, "INOAGENTPORT %d is the port of the "
+      "license server (p with p = %d from INOHOST); leave INOAGENTPORT "
+      "unset to use p+3 = %d, or choose a port outside %d..%d", a, p, p + 3,
+      p, p + 5);
+  if (a == p + 1)
+    return ts_error_createf(TS_EINVAL, "INOAGENTPORT %d is the port of the "
+      "bus (p+1 with p = %d from INOHOST); leave INOAGENTPORT unset to use "
+      "p+3 = %d, or choose a port outside %d..%d", a, p, p + 3, p, p + 5);
+  if (a == p + 2)
+    return ts_error_createf(TS_EINVAL, "INOAGENTPORT %d is the port of the "
+      "hub (p+2 with p = %d from INOHOST); leave INOAGENTPORT unset to use "
+      "p+3 = %d, or choose a port outside %d..%d", a, p, p + 3, p, p + 5);
+  if (a == p + 4)
+    return ts_error_createf(TS_EINVAL, "INOAGENTPORT %d is the port of the "
+      "notification service (p+4 with p = %d from INOHOST); leave "
+      "INOAGENTPORT unset to use p+3 = %d, or choose a port outside %d..%d",
+      a, p, p + 3, p, p + 5);
+  if (a == p + 5)
+    return ts_error_createf(TS_EINVAL, "INOAGENTPORT %d is the port of the "
+      "proxy (p+5 with p = %d from INOHOST); leave INOAGENTPORT unset to use "
+      "p+3 = %d, or choose a port outside %d..%d", a, p, p + 3, p, p + 5);
+  return NULL;
+}
+
+/* V's PROBLEM and PROBLEM_MESSAGE: ERR's innermost text in English and
+ * for people (ERR is cleared). */
+static void
+set_problem(ts_setting_value_t *v, ts_error_t *err, apr_pool_t *result_pool,
+            apr_pool_t *scratch_pool)
+{
+  v->problem = apr_pstrdup(result_pool, ts_error_root_text(err,
+                                                           scratch_pool));
+  v->problem_message = apr_pstrdup(result_pool,
+                                   ts_error_root_message(err, scratch_pool));
+  ts_error_clear(err);
+}
 
 const char *
 ts_settings_default(const ts_setting_def_t *def, int port, apr_pool_t *pool)
@@ -86,7 +125,7 @@ static void
 check_consistency(ts_settings_t *settings, apr_pool_t *pool)
 {
   ts_setting_value_t *agent = NULL;
-  int p = ts_settings_port(settings), a;
+  ts_error_t *err;
 
   for (int i = 0; i < settings->values->nelts; i++) {
     ts_setting_value_t *v = &APR_ARRAY_IDX(settings->values, i,
@@ -94,16 +133,62 @@ check_consistency(ts_settings_t *settings, apr_pool_t *pool)
     if (strcmp(v->def->name, "INOAGENTPORT") == 0)
       agent = v;
   }
-  if (!agent || !agent->value || agent->problem || !p)
+  if (!agent || !agent->value || agent->problem)
     return;
-  a = atoi(agent->value);
-  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-    if (a == p + reserved[i].offset)
-      agent->problem = apr_psprintf(pool,
-        "INOAGENTPORT %d is the port of the %s (p+%d with p = %d from "
-        "INOHOST); leave INOAGENTPORT unset to use p+3 = %d, or choose a "
-        "port outside %d..%d", a, reserved[i].component, reserved[i].offset,
-        p, p + 3, p, p + 5);
+  err = agent_port_problem(atoi(agent->value), ts_settings_port(settings));
+  if (err)
+    set_problem(agent, err, pool, pool);
+}
+
+/* Why V (of SETTINGS) is invalid, as an error: what set its PROBLEM. */
+static ts_error_t *
+problem_of(const ts_settings_t *settings, const ts_setting_value_t *v,
+           apr_pool_t *pool)
+{
+  ts_error_t *err = ts_setting_reason(v->def, v->value, pool);
+
+  if (!err && strcmp(v->def->name, "INOAGENTPORT") == 0)
+    err = agent_port_problem(atoi(v->value), ts_settings_port(settings));
+  /* (PROBLEM came from one of the two: the text alone is a fallback) */
+  return err ? err : ts_error_createf(TS_EINVAL, "%s", v->problem);
+}
+
+ts_error_t *
+ts_setting_invalid(const ts_settings_t *settings,
+                   const ts_setting_value_t *v, apr_pool_t *pool)
+{
+  const char *name = v->def->name, *value = v->value, *at = v->location;
+  ts_error_t *why;
+
+  if (!v->problem)
+    return NULL;
+  why = problem_of(settings, v, pool);
+  /* N_(): ts_error_wrap_codef is no extraction keyword */
+#define INVALID(fmt) ts_error_wrap_codef(TS_ECONFIG, why, fmt, name, value)
+#define INVALID_AT(fmt) \
+  ts_error_wrap_codef(TS_ECONFIG, why, fmt, name, value, at)
+  switch (v->source) {
+  case TSP_SRC_DEFAULT:
+    return INVALID(N_("%s '%s' from the default is invalid"));
+  case TSP_SRC_PROCESS_ENV:
+    return INVALID(N_("%s '%s' from the process environment is invalid"));
+  case TSP_SRC_USER_FILE:
+    return at ? INVALID_AT(N_("%s '%s' from the user file (%s) is invalid"))
+              : INVALID(N_("%s '%s' from the user file is invalid"));
+  case TSP_SRC_SYSTEM_FILE:
+    return at ? INVALID_AT(N_("%s '%s' from the system file (%s) is "
+                              "invalid"))
+              : INVALID(N_("%s '%s' from the system file is invalid"));
+  case TSP_SRC_HKCU:
+    return at ? INVALID_AT(N_("%s '%s' from HKCU (%s) is invalid"))
+              : INVALID(N_("%s '%s' from HKCU is invalid"));
+  case TSP_SRC_HKLM:
+    return at ? INVALID_AT(N_("%s '%s' from HKLM (%s) is invalid"))
+              : INVALID(N_("%s '%s' from HKLM is invalid"));
+  }
+  return INVALID(N_("%s '%s' is invalid"));
+#undef INVALID
+#undef INVALID_AT
 }
 
 /* Resolve, optionally pretending that SCOPE holds NAME = VALUE (VALUE
@@ -152,11 +237,8 @@ resolve(ts_settings_t **settings_p, tsp_settings_t *store,
       v->source = TSP_SRC_DEFAULT;
     }
     if (v->value && (err = ts_setting_validate(&defs[i], v->value,
-                                               scratch_pool))) {
-      v->problem = apr_pstrdup(result_pool, ts_error_root_text(err,
-                                                               scratch_pool));
-      ts_error_clear(err);
-    }
+                                               scratch_pool)))
+      set_problem(v, err, result_pool, scratch_pool);
     if (strcmp(defs[i].name, "INOHOST") == 0 && !v->problem) {
       const char *host;
       err = ts_inohost_parse(&host, &port, v->value, scratch_pool);
@@ -263,13 +345,15 @@ check_change(tsp_settings_t *store, ts_scope_t scope, const char *name,
     const ts_setting_value_t *b = &APR_ARRAY_IDX(before->values, i,
                                                  ts_setting_value_t);
     if (a->problem && strcmp(a->def->name, name) != 0 && !b->problem)
-      return ts_error_createf(TS_EINVAL, "%s %s '%s' would make %s "
-                              "invalid: %s",
-                              value ? "setting" : "removing", name,
-                              value ? value : "", a->def->name, a->problem);
+      return value ? ts_error_wrapf(problem_of(after, a, pool), "setting %s "
+                                    "'%s' would make %s invalid", name,
+                                    value, a->def->name)
+                   : ts_error_wrapf(problem_of(after, a, pool), "removing "
+                                    "%s would make %s invalid", name,
+                                    a->def->name);
     if (a->problem && strcmp(a->def->name, name) == 0
         && a->source != TSP_SRC_PROCESS_ENV)
-      return ts_error_createf(TS_EINVAL, "%s", a->problem);
+      return problem_of(after, a, pool);
   }
   return NULL;
 }

@@ -47,6 +47,12 @@ extern const char *const ts_settings_languages[];
 ts_error_t *ts_setting_validate(const ts_setting_def_t *def,
                                 const char *value, apr_pool_t *scratch_pool);
 
+/* The same, only the reason: the error ts_setting_validate() wraps with
+ * "invalid NAME 'VALUE'", for a sentence that names the setting
+ * itself. */
+ts_error_t *ts_setting_reason(const ts_setting_def_t *def,
+                              const char *value, apr_pool_t *scratch_pool);
+
 /* Split an INOHOST value into host and port, validating both: the port is
  * after the last dot and lies in TS_PORT_MIN..TS_PORT_MAX; the host is a
  * DNS name (RFC 1123 labels), an IPv4 address or an IPv6 address in
@@ -62,7 +68,10 @@ typedef struct ts_setting_value_t {
   const char *value;        /* NULL: unset, no default */
   tsp_source_t source;
   const char *location;     /* file or key it came from, or NULL */
-  const char *problem;      /* why the value is invalid, or NULL */
+  const char *problem;      /* why the value is invalid, or NULL; in
+                               English (for logs) */
+  const char *problem_message;   /* the same for people, in the language
+                                    of ts_i18n.h; NULL with PROBLEM */
 } ts_setting_value_t;
 
 /* The effective settings: one ts_setting_value_t per schema entry, in
@@ -125,8 +134,21 @@ ts_error_t *ts_settings_open_store(tsp_settings_t **store,
                                    const tsp_settings_roots_t **roots,
                                    apr_pool_t *pool);
 
-/* A label for a source ("user file", "HKLM", ...). */
+/* A label for a source ("user file", "HKLM", ...): English, for tables,
+ * JSON and logs; a sentence for people names the source itself
+ * (ts_setting_invalid). */
 const char *ts_source_name(tsp_source_t source);
+
+/* Why V, an entry of SETTINGS, is invalid (NULL when it has no PROBLEM),
+ * as a sentence for each source that names the setting, its value and
+ * where it came from, around the reason: "INOHOST 'lic1.80' from the user
+ * file (/home/ada/.config/tessera/environment) is invalid: the port 80
+ * must lie in 1024..64000 (...)". Code TS_ECONFIG; in English and for
+ * people (ts_error_message), with no English label put into a sentence of
+ * another language. */
+ts_error_t *ts_setting_invalid(const ts_settings_t *settings,
+                               const ts_setting_value_t *v,
+                               apr_pool_t *pool);
 
 /* Check that directory setting NAME (INOPRJ, INOLIC, ...) with VALUE is
  * not on a network file system. When REFUSE, a network path is a

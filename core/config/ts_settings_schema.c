@@ -242,8 +242,8 @@ check_dir(const char *value, apr_pool_t *pool)
 }
 
 ts_error_t *
-ts_setting_validate(const ts_setting_def_t *def, const char *value,
-                    apr_pool_t *scratch_pool)
+ts_setting_reason(const ts_setting_def_t *def, const char *value,
+                  apr_pool_t *scratch_pool)
 {
   ts_error_t *err = ts_envfile_check(def->name, value);
   const char *host;
@@ -271,6 +271,15 @@ ts_setting_validate(const ts_setting_def_t *def, const char *value,
       break;
     }
   }
+  return err;
+}
+
+ts_error_t *
+ts_setting_validate(const ts_setting_def_t *def, const char *value,
+                    apr_pool_t *scratch_pool)
+{
+  ts_error_t *err = ts_setting_reason(def, value, scratch_pool);
+
   if (err)
     return ts_error_wrapf(err, "invalid %s '%s'", def->name, value);
   return NULL;

@@ -443,3 +443,85 @@ Test(posix_store, no_permission_is_told_in_whole_sentences)
   cr_assert_null(leak, "'%s' is English in: %s", leak, text);
   ts_error_clear(err);
 }
+
+/* The agent's port that a change of INOHOST would make the bus's: said
+ * with the change (setting, removing) and the component in the
+ * sentence, and as the setting's problem for people. */
+Test(posix_store, breaking_the_agent_port_is_told_in_whole_sentences)
+{
+  tsp_settings_t *store = open_store();
+  const ts_setting_value_t *agent;
+  const char *text, *leak;
+  ts_settings_t *s;
+  ts_error_t *err;
+  int removed;
+
+  pseudo_lang_speak(pool);
+  ok(ts_settings_set(store, TS_SCOPE_USER, "INOAGENTPORT", "17100", pool));
+  /* the all-users INOHOST (written past the check) takes it */
+  ok(tsp_settings_write(store, TS_SCOPE_ALL, "INOHOST", "lic1.17099",
+                        pool));
+  ok(ts_settings_resolve(&s, store, pool, pool));
+  agent = ts_settings_get(s, "INOAGENTPORT");
+  cr_assert(strstr(agent->problem, "INOAGENTPORT 17100 is the port of the "
+                   "bus (p+1 with p = 17099 from INOHOST)"), "%s",
+            agent->problem);
+  cr_assert(strstr(agent->problem_message, "INOAGENTPORT 17100 IS THE PORT "
+                   "OF THE BUS (P+1 WITH P = 17099 FROM INOHOST)"), "%s",
+            agent->problem_message);
+  ok(ts_settings_set(store, TS_SCOPE_USER, "INOHOST", "lic1.17000", pool));
+
+  err = ts_settings_set(store, TS_SCOPE_USER, "INOHOST", "lic1.17099", pool);
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "SETTING INOHOST 'lic1.17099' WOULD MAKE "
+                   "INOAGENTPORT INVALID: INOAGENTPORT 17100 IS THE PORT OF "
+                   "THE BUS"), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ "'lic1.17099'",
+                          NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  cr_assert(strstr(ts_error_text(err, pool), "setting INOHOST 'lic1.17099' "
+                   "would make INOAGENTPORT invalid: INOAGENTPORT 17100 is "
+                   "the port of the bus"), "%s", ts_error_text(err, pool));
+  ts_error_clear(err);
+
+  err = ts_settings_unset(&removed, store, TS_SCOPE_USER, "INOHOST", pool);
+  cr_assert_not_null(err);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, "REMOVING INOHOST WOULD MAKE INOAGENTPORT INVALID: "
+                   "INOAGENTPORT 17100 IS THE PORT OF THE BUS"), "%s", text);
+  leak = pseudo_lang_leak(text, NULL, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  ts_error_clear(err);
+}
+
+/* An invalid stored value said for people: where it came from is part
+ * of the sentence (was the English label "user file" put in). */
+Test(posix_store, an_invalid_setting_is_told_in_whole_sentences)
+{
+  tsp_settings_t *store = open_store();
+  const char *file = tsp_settings_location(store, TS_SCOPE_USER);
+  const char *text, *leak;
+  ts_settings_t *s;
+  ts_error_t *err;
+
+  pseudo_lang_speak(pool);
+  ok(tsp_settings_write(store, TS_SCOPE_USER, "INOHOST", "lic1.80", pool));
+  ok(ts_settings_resolve(&s, store, pool, pool));
+  cr_assert_null(ts_setting_invalid(s, ts_settings_get(s, "INOLIC"), pool));
+  err = ts_setting_invalid(s, ts_settings_get(s, "INOHOST"), pool);
+  cr_assert_not_null(err);
+  cr_assert_eq(ts_error_exit_status(err), TS_EX_CONFIG);
+  text = ts_error_message(err, pool);
+  cr_assert(strstr(text, apr_psprintf(pool, "INOHOST 'lic1.80' FROM THE "
+                   "USER FILE (%s) IS INVALID: THE PORT 80 MUST LIE IN "
+                   "1024..64000", file)), "%s", text);
+  leak = pseudo_lang_leak(text, (const char *const[]){ "'lic1.80'", file,
+                          NULL }, pool);
+  cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+  cr_assert(strstr(ts_error_text(err, pool), apr_psprintf(pool, "INOHOST "
+                   "'lic1.80' from the user file (%s) is invalid: the port "
+                   "80 must lie in 1024..64000", file)), "%s",
+            ts_error_text(err, pool));
+  ts_error_clear(err);
+}

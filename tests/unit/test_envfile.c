@@ -124,3 +124,48 @@ Test(envfile, check_refuses_multiline_values_and_bad_names)
   ts_error_clear(err);
   cr_assert_null(ts_envfile_check("INOHOST", "lic1.17000"));
 }
+
+#ifndef _WIN32
+/* ---- whole sentences (issue 16) ----------------------------------------
+ * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come
+ * out in capitals: why a line is malformed is part of the sentence, not
+ * an English phrase put into it. */
+#include "pseudo_lang.h"
+
+Test(envfile, a_malformed_line_is_told_in_whole_sentences)
+{
+  static const struct { const char *text, *want, *value; } bad[] = {
+    { "A=1\nB=\"$HOME\"\n", "LINE 2 IS MALFORMED: UNESCAPED '$' INSIDE "
+      "DOUBLE QUOTES", NULL },
+    { "A=\"open\n", "LINE 1 IS MALFORMED: THE DOUBLE QUOTE IS NEVER "
+      "CLOSED", NULL },
+    { "A='open\n", "THE SINGLE QUOTE IS NEVER CLOSED", NULL },
+    { "A=two words\n", "UNEXPECTED 'w' AFTER THE VALUE", "'w'" },
+    { "export A=1\n", "EXPECTED '=' RIGHT AFTER THE NAME 'export'",
+      "'export'" },
+    { "1A=1\n", "IT IS NEITHER A COMMENT NOR NAME=VALUE", NULL },
+    { "A=1\r\n", "IT ENDS WITH A CARRIAGE RETURN", NULL },
+  };
+
+  pseudo_lang_speak(pool);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    ts_envfile_t *ef;
+    ts_error_t *err = ts_envfile_parse(&ef, "/etc/tessera/environment",
+                                       bad[i].text, strlen(bad[i].text),
+                                       pool);
+    const char *text, *leak;
+
+    cr_assert_not_null(err, "'%s' was accepted", bad[i].text);
+    text = ts_error_message(err, pool);
+    cr_assert(strstr(text, bad[i].want), "'%s' is not in: %s", bad[i].want,
+              text);
+    leak = pseudo_lang_leak(text, (const char *const[]){
+                            "/etc/tessera/environment", bad[i].value, NULL },
+                            pool);
+    cr_assert_null(leak, "'%s' is English in: %s", leak, text);
+    /* the log keeps English */
+    cr_assert(strstr(ts_error_text(err, pool), "is malformed: "));
+    ts_error_clear(err);
+  }
+}
+#endif

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "ts_passwd.h"
 
 ts_error_t *
@@ -55,7 +56,8 @@ load_license(ts_licensing_t *lc)
   return NULL;
 }
 
-/* The id of the license in force, for messages ("none" without one). */
+/* The id of the license in force, for messages (the log's "none"
+ * without one). */
 static const char *
 license_id(ts_licensing_t *lc, apr_pool_t *pool)
 {
@@ -65,6 +67,37 @@ license_id(ts_licensing_t *lc, apr_pool_t *pool)
   id = apr_pstrdup(pool, lc->license ? lc->license->id : "none");
   apr_thread_mutex_unlock(lc->lock);
   return id;
+}
+
+/* A reload's refusal: why the new license was refused (ERR) and what
+ * stays in force, one sentence in English for the log and one for
+ * people (ts_i18n.h), each quoting ERR's text in its language. */
+static ts_error_t *
+refusal(ts_licensing_t *lc, const ts_error_t *err, apr_pool_t *pool)
+{
+  const char *id = NULL, *en = ts_error_text(err, pool);
+  const char *local = ts_error_message(err, pool);
+  ts_error_t *refused;
+
+  apr_thread_mutex_lock(lc->lock);
+  if (lc->license)
+    id = apr_pstrdup(pool, lc->license->id);
+  apr_thread_mutex_unlock(lc->lock);
+  if (id) {
+    refused = ts_error_createf(ts_error_code(err), "%s; license %s stays "
+                               "in force", en, id);
+    local = apr_psprintf(pool, _("%s; license %s stays in force"), local,
+                         id);
+  }
+  else {
+    refused = ts_error_createf(ts_error_code(err), "%s; there is still no "
+                               "license in force", en);
+    local = apr_psprintf(pool, _("%s; there is still no license in force"),
+                         local);
+  }
+  if (refused->pool && ts_i18n_translating())   /* not out of memory */
+    refused->local = apr_pstrdup(refused->pool, local);
+  return refused;
 }
 
 ts_error_t *
@@ -79,7 +112,9 @@ ts_licensing_reload_license(ts_licensing_t *lc, const char *who)
   err = load_license(lc);
   apr_thread_mutex_lock(lc->lock);
   lc->reloads++;
-  apr_cpystrn(lc->reload_error, err ? ts_error_text(err, scratch) : "",
+  /* why, for people: /v1/status says it to `tessera-admin license
+   * import` */
+  apr_cpystrn(lc->reload_error, err ? ts_error_message(err, scratch) : "",
               sizeof(lc->reload_error));
   apr_thread_mutex_unlock(lc->lock);
   apr_thread_mutex_unlock(lc->reload_lock);
@@ -91,9 +126,7 @@ ts_licensing_reload_license(ts_licensing_t *lc, const char *who)
                "refused; the previous one stays in force (license %s; %s)",
                license_id(lc, scratch), who);
   ts_log_error(lc->log, TS_LOG_ERROR, err, context);
-  refused = ts_error_createf(ts_error_code(err), "%s; license %s stays in "
-                             "force", ts_error_text(err, scratch),
-                             license_id(lc, scratch));
+  refused = refusal(lc, err, scratch);
   ts_error_clear(err);
   apr_pool_destroy(scratch);
   return refused;
@@ -232,8 +265,8 @@ ts_licensing_products(ts_licensing_t *lc)
     if (err) {
       apr_pool_t *scratch;
       apr_pool_create(&scratch, NULL);
-      json_object_set_new(p, "error", json_string(ts_error_text(err,
-                                                                scratch)));
+      json_object_set_new(p, "error", json_string(ts_error_message(err,
+                                                                   scratch)));
       apr_pool_destroy(scratch);
       count_failed(lc, name, err);
       ts_error_clear(err);
@@ -257,15 +290,15 @@ ts_licensing_authorize(ts_http_reply_t *reply, ts_licensing_t *lc,
   if (!err)
     return who;
   if (ts_error_code(err) == TS_ECONFIG)
-    ts_http_reply_error(reply, 403, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 403, ts_error_message(err, pool), pool);
   else if (ts_error_code(err) == TS_EUNAVAIL) {
     /* throttled: counted for /metrics, not logged (a flood would fill
      * the log) */
-    ts_http_reply_error(reply, 429, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 429, ts_error_message(err, pool), pool);
     reply->retry_after = retry_after;
   }
   else {
-    ts_http_reply_error(reply, 401, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 401, ts_error_message(err, pool), pool);
     reply->www_authenticate = "Basic realm=\"Tessera license server\"";
     /* the text names who the client said it was: quoted */
     ts_log(lc->log, TS_LOG_WARNING, "refused an administrator's request "

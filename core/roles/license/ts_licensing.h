@@ -65,8 +65,9 @@ typedef struct ts_licensing_t {
   apr_thread_mutex_t *reload_lock;  /* one reload at a time (HUP and
                                        POST /v1/license/reload) */
   apr_uint64_t reloads;         /* license reloads so far (under LOCK) */
-  char reload_error[1024];      /* why the last one was refused; "" when
-                                   it was not (under LOCK) */
+  char reload_error[1024];      /* why the last one was refused, for
+                                   people (ts_error_message); "" when it
+                                   was not (under LOCK) */
   ts_bus_t *bus;                /* NULL: not connected (yet) */
   ts_store_t *sessions;      /* ts_licensing_sessions.c's alone */
   ts_registry_t *registry;
@@ -88,8 +89,9 @@ typedef struct ts_licensing_t {
 
 /* ---- ts_licensing.c ----------------------------------------------------- */
 
-/* What a license server without a valid license says (its log at start;
- * `tesserad license --check` fails with it). */
+/* What a license server without a valid license says in its log at
+ * start (`tesserad license --check` fails with the same words, in a
+ * sentence of their own: ts_role_license.c). */
 #define TS_LICENSING_NO_LICENSE \
   "no license in force, so no seats can be checked out; install one with " \
   "`tessera-admin license import FILE`"

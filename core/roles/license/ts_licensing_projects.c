@@ -27,6 +27,7 @@
 #include <apr_thread_proc.h>
 
 #include "ts_httpd.h"
+#include "ts_i18n.h"
 
 /* A project license server reports this often, and counts as up this
  * long after its last report. */
@@ -199,9 +200,10 @@ report(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                      &version, "host", &host, "port", &port)
       || !valid_version(version) || !ts_registry_valid_host(host)
       || port < 1024 || port > 64000) {
-    ts_http_reply_error(reply, 400, "the body must be {\"version\": \"##.#\""
-                        " (two digits, a dot, a digit), \"host\": a name or "
-                        "an address, \"port\": 1024..64000}", pool);
+    ts_http_reply_error(reply, 400, _("the body must be {\"version\": "
+                        "\"##.#\" (two digits, a dot, a digit), \"host\": a "
+                        "name or an address, \"port\": 1024..64000}"),
+                        pool);
     json_decref(j);
     return;
   }

@@ -33,6 +33,7 @@
 #include <apr_strings.h>
 
 #include "ts_file.h"
+#include "ts_i18n.h"
 #include "ts_store.h"
 #include "ts_token.h"
 
@@ -138,15 +139,16 @@ fields_fit(ts_http_reply_t *reply, json_t *j, const char *const *names,
     const char *bad = NULL;
 
     if (n > FIELD_MAX)
-      bad = apr_psprintf(pool, "is %lu bytes long; at most %d are allowed",
+      bad = apr_psprintf(pool, _("the field \"%s\" is %lu bytes long; at "
+                                 "most %d are allowed"), names[i],
                          (unsigned long)n, FIELD_MAX);
     for (size_t k = 0; no_controls && v && !bad && k < n; k++)
       if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
-        bad = apr_psprintf(pool, "has a control character (byte %lu); "
-                           "send it without", (unsigned long)k);
+        bad = apr_psprintf(pool, _("the field \"%s\" has a control "
+                                   "character (byte %lu); send it without"),
+                           names[i], (unsigned long)k);
     if (bad) {
-      ts_http_reply_error(reply, 400, apr_psprintf(pool, "the field \"%s\" "
-                          "%s", names[i], bad), pool);
+      ts_http_reply_error(reply, 400, bad, pool);
       return 0;
     }
   }
@@ -171,9 +173,9 @@ parse_checkout(ts_session_t *s, ts_http_reply_t *reply,
                      "s?s}", "product", &product, "user", &user, "host",
                      &host, "pid", &pid, "application", &app, "model_server",
                      &server)) {
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "the body must be "
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, _("the body must be "
       "{\"product\", \"user\", \"host\", \"pid\", \"application\"} and may "
-      "name the \"model_server\" the seat is used with: %s", jerr.text),
+      "name the \"model_server\" the seat is used with: %s"), jerr.text),
       pool);
     json_decref(j);
     return 0;
@@ -249,7 +251,7 @@ reply_refused(ts_http_reply_t *reply, deferred_t *d, ts_errcode_t code,
   ts_error_t *err = d->op.err;
 
   ts_http_reply_error(reply, ts_error_code(err) == code ? status : 500,
-                      ts_error_text(err, pool), pool);
+                      ts_error_message(err, pool), pool);
   if (ts_error_code(err) != code)
     ts_log_error(d->lc->log, TS_LOG_ERROR, err, what);
   ts_error_clear(err);
@@ -291,15 +293,15 @@ checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     return;
   err = ts_token_new(&d->token, &d->op.token, pool);
   if (err) {
-    ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 500, ts_error_message(err, pool), pool);
     ts_log_error(lc->log, TS_LOG_ERROR, err, "checkout");
     ts_error_clear(err);
     return;
   }
   if (s->server && !ts_registry_is_up(lc->registry, s->server)) {
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server '%s' "
-                        "is not registered or is gone; see GET "
-                        "/v1/model-servers", s->server), pool);
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, _("model server "
+                        "'%s' is not registered or is gone; see GET "
+                        "/v1/model-servers"), s->server), pool);
     return;
   }
   d->op.seats = ts_licensing_seats_of(lc, s->product);
@@ -307,12 +309,13 @@ checkout(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     ts_licensing_count_denial(lc, s->product, d->op.seats);
     ts_http_reply_error(reply, d->op.seats == -1 ? 404 : 503,
       d->op.seats == -1
-      ? apr_psprintf(pool, "unknown product '%s': the license does not name "
-                     "it", s->product)
-      : d->op.seats == -2 ? "no license in force: install one with "
-                            "`tessera-admin license import FILE`"
-                    : apr_psprintf(pool, "the license for product '%s' has "
-                                   "expired", s->product), pool);
+      ? apr_psprintf(pool, _("unknown product '%s': the license does not "
+                             "name it"), s->product)
+      : d->op.seats == -2 ? _("no license in force: install one with "
+                              "`tessera-admin license import FILE`")
+                    : apr_psprintf(pool, _("the license for product '%s' "
+                                           "has expired"), s->product),
+      pool);
     return;
   }
   submit(d, req, checkout_done, pool);
@@ -343,16 +346,16 @@ list(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
       || (after && (!*after || strlen(after) > 64
                     || strspn(after, "0123456789abcdef") != strlen(after)))) {
     json_decref(arr);
-    ts_http_reply_error(reply, 400, apr_psprintf(pool, "GET /v1/sessions "
+    ts_http_reply_error(reply, 400, apr_psprintf(pool, _("GET /v1/sessions "
                         "takes ?limit=1..%d (default %d) and ?after= the "
-                        "\"next\" of the page before, a session id", PAGE_MAX,
-                        PAGE), pool);
+                        "\"next\" of the page before, a session id"),
+                        PAGE_MAX, PAGE), pool);
     return;
   }
   err = ts_store_list(&sessions, &next, lc->sessions, after, (int)limit,
                       pool);
   if (err) {
-    ts_http_reply_error(reply, 500, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 500, ts_error_message(err, pool), pool);
     ts_log_error(lc->log, TS_LOG_ERROR, err, "listing the sessions");
     ts_error_clear(err);
     json_decref(arr);
@@ -381,20 +384,26 @@ renew_done(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                      (json_int_t)apr_time_as_msec(d->op.expires)), pool);
 }
 
-/* The hash of the token REQ carries for ACT on session ID, or NULL when
- * it carries none and the reply says how to send it (401). */
+/* The hash of the token REQ carries for session ID, or NULL when it
+ * carries none and the reply says how to send it (401): for a heartbeat
+ * (HEARTBEAT) or the check-in. */
 static const char *
 presented_token(ts_http_reply_t *reply, const ts_http_request_t *req,
-                const char *act, const char *id, apr_pool_t *pool)
+                int heartbeat, const char *id, apr_pool_t *pool)
 {
   const char *token = ts_token_from_header(req->authorization);
 
   if (token)
     return ts_token_hash(token, pool);
-  ts_http_reply_error(reply, 401, apr_psprintf(pool, "%s of session %s "
-    "needs the session's token, which only its holder got from the "
-    "checkout (\"token\" in the answer to POST /v1/sessions): send it as "
-    "\"Authorization: " TS_TOKEN_SCHEME " <token>\"", act, id), pool);
+  /* the scheme is a word of the protocol */
+  ts_http_reply_error(reply, 401, apr_psprintf(pool, heartbeat
+    ? _("a heartbeat of session %s needs the session's token, which only "
+        "its holder got from the checkout (\"token\" in the answer to POST "
+        "/v1/sessions): send it as \"Authorization: %s <token>\"")
+    : _("the check-in of session %s needs the session's token, which only "
+        "its holder got from the checkout (\"token\" in the answer to POST "
+        "/v1/sessions): send it as \"Authorization: %s <token>\""), id,
+    TS_TOKEN_SCHEME), pool);
   reply->www_authenticate = TS_TOKEN_SCHEME " realm=\"Tessera sessions\"";
   return NULL;
 }
@@ -405,7 +414,7 @@ heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
 {
   deferred_t *d = deferred(baton, TS_STORE_RENEW, args[0], pool);
 
-  d->op.token = presented_token(reply, req, "a heartbeat", args[0], pool);
+  d->op.token = presented_token(reply, req, 1, args[0], pool);
   if (d->op.token)
     submit(d, req, renew_done, pool);
 }
@@ -432,7 +441,7 @@ checkin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   deferred_t *d = deferred(baton, TS_STORE_RELEASE, args[0], pool);
 
   d->op.event = "checkin";
-  d->op.token = presented_token(reply, req, "the check-in", args[0], pool);
+  d->op.token = presented_token(reply, req, 0, args[0], pool);
   if (d->op.token)
     submit(d, req, checkin_done, pool);
 }
@@ -476,8 +485,9 @@ force_release(ts_http_reply_t *reply, void *baton,
     return;
   if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s}", "reason", &reason)
       || !*reason) {
-    ts_http_reply_error(reply, 400, "say why: the body must be {\"reason\": "
-                        "\"...\"} (it goes to the audit log)", pool);
+    ts_http_reply_error(reply, 400, _("say why: the body must be "
+                        "{\"reason\": \"...\"} (it goes to the audit log)"),
+                        pool);
     json_decref(j);
     return;
   }

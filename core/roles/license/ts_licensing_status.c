@@ -19,6 +19,7 @@
 
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "ts_passwd.h"
 #include "tsp.h"
 
@@ -68,11 +69,12 @@ admin(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   (void)req;
   (void)args;
   ts_http_reply_json(reply, 200, json_pack("{s:b, s:s}", "password_set",
-    set, "hint", set ? "requests that change things take the password "
-                       "with HTTP Basic authentication (curl -u name:pw)"
-                     : "the administrator's password is not set: set it "
-                       "on the license server machine with `tessera-admin "
-                       "license passwd`"), pool);
+    set, "hint", set ? _("requests that change things take the password "
+                         "with HTTP Basic authentication (curl -u "
+                         "name:pw)")
+                     : _("the administrator's password is not set: set it "
+                         "on the license server machine with "
+                         "`tessera-admin license passwd`")), pool);
 }
 
 static void
@@ -97,7 +99,8 @@ reload(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                 lc->license ? lc->license->licensee : NULL);
   apr_thread_mutex_unlock(lc->lock);
   if (err) {
-    json_object_set_new(j, "error", json_string(ts_error_text(err, pool)));
+    json_object_set_new(j, "error", json_string(ts_error_message(err,
+                                                                 pool)));
     ts_error_clear(err);
     ts_http_reply_json(reply, 422, j, pool);
     return;

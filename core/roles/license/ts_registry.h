@@ -126,8 +126,9 @@ void ts_registry_set_proxy(ts_registry_t *registry, const char *host,
 int ts_registry_remove_proxy(ts_registry_t *registry, const char *host);
 
 /* Whether REQ carries the server credential. If not, the reply says so
- * (401, naming the header and the credential's file) and it is logged
- * with WHAT ("registering a model server"). */
+ * in the language of people (401, naming the request's method and
+ * route, the header and the credential's file) and it is logged with
+ * WHAT, an English phrase for the log ("registering a model server"). */
 int ts_registry_authentic(ts_http_reply_t *reply, ts_registry_t *registry,
                           const ts_http_request_t *req, const char *what,
                           apr_pool_t *pool);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
+
 /* A name from the request's path as it may be shown in a message or a log
  * line: only when it is a valid host (or "host:port" id). */
 static const char *
@@ -24,25 +26,28 @@ ts_registry_authentic(ts_http_reply_t *reply, ts_registry_t *r,
 {
   const ts_registry_options_t *o = ts_registry_options(r);
   const char *file = ts_credential_file(o->credential);
+  const char *route = reply->route ? reply->route : req->url;
   int given = req->authorization
               && strncmp(req->authorization, TS_CREDENTIAL_SCHEME " ",
                          strlen(TS_CREDENTIAL_SCHEME) + 1) == 0;
 
   if (ts_credential_check_http(o->credential, req->authorization))
     return 1;
+  /* the answer names the request (WHAT is an English phrase, for the
+   * log); the scheme is a word of the protocol */
   ts_http_reply_error(reply, 401, given
-    ? apr_psprintf(pool, "%s: the token in \"Authorization: "
-                   TS_CREDENTIAL_SCHEME " <token>\" is not derived from "
-                   "this installation's server credential (%s on the "
-                   "license server's machine): copy that file to the "
-                   "server's INODIR, owner-only and owned by the account "
-                   "the server runs as", what, file)
-    : apr_psprintf(pool, "%s is for Tessera's servers only: send the "
-                   "header \"Authorization: " TS_CREDENTIAL_SCHEME
-                   " <token>\" with the token derived from the server "
-                   "credential %s (a server on another machine needs a "
-                   "copy of that file in its INODIR; `tessera-admin "
-                   "credential init` says how)", what, file), pool);
+    ? apr_psprintf(pool, _("%s %s: the token in \"Authorization: %s "
+                   "<token>\" is not derived from this installation's "
+                   "server credential (%s on the license server's "
+                   "machine): copy that file to the server's INODIR, "
+                   "owner-only and owned by the account the server runs "
+                   "as"), req->method, route, TS_CREDENTIAL_SCHEME, file)
+    : apr_psprintf(pool, _("%s %s is for Tessera's servers only: send the "
+                   "header \"Authorization: %s <token>\" with the token "
+                   "derived from the server credential %s (a server on "
+                   "another machine needs a copy of that file in its "
+                   "INODIR; `tessera-admin credential init` says how)"),
+                   req->method, route, TS_CREDENTIAL_SCHEME, file), pool);
   reply->www_authenticate = TS_CREDENTIAL_SCHEME " realm=\"Tessera "
                             "servers\"";
   ts_log(o->log, TS_LOG_WARNING, "refused %s from %s: %s", what,
@@ -65,8 +70,8 @@ parse_models(ts_model_server_t *ms, json_t *models, json_t *links,
   ms->links = apr_array_make(pool, 4, sizeof(const char *));
   json_array_foreach(models, i, v) {
     if (!ts_registry_valid_name(json_string_value(v)))
-      return apr_psprintf(pool, "models[%d] is not a valid model name "
-                          "(1..128 of A-Z a-z 0-9 . _ -)", (int)i);
+      return apr_psprintf(pool, _("models[%d] is not a valid model name "
+                          "(1..128 of A-Z a-z 0-9 . _ -)"), (int)i);
     APR_ARRAY_PUSH(ms->models, const char *) =
       apr_pstrdup(pool, json_string_value(v));
   }
@@ -77,9 +82,12 @@ parse_models(ts_model_server_t *ms, json_t *models, json_t *links,
         known |= json_is_string(v) && strcmp(APR_ARRAY_IDX(ms->models, k,
                    const char *), json_string_value(v)) == 0;
       if (!ts_registry_valid_name(key) || !known)
-        return apr_psprintf(pool, "the link '%s' must name one of this "
-                            "server's models", ts_registry_valid_name(key)
-                                               ? key : "(invalid)");
+        return ts_registry_valid_name(key)
+               ? apr_psprintf(pool, _("the link '%s' must name one of this "
+                                      "server's models"), key)
+               : _("a link with an invalid name: links are named 1..128 of "
+                   "A-Z a-z 0-9 . _ - and name one of this server's "
+                   "models");
       APR_ARRAY_PUSH(ms->links, const char *) = apr_pstrdup(pool, key);
       APR_ARRAY_PUSH(ms->links, const char *) =
         apr_pstrdup(pool, json_string_value(v));
@@ -100,15 +108,15 @@ parse_registration(ts_model_server_t *ms, json_t *j, apr_pool_t *pool)
                      "s:I, s:s}", "repository", &repo, "models", &models,
                      "links", &links, "host", &host, "port", &port, "pid",
                      &pid, "license_server", &ls))
-    return apr_psprintf(pool, "the body must be {\"repository\", "
+    return apr_psprintf(pool, _("the body must be {\"repository\", "
       "\"models\": [...], \"links\": {link: model} (optional), \"host\", "
-      "\"port\", \"pid\", \"license_server\"}: %s", jerr.text);
+      "\"port\", \"pid\", \"license_server\"}: %s"), jerr.text);
   if (!ts_registry_valid_name(repo) || !ts_registry_valid_host(host)
       || port < 1 || port > 65535 || !json_is_array(models)
       || json_array_size(models) == 0 || (links && !json_is_object(links)))
-    return "invalid registration: repository and model names are 1..128 "
-           "of A-Z a-z 0-9 . _ -, host a name or address, port 1..65535, "
-           "models a non-empty array, links an object";
+    return _("invalid registration: repository and model names are "
+             "1..128 of A-Z a-z 0-9 . _ -, host a name or address, port "
+             "1..65535, models a non-empty array, links an object");
   ms->repository = apr_pstrdup(pool, repo);
   ms->host = apr_pstrdup(pool, host);
   ms->license_server = apr_pstrdup(pool, ls);
@@ -144,7 +152,7 @@ do_register(ts_http_reply_t *reply, void *baton,
   }
   err = ts_registry_add(r, &ms, pool);
   if (err) {
-    ts_http_reply_error(reply, 400, ts_error_text(err, pool), pool);
+    ts_http_reply_error(reply, 400, ts_error_message(err, pool), pool);
     ts_error_clear(err);
     return;
   }
@@ -182,11 +190,12 @@ heartbeat(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     ts_http_reply_json(reply, 200, json_pack("{s:s, s:s}", "id", id,
                                              "state", "up"), pool);
   else
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
-                        "%s: register again with POST /v1/model-servers",
-                        ts_log_quote(id, TS_LOG_VALUE_MAX, pool),
-                        state == 0 ? "marked gone" : "not registered"),
-                        pool);
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, state == 0
+                        ? _("model server %s is marked gone: register again "
+                            "with POST /v1/model-servers")
+                        : _("model server %s is not registered: register "
+                            "again with POST /v1/model-servers"),
+                        ts_log_quote(id, TS_LOG_VALUE_MAX, pool)), pool);
 }
 
 static void
@@ -200,9 +209,9 @@ unregister(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                              "its seats)", shown(id)), pool))
     return;
   if (!ts_registry_remove(baton, id, pool))
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "model server %s is "
-                        "not registered", ts_log_quote(id, TS_LOG_VALUE_MAX,
-                                                       pool)), pool);
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, _("model server %s "
+                        "is not registered"), ts_log_quote(id,
+                        TS_LOG_VALUE_MAX, pool)), pool);
   else
     ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "id", id,
                                              "unregistered", 1), pool);
@@ -228,8 +237,8 @@ add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s:I}", "host", &host,
                      "port", &port) || !ts_registry_valid_host(host)
       || port < 1 || port > 65535) {
-    ts_http_reply_error(reply, 400, "the body must be {\"host\": name or "
-                        "address, \"port\": 1..65535}", pool);
+    ts_http_reply_error(reply, 400, _("the body must be {\"host\": name "
+                        "or address, \"port\": 1..65535}"), pool);
     json_decref(j);
     return;
   }
@@ -258,8 +267,12 @@ remove_proxy(ts_http_reply_t *reply, void *baton,
     return;
   if (!ts_registry_valid_host(host) || !ts_registry_remove_proxy(baton,
                                                                  host))
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "no proxy of host "
-                        "'%s' is registered", shown(host)), pool);
+    ts_http_reply_error(reply, 404, ts_registry_valid_host(host)
+                        ? apr_psprintf(pool, _("no proxy of host '%s' is "
+                                               "registered"), host)
+                        : _("no proxy of that host is registered: the "
+                            "host in the path is not a valid name or "
+                            "address"), pool);
   else
     ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "host", host,
                                              "unregistered", 1), pool);
@@ -276,12 +289,15 @@ ts_registry_reply_location(ts_http_reply_t *reply, ts_registry_t *r,
 
   if (!ts_registry_valid_name(name)
       || !ts_registry_find(&ms, &model, &proxy, r, name, pool)) {
-    ts_http_reply_error(reply, 404, apr_psprintf(pool, "no model server that "
-                        "is up offers a model or link named '%s'; see GET "
-                        "/v1/model-servers for what is registered",
-                        ts_registry_valid_name(name) ? name
-                                                     : "(invalid name)"),
-                        pool);
+    ts_http_reply_error(reply, 404, ts_registry_valid_name(name)
+                        ? apr_psprintf(pool, _("no model server that is up "
+                                               "offers a model or link named "
+                                               "'%s'; see GET "
+                                               "/v1/model-servers for what "
+                                               "is registered"), name)
+                        : _("no model server offers a model or link by that "
+                            "name: model and link names are 1..128 of A-Z "
+                            "a-z 0-9 . _ -"), pool);
     return;
   }
   j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "name", name, "model",

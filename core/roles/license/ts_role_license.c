@@ -151,7 +151,9 @@ check_license(ts_server_plan_t *plan, const ts_server_info_t *info,
   if (err) {
     ts_server_plan_add(plan, "license: none in force (%s)", path);
     plan->degraded = ts_error_wrapf(err, "the license server would start "
-                                    "with %s", TS_LICENSING_NO_LICENSE);
+                                    "with no license in force, so no seats "
+                                    "can be checked out; install one with "
+                                    "`tessera-admin license import FILE`");
     return;
   }
   for (int i = 0; i < lic->products->nelts; i++) {
