@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <apr_strings.h>
 
 /* Errors must be reportable when memory is short: if a pool cannot be had,
@@ -60,6 +61,18 @@ ts_error__createf(const char *file, long line, ts_errcode_t code,
   va_start(ap, fmt);
   err = create(file, line, code, apr_err, cause, fmt, ap);
   va_end(ap);
+  return err;
+}
+
+ts_error_t *
+ts_error_create_texts(ts_errcode_t code, const char *english,
+                      const char *local)
+{
+  ts_error_t *err = ts_error__createf(NULL, 0, code, 0, NULL, "%s", english);
+
+  if (err->pool && local && strcmp(local, english) != 0)   /* not the
+                                                     out-of-memory one */
+    err->local = apr_pstrdup(err->pool, local);
   return err;
 }
 

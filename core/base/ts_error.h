@@ -109,6 +109,13 @@ ts_error_t *ts_error__createf(const char *file, long line, ts_errcode_t code,
 ts_error_t *ts_error_vcreatef(ts_errcode_t code, const char *fmt,
                               va_list ap);
 
+/* An error (CODE) whose English text (for the log) and text for people
+ * (LOCAL, in the language of ts_i18n.h) were made apart: for a sentence
+ * that quotes other errors' texts, each in its own language, where a
+ * wrapped cause would not read well. */
+ts_error_t *ts_error_create_texts(ts_errcode_t code, const char *english,
+                                  const char *local);
+
 /* The code that decides this error's category: the outermost explicit code,
  * else one derived from the APR status, else TS_EINTERNAL. */
 ts_errcode_t ts_error_code(const ts_error_t *err);

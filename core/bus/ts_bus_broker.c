@@ -329,12 +329,10 @@ served_already(ts_error_t *why, const char *host, int port,
   "that server first, or, to run the bus as a service of its own beside " \
   "the license server, set <bus start=\"external\"/> in tessera.xml (the " \
   "license server then starts no broker and uses that bus)")
-  ts_error_t *err = ts_error_createf(TS_EUNAVAIL, SERVED, port, host,
-                                     ts_error_root_text(why, pool));
-
-  if (err->pool && ts_i18n_translating())   /* not out of memory */
-    err->local = apr_psprintf(err->pool, _(SERVED), port, host,
-                              ts_error_root_message(why, pool));
+  ts_error_t *err = ts_error_create_texts(TS_EUNAVAIL,
+    apr_psprintf(pool, SERVED, port, host, ts_error_root_text(why, pool)),
+    apr_psprintf(pool, _(SERVED), port, host,
+                 ts_error_root_message(why, pool)));
 #undef SERVED
   ts_error_clear(why);
   return err;

@@ -13,8 +13,10 @@ out=${2:?usage: extract.sh SOURCE_DIR OUT.pot}
 cd "$src"
 # function:argument that is a message, and whether it is a printf format
 keywords=(_ N_ ts_ntext:1,2 ts_error_createf:2 ts_error_aprf:2
-          ts_error_wrapf:2 TS_ERR_W:2 ts_doctor_add:6 admin_usage_error:2)
+          ts_error_wrapf:2 TS_ERR_W:2 ts_doctor_add:6 admin_usage_error:2
+          ts_error_wrap_codef:3)
 formats=(ts_error_createf:2 ts_error_aprf:2 ts_error_wrapf:2 TS_ERR_W:2
+         ts_error_wrap_codef:3
          ts_doctor_add:6 admin_usage_error:2 apr_psprintf:2
          apr_snprintf:3 printf:1 fprintf:2)
 args=(--language=C --from-code=UTF-8 --sort-by-file --add-location=file

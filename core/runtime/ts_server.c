@@ -31,19 +31,6 @@
 /* Below this much room a warning says to raise the limit. */
 #define LOW_ROOM 64
 
-/* An error (CODE) whose English text (for the log) and text for people
- * (ts_i18n.h) were made apart: for a sentence that quotes other errors'
- * texts, each in its own language, where a cause would not fit. */
-static ts_error_t *
-error_in_both(ts_errcode_t code, const char *english, const char *local)
-{
-  ts_error_t *err = ts_error_createf(code, "%s", english);
-
-  if (err->pool && ts_i18n_translating())   /* not the out-of-memory one */
-    err->local = apr_pstrdup(err->pool, local);
-  return err;
-}
-
 /* V's problem, in English (TEXT[0]) and for people (TEXT[1]): "INOHOST
  * 'x' from the user file: why", a sentence for each source. */
 static void
@@ -145,11 +132,11 @@ not_private(const char *inolic, const char *dir, ts_error_t *why,
 
   ts_error_clear(why);
   if (strcmp(dir, inolic) == 0)
-    return error_in_both(TS_ECONFIG, apr_psprintf(pool, NOT_PRIVATE, inolic,
+    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, NOT_PRIVATE, inolic,
                                                   en, who, fix),
                          apr_psprintf(pool, _(NOT_PRIVATE), inolic, local,
                                       who, fix));
-  return error_in_both(TS_ECONFIG, apr_psprintf(pool, SUB_NOT_PRIVATE, inolic,
+  return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, SUB_NOT_PRIVATE, inolic,
                                                 dir, en, who, fix),
                        apr_psprintf(pool, _(SUB_NOT_PRIVATE), inolic, dir,
                                     local, who, fix));
@@ -245,7 +232,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
 #define INVALID_SETTINGS N_("invalid settings: %s; fix with " \
                              "`tessera-admin env set NAME VALUE`")
   if (problems_of(problems, settings, pool))
-    return error_in_both(TS_ECONFIG, apr_psprintf(pool, INVALID_SETTINGS,
+    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, INVALID_SETTINGS,
                                                   problems[0]),
                          apr_psprintf(pool, _(INVALID_SETTINGS),
                                       problems[1]));
@@ -442,7 +429,7 @@ recheck_settings(ts_server_t *server, apr_pool_t *scratch_pool)
 #define INVALID_NOW N_("the settings are invalid now: %s; the %s server " \
   "keeps those it started with; fix with `tessera-admin env set NAME VALUE`")
   if (problems_of(problems, now, scratch_pool))
-    return error_in_both(TS_ECONFIG, apr_psprintf(scratch_pool, INVALID_NOW,
+    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(scratch_pool, INVALID_NOW,
                                                   problems[0],
                                                   info->role->name),
                          apr_psprintf(scratch_pool, _(INVALID_NOW),

@@ -63,9 +63,7 @@ fail_batch(ts_store_op_t **ops, int n, const ts_error_t *err,
 
   for (int i = 0; i < n; i++) {
     ts_error_clear(ops[i]->err);
-    ops[i]->err = ts_error_createf(ts_error_code(err), "%s", text);
-    if (ops[i]->err->pool && strcmp(local, text) != 0)
-      ops[i]->err->local = apr_pstrdup(ops[i]->err->pool, local);
+    ops[i]->err = ts_error_create_texts(ts_error_code(err), text, local);
   }
 }
 

@@ -77,27 +77,18 @@ refusal(ts_licensing_t *lc, const ts_error_t *err, apr_pool_t *pool)
 {
   const char *id = NULL, *en = ts_error_text(err, pool);
   const char *local = ts_error_message(err, pool);
-  ts_error_t *refused;
 
   apr_thread_mutex_lock(lc->lock);
   if (lc->license)
     id = apr_pstrdup(pool, lc->license->id);
   apr_thread_mutex_unlock(lc->lock);
-  if (id) {
-    refused = ts_error_createf(ts_error_code(err), "%s; license %s stays "
-                               "in force", en, id);
-    local = apr_psprintf(pool, _("%s; license %s stays in force"), local,
-                         id);
-  }
-  else {
-    refused = ts_error_createf(ts_error_code(err), "%s; there is still no "
-                               "license in force", en);
-    local = apr_psprintf(pool, _("%s; there is still no license in force"),
-                         local);
-  }
-  if (refused->pool && ts_i18n_translating())   /* not out of memory */
-    refused->local = apr_pstrdup(refused->pool, local);
-  return refused;
+  if (id)
+    return ts_error_create_texts(ts_error_code(err),
+      apr_psprintf(pool, "%s; license %s stays in force", en, id),
+      apr_psprintf(pool, _("%s; license %s stays in force"), local, id));
+  return ts_error_create_texts(ts_error_code(err),
+    apr_psprintf(pool, "%s; there is still no license in force", en),
+    apr_psprintf(pool, _("%s; there is still no license in force"), local));
 }
 
 ts_error_t *
