@@ -55,10 +55,10 @@ ts_error_t *admin_http(int *status, const char **body, const char *host,
 ts_error_t *admin_password_header(const char **header, const char **as,
                                   int from_stdin, apr_pool_t *pool);
 
-/* The license server's answer CODE, BODY to an administrator's request
- * WHAT ("the release") as an error: 404 TS_ENOENT, 401 and 403 TS_EPERM,
- * else TS_EUNAVAIL, with the server's "error". */
-ts_error_t *admin_refused(int code, const char *body, const char *what);
+/* The license server's answer CODE, BODY refusing a request, as an error
+ * (404 TS_ENOENT, 401 and 403 TS_EPERM, else TS_EUNAVAIL) with the
+ * server's "error"; the caller wraps it saying what was refused. */
+ts_error_t *admin_refused(int code, const char *body);
 
 /* Every live session of the license server on HOST:PORT, page by page,
  * as one JSON array (*SESSIONS, a new reference). */
@@ -72,6 +72,19 @@ ts_error_t *admin_getopt_init(apr_getopt_t **os, admin_ctx_t *ctx,
                               int argc, const char *const *argv);
 ts_error_t *admin_usage_error(const char *usage, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
+
+/* FMT, a literal marked N_(), in English (LOCAL 0) or in the language
+ * spoken (LOCAL 1): for a text made in both languages where an argument
+ * differs by language (admin_error_texts). */
+#define ADMIN_TEXT(local, fmt) ((local) ? _(fmt) : (fmt))
+
+/* An error of CODE saying ENGLISH, and LOCAL to people; after FIRST's text
+ * and a new line when FIRST is given (FIRST is cleared). */
+ts_error_t *admin_error_texts(ts_errcode_t code, ts_error_t *first,
+                              const char *english, const char *local);
+
+/* SOURCE as a label for people ("user file", ...), in their language. */
+const char *admin_source_label(tsp_source_t source);
 
 /* Open the settings store (ts_settings_open_store). */
 ts_error_t *admin_open_store(tsp_settings_t **store, apr_pool_t *pool);

@@ -9,7 +9,7 @@
 #include "ts_doctor.h"
 #include "ts_project.h"
 
-static const char usage[] =
+static const char usage[] = N_(
   "usage: tessera-admin doctor [--json] [--fix [--yes]] [--connections N]\n"
   "                            [--account NAME]\n"
   "\n"
@@ -32,14 +32,14 @@ static const char usage[] =
   "                   account (repeat for several; needs root on Linux);\n"
   "                   the first is the service account whose stale queues\n"
   "                   --fix removes (default tessera)\n"
-  "  --json           machine-readable output\n";
+  "  --json           machine-readable output\n");
 
-static const char project_usage[] =
+static const char project_usage[] = N_(
   "usage: tessera-admin project init [--name NAME]\n"
   "\n"
   "Give INOPRJ its identity, <NAME>.inoprj.uuid (NAME defaults to the\n"
   "directory's name), and create ivm/logs. Does nothing to a directory\n"
-  "that has a uuid file already.\n";
+  "that has a uuid file already.\n");
 
 static void
 print_human(const ts_doctor_t *doc)
@@ -53,11 +53,12 @@ print_human(const ts_doctor_t *doc)
       if (f->severity != order[o])
         continue;
       if (!shown++)
-        printf("%s%s:\n", o ? "\n" : "", order[o] == TS_SEV_ERROR ? "errors"
-               : order[o] == TS_SEV_WARNING ? "warnings" : "info");
-      printf("  [%s] %s\n", f->check, f->message);
-      if (f->fix)
-        printf("      fix: %s\n", f->fix);
+        printf("%s%s\n", o ? "\n" : "", order[o] == TS_SEV_ERROR
+               ? _("errors:") : order[o] == TS_SEV_WARNING ? _("warnings:")
+               : _("info:"));
+      printf("  [%s] %s\n", f->check, f->local);
+      if (f->fix_local)
+        printf(_("      fix: %s\n"), f->fix_local);
     }
   }
 }
@@ -107,11 +108,13 @@ queue_owner(const char **account, apr_pool_t *pool)
     return NULL;
   }
   if (*account) {
+    /* the reason inside the sentence is for people: only tessera-admin
+     * runs this, and prints the error's text in their language */
     ts_error_t *refusal = ts_error_createf(TS_EINVAL, "doctor --fix would "
       "remove the stale message queues of the account %s (the first "
       "--account), but %s; nothing was checked or changed. Name the account "
       "Tessera's servers run as first (`tessera`, which `tessera-admin "
-      "service install` creates)", *account, ts_error_text(err, pool));
+      "service install` creates)", *account, ts_error_message(err, pool));
     ts_error_clear(err);
     return refusal;
   }
@@ -130,24 +133,33 @@ report(const ts_doctor_t *doc, int json, apr_pool_t *pool)
     admin_print_json(as_json(doc, errors, warnings));
   else {
     print_human(doc);
-    printf("\n%d error%s, %d warning%s", errors, errors == 1 ? "" : "s",
-           warnings, warnings == 1 ? "" : "s");
+    printf(ts_ntext("\n%d error", "\n%d errors", errors), errors);
+    printf(ts_ntext(", %d warning", ", %d warnings", warnings), warnings);
     if (doc->unchecked)
-      printf("; INOPRJ was not checked as %s",
+      printf(_("; INOPRJ was not checked as %s"),
              apr_array_pstrcat(pool, doc->unchecked, ','));
-    printf("\n");
+    putchar('\n');
   }
   /* errors first: what was found matters more than what was not looked
    * at */
   return errors ? TS_EX_CONFIG : doc->unchecked_status;
 }
 
+/* Ask whether to apply the safe fixes (removing the stale queues of
+ * ACCOUNT, unless NULL). */
 static int
-confirm(const char *question)
+confirm_fixes(const char *account)
 {
   char answer[16];
 
-  printf("%s [y/N] ", question);
+  if (account)
+    printf(_("Apply the safe fixes: give INOPRJ its identity and ivm/logs "
+             "where they are missing, and remove the stale message queues "
+             "of the account '%s'?"), account);
+  else
+    fputs(_("Apply the safe fixes: give INOPRJ its identity and ivm/logs "
+            "where they are missing?"), stdout);
+  fputs(" [y/N] ", stdout);   /* the answer is read as y or n */
   fflush(stdout);
   if (!fgets(answer, sizeof(answer), stdin))
     return 0;
@@ -177,7 +189,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
     switch (ch) {
-    case 'h': fputs(usage, stdout); return NULL;
+    case 'h': fputs(_(usage), stdout); return NULL;
     case 'j': json = 1; break;
     case 'f': fix = 1; break;
     case 'y': yes = 1; break;
@@ -203,13 +215,7 @@ admin_cmd_doctor(admin_ctx_t *ctx)
     TS_ERR(queue_owner(&account, ctx->pool));
   else if (!account)
     account = tsp_service_account();
-  if (fix && !yes
-      && !confirm(apr_psprintf(ctx->pool, "Apply the safe fixes: give INOPRJ "
-                               "its identity and ivm/logs where they are "
-                               "missing%s%s%s?", account ? ", and remove "
-                               "the stale message queues of the account '"
-                               : "", account ? account : "",
-                               account ? "'" : "")))
+  if (fix && !yes && !confirm_fixes(account))
     fix = 0;
   TS_ERR(admin_open_store(&store, ctx->pool));
   TS_ERR(ts_settings_resolve(&doc.settings, store, ctx->pool, ctx->pool));
@@ -255,7 +261,7 @@ admin_cmd_project(admin_ctx_t *ctx)
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
     if (ch == 'h') {
-      fputs(project_usage, stdout);
+      fputs(_(project_usage), stdout);
       return NULL;
     }
     name = arg;
@@ -272,7 +278,7 @@ admin_cmd_project(admin_ctx_t *ctx)
                             v->value, v->problem);
   prj = v->value;
   TS_ERR(ts_project_init(&path, prj, name, ctx->pool));
-  printf("%s identifies the project directory %s; %s/ivm/logs exists\n",
+  printf(_("%s identifies the project directory %s; %s/ivm/logs exists\n"),
          path, prj, prj);
   return NULL;
 }

@@ -12,17 +12,19 @@
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "ts_doctor.h"
 #include "ts_ports.h"
 #include "ts_settings.h"
 
-static const char synopsis[] =
+/* (the hint in parentheses last: --help shows the lines before it) */
+static const char synopsis[] = N_(
   "usage: tessera-admin env show [--json]\n"
   "       tessera-admin env get NAME [--json]\n"
   "       tessera-admin env set NAME VALUE [--scope user|all] [--json]\n"
   "       tessera-admin env unset NAME [--scope user|all] [--json]\n"
-  "(`tessera-admin env --help` explains more)";
+  "(`tessera-admin env --help` explains more)");
 
-static const char usage[] =
+static const char usage[] = N_(
   "\n"
   "Show and change Tessera's architecture settings. The process\n"
   "environment overrides the current user's settings, which override the\n"
@@ -34,7 +36,7 @@ static const char usage[] =
   "                 rights); the default when run with them\n"
   "  --json         machine-readable output\n"
   "\n"
-  "settings:\n";
+  "settings:\n");
 
 typedef struct env_opts_t {
   int json;
@@ -49,14 +51,14 @@ full_usage(apr_pool_t *pool)
 {
   const ts_setting_def_t *defs;
   int n;
-  const char *text = apr_pstrndup(pool, synopsis, strrchr(synopsis, '(')
-                                  - synopsis);
+  const char *lines = _(synopsis), *hint = strrchr(lines, '(');
+  const char *text = hint ? apr_pstrndup(pool, lines, hint - lines) : lines;
 
-  text = apr_pstrcat(pool, text, usage, NULL);
+  text = apr_pstrcat(pool, text, _(usage), NULL);
   defs = ts_settings_schema(&n);
   for (int i = 0; i < n; i++)
     text = apr_psprintf(pool, "%s  %-13s %s\n", text, defs[i].name,
-                        defs[i].meaning);
+                        _(defs[i].meaning));
   return text;
 }
 
@@ -101,12 +103,6 @@ parse(env_opts_t *o, admin_ctx_t *ctx, int *help)
   return NULL;
 }
 
-static const char *
-scope_label(ts_scope_t scope)
-{
-  return scope == TS_SCOPE_ALL ? "all users" : "current user";
-}
-
 static json_t *
 value_json(const ts_setting_value_t *v, int port, apr_pool_t *pool)
 {
@@ -148,24 +144,27 @@ env_show(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o)
       "all", tsp_settings_location(store, TS_SCOPE_ALL)));
   }
   else {
-    printf("%-13s %-32s %s\n", "NAME", "VALUE", "SOURCE");
+    printf("%-13s %-32s %s\n", _("NAME"), _("VALUE"), _("SOURCE"));
     for (int i = 0; i < settings->values->nelts; i++) {
       const ts_setting_value_t *v = &APR_ARRAY_IDX(settings->values, i,
                                                    ts_setting_value_t);
       printf("%-13s %-32s %s%s%s%s\n", v->def->name,
-             v->value ? v->value : "(unset)", ts_source_name(v->source),
-             v->location ? " (" : "", v->location ? v->location : "",
-             v->location ? ")" : "");
+             v->value ? v->value : _("(unset)"),
+             admin_source_label(v->source), v->location ? " (" : "",
+             v->location ? v->location : "", v->location ? ")" : "");
       if (v->problem) {
-        printf("  ! invalid: %s\n", v->problem);
+        printf(_("  ! invalid: %s\n"), v->problem);
         problems++;
       }
     }
   }
   if (problems) {
-    fprintf(stderr, "tessera-admin: %d setting%s invalid; fix with "
-            "`tessera-admin env set NAME VALUE`\n", problems,
-            problems == 1 ? " is" : "s are");
+    fprintf(stderr, "%s: ", ctx->program);
+    fprintf(stderr, ts_ntext("%d setting is invalid; fix with "
+                             "`tessera-admin env set NAME VALUE`\n",
+                             "%d settings are invalid; fix with "
+                             "`tessera-admin env set NAME VALUE`\n",
+                             (unsigned long)problems), problems);
     ctx->exit_status = TS_EX_CONFIG;
   }
   return NULL;
@@ -191,8 +190,8 @@ env_get(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o)
   else if (v->value)
     printf("%s\n", v->value);
   if (v->problem) {
-    fprintf(stderr, "tessera-admin: invalid %s: %s\n", v->def->name,
-            v->problem);
+    fprintf(stderr, "%s: ", ctx->program);
+    fprintf(stderr, _("invalid %s: %s\n"), v->def->name, v->problem);
     ctx->exit_status = TS_EX_CONFIG;
   }
   return NULL;
@@ -225,34 +224,42 @@ explain(ts_error_t *err, const char *verb, const char *name,
         const char *value, ts_scope_t scope, apr_pool_t *pool)
 {
   const ts_setting_def_t *def = ts_settings_find(name);
-  const char *text;
+  const char *text[2], *example, *command;
 
   if (ts_error_code(err) == TS_EPERM && scope == TS_SCOPE_ALL) {
-    text = apr_psprintf(pool, "%s\n  the all-users settings need "
-      "administrator rights: run %s,\n  or keep the setting for yourself "
-      "with --scope user", ts_error_message(err, pool),
-      tsp_privileged_command(command_line(verb, name, value, scope, pool),
-                             pool));
-    ts_error_clear(err);
-    return ts_error_createf(TS_EPERM, "%s", text);
+    command = tsp_privileged_command(command_line(verb, name, value, scope,
+                                                  pool), pool);
+    for (int local = 0; local < 2; local++)
+      text[local] = apr_psprintf(pool, ADMIN_TEXT(local,
+        N_("  the all-users settings need administrator rights: run %s,\n"
+           "  or keep the setting for yourself with --scope user")),
+        command);
+    return admin_error_texts(TS_EPERM, err, text[0], text[1]);
   }
   if (ts_error_code(err) == TS_ECONFIG)
     /* a malformed settings file: its fault, not the value's (the error
      * names the file and the line) */
-    return ts_error_wrapf(err, "cannot %s %s: nothing was written; fix the "
-                          "stored settings first", verb, name);
-  if (ts_error_code(err) == TS_EINVAL && def) {
-    const char *example = def->example ? def->example
-                          : ts_settings_default(def, 0, pool);
-    text = apr_psprintf(pool, "%s\n  nothing was written.\n  format:  %s"
-                        "%s%s", ts_error_message(err, pool), def->format,
-                        example ? "\n  example: " : "",
-                        example ? command_line("set", name, example, scope,
-                                               pool) : "");
-    ts_error_clear(err);
-    return ts_error_createf(TS_EINVAL, "%s", text);
+    return ts_error_wrapf(err, strcmp(verb, "set") == 0
+                          ? N_("cannot set %s: nothing was written; fix the "
+                               "stored settings first")
+                          : N_("cannot unset %s: nothing was written; fix "
+                               "the stored settings first"), name);
+  if (ts_error_code(err) != TS_EINVAL || !def)
+    return err;
+  example = def->example ? def->example : ts_settings_default(def, 0, pool);
+  command = example ? command_line("set", name, example, scope, pool) : NULL;
+  for (int local = 0; local < 2; local++) {
+    /* the accepted form is the schema's text, in each language */
+    const char *format = local ? _(def->format) : def->format;
+    text[local] = command
+      ? apr_psprintf(pool, ADMIN_TEXT(local, N_("  nothing was written.\n"
+                                                "  format:  %s\n"
+                                                "  example: %s")),
+                     format, command)
+      : apr_psprintf(pool, ADMIN_TEXT(local, N_("  nothing was written.\n"
+                                                "  format:  %s")), format);
   }
-  return err;
+  return admin_error_texts(TS_EINVAL, err, text[0], text[1]);
 }
 
 /* The host part of an INOHOST value, or NULL when it is invalid. */
@@ -288,8 +295,31 @@ warn_model_range(const ts_settings_t *settings, apr_pool_t *pool)
                                                      "%d (the agent's port)",
                                                      a), a, a, p, pool);
   if (warning)
-    fprintf(stderr, "warning: %s, or leave INOAGENTPORT unset (p+3 = "
-            "%d)\n", warning, p + 3);
+    fprintf(stderr, _("warning: %s, or leave INOAGENTPORT unset (p+3 = "
+                      "%d)\n"), warning, p + 3);
+}
+
+/* V, just written to SCOPE, is still another value here: say where from
+ * and why. */
+static void
+note_precedence(const ts_setting_value_t *v, ts_scope_t scope,
+                apr_pool_t *pool)
+{
+  const char *from = ts_doctor_from_source(v, 1, pool);
+
+  if (!v->value)
+    fprintf(stderr, scope == TS_SCOPE_ALL
+            ? _("note: %s is still unset here, %s, which takes precedence "
+                "over the all users settings\n")
+            : _("note: %s is still unset here, %s, which takes precedence "
+                "over the current user settings\n"), v->def->name, from);
+  else
+    fprintf(stderr, scope == TS_SCOPE_ALL
+            ? _("note: %s is still %s here, %s, which takes precedence over "
+                "the all users settings\n")
+            : _("note: %s is still %s here, %s, which takes precedence over "
+                "the current user settings\n"), v->def->name, v->value,
+            from);
 }
 
 /* After a write: say what else the administrator should know. */
@@ -309,23 +339,20 @@ report_effect(tsp_settings_t *store, const char *name, const char *written,
   }
   v = ts_settings_get(settings, name);
   if (v->source != tsp_settings_source(scope) && written)
-    fprintf(stderr, "note: %s is still %s here, from the %s%s%s%s, which "
-            "takes precedence over the %s settings\n", name,
-            v->value ? v->value : "unset", ts_source_name(v->source),
-            v->location ? " (" : "", v->location ? v->location : "",
-            v->location ? ")" : "", scope_label(scope));
+    note_precedence(v, scope, pool);
   if ((v->value == NULL) != (old_value == NULL)
       || (v->value && old_value && strcmp(v->value, old_value) != 0))
     changed = 1;
   if (v->def->restart && changed)
-    fprintf(stderr, "restart after this change: %s\n", v->def->restart);
+    fprintf(stderr, _("restart after this change: %s\n"),
+            _(v->def->restart));
   old_host = host_of(old_value, pool);
   new_host = host_of(v->value, pool);
   if (changed && strcmp(name, "INOHOST") == 0 && old_host && new_host
       && strcmp(old_host, new_host) != 0)
-    fprintf(stderr, "note: the license server host changes from %s to %s: "
-            "a license bound to %s needs re-activation for %s\n", old_host,
-            new_host, old_host, new_host);
+    fprintf(stderr, _("note: the license server host changes from %s to "
+                      "%s: a license bound to %s needs re-activation for "
+                      "%s\n"), old_host, new_host, old_host, new_host);
   if (strcmp(name, "INOAGENTPORT") == 0 || strcmp(name, "INOHOST") == 0)
     warn_model_range(settings, pool);
 }
@@ -340,8 +367,9 @@ env_change(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o,
   int removed = 1;
 
   if (o->nargs != (set ? 2 : 1))
-    return admin_usage_error(synopsis, set ? "env set takes "
-                             "NAME and VALUE" : "env unset takes one NAME");
+    return admin_usage_error(synopsis, set ? N_("env set takes NAME and "
+                                                "VALUE")
+                                           : N_("env unset takes one NAME"));
   name = o->args[0];
   if (set)
     value = o->args[1];
@@ -365,14 +393,18 @@ env_change(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o,
                                tsp_settings_location(store, o->scope),
                                "changed", removed));
   else if (set)
-    printf("%s = %s written to %s (%s)\n", name, value,
-           tsp_settings_location(store, o->scope), scope_label(o->scope));
+    printf(o->scope == TS_SCOPE_ALL ? _("%s = %s written to %s (all users)\n")
+           : _("%s = %s written to %s (current user)\n"), name, value,
+           tsp_settings_location(store, o->scope));
   else if (removed)
-    printf("%s removed from %s (%s)\n", name,
-           tsp_settings_location(store, o->scope), scope_label(o->scope));
+    printf(o->scope == TS_SCOPE_ALL ? _("%s removed from %s (all users)\n")
+           : _("%s removed from %s (current user)\n"), name,
+           tsp_settings_location(store, o->scope));
   else
-    printf("%s is not set in %s (%s); nothing changed\n", name,
-           tsp_settings_location(store, o->scope), scope_label(o->scope));
+    printf(o->scope == TS_SCOPE_ALL
+           ? _("%s is not set in %s (all users); nothing changed\n")
+           : _("%s is not set in %s (current user); nothing changed\n"),
+           name, tsp_settings_location(store, o->scope));
   if (removed)
     report_effect(store, name, value, old_value, o->scope, ctx->pool);
   return NULL;

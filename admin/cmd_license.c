@@ -15,7 +15,7 @@
 #include "ts_passwd.h"
 #include "ts_settings.h"
 
-static const char usage[] =
+static const char usage[] = N_(
   "usage: tessera-admin license show [FILE] [--json]\n"
   "       tessera-admin license import FILE [--project ##.#]\n"
   "            [--password-stdin]\n"
@@ -42,7 +42,7 @@ static const char usage[] =
   "on the terminal, or one line from standard input with --stdin), stored\n"
   "as an Argon2id hash in INOLIC/admin.passwd; the server uses the new\n"
   "password at once. Requests that change things send it with HTTP Basic\n"
-  "authentication (curl -u <your name>:<password>).\n";
+  "authentication (curl -u <your name>:<password>).\n");
 
 typedef struct lic_opts_t {
   const char *host, *licensee, *key, *id, *out, *project;
@@ -164,19 +164,22 @@ show(admin_ctx_t *ctx, const lic_opts_t *o)
     admin_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s?}",
       "file", path, "id", lic->id, "issued", lic->issued, "licensee",
       lic->licensee, "host", lic->host, "products", products, "valid",
-      verdict == NULL, "problem",
-      verdict ? ts_error_message(verdict, ctx->pool) : NULL));
+      verdict == NULL, "problem",   /* for programs: English */
+      verdict ? ts_error_text(verdict, ctx->pool) : NULL));
   }
   else {
-    printf("license %s (%s)\n  licensee: %s\n  host:     %s\n  issued:   "
-           "%s\n", lic->id, path, lic->licensee, lic->host, lic->issued);
-    printf("  %-20s %6s  %s\n", "PRODUCT", "SEATS", "EXPIRES");
+    printf(_("license %s (%s)\n  licensee: %s\n  host:     %s\n  "
+             "issued:   %s\n"), lic->id, path, lic->licensee, lic->host,
+           lic->issued);
+    printf("  %-20s %6s  %s\n", _("PRODUCT"), _("SEATS"), _("EXPIRES"));
     for (int i = 0; i < lic->products->nelts; i++) {
       const ts_product_t *p = &APR_ARRAY_IDX(lic->products, i, ts_product_t);
-      printf("  %-20s %6ld  %s%s\n", p->name, p->seats, p->expires,
-             ts_product_expired(p, now) ? " (expired)" : "");
+      printf(ts_product_expired(p, now) ? _("  %-20s %6ld  %s (expired)\n")
+                                        : "  %-20s %6ld  %s\n",
+             p->name, p->seats, p->expires);
     }
-    printf("  state:    %s\n", verdict ? "INVALID" : "valid");
+    fputs(verdict ? _("  state:    INVALID\n") : _("  state:    valid\n"),
+          stdout);
   }
   return verdict;
 }
@@ -244,7 +247,9 @@ issue(admin_ctx_t *ctx, const lic_opts_t *o)
   {
     /* the result must pass our own schema */
     ts_license_t *check;
-    TS_ERR_W(ts_license_parse(&check, "the issued license", xml,
+    /* the name of the text in the parser's messages: for people (only
+     * tessera-admin runs this) */
+    TS_ERR_W(ts_license_parse(&check, _("the issued license"), xml,
                               strlen(xml), ctx->pool),
              "refusing to write a license that does not validate");
   }
@@ -271,7 +276,7 @@ keygen(admin_ctx_t *ctx, const lic_opts_t *o)
   pub = apr_pstrcat(ctx->pool, b64, "\n", NULL);
   TS_ERR(ts_file_replace(apr_pstrcat(ctx->pool, o->out, ".pub", NULL), pub,
                          strlen(pub), TS_FPROT_FILE, ctx->pool));
-  printf("%s.key (secret) and %s.pub written; public key %s\n", o->out,
+  printf(_("%s.key (secret) and %s.pub written; public key %s\n"), o->out,
          o->out, b64);
   return NULL;
 }
@@ -293,8 +298,8 @@ passwd(admin_ctx_t *ctx, const lic_opts_t *o)
   }
   else {
     apr_size_t n1 = sizeof(first), n2 = sizeof(second);
-    if (apr_password_get("new administrator's password: ", first, &n1)
-        || apr_password_get("the same again: ", second, &n2))
+    if (apr_password_get(_("new administrator's password: "), first, &n1)
+        || apr_password_get(_("the same again: "), second, &n2))
       return ts_error_createf(TS_EUSAGE, "cannot read a password from the "
                               "terminal; use --stdin in scripts");
     if (strcmp(first, second) != 0) {
@@ -308,7 +313,7 @@ passwd(admin_ctx_t *ctx, const lic_opts_t *o)
   sodium_memzero(first, sizeof(first));
   sodium_memzero(second, sizeof(second));
   TS_ERR(err);
-  printf("the administrator's password is set (Argon2id hash in %s)\n",
+  printf(_("the administrator's password is set (Argon2id hash in %s)\n"),
          path);
   return NULL;
 }
@@ -322,7 +327,7 @@ admin_cmd_license(admin_ctx_t *ctx)
 
   TS_ERR(parse(&o, &help, ctx));
   if (help) {
-    fputs(usage, stdout);
+    fputs(_(usage), stdout);
     return NULL;
   }
   if (o.nargs < 1)

@@ -40,7 +40,8 @@ typedef struct target_t {
   const char *dir, *path;       /* INOLIC (or its project's), the file */
   const char *project;          /* NULL: the main license server */
   int port;                     /* its port; 0: none configured */
-  const char *server;           /* "the license server on HOST port P" */
+  const char *server;           /* "the license server on HOST port P",
+                                   for people (see find_target) */
 } target_t;
 
 static ts_error_t *
@@ -73,9 +74,14 @@ find_target(target_t *t, const char *project, apr_pool_t *pool)
     t->port = p ? p->port : 0;
   }
   t->path = ts_path_join(t->dir, "tessera.lic", pool);
-  t->server = t->port ? apr_psprintf(pool, "the %slicense server on %s port "
-                                     "%d", project ? "project " : "",
-                                     t->host, t->port) : NULL;
+  /* The server as the subject of the messages about it: translated,
+   * which only tessera-admin, speaking to people, may do (an error's
+   * English text then holds it in their language). */
+  if (t->port)
+    t->server = apr_psprintf(pool, project
+                             ? _("the project license server on %s port %d")
+                             : _("the license server on %s port %d"),
+                             t->host, t->port);
   return NULL;
 }
 
@@ -113,11 +119,16 @@ server_status(json_t **status, const target_t *t, apr_pool_t *pool)
       || (t->project ? !project || strcmp(project, t->project) != 0
                      : project != NULL)) {
     json_decref(j);
+    if (!project)
+      return ts_error_createf(TS_ECONFIG, "%s port %d does not answer GET "
+                              "/v1/status as %s does (HTTP %d, no project): "
+                              "check INOHOST and tessera.xml; nothing was "
+                              "imported", t->host, t->port, t->server, code);
     return ts_error_createf(TS_ECONFIG, "%s port %d does not answer GET "
                             "/v1/status as %s does (HTTP %d, project %s): "
                             "check INOHOST and tessera.xml; nothing was "
                             "imported", t->host, t->port, t->server, code,
-                            project ? project : "none");
+                            project);
   }
   *status = j;
   return NULL;
@@ -146,7 +157,7 @@ products_text(json_t *j, apr_pool_t *pool)
   size_t i;
 
   json_array_foreach(json_object_get(j, "products"), i, p)
-    text = apr_psprintf(pool, "%s\n  %-20s %6ld seats to %s", text,
+    text = apr_psprintf(pool, _("%s\n  %-20s %6ld seats to %s"), text,
                         json_string_value(json_object_get(p, "name")),
                         (long)json_integer_value(json_object_get(p,
                                                                  "seats")),
@@ -165,11 +176,15 @@ judge(const target_t *t, const ts_license_t *lic, json_t *j,
   if (refused)
     return ts_error_createf(TS_EINVAL, "%s refused license %s: %s",
                             t->server, lic->id, refused);
-  if (!id || strcmp(id, lic->id) != 0)
+  if (!id)
+    return ts_error_createf(TS_EUNAVAIL, "%s read %s again but uses no "
+                            "license, not %s: was the file replaced "
+                            "meanwhile?", t->server, t->path, lic->id);
+  if (strcmp(id, lic->id) != 0)
     return ts_error_createf(TS_EUNAVAIL, "%s read %s again but uses license "
                             "%s, not %s: was the file replaced meanwhile?",
-                            t->server, t->path, id ? id : "none", lic->id);
-  printf("%s now uses license %s:%s\n", t->server, id,
+                            t->server, t->path, id, lic->id);
+  printf(_("%s now uses license %s:%s\n"), t->server, id,
          products_text(j, pool));
   return NULL;
 }
@@ -187,7 +202,8 @@ api_reload(const target_t *t, const ts_license_t *lic, const char *auth,
   TS_ERR(admin_http(&code, &body, t->host, t->port, "POST",
                     "/v1/license/reload", NULL, auth, pool));
   if (code != 200 && code != 422)
-    return admin_refused(code, body, "to read the license again");
+    return ts_error_wrapf(admin_refused(code, body), "%s refused to read "
+                          "the license again", t->server);
   j = json_loads(body, 0, NULL);
   err = judge(t, lic, j, code == 200 ? NULL
               : json_string_value(json_object_get(j, "error"))
@@ -298,6 +314,25 @@ tell_server(const target_t *t, const ts_license_t *lic, json_t *status,
   return api_reload(t, lic, auth, pool);
 }
 
+/* The server refused the license (ERR) and putting the earlier one back
+ * failed too (BACK): one error of both (they are cleared). */
+static ts_error_t *
+both_failed(ts_error_t *err, ts_error_t *back, apr_pool_t *pool)
+{
+  const char *text[2];
+  ts_errcode_t code = ts_error_code(err);
+
+  for (int local = 0; local < 2; local++)
+    text[local] = apr_psprintf(pool, ADMIN_TEXT(local,
+      N_("%s; and putting the earlier license back failed: %s (copy it "
+         "back by hand)")),
+      local ? ts_error_message(err, pool) : ts_error_text(err, pool),
+      local ? ts_error_message(back, pool) : ts_error_text(back, pool));
+  ts_error_clear(err);
+  ts_error_clear(back);
+  return admin_error_texts(code, NULL, text[0], text[1]);
+}
+
 ts_error_t *
 admin_license_import(admin_ctx_t *ctx, const char *file, const char *project,
                      int password_stdin)
@@ -343,27 +378,22 @@ admin_license_import(admin_ctx_t *ctx, const char *file, const char *project,
     err = tell_server(&t, lic, status, pid, auth, ctx->pool);
   json_decref(status);
   if (!err) {
-    printf("license %s for %s installed as %s\n", lic->id, lic->host,
+    printf(_("license %s for %s installed as %s\n"), lic->id, lic->host,
            t.path);
     if (!status)
-      printf(t.server ? "%s does not answer: the license takes effect when "
-                        "it starts\n"
-                      : "tessera.xml has no project license server %s yet: "
-                        "the license takes effect when one is configured "
-                        "and started\n", t.server ? t.server : project);
+      printf(t.server ? _("%s does not answer: the license takes effect "
+                          "when it starts\n")
+                      : _("tessera.xml has no project license server %s "
+                          "yet: the license takes effect when one is "
+                          "configured and started\n"),
+             t.server ? t.server : project);
     return NULL;
   }
   if (!status)
     return err;   /* nothing was written */
   back = take_back(&t, old, old_len, ctx->pool);
-  if (back) {
-    ts_error_t *both = ts_error_createf(ts_error_code(err), "%s; and "
-      "putting the earlier license back failed: %s (copy it back by hand)",
-      ts_error_text(err, ctx->pool), ts_error_text(back, ctx->pool));
-    ts_error_clear(err);
-    ts_error_clear(back);
-    return both;
-  }
+  if (back)
+    return both_failed(err, back, ctx->pool);
   return ts_error_wrapf(err, "license %s not imported (%s is as it was)",
                         lic->id, t.path);
 }

@@ -67,6 +67,21 @@ static const char usage[] =
   "                  beside tessera-admin)\n"
   "  --json          machine-readable status\n");
 
+/* A service's STATE (tsp_service_query) for people. */
+static const char *
+state_label(const char *state)
+{
+  static const char *const labels[] = {
+    N_("running"), N_("stopped"), N_("starting"), N_("stopping"),
+    N_("failed"), N_("not installed"), N_("paused"), NULL
+  };
+
+  for (int i = 0; labels[i]; i++)
+    if (strcmp(state, labels[i]) == 0)
+      return _(labels[i]);
+  return state;
+}
+
 static const char *
 find_tesserad(apr_pool_t *pool)
 {
@@ -155,7 +170,7 @@ admin_cmd_service(admin_ctx_t *ctx)
       admin_print_json(json_pack("{s:s, s:s, s:s}", "service", spec.name,
                                  "state", state, "detail", detail));
     else
-      printf("%s: %s\n", spec.name, state);
+      printf("%s: %s\n", spec.name, state_label(state));
     if (strcmp(state, "running") != 0)
       ctx->exit_status = TS_EX_UNAVAILABLE;
     return NULL;
@@ -165,7 +180,7 @@ admin_cmd_service(admin_ctx_t *ctx)
       "installations, and this user lacks the administrator rights they "
       "need.\n  For a current-user installation run the server yourself: "
       "`tesserad %s` (foreground) or `tesserad %s --daemon` (Linux, "
-      "detached).\n  To %s the service, run %s.", role, role, verb,
+      "detached).\n  For the service, run %s.", role, role,
       tsp_privileged_command(apr_psprintf(ctx->pool, "tessera-admin service"
                                           " %s %s", verb, role), ctx->pool));
   if (strcmp(verb, "install") == 0) {

@@ -130,7 +130,7 @@ admin_password_header(const char **header, const char **as,
   }
   else {
     apr_size_t n = sizeof(pw);
-    if (apr_password_get("license server administrator's password: ", pw,
+    if (apr_password_get(_("license server administrator's password: "), pw,
                          &n))
       return ts_error_createf(TS_EUSAGE, "cannot read a password from the "
                               "terminal; use --password-stdin in scripts");
@@ -146,15 +146,14 @@ admin_password_header(const char **header, const char **as,
 }
 
 ts_error_t *
-admin_refused(int code, const char *body, const char *what)
+admin_refused(int code, const char *body)
 {
   json_t *answer = json_loads(body, 0, NULL);
   const char *text = json_string_value(json_object_get(answer, "error"));
   ts_error_t *err = ts_error_createf(code == 404 ? TS_ENOENT
                                      : code == 401 || code == 403
                                        ? TS_EPERM : TS_EUNAVAIL,
-                                     "the license server refused %s (HTTP "
-                                     "%d): %s", what, code,
+                                     "HTTP %d: %s", code,
                                      text ? text : body);
 
   json_decref(answer);
@@ -186,7 +185,8 @@ release(admin_ctx_t *ctx, const char *host, int port, const char *id,
   free((void *)json);
   TS_ERR(err);
   if (code != 200)
-    return admin_refused(code, body, "the release");
+    return ts_error_wrapf(admin_refused(code, body), "the license server "
+                          "refused the release of session %s", id);
   printf(_("session %s released by %s (audited: %s)\n"), id, as, reason);
   return NULL;
 }

@@ -11,12 +11,12 @@
 #include "ts_httpd.h"
 #include "ts_settings.h"
 
-static const char usage[] =
+static const char usage[] = N_(
   "usage: tessera-admin status [--json]\n"
   "\n"
   "Ask the license server named by INOHOST for its health, its bus (p+1)\n"
   "and hub (p+2), license, seats, sessions, project license servers and\n"
-  "model servers. Exit 69 when it does not answer.\n";
+  "model servers. Exit 69 when it does not answer.\n");
 
 ts_error_t *
 admin_license_server(const char **host, int *port, apr_pool_t *pool)
@@ -55,6 +55,98 @@ http_get(const char **body, int *status, const char *host, int port,
   return admin_http(status, body, host, port, "GET", path, NULL, NULL, pool);
 }
 
+/* The license server on HOST:PORT, its bus and HUB, and the license in
+ * force, from its HEALTH and STATUS. */
+static void
+print_health(const char *host, int port, json_t *health, json_t *status,
+             json_t *hub)
+{
+  json_t *p;
+
+  /* seconds up: a long is enough (68 years) on Linux and Windows */
+  printf(_("license server %s port %d: %s (version %s, up %ld s)\n"), host,
+         port, json_string_value(json_object_get(health, "status")),
+         json_string_value(json_object_get(health, "version")),
+         (long)json_integer_value(json_object_get(health,
+                                                  "uptime_seconds")));
+  p = json_object_get(status, "bus");
+  if (json_is_true(json_object_get(p, "connected")))
+    printf(_("bus: port %d, connected\n"), port + 1);
+  else
+    printf(_("bus: port %d, NOT connected (is the bus running? "
+             "`tessera-admin service status bus`, or see the license "
+             "log)\n"), port + 1);
+  printf(_("hub: port %d, %s\n"), port + 2,
+         json_string_value(json_object_get(hub, "status")));
+  if (json_is_string(json_object_get(status, "license")))
+    printf(_("license: %s\n"),
+           json_string_value(json_object_get(status, "license")));
+  else
+    fputs(_("license: none in force (tessera-admin license import FILE)\n"),
+          stdout);
+}
+
+/* The products of STATUS with their seats in use. */
+static void
+print_products(json_t *status, apr_pool_t *pool)
+{
+  json_t *p;
+  size_t i;
+
+  printf("  %-20s %6s %6s  %s\n", _("PRODUCT"), _("USED"), _("SEATS"),
+         _("EXPIRES"));
+  json_array_foreach(json_object_get(status, "products"), i, p) {
+    json_t *used = json_object_get(p, "used");
+    printf("  %-20s %6s %6ld  %s\n",
+           json_string_value(json_object_get(p, "name")),
+           json_is_integer(used)
+           ? apr_ltoa(pool, (long)json_integer_value(used)) : "?",
+           (long)json_integer_value(json_object_get(p, "seats")),
+           json_string_value(json_object_get(p, "expires")));
+    if (!json_is_integer(used))
+      printf(_("    (the seats in use could not be counted: %s)\n"),
+             json_string_value(json_object_get(p, "error")));
+  }
+}
+
+/* The SESSIONS, and the project license servers and model servers of
+ * STATUS. */
+static void
+print_servers(json_t *status, json_t *sessions)
+{
+  json_t *p;
+  size_t i;
+
+  printf(_("sessions: %lu\n"), (unsigned long)json_array_size(sessions));
+  json_array_foreach(sessions, i, p)
+    printf(_("  %s  %-12s %s@%s pid %ld (%s)\n"),
+           json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "product")),
+           json_string_value(json_object_get(p, "user")),
+           json_string_value(json_object_get(p, "host")),
+           (long)json_integer_value(json_object_get(p, "pid")),
+           json_string_value(json_object_get(p, "application")));
+  printf(_("project license servers: %lu\n"),
+         (unsigned long)json_array_size(json_object_get(status, "projects")));
+  json_array_foreach(json_object_get(status, "projects"), i, p)
+    printf(_("  %-6s %s port %ld  %s\n"),
+           json_string_value(json_object_get(p, "version")),
+           json_string_value(json_object_get(p, "host")),
+           (long)json_integer_value(json_object_get(p, "port")),
+           json_string_value(json_object_get(p, "state")));
+  printf(_("model servers: %lu\n"), (unsigned long)json_array_size(
+         json_object_get(status, "model_servers")));
+  json_array_foreach(json_object_get(status, "model_servers"), i, p) {
+    size_t models = json_array_size(json_object_get(p, "models"));
+    printf(ts_ntext("  %-28s %-5s repository %s, %lu model\n",
+                    "  %-28s %-5s repository %s, %lu models\n", models),
+           json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "state")),
+           json_string_value(json_object_get(p, "repository")),
+           (unsigned long)models);
+  }
+}
+
 ts_error_t *
 admin_cmd_status(admin_ctx_t *ctx)
 {
@@ -66,14 +158,12 @@ admin_cmd_status(admin_ctx_t *ctx)
   int ch, json = 0, port, code;
   const char *arg, *host, *body;
   json_t *health, *status, *sessions, *hub = NULL;
-  size_t i;
-  json_t *p;
   ts_error_t *err;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
     if (ch == 'h') {
-      fputs(usage, stdout);
+      fputs(_(usage), stdout);
       return NULL;
     }
     json = 1;
@@ -97,9 +187,9 @@ admin_cmd_status(admin_ctx_t *ctx)
                     apr_time_from_sec(3), ctx->pool);
   if (!err && code == 200)
     hub = json_loads(body, 0, NULL);
-  if (!hub)
+  if (!hub)   /* for the JSON: English */
     hub = json_pack("{s:s, s:s}", "status", "down", "error", err
-                    ? ts_error_message(err, ctx->pool)
+                    ? ts_error_text(err, ctx->pool)
                     : apr_psprintf(ctx->pool, "HTTP %d", code));
   ts_error_clear(err);
   if (!health || !status || !sessions) {
@@ -118,65 +208,12 @@ admin_cmd_status(admin_ctx_t *ctx)
     json_decref(sessions);
     return NULL;
   }
-  /* APR's formatter: the same 64-bit conversions on Linux and Windows */
-  fputs(apr_psprintf(ctx->pool, "license server %s port %d: %s (version %s, "
-                     "up %" APR_INT64_T_FMT " s)\n", host, port,
-                     json_string_value(json_object_get(health, "status")),
-                     json_string_value(json_object_get(health, "version")),
-                     (apr_int64_t)json_integer_value(json_object_get(health,
-                                                     "uptime_seconds"))),
-        stdout);
-  p = json_object_get(status, "bus");
-  printf("bus: port %d, %s\n", port + 1,
-         json_is_true(json_object_get(p, "connected"))
-         ? "connected" : "NOT connected (is the bus running? `tessera-admin "
-                         "service status bus`, or see the license log)");
-  printf("hub: port %d, %s\n", port + 2,
-         json_string_value(json_object_get(hub, "status")));
-  printf("license: %s\n", json_is_string(json_object_get(status, "license"))
-         ? json_string_value(json_object_get(status, "license"))
-         : "none in force (tessera-admin license import FILE)");
-  printf("  %-20s %6s %6s  %s\n", "PRODUCT", "USED", "SEATS", "EXPIRES");
-  json_array_foreach(json_object_get(status, "products"), i, p) {
-    json_t *used = json_object_get(p, "used");
-    printf("  %-20s %6s %6ld  %s\n",
-           json_string_value(json_object_get(p, "name")),
-           json_is_integer(used)
-           ? apr_ltoa(ctx->pool, (long)json_integer_value(used)) : "?",
-           (long)json_integer_value(json_object_get(p, "seats")),
-           json_string_value(json_object_get(p, "expires")));
-    if (!json_is_integer(used))
-      printf("    (the seats in use could not be counted: %s)\n",
-             json_string_value(json_object_get(p, "error")));
-  }
-  printf("sessions: %lu\n", (unsigned long)json_array_size(sessions));
-  json_array_foreach(sessions, i, p)
-    printf("  %s  %-12s %s@%s pid %ld (%s)\n",
-           json_string_value(json_object_get(p, "id")),
-           json_string_value(json_object_get(p, "product")),
-           json_string_value(json_object_get(p, "user")),
-           json_string_value(json_object_get(p, "host")),
-           (long)json_integer_value(json_object_get(p, "pid")),
-           json_string_value(json_object_get(p, "application")));
-  printf("project license servers: %lu\n", (unsigned long)json_array_size(
-         json_object_get(status, "projects")));
-  json_array_foreach(json_object_get(status, "projects"), i, p)
-    printf("  %-6s %s port %ld  %s\n",
-           json_string_value(json_object_get(p, "version")),
-           json_string_value(json_object_get(p, "host")),
-           (long)json_integer_value(json_object_get(p, "port")),
-           json_string_value(json_object_get(p, "state")));
-  printf("model servers: %lu\n", (unsigned long)json_array_size(
-         json_object_get(status, "model_servers")));
-  json_array_foreach(json_object_get(status, "model_servers"), i, p)
-    printf("  %-28s %-5s repository %s, %lu models\n",
-           json_string_value(json_object_get(p, "id")),
-           json_string_value(json_object_get(p, "state")),
-           json_string_value(json_object_get(p, "repository")),
-           (unsigned long)json_array_size(json_object_get(p, "models")));
+  print_health(host, port, health, status, hub);
+  print_products(status, ctx->pool);
+  print_servers(status, sessions);
   if (json_is_false(json_object_get(status, "admin_password_set")))
-    printf("note: the administrator's password is not set; set it with "
-           "`tessera-admin license passwd`\n");
+    fputs(_("note: the administrator's password is not set; set it with "
+            "`tessera-admin license passwd`\n"), stdout);
   json_decref(health);
   json_decref(hub);
   json_decref(status);

@@ -58,7 +58,7 @@ dispatch(admin_ctx_t *ctx, int argc, const char *const *argv)
     return NULL;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    printf("tessera-admin %s\n", TS_VERSION);
+    printf("%s %s\n", ctx->program, TS_VERSION);
     return NULL;
   }
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -80,7 +80,7 @@ main(int argc, const char *const *argv)
   int status;
 
   if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
-    fputs("tessera-admin: cannot initialize APR\n", stderr);
+    fputs(_("tessera-admin: cannot initialize APR\n"), stderr);
     return TS_EX_OSERR;
   }
   ts_http_client_init();   /* before any thread */
@@ -88,10 +88,11 @@ main(int argc, const char *const *argv)
   ctx.program = "tessera-admin";
   warning = ts_settings_speak(ctx.pool);   /* INOLANG */
   if (warning)
-    fprintf(stderr, "tessera-admin: %s\n", warning);
+    fprintf(stderr, "%s: %s\n", ctx.program, warning);
   err = dispatch(&ctx, argc, argv);
   if (err) {
-    fprintf(stderr, "tessera-admin: %s\n", ts_error_message(err, ctx.pool));
+    fprintf(stderr, "%s: %s\n", ctx.program,
+            ts_error_message(err, ctx.pool));
 #ifndef NDEBUG
     for (ts_error_t *e = err; e; e = e->cause)
       if (e->file && getenv("TESSERA_DEBUG"))

@@ -39,6 +39,40 @@ admin_usage_error(const char *usage, const char *fmt, ...)
   return err;
 }
 
+ts_error_t *
+admin_error_texts(ts_errcode_t code, ts_error_t *first, const char *english,
+                  const char *local)
+{
+  ts_error_t *err = ts_error_createf(code, "%s", english);
+
+  if (err->pool) {   /* else out of memory: the static error */
+    err->local = apr_pstrdup(err->pool, local);
+    if (first) {
+      err->message = apr_pstrcat(err->pool, ts_error_text(first, err->pool),
+                                 "\n", english, NULL);
+      err->local = apr_pstrcat(err->pool, ts_error_message(first,
+                                                           err->pool),
+                               "\n", local, NULL);
+    }
+  }
+  ts_error_clear(first);
+  return err;
+}
+
+const char *
+admin_source_label(tsp_source_t source)
+{
+  switch (source) {
+  case TSP_SRC_DEFAULT:     return _("default");
+  case TSP_SRC_PROCESS_ENV: return _("process environment");
+  case TSP_SRC_USER_FILE:   return _("user file");
+  case TSP_SRC_SYSTEM_FILE: return _("system file");
+  case TSP_SRC_HKCU:
+  case TSP_SRC_HKLM:        break;   /* names */
+  }
+  return ts_source_name(source);
+}
+
 void
 admin_print_json(json_t *json)
 {

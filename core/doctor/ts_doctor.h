@@ -19,12 +19,17 @@ typedef enum ts_severity_t {
   TS_SEV_INFO
 } ts_severity_t;
 
+/* MESSAGE and FIX are English (for `doctor --json`, which is for
+ * programs); LOCAL and FIX_LOCAL are the same in the language of
+ * ts_i18n.h (INOLANG), for people. */
 typedef struct ts_finding_t {
   ts_severity_t severity;
   const char *check;     /* "network-drive", "ports", ... */
   const char *subject;   /* the path, port or value concerned */
   const char *message;   /* what is wrong (or fine) and why it matters */
   const char *fix;       /* the command or step that fixes it, or NULL */
+  const char *local;     /* MESSAGE for people */
+  const char *fix_local; /* FIX for people, or NULL */
 } ts_finding_t;
 
 typedef struct ts_doctor_t {
@@ -45,12 +50,44 @@ typedef struct ts_doctor_t {
   apr_pool_t *pool;
 } ts_doctor_t;
 
-void ts_doctor_add(ts_doctor_t *doc, ts_severity_t severity,
-                   const char *check, const char *subject, const char *fix,
-                   const char *fmt, ...)
+/* Add a finding whose message is FMT (English; the catalog has it,
+ * core/i18n/extract.sh) with its arguments, and whose fix is FIX: a
+ * literal marked N_(), a command without words to translate, or NULL.
+ * Both are also made in the language spoken: FMT and FIX translated, the
+ * arguments the same (so an argument is a name, a path or a number, never
+ * an English word). Returns the finding, valid until the next is added
+ * (for ts_doctor_fix()). */
+ts_finding_t *ts_doctor_add(ts_doctor_t *doc, ts_severity_t severity,
+                            const char *check, const char *subject,
+                            const char *fix, const char *fmt, ...)
   __attribute__((format(printf, 6, 7)));
 
+/* A finding whose message is ERR's (not cleared): its English text and
+ * its text for people (ts_error_text, ts_error_message). */
+ts_finding_t *ts_doctor_add_error(ts_doctor_t *doc, ts_severity_t severity,
+                                  const char *check, const char *subject,
+                                  const char *fix, const ts_error_t *err);
+
+/* A finding with its MESSAGE and LOCAL made by the caller (where an
+ * argument differs by language). */
+ts_finding_t *ts_doctor_add_texts(ts_doctor_t *doc, ts_severity_t severity,
+                                  const char *check, const char *subject,
+                                  const char *fix, const char *message,
+                                  const char *local);
+
+/* F's fix: FMT (a literal marked N_()) with its arguments, in English and
+ * translated. */
+void ts_doctor_fix(ts_doctor_t *doc, ts_finding_t *f, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+/* "error", "warning", "info": for programs (JSON), English. */
 const char *ts_severity_name(ts_severity_t severity);
+
+/* Where V came from, as a phrase for a sentence: "from the user file
+ * (PATH)", "from the process environment", ...; translated when LOCAL
+ * (then for people only). Also for tessera-admin's other commands. */
+const char *ts_doctor_from_source(const ts_setting_value_t *v, int local,
+                                  apr_pool_t *pool);
 
 /* The checks. Each adds findings and returns an error only when the check
  * itself could not run (which is reported as a finding by the caller). */

@@ -13,7 +13,7 @@
 /* One end of the twin setup as this machine sees it. */
 typedef struct place_t {
   const ts_endpoint_t *e;
-  const char *what;            /* "the twin peer", "backend 2" */
+  int backend;                 /* 1..3, or 0: the twin peer */
   apr_sockaddr_t *addresses;   /* NULL: does not resolve */
   int local;                   /* one of them is this machine's */
 } place_t;
@@ -21,15 +21,23 @@ typedef struct place_t {
 static void
 locate(place_t *p, ts_doctor_t *doc, const char *cfg_path)
 {
+  static const char fix[] = N_("write an IP address there, or make the "
+                               "name resolve (DNS or the hosts file) on "
+                               "every twin");
+
   if (apr_sockaddr_info_get(&p->addresses, p->e->address, APR_UNSPEC, 0, 0,
                             doc->pool) != APR_SUCCESS) {
     p->addresses = NULL;
-    ts_doctor_add(doc, TS_SEV_WARNING, "twin", p->e->address,
-                  "write an IP address there, or make the name resolve "
-                  "(DNS or the hosts file) on every twin",
-                  "%s %s (%s line %d) does not resolve on this machine, so "
-                  "the license server could not reach it", p->what,
-                  p->e->address, cfg_path, p->e->line);
+    if (p->backend)
+      ts_doctor_add(doc, TS_SEV_WARNING, "twin", p->e->address, fix,
+                    "backend %d %s (%s line %d) does not resolve on this "
+                    "machine, so the license server could not reach it",
+                    p->backend, p->e->address, cfg_path, p->e->line);
+    else
+      ts_doctor_add(doc, TS_SEV_WARNING, "twin", p->e->address, fix,
+                    "the twin peer %s (%s line %d) does not resolve on this "
+                    "machine, so the license server could not reach it",
+                    p->e->address, cfg_path, p->e->line);
     return;
   }
   for (apr_sockaddr_t *sa = p->addresses; sa && !p->local; sa = sa->next)
@@ -55,16 +63,16 @@ same_host(const place_t *a, const place_t *b)
 static void
 check_twin(ts_doctor_t *doc, const ts_config_t *cfg)
 {
-  place_t peer = { &cfg->twin->peer, "the twin peer", NULL, 0 };
+  place_t peer = { &cfg->twin->peer, 0, NULL, 0 };
   place_t be[3];
   int warned = 0;
 
   locate(&peer, doc, cfg->path);
   if (peer.local) {
     ts_doctor_add(doc, TS_SEV_WARNING, "twin", peer.e->address,
-                  "run the twin on another host (for virtual machines: on "
-                  "another physical host) and write its address into "
-                  "<peer address=...>",
+                  N_("run the twin on another host (for virtual machines: "
+                     "on another physical host) and write its address into "
+                     "<peer address=...>"),
                   "the twin peer %s:%d (%s line %d) is this host: when it "
                   "fails, both license-server fronts are gone and the "
                   "virtual IP has nowhere to go", peer.e->address,
@@ -73,7 +81,7 @@ check_twin(ts_doctor_t *doc, const ts_config_t *cfg)
   }
   for (int i = 0; i < 3; i++) {
     be[i].e = &cfg->twin->backends[i];
-    be[i].what = apr_psprintf(doc->pool, "backend %d", i + 1);
+    be[i].backend = i + 1;
     be[i].addresses = NULL;
     be[i].local = 0;
     locate(&be[i], doc, cfg->path);
@@ -83,14 +91,20 @@ check_twin(ts_doctor_t *doc, const ts_config_t *cfg)
     for (int j = i + 1; j < 3; j++)
       if (be[i].addresses && be[j].addresses && same_host(&be[i], &be[j])) {
         ts_doctor_add(doc, TS_SEV_WARNING, "twin", be[j].e->address,
-                      "move one of the two to a third host",
-                      "backends %d (%s:%d) and %d (%s:%d) in %s (lines %d "
-                      "and %d) run on one host%s: when it fails, two of the "
-                      "three are gone, the license state has no majority "
-                      "and refuses every checkout", i + 1, be[i].e->address,
-                      be[i].e->port, j + 1, be[j].e->address, be[j].e->port,
-                      cfg->path, be[i].e->line, be[j].e->line,
-                      be[i].local ? " (this one)" : "");
+                      N_("move one of the two to a third host"),
+                      be[i].local
+                      ? N_("backends %d (%s:%d) and %d (%s:%d) in %s (lines "
+                           "%d and %d) run on one host (this one): when it "
+                           "fails, two of the three are gone, the license "
+                           "state has no majority and refuses every "
+                           "checkout")
+                      : N_("backends %d (%s:%d) and %d (%s:%d) in %s (lines "
+                           "%d and %d) run on one host: when it fails, two "
+                           "of the three are gone, the license state has no "
+                           "majority and refuses every checkout"),
+                      i + 1, be[i].e->address, be[i].e->port, j + 1,
+                      be[j].e->address, be[j].e->port, cfg->path,
+                      be[i].e->line, be[j].e->line);
         warned = 1;
       }
   if (!warned)
@@ -120,17 +134,17 @@ ts_doctor_check_config(ts_doctor_t *doc)
     err = ts_config_check(cfg, p, doc->pool);
   }
   if (err) {
-    ts_doctor_add(doc, TS_SEV_ERROR, "configuration", path,
-                  "fix the file (blueprints: config/blueprints/), then "
-                  "`tesserad license --check`", "%s",
-                  ts_error_text(err, doc->pool));
+    ts_doctor_add_error(doc, TS_SEV_ERROR, "configuration", path,
+                        N_("fix the file (blueprints: config/blueprints/), "
+                           "then `tesserad license --check`"), err);
     ts_error_clear(err);
     return;
   }
-  ts_doctor_add(doc, TS_SEV_INFO, "configuration", path, NULL, "%s",
-                cfg->path ? "valid" : "absent: every default applies "
-                "(listen on every address, bus started by the license "
-                "server)");
+  ts_doctor_add(doc, TS_SEV_INFO, "configuration", path, NULL,
+                cfg->path ? N_("valid")
+                          : N_("absent: every default applies (listen on "
+                               "every address, bus started by the license "
+                               "server)"));
   for (int i = 0; i < cfg->projects->nelts; i++) {
     const ts_project_t *pr = &APR_ARRAY_IDX(cfg->projects, i, ts_project_t);
     const char *warning = ts_port_model_range_warning(
@@ -140,16 +154,16 @@ ts_doctor_check_config(ts_doctor_t *doc)
       doc->pool);
     if (warning)
       ts_doctor_add(doc, TS_SEV_WARNING, "configuration", pr->version,
-                    "move it in tessera.xml: <project version=... "
-                    "port=...>", "%s", warning);
+                    N_("move it in tessera.xml: <project version=... "
+                       "port=...>"), "%s", warning);
   }
   if (cfg->bus_start == TS_BUS_EXTERNAL)
     return;
   err = ts_bus_find_program(&program, cfg->bus_program, p + 1, doc->pool);
   if (err) {
-    ts_doctor_add(doc, TS_SEV_ERROR, "bus", cfg->bus_program,
-                  "apt-get install mosquitto (Windows: put mosquitto.exe on "
-                  "PATH)", "%s", ts_error_text(err, doc->pool));
+    ts_doctor_add_error(doc, TS_SEV_ERROR, "bus", cfg->bus_program,
+                        N_("apt-get install mosquitto (Windows: put "
+                           "mosquitto.exe on PATH)"), err);
     ts_error_clear(err);
   }
   else

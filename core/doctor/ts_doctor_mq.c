@@ -6,6 +6,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "ts_i18n.h"
 #include "tsp.h"
 
 #define MSGMNI_MIN 256
@@ -19,8 +20,8 @@ ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account)
   ts_error_t *err = tsp_msgqueues(&queues, &msgmni, doc->pool);
 
   if (err) {
-    ts_doctor_add(doc, TS_SEV_WARNING, "message-queues", "/proc/sysvipc/msg",
-                  NULL, "%s", ts_error_text(err, doc->pool));
+    ts_doctor_add_error(doc, TS_SEV_WARNING, "message-queues",
+                        "/proc/sysvipc/msg", NULL, err);
     ts_error_clear(err);
     return;
   }
@@ -36,39 +37,50 @@ ts_doctor_check_msgqueues(ts_doctor_t *doc, const char *account)
                   "message queues", msgmni, MSGMNI_MIN);
   ts_doctor_add(doc, TS_SEV_INFO, "message-queues",
                 apr_psprintf(doc->pool, "%d of %ld", queues->nelts, msgmni),
-                NULL, "%d message queue%s in use of at most %ld",
-                queues->nelts, queues->nelts == 1 ? "" : "s", msgmni);
+                NULL, queues->nelts == 1
+                      ? N_("%d message queue in use of at most %ld")
+                      : N_("%d message queues in use of at most %ld"),
+                queues->nelts, msgmni);
   for (int i = 0; i < queues->nelts; i++) {
     tsp_msgqueue_t *q = &APR_ARRAY_IDX(queues, i, tsp_msgqueue_t);
     int ours = account && strcmp(q->owner, account) == 0;
     const char *subject = apr_psprintf(doc->pool, "queue id %ld key 0x%08lx",
                                        q->id, (unsigned long)q->key);
+    ts_finding_t *f;
+
     if (!q->stale)
       continue;
     stale++;
     if (doc->fix && ours) {
       err = tsp_msgqueue_remove(q->id);
       if (err) {
-        ts_doctor_add(doc, TS_SEV_ERROR, "message-queues", subject, NULL,
-                      "%s", ts_error_text(err, doc->pool));
+        ts_doctor_add_error(doc, TS_SEV_ERROR, "message-queues", subject,
+                            NULL, err);
         ts_error_clear(err);
       }
       else
         ts_doctor_add(doc, TS_SEV_INFO, "message-queues", subject, NULL,
-                      "fixed: removed the stale queue (owner %s, %ld "
-                      "message%s)", q->owner, q->messages,
-                      q->messages == 1 ? "" : "s");
+                      q->messages == 1
+                      ? N_("fixed: removed the stale queue (owner %s, %ld "
+                           "message)")
+                      : N_("fixed: removed the stale queue (owner %s, %ld "
+                           "messages)"), q->owner, q->messages);
       continue;
     }
-    ts_doctor_add(doc, TS_SEV_WARNING, "message-queues", subject,
-                  ours ? "tessera-admin doctor --fix"
-                       : apr_psprintf(doc->pool, "ipcrm -q %ld (it belongs "
-                                      "to %s, not to Tessera: check first)",
-                                      q->id, q->owner),
-                  "stale message queue: owner %s, %ld message%s, its last "
-                  "sender (pid %ld) and receiver (pid %ld) are gone",
-                  q->owner, q->messages, q->messages == 1 ? "" : "s",
-                  q->last_sender, q->last_receiver);
+    f = ts_doctor_add(doc, TS_SEV_WARNING, "message-queues", subject,
+                      ours ? "tessera-admin doctor --fix" : NULL,
+                      q->messages == 1
+                      ? N_("stale message queue: owner %s, %ld message, its "
+                           "last sender (pid %ld) and receiver (pid %ld) are "
+                           "gone")
+                      : N_("stale message queue: owner %s, %ld messages, its "
+                           "last sender (pid %ld) and receiver (pid %ld) are "
+                           "gone"),
+                      q->owner, q->messages, q->last_sender,
+                      q->last_receiver);
+    if (!ours)
+      ts_doctor_fix(doc, f, N_("ipcrm -q %ld (it belongs to %s, not to "
+                               "Tessera: check first)"), q->id, q->owner);
   }
   (void)stale;
 }

@@ -64,12 +64,73 @@ check_agent_port(ts_doctor_t *doc, const char *agent, int p)
     apr_psprintf(doc->pool, "INOAGENTPORT %s (the agent's port)", agent),
     atoi(agent), atoi(agent), p, doc->pool);
 
-  if (warning)
-    ts_doctor_add(doc, TS_SEV_WARNING, "ports", agent,
-                  apr_psprintf(doc->pool, "tessera-admin env unset "
-                               "INOAGENTPORT (p+3 = %d), or tessera-admin "
-                               "env set INOAGENTPORT <port>", p + 3),
-                  "%s", warning);
+  if (warning) {
+    ts_finding_t *f = ts_doctor_add(doc, TS_SEV_WARNING, "ports", agent,
+                                    NULL, "%s", warning);
+    ts_doctor_fix(doc, f, N_("tessera-admin env unset INOAGENTPORT (p+3 = "
+                             "%d), or tessera-admin env set INOAGENTPORT "
+                             "<port>"), p + 3);
+  }
+}
+
+/* The model servers' range E, of which FREE_PORTS are free. */
+static void
+model_ports(ts_doctor_t *doc, const ts_port_entry_t *e, int free_ports)
+{
+  const char *range = apr_psprintf(doc->pool, "%d-%d", e->first, e->last);
+  int n = e->last - e->first + 1;
+  int time_wait = !tsp_services_refuse_remote_projects();   /* Linux */
+
+  ts_doctor_add(doc, free_ports ? TS_SEV_INFO : TS_SEV_WARNING, "ports",
+                range, free_ports ? NULL
+                : N_("stop what holds them, or move p with `tessera-admin "
+                     "env set INOHOST <host>.<port>`"),
+                free_ports == 1
+                ? (time_wait
+                   ? N_("%d of the %d model-server ports %s is free; Linux "
+                        "holds a closed port in TIME_WAIT for a while, so "
+                        "leave spare ports if model servers restart often")
+                   : N_("%d of the %d model-server ports %s is free"))
+                : (time_wait
+                   ? N_("%d of the %d model-server ports %s are free; Linux "
+                        "holds a closed port in TIME_WAIT for a while, so "
+                        "leave spare ports if model servers restart often")
+                   : N_("%d of the %d model-server ports %s are free")),
+                free_ports, n, e->offset);
+}
+
+/* The port of E, which is not free: held by the Tessera server ROLE (or
+ * NULL: by another program). E's component is a label from the port plan
+ * (core/config), shown translated to people. */
+static void
+port_held(ts_doctor_t *doc, const ts_port_entry_t *e, const char *role)
+{
+  const char *owner = tsp_port_owner(e->first, doc->pool), *text[2];
+  const char *port = apr_itoa(doc->pool, e->first);
+
+  for (int local = 0; local < 2; local++) {
+    const char *component = local ? _(e->component) : e->component;
+    if (role && owner)
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("port %d (%s, %s) is held by the Tessera %s server, %s")),
+        e->first, e->offset, component, role, owner);
+    else if (role)
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("port %d (%s, %s) is held by the Tessera %s server")),
+        e->first, e->offset, component, role);
+    else if (owner)
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("port %d (%s, the %s) is in use by %s, so the %s cannot start")),
+        e->first, e->offset, component, owner, component);
+    else
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("port %d (%s, the %s) is in use by another program, so the %s "
+           "cannot start")), e->first, e->offset, component, component);
+  }
+  ts_doctor_add_texts(doc, role ? TS_SEV_INFO : TS_SEV_ERROR, "ports", port,
+                      role ? NULL : N_("stop that program, or move p with "
+                                       "`tessera-admin env set INOHOST "
+                                       "<host>.<port>`"), text[0], text[1]);
 }
 
 void
@@ -87,8 +148,8 @@ ts_doctor_check_ports(ts_doctor_t *doc)
   err = ts_port_plan(&plan, p, agent ? atoi(agent) : p + 3,
                      TS_PLAN_DEFAULT_MODELS, doc->pool);
   if (err) {
-    ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool, p), NULL,
-                  "%s", ts_error_text(err, doc->pool));
+    ts_doctor_add_error(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool, p),
+                        NULL, err);
     ts_error_clear(err);
     return;
   }
@@ -97,39 +158,13 @@ ts_doctor_check_ports(ts_doctor_t *doc)
     if (e->first != e->last) {
       for (int port = e->first; port <= e->last; port++)
         free_models += port_free(port, doc->pool);
-      ts_doctor_add(doc, free_models ? TS_SEV_INFO : TS_SEV_WARNING, "ports",
-                    apr_psprintf(doc->pool, "%d-%d", e->first, e->last),
-                    free_models ? NULL : "stop what holds them, or move p "
-                    "with `tessera-admin env set INOHOST <host>.<port>`",
-                    "%d of the %d model-server ports %s %s free%s",
-                    free_models, e->last - e->first + 1, e->offset,
-                    free_models == 1 ? "is" : "are",
-                    tsp_services_refuse_remote_projects() ? ""
-                    : "; Linux holds a closed port in TIME_WAIT for a while, "
-                      "so leave spare ports if model servers restart often");
+      model_ports(doc, e, free_models);
       continue;
     }
     if (port_free(e->first, doc->pool))
       continue;
-    {
-      const char *role = e->first == p + 1 ? bus_on(e->first, doc->pool)
-                                           : tessera_role_on(e->first,
-                                                             doc->pool);
-      const char *owner = tsp_port_owner(e->first, doc->pool);
-      if (role)
-        ts_doctor_add(doc, TS_SEV_INFO, "ports", apr_itoa(doc->pool,
-                      e->first), NULL, "port %d (%s, %s) is held by the "
-                      "Tessera %s server%s%s", e->first, e->offset,
-                      e->component, role, owner ? ", " : "",
-                      owner ? owner : "");
-      else
-        ts_doctor_add(doc, TS_SEV_ERROR, "ports", apr_itoa(doc->pool,
-                      e->first),
-                      "stop that program, or move p with `tessera-admin env "
-                      "set INOHOST <host>.<port>`",
-                      "port %d (%s, the %s) is in use by %s, so the %s "
-                      "cannot start", e->first, e->offset, e->component,
-                      owner ? owner : "another program", e->component);
-    }
+    port_held(doc, e, e->first == p + 1 ? bus_on(e->first, doc->pool)
+                                        : tessera_role_on(e->first,
+                                                          doc->pool));
   }
 }

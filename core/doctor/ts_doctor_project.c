@@ -46,15 +46,17 @@ fix_project(ts_doctor_t *doc, const char *prj, apr_dir_t *dir)
     return;
   err = ts_project_init(&path, prj, NULL, doc->pool);
   if (err) {
-    ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, NULL, "could not fix "
-                  "INOPRJ %s: %s", prj, ts_error_text(err, doc->pool));
+    err = ts_error_wrapf(err, "could not fix INOPRJ %s", prj);
+    ts_doctor_add_error(doc, TS_SEV_ERROR, "project", prj, NULL, err);
     ts_error_clear(err);
-    return;
   }
-  ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "fixed: %s%s "
-                "exists (as `tessera-admin project init` makes it)",
-                uuids ? "" : apr_pstrcat(doc->pool, "created the identity ",
-                                         path, "; ", NULL), logs);
+  else if (uuids)
+    ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "fixed: %s exists "
+                  "(as `tessera-admin project init` makes it)", logs);
+  else
+    ts_doctor_add(doc, TS_SEV_INFO, "project", prj, NULL, "fixed: created "
+                  "the identity %s; %s exists (as `tessera-admin project "
+                  "init` makes it)", path, logs);
 }
 
 /* The identities (*.inoprj.uuid) in the listing DIR of PRJ: exactly one,
@@ -79,17 +81,17 @@ check_identity(const char **uuid_file, ts_doctor_t *doc, const char *prj,
     *uuid_file = path;
     err = ts_file_read_all(&text, &len, path, doc->pool);
     if (err) {
-      ts_doctor_add(doc, TS_SEV_ERROR, "project", path, NULL, "%s",
-                    ts_error_text(err, doc->pool));
+      ts_doctor_add_error(doc, TS_SEV_ERROR, "project", path, NULL, err);
       ts_error_clear(err);
     }
-    else if (!ts_project_uuid_valid(text))
-      ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
-                    apr_psprintf(doc->pool, "remove %s, then `%s`", path,
-                                 PROJECT_INIT),
-                    "%s does not hold a UUID (the project directory's "
-                    "identity, through which agents find out that they "
-                    "share it)", path);
+    else if (!ts_project_uuid_valid(text)) {
+      ts_finding_t *f = ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
+                                      NULL, "%s does not hold a UUID (the "
+                                      "project directory's identity, through "
+                                      "which agents find out that they share "
+                                      "it)", path);
+      ts_doctor_fix(doc, f, N_("remove %s, then `%s`"), path, PROJECT_INIT);
+    }
   }
   if (uuids == 0)
     ts_doctor_add(doc, TS_SEV_ERROR, "project", prj, PROJECT_INIT, "INOPRJ "
@@ -97,7 +99,7 @@ check_identity(const char **uuid_file, ts_doctor_t *doc, const char *prj,
                   "that they share it", prj);
   else if (uuids > 1)
     ts_doctor_add(doc, TS_SEV_ERROR, "project", prj,
-                  "keep one *.inoprj.uuid file and remove the others",
+                  N_("keep one *.inoprj.uuid file and remove the others"),
                   "INOPRJ %s has %d *.inoprj.uuid files; exactly one names "
                   "the project directory", prj, uuids);
 }
@@ -121,10 +123,10 @@ check_ivm(ts_doctor_t *doc, const char *prj)
     }
     err = probe_writable(path, doc->pool);
     if (err) {
-      ts_doctor_add(doc, TS_SEV_ERROR, "project", path,
-                    apr_psprintf(doc->pool, "chmod u+rwx %s (or give the "
-                                 "agents' account write access)", path),
-                    "%s", ts_error_text(err, doc->pool));
+      ts_finding_t *f = ts_doctor_add_error(doc, TS_SEV_ERROR, "project",
+                                            path, NULL, err);
+      ts_doctor_fix(doc, f, N_("chmod u+rwx %s (or give the agents' account "
+                               "write access)"), path);
       ts_error_clear(err);
     }
   }
@@ -147,7 +149,7 @@ ts_doctor_check_project(ts_doctor_t *doc)
   }
   if (fi.filetype != APR_DIR) {
     ts_doctor_add(doc, TS_SEV_ERROR, "project", prj,
-                  "tessera-admin env set INOPRJ <directory> --scope all",
+                  N_("tessera-admin env set INOPRJ <directory> --scope all"),
                   "INOPRJ %s is not a directory", prj);
     return;
   }
@@ -175,13 +177,14 @@ not_checked(ts_doctor_t *doc, const char *account, ts_error_t *err)
 {
   int perm = ts_error_code(err) == TS_EPERM;
 
-  ts_doctor_add(doc, TS_SEV_WARNING, "permissions", account,
-                perm ? apr_psprintf(doc->pool, "sudo tessera-admin doctor "
-                                    "--account %s", account)
-                     : "name an account of this machine (the agents' "
-                       "account here), or run the doctor where it exists",
-                "INOPRJ was NOT checked as the account %s: %s", account,
-                ts_error_text(err, doc->pool));
+  err = ts_error_wrapf(err, "INOPRJ was NOT checked as the account %s",
+                       account);
+  ts_doctor_add_error(doc, TS_SEV_WARNING, "permissions", account,
+                      perm ? apr_psprintf(doc->pool, "sudo tessera-admin "
+                                          "doctor --account %s", account)
+                           : N_("name an account of this machine (the "
+                                "agents' account here), or run the doctor "
+                                "where it exists"), err);
   ts_error_clear(err);
   if (!doc->unchecked)
     doc->unchecked = apr_array_make(doc->pool, 2, sizeof(const char *));
@@ -219,13 +222,14 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
     if (err && doc->account_implicit
         && (ts_error_code(err) == TS_ENOENT || ts_error_code(err) == TS_EPERM)) {
       /* not asked for: say how to get the check, do not warn */
-      ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a],
-                    ts_error_code(err) == TS_ENOENT
-                    ? "`tessera-admin service install license` creates it; "
-                      "name the agents' accounts with --account NAME"
-                    : "sudo tessera-admin doctor",
-                    "INOPRJ was not checked as the service account %s: %s",
-                    accounts[a], ts_error_text(err, doc->pool));
+      int absent = ts_error_code(err) == TS_ENOENT;
+      err = ts_error_wrapf(err, "INOPRJ was not checked as the service "
+                           "account %s", accounts[a]);
+      ts_doctor_add_error(doc, TS_SEV_INFO, "permissions", accounts[a],
+                          absent ? N_("`tessera-admin service install "
+                                      "license` creates it; name the agents' "
+                                      "accounts with --account NAME")
+                                 : "sudo tessera-admin doctor", err);
       ts_error_clear(err);
       continue;
     }
@@ -235,10 +239,9 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
       continue;
     }
     if (err) {
-      ts_doctor_add(doc, ts_error_code(err) == TS_EUNAVAIL ? TS_SEV_INFO
-                                                           : TS_SEV_WARNING,
-                    "permissions", accounts[a], NULL, "%s",
-                    ts_error_text(err, doc->pool));
+      ts_doctor_add_error(doc, ts_error_code(err) == TS_EUNAVAIL
+                               ? TS_SEV_INFO : TS_SEV_WARNING,
+                          "permissions", accounts[a], NULL, err);
       ts_error_clear(err);
       continue;
     }
@@ -249,11 +252,15 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                          APR_ARRAY_IDX(rep->examples, i, const char *),
                          NULL);
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
-                    "the account %s may not use %ld of the %ld entr%s below "
-                    "INOPRJ %s (agents running as %s would fail there), "
-                    "e.g. %s (checked as %s)", accounts[a], rep->denied,
-                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
-                    accounts[a], eg, rep->identity);
+                    rep->scanned == 1
+                    ? N_("the account %s may not use %ld of the %ld entry "
+                         "below INOPRJ %s (agents running as %s would fail "
+                         "there), e.g. %s (checked as %s)")
+                    : N_("the account %s may not use %ld of the %ld entries "
+                         "below INOPRJ %s (agents running as %s would fail "
+                         "there), e.g. %s (checked as %s)"),
+                    accounts[a], rep->denied, rep->scanned, prj, accounts[a],
+                    eg, rep->identity);
     }
     for (int i = 0; i < rep->probes->nelts; i++)
       ts_doctor_add(doc, TS_SEV_ERROR, "permissions", accounts[a], fix,
@@ -261,9 +268,11 @@ ts_doctor_check_access(ts_doctor_t *doc, const char *const *accounts)
                     APR_ARRAY_IDX(rep->probes, i, const char *));
     if (!rep->denied && !rep->probes->nelts)
       ts_doctor_add(doc, TS_SEV_INFO, "permissions", accounts[a], NULL,
-                    "the account %s can read and write all %ld entr%s "
-                    "below INOPRJ %s (checked as %s)", accounts[a],
-                    rep->scanned, rep->scanned == 1 ? "y" : "ies", prj,
-                    rep->identity);
+                    rep->scanned == 1
+                    ? N_("the account %s can read and write all %ld entry "
+                         "below INOPRJ %s (checked as %s)")
+                    : N_("the account %s can read and write all %ld entries "
+                         "below INOPRJ %s (checked as %s)"),
+                    accounts[a], rep->scanned, prj, rep->identity);
   }
 }

@@ -8,7 +8,7 @@
  * able to use every file: the accounts of this machine's side are checked
  * here (a Windows DACL can only be judged on Windows, and the reverse).
  */
-#include "ts_doctor.h"
+#include "ts_doctor_shared.h"
 
 #include <string.h>
 #include <apr_strings.h>
@@ -33,18 +33,23 @@ read_records(ts_doctor_t *doc, const char *prj, const char *kind)
   for (int i = 0; i < rejects->nelts; i++) {
     const ts_project_reject_t *r = &APR_ARRAY_IDX(rejects, i,
                                                   ts_project_reject_t);
-    ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", r->path,
-                  r->malformed ? apr_psprintf(doc->pool, "remove %s; the %s "
-                                              "writes it again at its next "
-                                              "start", r->path, kind)
-                               : NULL, "%s", r->why);
+    ts_finding_t *f = ts_doctor_add(doc, TS_SEV_WARNING, "scenarios",
+                                    r->path, NULL, "%s", r->why);
+    if (r->malformed)
+      ts_doctor_fix(doc, f, strcmp(kind, TS_PROJECT_AGENT) == 0
+                    ? N_("remove %s; the agent writes it again at its next "
+                         "start")
+                    : N_("remove %s; the model server writes it again at "
+                         "its next start"), r->path);
   }
   return records;
 }
 
-/* "lic1.17000 (agent a:17003, agent b:17003); lic2.17000 (...)" */
+/* "lic1.17000 (agent a:17003, agent b:17003); lic2.17000 (...)"; the
+ * kinds of record translated when LOCAL. */
 static const char *
-by_license_server(const apr_array_header_t *recs, apr_pool_t *pool)
+by_license_server(const apr_array_header_t *recs, int local,
+                  apr_pool_t *pool)
 {
   const char *text = "";
 
@@ -60,9 +65,12 @@ by_license_server(const apr_array_header_t *recs, apr_pool_t *pool)
                        NULL);
     for (int k = i, n = 0; k < recs->nelts; k++) {
       const record_t *o = &APR_ARRAY_IDX(recs, k, record_t);
+      const char *kind = !local ? o->kind
+                         : strcmp(o->kind, TS_PROJECT_AGENT) == 0
+                         ? _("agent") : _("model server");
       if (strcmp(o->inohost, r->inohost) == 0)
         text = apr_psprintf(pool, "%s%s%s %s:%ld", text, n++ ? ", " : "",
-                            o->kind, o->host, o->port);
+                            kind, o->host, o->port);
     }
     text = apr_pstrcat(pool, text, ")", NULL);
   }
@@ -83,6 +91,47 @@ distinct_inohosts(const apr_array_header_t *recs)
   return n;
 }
 
+/* Linux and Windows AGENTS share PRJ: allowed, but every account must
+ * use every file; this side's accounts join ACCOUNTS for the access
+ * check. */
+static void
+mixed_agents(ts_doctor_t *doc, const char *prj,
+             const apr_array_header_t *agents, apr_array_header_t *accounts)
+{
+  const char *names[2] = { "", "" }, *text[2];
+
+  for (int i = 0; i < agents->nelts; i++) {
+    const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
+    for (int local = 0; local < 2; local++)
+      names[local] = apr_pstrcat(doc->pool, names[local],
+                                 *names[local] ? ", " : "",
+                                 apr_psprintf(doc->pool,
+                                              TS_DOCTOR_TEXT(local,
+                                              N_("%s (%s on %s)")),
+                                              r->account, r->os, r->host),
+                                 NULL);
+    if (strcmp(r->os, tsp_os_name()) == 0 && accounts) {
+      int dup = 0;
+      for (int k = 0; k < accounts->nelts; k++)
+        dup |= strcmp(APR_ARRAY_IDX(accounts, k, const char *),
+                      r->account) == 0;
+      if (!dup)
+        APR_ARRAY_PUSH(accounts, const char *) = r->account;
+    }
+  }
+  for (int local = 0; local < 2; local++)
+    text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+      N_("Linux and Windows agents share INOPRJ %s: %s; every account must "
+         "read and write every file there (the %s agents' accounts are "
+         "checked below; run doctor on a %s agent's host for the others)")),
+      prj, names[local], tsp_os_name(),
+      strcmp(tsp_os_name(), "linux") == 0 ? "Windows" : "Linux");
+  ts_doctor_add_texts(doc, TS_SEV_WARNING, "scenarios", prj,
+                      N_("see the permissions findings for each account; on "
+                         "the Windows side grant the accounts Modify on the "
+                         "share"), text[0], text[1]);
+}
+
 void
 ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
 {
@@ -94,51 +143,37 @@ ts_doctor_check_scenarios(ts_doctor_t *doc, apr_array_header_t *accounts)
     return;
   agents = read_records(doc, v->value, TS_PROJECT_AGENT);
   servers = read_records(doc, v->value, TS_PROJECT_MODELSERVER);
-  if (distinct_inohosts(agents) > 1)
-    ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
-                  "give every license server's agents their own INOPRJ, or "
-                  "point them all at one license server (INOHOST)",
-                  "agents of different license servers share INOPRJ %s: %s; "
-                  "each would manage the same model versions", v->value,
-                  by_license_server(agents, doc->pool));
+  if (distinct_inohosts(agents) > 1) {
+    const char *text[2];
+    for (int local = 0; local < 2; local++)
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("agents of different license servers share INOPRJ %s: %s; each "
+           "would manage the same model versions")), v->value,
+        by_license_server(agents, local, doc->pool));
+    ts_doctor_add_texts(doc, TS_SEV_ERROR, "scenarios", v->value,
+                        N_("give every license server's agents their own "
+                           "INOPRJ, or point them all at one license server "
+                           "(INOHOST)"), text[0], text[1]);
+  }
   all = apr_array_copy(doc->pool, agents);
   apr_array_cat(all, servers);
-  if (distinct_inohosts(agents) == 1 && distinct_inohosts(all) > 1)
-    ts_doctor_add(doc, TS_SEV_ERROR, "scenarios", v->value,
-                  "run the model servers under the agents' license server, "
-                  "or give them their own INOPRJ",
-                  "an agent and a model server of different license servers "
-                  "share INOPRJ %s: %s; they use different buses and never "
-                  "learn of each other", v->value,
-                  by_license_server(all, doc->pool));
+  if (distinct_inohosts(agents) == 1 && distinct_inohosts(all) > 1) {
+    const char *text[2];
+    for (int local = 0; local < 2; local++)
+      text[local] = apr_psprintf(doc->pool, TS_DOCTOR_TEXT(local,
+        N_("an agent and a model server of different license servers share "
+           "INOPRJ %s: %s; they use different buses and never learn of each "
+           "other")), v->value, by_license_server(all, local, doc->pool));
+    ts_doctor_add_texts(doc, TS_SEV_ERROR, "scenarios", v->value,
+                        N_("run the model servers under the agents' license "
+                           "server, or give them their own INOPRJ"),
+                        text[0], text[1]);
+  }
   for (int i = 0; i < agents->nelts; i++) {
     const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
     linux_agents += strcmp(r->os, "linux") == 0;
     windows_agents += strcmp(r->os, "windows") == 0;
   }
-  if (linux_agents && windows_agents) {
-    const char *names = "";
-    for (int i = 0; i < agents->nelts; i++) {
-      const record_t *r = &APR_ARRAY_IDX(agents, i, record_t);
-      names = apr_psprintf(doc->pool, "%s%s%s (%s on %s)", names,
-                           *names ? ", " : "", r->account, r->os, r->host);
-      if (strcmp(r->os, tsp_os_name()) == 0 && accounts) {
-        int dup = 0;
-        for (int k = 0; k < accounts->nelts; k++)
-          dup |= strcmp(APR_ARRAY_IDX(accounts, k, const char *),
-                        r->account) == 0;
-        if (!dup)
-          APR_ARRAY_PUSH(accounts, const char *) = r->account;
-      }
-    }
-    ts_doctor_add(doc, TS_SEV_WARNING, "scenarios", v->value,
-                  "see the permissions findings for each account; on the "
-                  "Windows side grant the accounts Modify on the share",
-                  "Linux and Windows agents share INOPRJ %s: %s; every "
-                  "account must read and write every file there (the %s "
-                  "agents' accounts are checked below; run doctor on a %s "
-                  "agent's host for the others)", v->value, names,
-                  tsp_os_name(), strcmp(tsp_os_name(), "linux") == 0
-                  ? "Windows" : "Linux");
-  }
+  if (linux_agents && windows_agents)
+    mixed_agents(doc, v->value, agents, accounts);
 }

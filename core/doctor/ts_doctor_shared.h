@@ -5,6 +5,12 @@
 
 #include <apr_network_io.h>
 #include "ts_doctor.h"
+#include "ts_i18n.h"
+
+/* FMT, a literal marked N_(), in English (LOCAL 0) or in the language
+ * spoken (LOCAL 1): for a message made twice, where an argument differs
+ * by language (ts_doctor_add_texts). */
+#define TS_DOCTOR_TEXT(local, fmt) ((local) ? _(fmt) : (fmt))
 
 /* The effective value of setting NAME, or NULL when it is unset or
  * invalid (the settings check reports that). */
