@@ -112,8 +112,10 @@ Test(doctor_words, where_a_setting_came_from_is_part_of_the_sentence)
 
 Test(doctor_words, the_source_of_a_value_is_a_phrase_in_each_language)
 {
-  ts_setting_value_t v = { ts_settings_find("INOHOST"), "lic1.17000",
-                           TSP_SRC_USER_FILE, "/home/a/env", NULL };
+  ts_setting_value_t v = { .def = ts_settings_find("INOHOST"),
+                           .value = "lic1.17000",
+                           .source = TSP_SRC_USER_FILE,
+                           .location = "/home/a/env" };
 
   doctor(NULL);
   cr_assert_str_eq(ts_doctor_from_source(&v, 0, pool),
