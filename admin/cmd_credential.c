@@ -81,9 +81,7 @@ admin_cmd_credential(admin_ctx_t *ctx)
   TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
   v = ts_settings_get(settings, "INODIR");
   if (v->problem)
-    return ts_error_createf(TS_ECONFIG, "INODIR '%s' is invalid: %s; fix it "
-                            "with `tessera-admin env set INODIR DIR`",
-                            v->value, v->problem);
+    return ts_setting_invalid(settings, v, ctx->pool);
   inodir = v->value;
   path = ts_credential_path(inodir, ctx->pool);
   TS_ERR_W(ts_dir_make(inodir, TS_FPROT_DIR, ctx->pool), "cannot create "

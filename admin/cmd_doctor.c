@@ -274,8 +274,7 @@ admin_cmd_project(admin_ctx_t *ctx)
   TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
   v = ts_settings_get(settings, "INOPRJ");
   if (v->problem)
-    return ts_error_createf(TS_ECONFIG, "INOPRJ '%s' is invalid: %s",
-                            v->value, v->problem);
+    return ts_setting_invalid(settings, v, ctx->pool);
   prj = v->value;
   TS_ERR(ts_project_init(&path, prj, name, ctx->pool));
   printf(_("%s identifies the project directory %s; %s/ivm/logs exists\n"),

@@ -153,7 +153,7 @@ env_show(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o)
              admin_source_label(v->source), v->location ? " (" : "",
              v->location ? v->location : "", v->location ? ")" : "");
       if (v->problem) {
-        printf(_("  ! invalid: %s\n"), v->problem);
+        printf(_("  ! invalid: %s\n"), v->problem_message);
         problems++;
       }
     }
@@ -191,7 +191,8 @@ env_get(admin_ctx_t *ctx, tsp_settings_t *store, const env_opts_t *o)
     printf("%s\n", v->value);
   if (v->problem) {
     fprintf(stderr, "%s: ", ctx->program);
-    fprintf(stderr, _("invalid %s: %s\n"), v->def->name, v->problem);
+    fprintf(stderr, _("invalid %s: %s\n"), v->def->name,
+            v->problem_message);
     ctx->exit_status = TS_EX_CONFIG;
   }
   return NULL;

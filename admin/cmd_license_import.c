@@ -57,8 +57,7 @@ find_target(target_t *t, const char *project, apr_pool_t *pool)
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
   v = ts_settings_get(settings, "INOHOST");
   if (v->problem)
-    return ts_error_createf(TS_ECONFIG, "INOHOST '%s' is invalid: %s",
-                            v->value, v->problem);
+    return ts_setting_invalid(settings, v, pool);
   TS_ERR(ts_inohost_parse(&t->host, &t->port, v->value, pool));
   inolic = ts_settings_get(settings, "INOLIC")->value;
   t->inolic = inolic;

@@ -203,7 +203,7 @@ admin_cmd_ports(admin_ctx_t *ctx)
   if (host->problem)
     return invalid_host(host, ctx->pool);
   if (agent_v->problem)
-    return ts_error_createf(TS_ECONFIG, "%s", agent_v->problem);
+    return ts_setting_invalid(settings, agent_v, ctx->pool);
   p = ts_settings_port(settings);
   agent = atoi(agent_v->value);
   TS_ERR(ts_port_plan(&plan, p, agent, models, ctx->pool));

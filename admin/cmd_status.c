@@ -29,8 +29,7 @@ admin_license_server(const char **host, int *port, apr_pool_t *pool)
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
   v = ts_settings_get(settings, "INOHOST");
   if (v->problem)
-    return ts_error_createf(TS_ECONFIG, "INOHOST '%s' is invalid: %s",
-                            v->value, v->problem);
+    return ts_setting_invalid(settings, v, pool);
   return ts_inohost_parse(host, port, v->value, pool);
 }
 

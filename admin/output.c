@@ -43,10 +43,9 @@ ts_error_t *
 admin_error_texts(ts_errcode_t code, ts_error_t *first, const char *english,
                   const char *local)
 {
-  ts_error_t *err = ts_error_createf(code, "%s", english);
+  ts_error_t *err = ts_error_create_texts(code, english, local);
 
   if (err->pool) {   /* else out of memory: the static error */
-    err->local = apr_pstrdup(err->pool, local);
     if (first) {
       err->message = apr_pstrcat(err->pool, ts_error_text(first, err->pool),
                                  "\n", english, NULL);
