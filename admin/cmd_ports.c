@@ -121,7 +121,7 @@ print_plan(const apr_array_header_t *plan, const ts_setting_value_t *host,
 {
   printf(_("Port plan for INOHOST %s (p = %d, %s)\n\n"), host->value, p,
          ts_doctor_from_source(host, 1, pool));
-  printf("%-13s %-14s %-21s %s\n", _("PORT"), _("OFFSET"), _("COMPONENT"),
+  printf("%-13s %-14s %-24s %s\n", _("PORT"), _("OFFSET"), _("COMPONENT"),
          _("RUNS AS"));
   for (int i = 0; i < plan->nelts; i++) {
     const ts_port_entry_t *e = &APR_ARRAY_IDX(plan, i, ts_port_entry_t);
@@ -129,7 +129,7 @@ print_plan(const apr_array_header_t *plan, const ts_setting_value_t *host,
       ? apr_itoa(pool, e->first)
       : apr_psprintf(pool, "%d-%d", e->first, e->last);
     /* the plan's labels (core/config), for people */
-    printf("%-13s %-14s %-21s %s\n", ports, e->offset, _(e->component),
+    printf("%-13s %-14s %-24s %s\n", ports, e->offset, _(e->component),
            _(e->runs));
   }
   if (agent > p + 5 + models || agent < p)

@@ -50,19 +50,22 @@ ts_port_plan(apr_array_header_t **entries, int p, int agent_port, int models,
   if (models < 1 || models > TS_PLAN_MAX_MODELS)
     return ts_error_createf(TS_EINVAL, "room for %d model servers: choose "
                             "1..%d", models, TS_PLAN_MAX_MODELS);
-  add(plan, p, p, "license server", "p",
-      "tesserad license: service/daemon");
-  add(plan, p + 1, p + 1, "bus", "p+1",
-      "mosquitto, started by the license server or its own service");
-  add(plan, p + 2, p + 2, "hub", "p+2", "inside the license server");
-  add(plan, agent_port, agent_port, "agent",
+  /* component and what runs there: for people, shown through _() */
+  add(plan, p, p, N_("license server"), "p",
+      N_("tesserad license: service/daemon"));
+  add(plan, p + 1, p + 1, N_("bus"), "p+1",
+      N_("mosquitto, started by the license server or its own service"));
+  add(plan, p + 2, p + 2, N_("hub"), "p+2", N_("inside the license server"));
+  add(plan, agent_port, agent_port, N_("agent"),
       agent_port == p + 3 ? "p+3" : "INOAGENTPORT",
-      "tesserad agent: one per model-server machine");
-  add(plan, p + 4, p + 4, "notification service", "p+4", "tesserad notify");
-  add(plan, p + 5, p + 5, "proxy", "p+5", "tesserad proxy: one per machine");
-  add(plan, p + 6, p + 5 + models, "model servers",
+      N_("tesserad agent: one per model-server machine"));
+  add(plan, p + 4, p + 4, N_("notification service"), "p+4",
+      "tesserad notify");
+  add(plan, p + 5, p + 5, N_("proxy"), "p+5",
+      N_("tesserad proxy: one per machine"));
+  add(plan, p + 6, p + 5 + models, N_("model servers"),
       apr_psprintf(pool, "p+6..p+%d", 5 + models),
-      "tesserad model: each binds the next free port");
+      N_("tesserad model: each binds the next free port"));
   /* Keep the list in port order when the agent port was moved. */
   for (int i = 1; i < plan->nelts; i++)
     for (int j = i; j > 0; j--) {
