@@ -108,6 +108,108 @@ find_tesserad(apr_pool_t *pool)
   return NULL;
 }
 
+/* `service install`: the settings the service needs written explicitly,
+ * the server credential, the unit or service registered and started. */
+static ts_error_t *
+install(tsp_service_spec_t *spec, tsp_settings_t *store,
+        const char *program, apr_pool_t *pool)
+{
+  const char **writable = apr_pcalloc(pool, 2 * sizeof(char *));
+  const char *warning, *state, *detail;
+  ts_settings_t *settings;
+
+  TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
+  if (ts_settings_get(settings, "INOHOST")->problem
+      || ts_settings_get(settings, "INOLIC")->problem)
+    return ts_error_createf(TS_ECONFIG, "the settings are invalid; "
+                            "`tessera-admin env show` says which");
+  /* Refuse before anything is written. */
+  TS_ERR(ts_check_local_dir(&warning, "INOPRJ",
+                            ts_settings_get(settings, "INOPRJ")->value,
+                            tsp_services_refuse_remote_projects(), pool));
+  if (warning)
+    fprintf(stderr, _("warning: %s\n"), warning);
+  /* The service runs as another user, whose defaults would differ:
+   * make the directories it uses explicit in the all-users settings. */
+  for (const char *const *n = (const char *const[]){ "INOLIC", "INODIR",
+       "INOPRJ", NULL }; *n; n++) {
+    const ts_setting_value_t *v = ts_settings_get(settings, *n);
+    if (v->source == TSP_SRC_DEFAULT) {
+      TS_ERR(ts_settings_set(store, TS_SCOPE_ALL, *n, v->value, pool));
+      printf(_("%s = %s written to %s (the service's default)\n"), *n,
+             v->value, tsp_settings_location(store, TS_SCOPE_ALL));
+    }
+  }
+  writable[0] = ts_settings_get(settings, "INOLIC")->value;
+  spec->writable = writable;
+  TS_ERR(server_credential(spec, ts_settings_get(settings, "INODIR")->value,
+                           pool));
+  spec->program = program ? program : find_tesserad(pool);
+  if (!spec->program)
+    return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "
+                            "tessera-admin; name it with --program PATH");
+  TS_ERR(tsp_service_install(spec, pool));
+  printf(_("%s installed and started (%s)\n"), spec->name, spec->program);
+  if (strcmp(spec->role, "license") == 0) {
+    /* under the service manager the bus is a service of its own */
+    tsp_service_spec_t bus = *spec;
+    ts_error_t *err;
+    bus.role = "bus";
+    bus.name = "tessera-bus";
+    err = tsp_service_query(&state, &detail, &bus, pool);
+    if (!err && strcmp(state, "not installed") == 0)
+      printf(_("note: the bus (port p+1) runs as a service of its own; "
+               "install it with %s\n"), tsp_privileged_command(
+               "tessera-admin service install bus", pool));
+    ts_error_clear(err);
+  }
+  return NULL;
+}
+
+/* `service status`: the state, and exit 69 unless it runs. */
+static ts_error_t *
+status(admin_ctx_t *ctx, const tsp_service_spec_t *spec, int json)
+{
+  const char *state, *detail;
+
+  TS_ERR(tsp_service_query(&state, &detail, spec, ctx->pool));
+  if (json)
+    admin_print_json(json_pack("{s:s, s:s, s:s}", "service", spec->name,
+                               "state", state, "detail", detail));
+  else
+    printf("%s: %s\n", spec->name, state_label(state));
+  if (strcmp(state, "running") != 0)
+    ctx->exit_status = TS_EX_UNAVAILABLE;
+  return NULL;
+}
+
+/* The subcommand and role of the command line, checked; SPEC's
+ * description from the role. */
+static ts_error_t *
+parse_target(const char **verb, tsp_service_spec_t *spec,
+             const char *const *args, apr_pool_t *pool)
+{
+  const char *names = NULL;
+
+  *verb = args[0];
+  spec->role = args[1];
+  for (size_t i = 0; i < NSERVICES; i++) {
+    if (strcmp(services[i].role, spec->role) == 0)
+      spec->description = services[i].description;
+    names = names ? apr_pstrcat(pool, names, ", ", services[i].role, NULL)
+                  : services[i].role;
+  }
+  if (!spec->description)
+    return admin_usage_error(usage, "'%s' is not a role of this build "
+                             "(roles: %s)", spec->role, names);
+  if (strcmp(*verb, "install") && strcmp(*verb, "uninstall")
+      && strcmp(*verb, "start") && strcmp(*verb, "stop")
+      && strcmp(*verb, "status"))
+    return admin_usage_error(usage, "unknown service subcommand '%s'",
+                             *verb);
+  return NULL;
+}
+
 ts_error_t *
 admin_cmd_service(admin_ctx_t *ctx)
 {
@@ -118,11 +220,10 @@ admin_cmd_service(admin_ctx_t *ctx)
   apr_getopt_t *os;
   apr_status_t s;
   int ch, json = 0;
-  const char *arg, *verb, *role, *program = NULL, *state, *detail;
-  const char *names = NULL;
+  const char *arg, *verb, *program = NULL;
   tsp_service_spec_t spec = { 0 };
+  const tsp_settings_roots_t *roots;
   tsp_settings_t *store;
-  ts_settings_t *settings;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
   while ((s = apr_getopt_long(os, opts, &ch, &arg)) == APR_SUCCESS) {
@@ -137,107 +238,26 @@ admin_cmd_service(admin_ctx_t *ctx)
   }
   if (s != APR_EOF || ctx->argc - os->ind != 2)
     return admin_usage_error(usage, "service takes a subcommand and a role");
-  verb = os->argv[os->ind];
-  role = os->argv[os->ind + 1];
-  for (size_t i = 0; i < NSERVICES; i++) {
-    if (strcmp(services[i].role, role) == 0)
-      spec.description = services[i].description;
-    names = names ? apr_pstrcat(ctx->pool, names, ", ", services[i].role,
-                                NULL) : services[i].role;
-  }
-  if (!spec.description)
-    return admin_usage_error(usage, "'%s' is not a role of this build "
-                             "(roles: %s)", role, names);
-  if (strcmp(verb, "install") && strcmp(verb, "uninstall")
-      && strcmp(verb, "start") && strcmp(verb, "stop")
-      && strcmp(verb, "status"))
-    return admin_usage_error(usage, "unknown service subcommand '%s'", verb);
-
-  spec.role = role;
-  spec.name = apr_pstrcat(ctx->pool, "tessera-", role, NULL);
+  TS_ERR(parse_target(&verb, &spec, os->argv + os->ind, ctx->pool));
+  spec.name = apr_pstrcat(ctx->pool, "tessera-", spec.role, NULL);
   spec.account = tsp_service_account();
   spec.nofile = 65536;
-  {
-    /* the unit's EnvironmentFile= is where the settings store lives */
-    const tsp_settings_roots_t *roots;
-    TS_ERR(ts_settings_open_store(&store, &roots, ctx->pool));
-    spec.sysconfdir = roots->sysconfdir;
-  }
+  /* the unit's EnvironmentFile= is where the settings store lives */
+  TS_ERR(ts_settings_open_store(&store, &roots, ctx->pool));
+  spec.sysconfdir = roots->sysconfdir;
 
-  if (strcmp(verb, "status") == 0) {
-    TS_ERR(tsp_service_query(&state, &detail, &spec, ctx->pool));
-    if (json)
-      admin_print_json(json_pack("{s:s, s:s, s:s}", "service", spec.name,
-                                 "state", state, "detail", detail));
-    else
-      printf("%s: %s\n", spec.name, state_label(state));
-    if (strcmp(state, "running") != 0)
-      ctx->exit_status = TS_EX_UNAVAILABLE;
-    return NULL;
-  }
+  if (strcmp(verb, "status") == 0)
+    return status(ctx, &spec, json);
   if (!tsp_is_privileged())
     return ts_error_createf(TS_EPERM, "services belong to all-users "
       "installations, and this user lacks the administrator rights they "
       "need.\n  For a current-user installation run the server yourself: "
       "`tesserad %s` (foreground) or `tesserad %s --daemon` (Linux, "
-      "detached).\n  For the service, run %s.", role, role,
+      "detached).\n  For the service, run %s.", spec.role, spec.role,
       tsp_privileged_command(apr_psprintf(ctx->pool, "tessera-admin service"
-                                          " %s %s", verb, role), ctx->pool));
-  if (strcmp(verb, "install") == 0) {
-    const char **writable = apr_pcalloc(ctx->pool, 2 * sizeof(char *));
-    TS_ERR(ts_settings_resolve(&settings, store, ctx->pool, ctx->pool));
-    if (ts_settings_get(settings, "INOHOST")->problem
-        || ts_settings_get(settings, "INOLIC")->problem)
-      return ts_error_createf(TS_ECONFIG, "the settings are invalid; "
-                              "`tessera-admin env show` says which");
-    /* Refuse before anything is written. */
-    {
-      const char *warning;
-      TS_ERR(ts_check_local_dir(&warning, "INOPRJ",
-                                ts_settings_get(settings, "INOPRJ")->value,
-                                tsp_services_refuse_remote_projects(),
-                                ctx->pool));
-      if (warning)
-        fprintf(stderr, _("warning: %s\n"), warning);
-    }
-    /* The service runs as another user, whose defaults would differ:
-     * make the directories it uses explicit in the all-users settings. */
-    for (const char *const *n = (const char *const[]){ "INOLIC", "INODIR",
-         "INOPRJ", NULL }; *n; n++) {
-      const ts_setting_value_t *v = ts_settings_get(settings, *n);
-      if (v->source == TSP_SRC_DEFAULT) {
-        TS_ERR(ts_settings_set(store, TS_SCOPE_ALL, *n, v->value,
-                               ctx->pool));
-        printf(_("%s = %s written to %s (the service's default)\n"), *n,
-               v->value, tsp_settings_location(store, TS_SCOPE_ALL));
-      }
-    }
-    writable[0] = ts_settings_get(settings, "INOLIC")->value;
-    spec.writable = writable;
-    TS_ERR(server_credential(&spec, ts_settings_get(settings,
-                                                    "INODIR")->value,
-                             ctx->pool));
-    spec.program = program ? program : find_tesserad(ctx->pool);
-    if (!spec.program)
-      return ts_error_createf(TS_ENOENT, "cannot find tesserad beside "
-                              "tessera-admin; name it with --program PATH");
-    TS_ERR(tsp_service_install(&spec, ctx->pool));
-    printf(_("%s installed and started (%s)\n"), spec.name, spec.program);
-    if (strcmp(role, "license") == 0) {
-      /* under the service manager the bus is a service of its own */
-      tsp_service_spec_t bus = spec;
-      ts_error_t *err;
-      bus.role = "bus";
-      bus.name = "tessera-bus";
-      err = tsp_service_query(&state, &detail, &bus, ctx->pool);
-      if (!err && strcmp(state, "not installed") == 0)
-        printf(_("note: the bus (port p+1) runs as a service of its own; "
-               "install it with %s\n"), tsp_privileged_command(
-                 "tessera-admin service install bus", ctx->pool));
-      ts_error_clear(err);
-    }
-    return NULL;
-  }
+                             " %s %s", verb, spec.role), ctx->pool));
+  if (strcmp(verb, "install") == 0)
+    return install(&spec, store, program, ctx->pool);
   if (strcmp(verb, "uninstall") == 0) {
     TS_ERR(tsp_service_uninstall(&spec, ctx->pool));
     printf(_("%s stopped and removed; licenses, logs and settings are kept\n"),

@@ -185,19 +185,15 @@ password_metrics(ts_prom_t *prom, ts_licensing_t *lc)
               (apr_int64_t)st.busy);
 }
 
-void
-ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
+/* Seats granted and in use, per product; *TOTAL the seats in use, or -1
+ * when a count failed. */
+static void
+seats(ts_prom_t *prom, json_t *products, long *total)
 {
-  ts_licensing_t *lc = baton;
-  json_t *products = ts_licensing_products(lc), *p;
-  long total = 0;
-  int up, gone, proxies, valid, counted = 1;
-  apr_uint64_t count_failures, audit_failures;
-  apr_uint64_t commits, steps;
-  ts_bus_t *bus = ts_licensing_bus(lc);
+  json_t *p;
   size_t i;
 
-  ts_licensing_store_stats(&commits, &steps, lc);
+  *total = 0;
   ts_prom_family(prom, "tessera_license_seats", "gauge", "Seats the license "
                  "grants, per product.");
   json_array_foreach(products, i, p)
@@ -209,14 +205,30 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   json_array_foreach(products, i, p) {
     /* a count that failed has no sample (0 would be a lie) */
     if (!json_is_integer(json_object_get(p, "used"))) {
-      counted = 0;
+      *total = -1;
       continue;
     }
-    total += (long)json_integer_value(json_object_get(p, "used"));
+    if (*total >= 0)
+      *total += (long)json_integer_value(json_object_get(p, "used"));
     ts_prom_int(prom, "tessera_license_seats_used", (const char *const[]){
                 "product", json_string_value(json_object_get(p, "name")),
                 NULL }, json_integer_value(json_object_get(p, "used")));
   }
+}
+
+void
+ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
+{
+  ts_licensing_t *lc = baton;
+  json_t *products = ts_licensing_products(lc);
+  long total;
+  int up, gone, proxies, valid;
+  apr_uint64_t count_failures, audit_failures;
+  apr_uint64_t commits, steps;
+  ts_bus_t *bus = ts_licensing_bus(lc);
+
+  ts_licensing_store_stats(&commits, &steps, lc);
+  seats(prom, products, &total);
   expiry(prom, products);
   denials(prom, lc, products, pool);
   json_decref(products);
@@ -228,7 +240,7 @@ ts_licensing_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   apr_thread_mutex_unlock(lc->lock);
   ts_prom_family(prom, "tessera_sessions", "gauge", "Open sessions (seats "
                  "in use, all products).");
-  if (counted)
+  if (total >= 0)   /* every count succeeded */
     ts_prom_int(prom, "tessera_sessions", NULL, total);
   ts_prom_family(prom, "tessera_license_seat_count_failures_total",
                  "counter", "Counts of seats in use that failed (the "
