@@ -232,23 +232,14 @@ count_failed(ts_licensing_t *lc, const char *product, const ts_error_t *err)
   }
 }
 
-json_t *
-ts_licensing_products(ts_licensing_t *lc)
+/* The seats in use of each of PRODUCTS, counted without LOCK (see
+ * ts_licensing.h). */
+static void
+count_used(ts_licensing_t *lc, json_t *products)
 {
-  json_t *products = json_array(), *p;
+  json_t *p;
   size_t i;
 
-  apr_thread_mutex_lock(lc->lock);
-  if (lc->license)
-    for (int k = 0; k < lc->license->products->nelts; k++) {
-      const ts_product_t *lp = &APR_ARRAY_IDX(lc->license->products, k,
-                                              ts_product_t);
-      json_array_append_new(products, json_pack("{s:s, s:I, s:n, s:s, s:b}",
-        "name", lp->name, "seats", (json_int_t)lp->seats, "used", "expires",
-        lp->expires, "expired", ts_product_expired(lp, apr_time_now())));
-    }
-  apr_thread_mutex_unlock(lc->lock);
-  /* counted without LOCK (see ts_licensing.h) */
   json_array_foreach(products, i, p) {
     const char *name = json_string_value(json_object_get(p, "name"));
     long used = 0;
@@ -265,6 +256,39 @@ ts_licensing_products(ts_licensing_t *lc)
     else
       json_object_set_new(p, "used", json_integer(used));
   }
+}
+
+json_t *
+ts_licensing_license_json(ts_licensing_t *lc)
+{
+  json_t *products = json_array(), *j;
+
+  apr_thread_mutex_lock(lc->lock);   /* one license: its id and products */
+  j = json_pack("{s:s?, s:s?, s:s?}", "license",
+                lc->license ? lc->license->id : NULL, "host",
+                lc->license ? lc->license->host : NULL, "licensee",
+                lc->license ? lc->license->licensee : NULL);
+  if (lc->license)
+    for (int k = 0; k < lc->license->products->nelts; k++) {
+      const ts_product_t *lp = &APR_ARRAY_IDX(lc->license->products, k,
+                                              ts_product_t);
+      json_array_append_new(products, json_pack("{s:s, s:I, s:n, s:s, s:b}",
+        "name", lp->name, "seats", (json_int_t)lp->seats, "used", "expires",
+        lp->expires, "expired", ts_product_expired(lp, apr_time_now())));
+    }
+  apr_thread_mutex_unlock(lc->lock);
+  count_used(lc, products);
+  json_object_set_new(j, "products", products);
+  return j;
+}
+
+json_t *
+ts_licensing_products(ts_licensing_t *lc)
+{
+  json_t *j = ts_licensing_license_json(lc);
+  json_t *products = json_incref(json_object_get(j, "products"));
+
+  json_decref(j);
   return products;
 }
 

@@ -134,6 +134,11 @@ long ts_licensing_seats_of(ts_licensing_t *lc, const char *product);
  * "error", when the count failed (logged, and counted for /metrics). */
 json_t *ts_licensing_products(ts_licensing_t *lc);
 
+/* The license in force and its products, read at one moment (a reload
+ * in between cannot pair one license's id with another's products):
+ * {license, host, licensee, products} (ids null without a license). */
+json_t *ts_licensing_license_json(ts_licensing_t *lc);
+
 /* The administrator who sends REQ (HTTP Basic, checked against the
  * password file under the guard), or NULL when the reply already says why
  * not (401; 403 while no password is set; 429 with Retry-After while

@@ -28,18 +28,16 @@ status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
        const char *const *args, apr_pool_t *pool)
 {
   ts_licensing_t *lc = baton;
-  json_t *products = ts_licensing_products(lc), *j;
+  json_t *j = ts_licensing_license_json(lc);
   int up, gone, proxies;
 
   (void)req;
   (void)args;
   ts_registry_counts(lc->registry, &up, &gone, &proxies);
+  json_object_set_new(j, "project", lc->o.project ? json_string(
+                      lc->o.project) : json_null());
+  json_object_set_new(j, "port", json_integer(lc->o.port));
   apr_thread_mutex_lock(lc->lock);
-  j = json_pack("{s:s?, s:s?, s:s?, s:s?, s:i, s:o}", "license",
-                lc->license ? lc->license->id : NULL, "host",
-                lc->license ? lc->license->host : NULL, "licensee",
-                lc->license ? lc->license->licensee : NULL, "project",
-                lc->o.project, "port", lc->o.port, "products", products);
   json_object_set_new(j, "bus", json_pack("{s:i, s:b}", "port",
                       lc->o.port + 1, "connected",
                       ts_bus_connected(lc->bus)));
@@ -92,13 +90,10 @@ reload(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   who = apr_psprintf(pool, "asked by %s from %s",
                      ts_log_quote(who, TS_LOG_VALUE_MAX, pool), req->client);
   err = ts_licensing_reload_license(lc, who);
-  apr_thread_mutex_lock(lc->lock);
-  j = json_pack("{s:b, s:s?, s:s?, s:s?}", "reloaded", err == NULL,
-                "license", lc->license ? lc->license->id : NULL, "host",
-                lc->license ? lc->license->host : NULL, "licensee",
-                lc->license ? lc->license->licensee : NULL);
-  apr_thread_mutex_unlock(lc->lock);
+  j = ts_licensing_license_json(lc);   /* id and products of one moment */
+  json_object_set_new(j, "reloaded", json_boolean(err == NULL));
   if (err) {
+    json_object_del(j, "products");
     json_object_set_new(j, "error", json_string(ts_error_message(err,
                                                                  pool)));
     ts_error_clear(err);
@@ -106,7 +101,6 @@ reload(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     return;
   }
   ts_log(lc->log, TS_LOG_INFO, "license reloaded (%s)", who);
-  json_object_set_new(j, "products", ts_licensing_products(lc));
   ts_http_reply_json(reply, 200, j, pool);
 }
 
