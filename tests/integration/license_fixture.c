@@ -13,14 +13,34 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "run.h"
 #include "ts_credential.h"
 
-static char root[] = "/tmp/tessera-auth-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], env_dir[320];
+char root[64];
+const char *lic;
 int port;
 pid_t server = -1;
 apr_pool_t *tp;
+static char env_host[64], env_lic[320], env_home[320], env_dir[320];
+static char env_asan[128];
+static int stop_signal;
+
+const char lf_plain_config[] =
+  "<tessera xmlns=\"urn:tessera:config:1\">\n"
+  "  <listen address=\"127.0.0.1\"/>\n"
+  "</tessera>\n";
+
+static const lf_options_t defaults = {
+  .name = "auth",
+  /* no quarantine: freed memory counts as freed (memory test) */
+  .asan = "detect_leaks=0:quarantine_size_mb=0",
+  .config = "<tessera xmlns=\"urn:tessera:config:1\">\n"
+            "  <listen address=\"127.0.0.1\"/>\n"
+            "  <license-server>\n"
+            "    <model-servers probe-seconds=\"1\" gone-after-seconds=\"2\"/>\n"
+            "  </license-server>\n"
+            "</tessera>\n",
+  .stop_signal = SIGKILL,
+};
 
 const char *
 in_root(const char *rel)
@@ -32,93 +52,184 @@ const char *const *
 env(void)
 {
   static const char *e[7];
+  int n = 0;
 
-  e[0] = "PATH=/usr/bin:/bin";
-  e[1] = env_host;
-  e[2] = env_lic;
-  e[3] = env_home;
-  e[4] = env_dir;
-  /* no quarantine: freed memory counts as freed (memory test) */
-  e[5] = "ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=0";
-  e[6] = NULL;
+  e[n++] = "PATH=/usr/bin:/bin";   /* mosquitto is in /usr/sbin */
+  e[n++] = env_host;
+  e[n++] = env_lic;
+  e[n++] = env_home;
+  if (*env_dir)
+    e[n++] = env_dir;
+  e[n++] = env_asan;
+  e[n] = NULL;
   return e;
+}
+
+run_result_t
+admin(const char *const *args)
+{
+  const char *argv[16] = { TESSERA_ADMIN };
+
+  for (int i = 0; args[i]; i++)
+    argv[i + 1] = args[i];
+  return run(argv, env(), NULL);
 }
 
 void
 admin_ok(const char *const *args)
 {
-  const char *argv[16] = { TESSERA_ADMIN };
-  run_result_t r;
+  run_result_t r = admin(args);
 
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  r = run(argv, env(), NULL);
   cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
   run_free(&r);
 }
 
 void
-lf_setup(void)
+lf_install_license(void)
 {
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* as root, the bus broker runs as the service account or nobody, which
-   * must reach INOLIC inside */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
-  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s/lic", root);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
-  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
   admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
                              "localhost", "--licensee", "Test", "--product",
                              "demo:5:2099-12-31", "--out",
                              in_root("demo.lic"), NULL });
   admin_ok((const char *[]){ "license", "import", in_root("demo.lic"),
                              NULL });
-  run_write_file(in_root("lic/tessera.xml"),
-    "<tessera xmlns=\"urn:tessera:config:1\">\n"
-    "  <listen address=\"127.0.0.1\"/>\n"
-    "  <license-server>\n"
-    "    <model-servers probe-seconds=\"1\" gone-after-seconds=\"2\"/>\n"
-    "  </license-server>\n"
-    "</tessera>\n");
+}
+
+void
+lf_setup(void)
+{
+  lf_setup_with(&defaults);
+}
+
+void
+lf_setup_with(const lf_options_t *o)
+{
+  apr_initialize();
+  apr_pool_create(&tp, NULL);
+  snprintf(root, sizeof(root), "/tmp/tessera-%s-XXXXXX", o->name);
+  cr_assert_not_null(mkdtemp(root));
+  cr_assert_eq(chmod(root, 0711), 0);
+  lic = in_root("lic");
+  stop_signal = o->stop_signal;
+  port = run_free_port();
+  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
+  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
+  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
+  /* the server credential goes there: not the machine's INODIR */
+  env_dir[0] = '\0';
+  if (!o->no_inodir)
+    snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
+  snprintf(env_asan, sizeof(env_asan), "ASAN_OPTIONS=%s", o->asan);
+  if (o->no_license)
+    cr_assert_eq(mkdir(lic, 0755), 0);
+  else
+    lf_install_license();
+  if (o->config)
+    run_write_file(in_root("lic/tessera.xml"), o->config);
+}
+
+void
+lf_kill(pid_t *pid, int sig)
+{
+  if (*pid > 0) {
+    kill(*pid, sig);
+    waitpid(*pid, NULL, 0);
+  }
+  *pid = -1;
+}
+
+void
+lf_stop(void)
+{
+  lf_kill(&server, SIGTERM);
 }
 
 void
 lf_teardown(void)
 {
-  char cmd[300];
-
-  if (server > 0) {
-    kill(server, SIGKILL);
-    waitpid(server, NULL, 0);
-  }
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
+  lf_kill(&server, stop_signal);
+  cr_assert_eq(system(apr_psprintf(tp, "rm -rf '%s'", root)), 0);
   apr_pool_destroy(tp);
   apr_terminate();
+}
+
+int
+lf_other_port(void)
+{
+  int p;
+
+  do
+    p = run_free_port();
+  while (abs(p - port) < 8);
+  return p;
+}
+
+int
+lf_start(pid_t *pid, const char *const *argv, const char *const *env_,
+         const char *errfile, int port_, int tries, char **err)
+{
+  int status;
+
+  *pid = fork();
+  if (*pid == 0) {
+    if (!freopen(errfile, "w", stderr))
+      _exit(127);
+    execve(argv[0], (char *const *)argv, (char *const *)env_);
+    _exit(127);
+  }
+  for (int i = 0; i < tries; i++) {
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      if (err)
+        *err = run_read_file(errfile);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    }
+    if (run_http(port_, "GET", "/health", NULL, NULL, NULL, 0) == 200) {
+      if (err)
+        *err = run_read_file(errfile);
+      return 0;
+    }
+    usleep(20000);
+  }
+  cr_assert_fail("%s neither answered on port %d nor ended: %s", argv[0],
+                 port_, run_read_file(errfile));
+  return -1;
+}
+
+int
+lf_start_license(int tries, char **err)
+{
+  return lf_start(&server, (const char *[]){ TESSERAD, "license", NULL },
+                  env(), in_root("server.err"), port, tries, err);
 }
 
 void
 start_server(void)
 {
-  const char *argv[] = { TESSERAD, "license", NULL };
-  const char *err = in_root("server.err");
+  char *err = NULL;
+  int status = lf_start_license(300, &err);
 
-  server = fork();
-  if (server == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)env());
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad did not come up: %s", run_read_file(err));
+  cr_assert_eq(status, 0, "tesserad did not come up on port %d (exit %d): "
+               "%s", port, status, err);
+  free(err);
+}
+
+void
+lf_start_project(pid_t *pid, const char *version, int port_)
+{
+  const char *argv[] = { TESSERAD, "license", "--project", version, NULL };
+  const char *err = in_root("project.err");
+
+  cr_assert_eq(lf_start(pid, argv, env(), err, port_, 300, NULL), 0,
+               "the project license server did not come up: %s",
+               run_read_file(err));
+}
+
+char *
+lf_server_log(void)
+{
+  return run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log",
+                                    lic, port));
 }
 
 /* The header Tessera's servers send, from the credential the license

@@ -18,142 +18,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "bus_client.h"
+#include "license_fixture.h"
 #include "run.h"
 #include "ts_credential.h"
 
-static char root[] = "/tmp/tessera-busacc-XXXXXX";
-static const char *lic;
-static int port;
-static pid_t server = -1;
-static apr_pool_t *tp;          /* the test's pool */
-static const char *e[7];        /* the servers' and tools' environment */
-
-static const char *
-in_root(const char *rel)
-{
-  return apr_pstrcat(tp, root, "/", rel, NULL);
-}
-
-static const char *const *
-env(void)
-{
-  return e;
-}
-
-static void
-admin_ok(const char *const *args)
-{
-  const char *argv[16] = { TESSERA_ADMIN };
-  run_result_t r;
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  r = run(argv, env(), NULL);
-  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-  run_free(&r);
-}
+static const lf_options_t options = {
+  .name = "busacc", .asan = "detect_leaks=0", .config = lf_plain_config,
+  .stop_signal = SIGTERM,
+};
 
 static void
 setup(void)
 {
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* as root, the bus broker runs as the service account or nobody, which
-   * must reach INOLIC below this directory */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  lic = in_root("lic");
-  e[0] = "PATH=/usr/bin:/bin";   /* mosquitto is in /usr/sbin */
-  e[1] = apr_psprintf(tp, "INOHOST=localhost.%d", port);
-  e[2] = apr_pstrcat(tp, "INOLIC=", lic, NULL);
-  e[3] = apr_pstrcat(tp, "INODIR=", in_root("params"), NULL);
-  e[4] = apr_pstrcat(tp, "HOME=", root, NULL);
-  e[5] = "ASAN_OPTIONS=detect_leaks=0";
-  e[6] = NULL;
-  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
-                             "localhost", "--licensee", "Test", "--product",
-                             "demo:5:2099-12-31", "--out",
-                             in_root("demo.lic"), NULL });
-  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"), NULL });
-  run_write_file(in_root("lic/tessera.xml"),
-                 "<tessera xmlns=\"urn:tessera:config:1\">\n"
-                 "  <listen address=\"127.0.0.1\"/>\n"
-                 "</tessera>\n");
+  lf_setup_with(&options);
 }
 
-static void
-teardown(void)
-{
-  char cmd[300];
-
-  if (server > 0) {
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
-    server = -1;
-  }
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-  apr_pool_destroy(tp);
-  apr_terminate();
-}
-
-TestSuite(bus_access, .init = setup, .fini = teardown, .timeout = 60);
-
-/* Start tesserad license; wait for /health. Its stderr goes to
- * ROOT/server.err, shown on failure. */
-static void
-start(void)
-{
-  const char *argv[] = { TESSERAD, "license", NULL };
-  const char *err = in_root("server.err");
-
-  server = fork();
-  if (server == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)e);
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad did not answer on port %d: %s", port,
-                 run_read_file(err));
-}
-
-/* The retained message on tessera/v1/TOPIC, read with mosquitto_sub. */
-static char *
-bus_read(const char *topic)
-{
-  run_result_t r = run((const char *[]){ "/usr/bin/mosquitto_sub", "-h",
-                       "127.0.0.1", "-p", apr_psprintf(tp, "%d", port + 1),
-                       "-t", apr_pstrcat(tp, "tessera/v1/", topic, NULL),
-                       "-C", "1", "-W", "2", NULL }, env(), NULL);
-  char *out = strdup(r.out);
-
-  run_free(&r);
-  return out;
-}
-
-/* Wait up to SECONDS for the retained message on TOPIC to contain WANT. */
-static int
-bus_wait(const char *topic, const char *want, int seconds)
-{
-  for (int i = 0; i < seconds * 4; i++) {
-    char *got = bus_read(topic);
-    int ok = strstr(got, want) != NULL;
-    free(got);
-    if (ok)
-      return 1;
-    usleep(250000);
-  }
-  return 0;
-}
+TestSuite(bus_access, .init = setup, .fini = lf_teardown, .timeout = 60);
 
 static const char checkout_json[] =
   "{\"product\":\"demo\",\"user\":\"ada\",\"host\":\"ws1\",\"pid\":7,"
@@ -202,7 +85,7 @@ Test(bus_access, anonymous_clients_read_but_cannot_publish)
   char body[4096], *first;
   run_result_t r;
 
-  start();
+  start_server();
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
   cr_assert(bus_wait("products/demo", "\"seats\":5", 5));
   for (const char *const *t = (const char *const[]){ "license/state",
@@ -240,7 +123,7 @@ Test(bus_access, only_the_server_credential_publishes)
   char *got;
   run_result_t r;
 
-  start();
+  start_server();
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
   /* the servers' user with a wrong password, and a user it does not
    * know, are refused */
@@ -290,7 +173,7 @@ Test(bus_access, nobody_takes_the_license_servers_connection_over)
   apr_exit_why_e why;
   run_result_t r;
 
-  start();
+  start_server();
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
   run_start(&listener, sub, env(), heard, tp);
   for (int i = 0; i < 100 && !ok; i++, usleep(50000)) {
@@ -346,7 +229,7 @@ Test(bus_access, the_broker_never_runs_as_root_and_ends_with_the_server)
   char *text;
   long broker, uid = -1;
 
-  start();
+  start_server();
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
   text = run_read_file(apr_psprintf(tp, "%s/logs/bus.%d/mosquitto.pid", lic,
                                     port + 1));
@@ -404,7 +287,7 @@ Test(bus_access, a_fake_broker_pid_signals_no_other_process)
   snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && echo %d > '%s/mosquitto.pid'",
            dir, (int)decoy, dir);
   cr_assert_eq(system(cmd), 0);
-  start();
+  start_server();
   cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
   cr_assert_eq(waitpid(decoy, NULL, WNOHANG), 0, "the process named by a "
                "fake pid in mosquitto.pid was signalled");

@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 #include <apr_strings.h>
 
+#include "bus_client.h"
 #include "license_fixture.h"
 #include "run.h"
 
@@ -45,47 +46,24 @@ static void
 setup(void)
 {
   lf_setup();
-  do
-    project_port = run_free_port();
-  while (abs(project_port - port) < 8);
+  project_port = lf_other_port();
   write_config("");
 }
 
 static void
 teardown(void)
 {
-  if (project > 0) {
-    kill(project, SIGKILL);
-    waitpid(project, NULL, 0);
-  }
+  lf_kill(&project, SIGKILL);
   lf_teardown();
 }
 
 TestSuite(bus_retained, .init = setup, .fini = teardown, .timeout = 150);
 
-/* The retained message on tessera/v1/TOPIC ("" when there is none), read
- * with mosquitto_sub within 2 s; malloc'ed. */
-static char *
-bus_read(const char *topic)
-{
-  char p[16], t[256];
-  run_result_t r;
-  char *out;
-
-  snprintf(p, sizeof(p), "%d", port + 1);
-  snprintf(t, sizeof(t), "tessera/v1/%s", topic);
-  r = run((const char *[]){ "/usr/bin/mosquitto_sub", "-h", "127.0.0.1",
-                            "-p", p, "-t", t, "-C", "1", "-W", "2", NULL },
-          env(), NULL);
-  out = strdup(r.out);
-  run_free(&r);
-  return out;
-}
-
 /* Wait up to SECONDS for the retained message on TOPIC to contain WANT
- * (WANT "": for the topic to hold none). */
+ * (WANT "": for the topic to hold none), reading again at once (not
+ * bus_wait()'s 250 ms apart). */
 static int
-bus_wait(const char *topic, const char *want, int seconds)
+retained_wait(const char *topic, const char *want, int seconds)
 {
   apr_time_t until = apr_time_now() + apr_time_from_sec(seconds);
 
@@ -116,27 +94,6 @@ api_wait(const char *path, const char *want, int seconds, char *body,
   return 0;
 }
 
-static void
-start_project(void)
-{
-  const char *argv[] = { TESSERAD, "license", "--project", "26.1", NULL };
-  const char *err = in_root("project.err");
-
-  project = fork();
-  if (project == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)env());
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(project_port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("the project license server did not come up: %s",
-                 run_read_file(err));
-}
-
 Test(bus_retained, a_project_server_that_stopped_is_gone_on_the_bus_too)
 {
   char body[4096];
@@ -144,19 +101,17 @@ Test(bus_retained, a_project_server_that_stopped_is_gone_on_the_bus_too)
   int ok;
 
   start_server();
-  start_project();
+  lf_start_project(&project, "26.1", project_port);
   cr_assert(api_wait("/v1/projects", "\"state\":\"up\"", 15, body,
                      sizeof(body)), "not listed: %s", body);
-  cr_assert(bus_wait("projects/26.1", "\"state\":\"up\"", 5));
-  kill(project, SIGKILL);
-  waitpid(project, NULL, 0);
-  project = -1;
+  cr_assert(retained_wait("projects/26.1", "\"state\":\"up\"", 5));
+  lf_kill(&project, SIGKILL);
   /* 30 s after its last report (every 10 s) the API says gone ... */
   cr_assert(api_wait("/v1/projects", "\"state\":\"gone\"", 45, body,
                      sizeof(body)), "still listed up: %s", body);
   /* ... and the bus says the same then, not at the next probe round
    * (a minute apart here) */
-  ok = bus_wait("projects/26.1", "\"state\":\"gone\"", 2);
+  ok = retained_wait("projects/26.1", "\"state\":\"gone\"", 2);
   got = bus_read("projects/26.1");
   cr_assert(ok, "the API shows %s, the bus still %s", body, got);
   free(got);
@@ -186,14 +141,14 @@ Test(bus_retained, a_model_server_no_longer_listed_is_cleared_from_the_bus)
   start_server();
   register_model_server(mport);
   snprintf(topic, sizeof(topic), "model-servers/127.0.0.1:%d", mport);
-  cr_assert(bus_wait(topic, "\"state\":\"up\"", 5));
+  cr_assert(retained_wait(topic, "\"state\":\"up\"", 5));
   snprintf(path, sizeof(path), "/v1/model-servers/127.0.0.1:%d", mport);
   cr_assert_eq(run_http(port, "DELETE", path, NULL, server_header(), NULL,
                         0), 200);
   cr_assert_eq(run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert_null(strstr(body, "127.0.0.1"), "still listed: %s", body);
-  cr_assert(bus_wait(topic, "", 5), "the API no longer lists %s, the bus "
+  cr_assert(retained_wait(topic, "", 5), "the API no longer lists %s, the bus "
             "keeps it retained", topic);
 }
 
@@ -206,20 +161,18 @@ Test(bus_retained, what_an_earlier_run_left_retained_is_cleared)
   start_server();
   register_model_server(mport);
   snprintf(topic, sizeof(topic), "model-servers/127.0.0.1:%d", mport);
-  cr_assert(bus_wait(topic, "\"state\":\"up\"", 5));
-  kill(server, SIGTERM);
-  waitpid(server, NULL, 0);
-  server = -1;
+  cr_assert(retained_wait(topic, "\"state\":\"up\"", 5));
+  lf_stop();
 
   /* the broker's persistence kept it; the new run does not know it */
   start_server();
-  cr_assert(bus_wait("license/state", "\"state\":\"up\"", 10));
+  cr_assert(retained_wait("license/state", "\"state\":\"up\"", 10));
   cr_assert_eq(run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert_null(strstr(body, "127.0.0.1"), "%s", body);
-  cr_assert(bus_wait(topic, "", 5), "the earlier run's %s is still "
+  cr_assert(retained_wait(topic, "", 5), "the earlier run's %s is still "
             "retained", topic);
-  cr_assert(bus_wait("products/demo", "\"seats\":5", 5),
+  cr_assert(retained_wait("products/demo", "\"seats\":5", 5),
             "this run's own state was cleared too");
 }
 
@@ -228,7 +181,7 @@ Test(bus_retained, a_product_no_longer_in_the_license_is_cleared)
   char body[4096];
 
   start_server();
-  cr_assert(bus_wait("products/demo", "\"seats\":5", 10));
+  cr_assert(retained_wait("products/demo", "\"seats\":5", 10));
   admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
                              "localhost", "--licensee", "Test", "--product",
                              "other:3:2099-12-31", "--id", "only-other",
@@ -237,8 +190,8 @@ Test(bus_retained, a_product_no_longer_in_the_license_is_cleared)
   cr_assert(api_wait("/v1/status", "\"products\":[{\"name\":\"other\"", 10,
                      body, sizeof(body)), "not reloaded: %s", body);
   cr_assert_null(strstr(body, "\"demo\""), "%s", body);
-  cr_assert(bus_wait("products/other", "\"seats\":3", 5));
-  cr_assert(bus_wait("products/demo", "", 5), "the license has no demo "
+  cr_assert(retained_wait("products/other", "\"seats\":3", 5));
+  cr_assert(retained_wait("products/demo", "", 5), "the license has no demo "
             "any more, the bus still says it has");
 }
 
@@ -264,18 +217,8 @@ start_server_at(const char *fake_start)
   e[n++] = "LD_PRELOAD=" LIBFAKETIME;
   e[n++] = apr_pstrcat(tp, "FAKETIME=@", fake_start, NULL);
   e[n] = NULL;
-  server = fork();
-  if (server == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)e);
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad did not come up: %s", run_read_file(err));
+  cr_assert_eq(lf_start(&server, argv, e, err, port, 300, NULL), 0,
+               "tesserad did not come up: %s", run_read_file(err));
 }
 
 Test(bus_retained, a_product_expiring_at_midnight_says_so_on_the_bus)
@@ -290,12 +233,12 @@ Test(bus_retained, a_product_expiring_at_midnight_says_so_on_the_bus)
                              "later:2:2099-12-31", "--out",
                              in_root("lic/tessera.lic"), NULL });
   start_server_at("2090-06-15 23:59:55");
-  cr_assert(bus_wait("products/soon", "\"expired\":false", 3),
+  cr_assert(retained_wait("products/soon", "\"expired\":false", 3),
             "not valid before midnight");
   cr_assert(api_wait("/v1/status", "\"expires\":\"2090-06-15\","
                      "\"expired\":true", 15, body, sizeof(body)),
             "/v1/status: %s", body);
-  ok = bus_wait("products/soon", "\"expired\":true", 2);
+  ok = retained_wait("products/soon", "\"expired\":true", 2);
   got = bus_read("products/soon");
   cr_assert(ok, "/v1/status says expired, the bus %s", got);
   free(got);

@@ -20,98 +20,23 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "license_fixture.h"
 #include "run.h"
 
-static char root[] = "/tmp/tessera-check-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], env_dir[320];
-static char lic[300];
-static int port;
-static pid_t server = -1;
-static apr_pool_t *tp;
-
-static const char *
-in_root(const char *rel)
-{
-  return apr_pstrcat(tp, root, "/", rel, NULL);
-}
-
-static const char *const *
-env(void)
-{
-  static const char *e[7];
-
-  e[0] = "PATH=/usr/bin:/bin";
-  e[1] = env_host;
-  e[2] = env_lic;
-  e[3] = env_home;
-  e[4] = env_dir;
-  e[5] = "ASAN_OPTIONS=detect_leaks=0";
-  e[6] = NULL;
-  return e;
-}
-
-static void
-admin_ok(const char *const *args)
-{
-  const char *argv[16] = { TESSERA_ADMIN };
-  run_result_t r;
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  r = run(argv, env(), NULL);
-  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-  run_free(&r);
-}
-
-static void
-install_license(void)
-{
-  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
-                             "localhost", "--licensee", "Test", "--product",
-                             "demo:5:2099-12-31", "--out",
-                             in_root("demo.lic"), NULL });
-  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"),
-                             NULL });
-}
+static const lf_options_t options = {
+  .name = "check", .asan = "detect_leaks=0", .no_license = 1,
+  .config = lf_plain_config, .stop_signal = SIGTERM,
+};
 
 static void
 setup(void)
 {
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* run as root, the server runs its bus broker as another account,
-   * which must be able to enter */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  snprintf(lic, sizeof(lic), "%s/lic", root);
-  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
-  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
-  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
-  mkdir(lic, 0755);
-  run_write_file(apr_pstrcat(tp, lic, "/tessera.xml", NULL),
-                 "<tessera xmlns=\"urn:tessera:config:1\">\n"
-                 "  <listen address=\"127.0.0.1\"/>\n</tessera>\n");
+  lf_setup_with(&options);
 }
 
-static void
-teardown(void)
-{
-  if (server > 0) {
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
-    server = -1;
-  }
-  cr_assert_eq(system(apr_psprintf(tp, "rm -rf '%s'", root)), 0);
-  apr_pool_destroy(tp);
-  apr_terminate();
-}
-
-TestSuite(check, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(check, .init = setup, .fini = lf_teardown, .timeout = 120);
 
 static run_result_t
 check_role(const char *role)
@@ -125,41 +50,7 @@ check_role(const char *role)
 static int
 start(char **err)
 {
-  const char *argv[] = { TESSERAD, "license", NULL };
-  const char *errfile = in_root("server.err");
-  int status;
-
-  server = fork();
-  if (server == 0) {
-    cr_assert_not_null(freopen(errfile, "w", stderr));
-    execve(argv[0], (char *const *)argv, (char *const *)env());
-    _exit(127);
-  }
-  for (int i = 0; i < 500; i++) {
-    if (waitpid(server, &status, WNOHANG) == server) {
-      server = -1;
-      if (err)
-        *err = run_read_file(errfile);
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    }
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200) {
-      if (err)
-        *err = run_read_file(errfile);
-      return 0;
-    }
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad neither served nor ended: %s",
-                 run_read_file(errfile));
-  return -1;
-}
-
-static void
-stop(void)
-{
-  kill(server, SIGTERM);
-  waitpid(server, NULL, 0);
-  server = -1;
+  return lf_start_license(500, err);
 }
 
 /* The text after "tesserad: <prefix>: ", which the check and the start
@@ -179,7 +70,7 @@ Test(check, says_what_the_start_would_do_and_the_start_does_it)
   run_result_t r;
   char *log;
 
-  install_license();
+  lf_install_license();
   r = check_role("license");
   cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
   for (const char *const *want = (const char *const[]){
@@ -195,10 +86,9 @@ Test(check, says_what_the_start_would_do_and_the_start_does_it)
             "%s", r.out);
   run_free(&r);
   cr_assert_eq(start(NULL), 0);
-  stop();
+  lf_stop();
   /* one product, not "1 products" */
-  log = run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log",
-                                   lic, port));
+  log = lf_server_log();
   cr_assert(strstr(log, "for localhost in force (1 product)\n"), "%s", log);
   free(log);
 }
@@ -221,9 +111,8 @@ Test(check, a_missing_license_fails_with_what_the_start_logs)
   cr_assert_null(strstr(r.out, "would start\n"), "%s", r.out);
   run_free(&r);
   cr_assert_eq(start(NULL), 0);
-  stop();
-  log = run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log",
-                                   lic, port));
+  lf_stop();
+  log = lf_server_log();
   cr_assert(strstr(log, "no license in force, so no seats can be checked "
                    "out; install one with `tessera-admin license import "
                    "FILE`: cannot read the license: cannot open"), "%s",
@@ -238,7 +127,7 @@ Test(check, a_tampered_license_fails_with_the_signature_error)
   run_result_t r;
   char *text, *log;
 
-  install_license();
+  lf_install_license();
   text = run_read_file(path);
   strstr(text, "seats=\"5\"")[7] = '9';
   run_write_file(path, text);
@@ -250,9 +139,8 @@ Test(check, a_tampered_license_fails_with_the_signature_error)
   cr_assert(strstr(r.err, says), "%s", r.err);
   run_free(&r);
   cr_assert_eq(start(NULL), 0);
-  stop();
-  log = run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log",
-                                   lic, port));
+  lf_stop();
+  log = lf_server_log();
   cr_assert(strstr(log, says), "%s", log);
   free(log);
 }
@@ -309,7 +197,7 @@ check_and_start_refuse(const char *role, int status, const char *says)
 
 Test(check, a_broker_that_is_not_installed_fails_as_the_start_does)
 {
-  install_license();
+  lf_install_license();
   bus_program("tessera-no-such-broker");
   check_and_start_refuse("license", 69, "the bus broker "
                          "'tessera-no-such-broker' (for port");
@@ -320,7 +208,7 @@ Test(check, a_broker_that_may_not_be_run_fails_as_the_start_does)
 {
   const char *fake = in_root("mosquitto");
 
-  install_license();
+  lf_install_license();
   run_write_file(fake, "#!/bin/sh\nexec /usr/sbin/mosquitto \"$@\"\n");
   cr_assert_eq(chmod(fake, 0644), 0);
   bus_program(fake);
@@ -344,7 +232,7 @@ Test(check, busy_ports_fail_as_the_start_does)
 {
   int fd;
 
-  install_license();
+  lf_install_license();
   fd = listen_on(port + 2);
   check_and_start_refuse("license", 69, apr_psprintf(tp, "the hub cannot "
                          "listen on port %d (127.0.0.1): another program "
@@ -367,7 +255,7 @@ Test(check, configuration_errors_say_would_not_start)
 {
   run_result_t r;
 
-  install_license();
+  lf_install_license();
   run_write_file(apr_pstrcat(tp, lic, "/tessera.xml", NULL),
                  "<tessera xmlns=\"urn:tessera:config:1\">\n"
                  "  <listen adress=\"127.0.0.1\"/>\n</tessera>\n");
@@ -384,7 +272,10 @@ Test(check, configuration_errors_say_would_not_start)
   run_free(&r);
   {
     const char *e[] = { "PATH=/usr/bin:/bin", "INOHOST=localhost.80",
-                        env_lic, env_home, env_dir, NULL };
+                        apr_pstrcat(tp, "INOLIC=", lic, NULL),
+                        apr_pstrcat(tp, "HOME=", root, NULL),
+                        apr_pstrcat(tp, "INODIR=", in_root("params"), NULL),
+                        NULL };
     r = run((const char *[]){ TESSERAD, "license", "--check", NULL }, e,
             NULL);
     cr_assert_eq(r.status, 78, "%d %s", r.status, r.err);
@@ -401,7 +292,7 @@ Test(check, beside_the_running_server_judges_a_restart)
 {
   run_result_t r;
 
-  install_license();
+  lf_install_license();
   cr_assert_eq(start(NULL), 0);
   r = check_role("license");
   cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);

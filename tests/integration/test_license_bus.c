@@ -16,87 +16,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "bus_client.h"
+#include "license_fixture.h"
 #include "run.h"
-#include "ts_credential.h"
 #include "ts_httpd.h"
 #include "ts_log.h"
 
-static char root[] = "/tmp/tessera-bus-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], env_dir[320];
-static char lic[300];
-static int port, project_port;
+static int project_port;
 static pid_t servers[2] = { -1, -1 };
-static apr_pool_t *tp;          /* the test's pool */
-
-/* ROOT/REL (REL may be ""). */
-static const char *
-in_root(const char *rel)
-{
-  return apr_pstrcat(tp, root, "/", rel, NULL);
-}
-
-static const char *const *
-env(void)
-{
-  static const char *e[7];
-
-  e[0] = "PATH=/usr/bin:/bin";   /* mosquitto is in /usr/sbin */
-  e[1] = env_host;
-  e[2] = env_lic;
-  e[3] = env_home;
-  e[4] = "ASAN_OPTIONS=detect_leaks=0";
-  e[5] = env_dir;
-  e[6] = NULL;
-  return e;
-}
-
-static run_result_t
-admin(const char *const *args)
-{
-  const char *argv[16] = { TESSERA_ADMIN };
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  return run(argv, env(), NULL);
-}
-
-static void
-admin_ok(const char *const *args)
-{
-  run_result_t r = admin(args);
-
-  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-  run_free(&r);
-}
+static const lf_options_t options = {
+  .name = "bus", .asan = "detect_leaks=0", .stop_signal = SIGTERM,
+};
 
 static void
 setup(void)
 {
   char xml[1024];
 
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* as root, the bus broker runs as the service account or nobody, which
-   * must reach INOLIC below this directory */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  do
-    project_port = run_free_port();
-  while (abs(project_port - port) < 8);
-  snprintf(lic, sizeof(lic), "%s/lic", root);
-  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
-  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
-  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
-  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
-                             "localhost", "--licensee", "Test", "--product",
-                             "demo:5:2099-12-31", "--out",
-                             in_root("demo.lic"), NULL });
-  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"), NULL });
+  lf_setup_with(&options);
+  project_port = lf_other_port();
   snprintf(xml, sizeof(xml),
            "<?xml version=\"1.0\"?>\n"
            "<tessera xmlns=\"urn:tessera:config:1\">\n"
@@ -112,18 +52,9 @@ setup(void)
 static void
 teardown(void)
 {
-  char cmd[300];
-
   for (int i = 0; i < 2; i++)
-    if (servers[i] > 0) {
-      kill(servers[i], SIGTERM);
-      waitpid(servers[i], NULL, 0);
-      servers[i] = -1;
-    }
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-  apr_pool_destroy(tp);
-  apr_terminate();
+    lf_kill(&servers[i], SIGTERM);
+  lf_teardown();
 }
 
 TestSuite(license_bus, .init = setup, .fini = teardown, .timeout = 120);
@@ -135,68 +66,10 @@ start(int slot, int port_, const char *project)
 {
   const char *argv[] = { TESSERAD, "license", project ? "--project" : NULL,
                          project, NULL };
-  const char *const *e = env();
   const char *err = in_root(slot ? "server1.err" : "server0.err");
 
-  servers[slot] = fork();
-  if (servers[slot] == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)e);
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(port_, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad did not answer on port %d: %s", port_,
-                 run_read_file(err));
-}
-
-/* The retained message on tessera/v1/TOPIC, read with mosquitto_sub. */
-static char *
-bus_read(const char *topic)
-{
-  char p[16], t[256];
-  run_result_t r;
-  char *out;
-
-  snprintf(p, sizeof(p), "%d", port + 1);
-  snprintf(t, sizeof(t), "tessera/v1/%s", topic);
-  r = run((const char *[]){ "/usr/bin/mosquitto_sub", "-h", "127.0.0.1",
-                            "-p", p, "-t", t, "-C", "1", "-W", "2", NULL },
-          env(), NULL);
-  out = strdup(r.out);
-  run_free(&r);
-  return out;
-}
-
-/* Wait up to SECONDS for the retained message on TOPIC to contain WANT. */
-static int
-bus_wait(const char *topic, const char *want, int seconds)
-{
-  for (int i = 0; i < seconds * 4; i++) {
-    char *got = bus_read(topic);
-    int ok = strstr(got, want) != NULL;
-    free(got);
-    if (ok)
-      return 1;
-    usleep(250000);
-  }
-  return 0;
-}
-
-/* The header Tessera's servers send, from the credential the license
- * server created at its start. */
-static const char *
-server_header(void)
-{
-  ts_credential_t *cred;
-  ts_error_t *err = ts_credential_load(&cred, in_root("params/server.key"),
-                                       tp);
-
-  cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
-  return ts_credential_header(cred, tp);
+  cr_assert_eq(lf_start(&servers[slot], argv, env(), err, port_, 300, NULL),
+               0, "tesserad ended: %s", run_read_file(err));
 }
 
 static const char checkout_json[] =

@@ -14,127 +14,28 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 #include <sqlite3.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "license_fixture.h"
 #include "run.h"
 
-static char root[] = "/tmp/tessera-failures-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320];
-static int port;
-static pid_t server = -1;
-static apr_pool_t *tp;          /* the test's pool */
-
-static const char *
-in_root(const char *rel)
-{
-  return apr_pstrcat(tp, root, "/", rel, NULL);
-}
-
-static const char *const *
-env(void)
-{
-  static const char *e[6];
-
-  e[0] = "PATH=/usr/bin:/bin";
-  e[1] = env_host;
-  e[2] = env_lic;
-  e[3] = env_home;
-  e[4] = "ASAN_OPTIONS=detect_leaks=0";
-  e[5] = NULL;
-  return e;
-}
-
-static void
-admin_ok(const char *const *args)
-{
-  const char *argv[16] = { TESSERA_ADMIN };
-  run_result_t r;
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  r = run(argv, env(), NULL);
-  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-  run_free(&r);
-}
+static const lf_options_t options = {
+  .name = "failures", .asan = "detect_leaks=0", .no_inodir = 1,
+  .config = lf_plain_config, .stop_signal = SIGTERM,
+};
 
 static void
 setup(void)
 {
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* as root, the bus broker runs as the service account or nobody, which
-   * must reach INOLIC inside */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
-  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s/lic", root);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
-  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
-                             "localhost", "--licensee", "Test", "--product",
-                             "demo:5:2099-12-31", "--out",
-                             in_root("demo.lic"), NULL });
-  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"),
-                             NULL });
-  run_write_file(in_root("lic/tessera.xml"), "<tessera xmlns=\"urn:tessera:"
-                 "config:1\">\n  <listen address=\"127.0.0.1\"/>\n"
-                 "</tessera>\n");
+  lf_setup_with(&options);
 }
 
-static void
-teardown(void)
-{
-  char cmd[300];
-
-  if (server > 0) {
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
-    server = -1;
-  }
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-  cr_assert_eq(system(cmd), 0);
-  apr_pool_destroy(tp);
-  apr_terminate();
-}
-
-TestSuite(license_failures, .init = setup, .fini = teardown,
+TestSuite(license_failures, .init = setup, .fini = lf_teardown,
           .timeout = 120);
-
-/* tesserad license, answering /health; its stderr in ROOT/server.err. */
-static void
-start(void)
-{
-  const char *argv[] = { TESSERAD, "license", NULL };
-  const char *err = in_root("server.err");
-  const char *const *e = env();
-
-  server = fork();
-  if (server == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)e);
-    _exit(127);
-  }
-  for (int i = 0; i < 300; i++) {
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200)
-      return;
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad did not answer on port %d: %s", port,
-                 run_read_file(err));
-}
 
 static const char checkout_json[] =
   "{\"product\":\"demo\",\"user\":\"ada\",\"host\":\"ws1\",\"pid\":7,"
   "\"application\":\"modeler\"}";
-
-/* The server's log. */
-static char *
-server_log(void)
-{
-  return run_read_file(apr_psprintf(tp, "%s/lic/logs/license.%d/"
-                                    "license.log", root, port));
-}
 
 /* A count of seats the session store cannot answer (another process holds
  * its write lock) is shown as unknown, not as 0, with why; it is logged
@@ -153,7 +54,7 @@ Test(license_failures, a_failed_seat_count_is_unknown_not_zero)
   sqlite3 *db;
   char *log;
 
-  start();
+  start_server();
   cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
                         body, sizeof(body)), 201, "%s", body);
   cr_assert_eq(sqlite3_open(in_root("lic/sessions.db"), &db), SQLITE_OK);
@@ -177,7 +78,7 @@ Test(license_failures, a_failed_seat_count_is_unknown_not_zero)
                         "0\n"), "%s", body);
   cr_assert(strstr(body, "\ntessera_license_seat_count_failures_total "),
             "%s", body);
-  log = server_log();
+  log = lf_server_log();
   cr_assert(strstr(log, "counting the seats of demo in use failed"), "%s",
             log);
   free(log);
@@ -199,14 +100,14 @@ Test(license_failures, an_audit_record_that_cannot_be_written_is_kept_and_counte
    * server refuses to write through a link */
   cr_assert_eq(system(apr_psprintf(tp, "mkdir -p '%s' && mknod "
                                    "'%s/audit.jsonl' c 1 7", dir, dir)), 0);
-  start();
+  start_server();
   cr_assert_eq(run_http(port, "POST", "/v1/sessions", checkout_json, NULL,
                         body, sizeof(body)), 201, "%s", body);
   cr_assert_eq(run_http(port, "GET", "/metrics", NULL, NULL, body,
                         sizeof(body)), 200);
   cr_assert(strstr(body, "\ntessera_audit_write_failures_total 1\n"), "%s",
             body);
-  log = server_log();
+  log = lf_server_log();
   cr_assert(strstr(log, "the audit log lost a record: cannot write to"),
             "%s", log);
   cr_assert(strstr(log, "the disk is full"), "%s", log);

@@ -20,132 +20,32 @@
 #include <unistd.h>
 #include <pwd.h>
 #include <criterion/criterion.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 
+#include "license_fixture.h"
 #include "run.h"
 
-static char root[] = "/tmp/tessera-files-XXXXXX";
-static char env_host[64], env_lic[320], env_home[320], lic[300];
-static int port;
-static pid_t server = -1;
-static apr_pool_t *tp;
 static const char precious[] = "precious: not a log\n";
-
-static const char *
-in_root(const char *rel)
-{
-  return apr_pstrcat(tp, root, "/", rel, NULL);
-}
-
-static const char *const *
-env(void)
-{
-  static const char *e[6];
-
-  e[0] = "PATH=/usr/bin:/bin";
-  e[1] = env_host;
-  e[2] = env_lic;
-  e[3] = env_home;
-  e[4] = "ASAN_OPTIONS=detect_leaks=0";
-  e[5] = NULL;
-  return e;
-}
-
-static void
-admin_ok(const char *const *args)
-{
-  const char *argv[16] = { TESSERA_ADMIN };
-  run_result_t r;
-
-  for (int i = 0; args[i]; i++)
-    argv[i + 1] = args[i];
-  r = run(argv, env(), NULL);
-  cr_assert_eq(r.status, 0, "%s: %s", args[0], r.err);
-  run_free(&r);
-}
+static const lf_options_t options = {
+  .name = "files", .asan = "detect_leaks=0", .no_inodir = 1,
+  .config = lf_plain_config, .stop_signal = SIGTERM,
+};
 
 static void
 setup(void)
 {
-  apr_initialize();
-  apr_pool_create(&tp, NULL);
-  cr_assert_not_null(mkdtemp(root));
-  /* run as root, the server runs its bus broker as another account,
-   * which must be able to enter */
-  cr_assert_eq(chmod(root, 0711), 0);
-  port = run_free_port();
-  snprintf(lic, sizeof(lic), "%s/lic", root);
-  snprintf(env_host, sizeof(env_host), "INOHOST=localhost.%d", port);
-  snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
-  snprintf(env_home, sizeof(env_home), "HOME=%s", root);
-  admin_ok((const char *[]){ "license", "issue", "--demo-key", "--host",
-                             "localhost", "--licensee", "Test", "--product",
-                             "demo:5:2099-12-31", "--out",
-                             in_root("demo.lic"), NULL });
-  admin_ok((const char *[]){ "license", "import", in_root("demo.lic"),
-                             NULL });
-  run_write_file(apr_pstrcat(tp, lic, "/tessera.xml", NULL),
-                 "<tessera xmlns=\"urn:tessera:config:1\">\n"
-                 "  <listen address=\"127.0.0.1\"/>\n</tessera>\n");
+  lf_setup_with(&options);
   run_write_file(in_root("victim"), precious);
 }
 
-static void
-teardown(void)
-{
-  if (server > 0) {
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
-    server = -1;
-  }
-  cr_assert_eq(system(apr_psprintf(tp, "rm -rf '%s'", root)), 0);
-  apr_pool_destroy(tp);
-  apr_terminate();
-}
-
-TestSuite(license_files, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(license_files, .init = setup, .fini = lf_teardown, .timeout = 120);
 
 /* Start tesserad license. Returns 0 once it serves, or its exit status
  * when it ended first; *ERR (when not NULL) gets what it said. */
 static int
 start(char **err)
 {
-  const char *argv[] = { TESSERAD, "license", NULL };
-  const char *errfile = in_root("server.err");
-  int status;
-
-  server = fork();
-  if (server == 0) {
-    freopen(errfile, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)env());
-    _exit(127);
-  }
-  for (int i = 0; i < 500; i++) {
-    if (waitpid(server, &status, WNOHANG) == server) {
-      server = -1;
-      if (err)
-        *err = run_read_file(errfile);
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    }
-    if (run_http(port, "GET", "/health", NULL, NULL, NULL, 0) == 200) {
-      if (err)
-        *err = run_read_file(errfile);
-      return 0;
-    }
-    usleep(20000);
-  }
-  cr_assert_fail("tesserad neither served nor ended: %s",
-                 run_read_file(errfile));
-  return -1;
-}
-
-static void
-stop(void)
-{
-  kill(server, SIGTERM);
-  waitpid(server, NULL, 0);
-  server = -1;
+  return lf_start_license(500, err);
 }
 
 /* ---- links planted where the server writes ------------------------------ */
@@ -185,7 +85,7 @@ Test(license_files, links_planted_in_inolic_are_refused_not_followed)
                  cases[i].path, strerror(errno));
     status = start(&err);
     if (status == 0)
-      stop();
+      lf_stop();
     cr_assert_neq(status, 0, "started with a link at %s", cases[i].path);
     cr_assert(strstr(err, cases[i].says), "%s", err);
     text = run_read_file(victim);
@@ -196,7 +96,7 @@ Test(license_files, links_planted_in_inolic_are_refused_not_followed)
   }
   /* without the links it starts, and writes its own files */
   cr_assert_eq(start(NULL), 0);
-  stop();
+  lf_stop();
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct stat st;
     if (strstr(cases[i].path, ".pid"))
@@ -217,7 +117,7 @@ refused_then_fixed(const char *dir, const char *why)
   int status = start(&err);
 
   if (status == 0)
-    stop();
+    lf_stop();
   cr_assert_eq(status, 78, "%s", err);
   cr_assert(strstr(err, apr_psprintf(tp, "the license directory %s (INOLIC) "
                                      "is not private: ", lic)), "%s", err);
@@ -245,7 +145,7 @@ Test(license_files, an_inolic_other_accounts_may_write_is_refused)
   cr_assert_eq(geteuid(), 0, "changing INOLIC's owner needs root");
   cr_assert_not_null(nobody);
   cr_assert_eq(start(NULL), 0);     /* as it is: private */
-  stop();
+  lf_stop();
 
   cr_assert_eq(chmod(lic, 0777), 0);
   refused_then_fixed(lic, "every account may write it (mode 0777)");
@@ -257,7 +157,7 @@ Test(license_files, an_inolic_other_accounts_may_write_is_refused)
                      "write it");
   /* each fix it gave made it private */
   cr_assert_eq(start(NULL), 0);
-  stop();
+  lf_stop();
 }
 
 /* ---- what of a client's reaches the log ------------------------------ */
@@ -355,10 +255,9 @@ Test(license_files, client_values_reach_the_log_quoted_and_bounded)
                     id), "{\"reason\":\"hung\"}",
                     basic("eve", "correct horse"), body, sizeof(body));
   cr_assert_eq(status, 200, "%s", body);
-  stop();
+  lf_stop();
 
-  log = run_read_file(apr_psprintf(tp, "%s/logs/license.%d/license.log", lic,
-                                   port));
+  log = lf_server_log();
   cr_assert_null(strstr(log, apr_pstrcat(tp, "\n", forged, NULL)),
                  "a forged line: %s", log);
   cr_assert_null(strstr(log, forged), "the refused name reached the log: %s",

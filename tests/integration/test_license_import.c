@@ -28,9 +28,7 @@ static void
 setup(void)
 {
   lf_setup();
-  do
-    project_port = run_free_port();
-  while (abs(project_port - port) < 8);
+  project_port = lf_other_port();
   run_write_file(in_root("lic/tessera.xml"), apr_psprintf(tp,
     "<tessera xmlns=\"urn:tessera:config:1\">\n"
     "  <listen address=\"127.0.0.1\"/>\n"
@@ -43,10 +41,7 @@ setup(void)
 static void
 teardown(void)
 {
-  if (project > 0) {
-    kill(project, SIGKILL);
-    waitpid(project, NULL, 0);
-  }
+  lf_kill(&project, SIGKILL);
   lf_teardown();
 }
 
@@ -232,27 +227,11 @@ Test(license_import, without_a_running_server_it_waits_for_the_start)
 Test(license_import, project_license_goes_where_the_project_server_reads_it)
 {
   const char *file = issue("localhost", "demo:4:2099-12-31", "project-26");
-  const char *argv[] = { TESSERAD, "license", "--project", "26.1", NULL };
-  const char *err = in_root("project.err");
   char *installed, body[4096];
   run_result_t r;
-  int up = 0;
 
   start_server();
-  project = fork();
-  if (project == 0) {
-    freopen(err, "w", stderr);
-    execve(argv[0], (char *const *)argv, (char *const *)env());
-    _exit(127);
-  }
-  for (int i = 0; i < 300 && !up; i++) {
-    up = run_http(project_port, "GET", "/health", NULL, NULL, NULL, 0)
-         == 200;
-    if (!up)
-      usleep(20000);
-  }
-  cr_assert(up, "the project license server did not come up: %s",
-            run_read_file(err));
+  lf_start_project(&project, "26.1", project_port);
   status(project_port, body, sizeof(body));
   cr_assert(strstr(body, "\"license\":null"), "%s", body);
 
