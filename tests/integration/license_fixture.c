@@ -116,9 +116,7 @@ lf_setup_with(const lf_options_t *o)
   snprintf(env_lic, sizeof(env_lic), "INOLIC=%s", lic);
   snprintf(env_home, sizeof(env_home), "HOME=%s", root);
   /* the server credential goes there: not the machine's INODIR */
-  env_dir[0] = '\0';
-  if (!o->no_inodir)
-    snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
+  snprintf(env_dir, sizeof(env_dir), "INODIR=%s/params", root);
   snprintf(env_asan, sizeof(env_asan), "ASAN_OPTIONS=%s", o->asan);
   if (o->no_license)
     cr_assert_eq(mkdir(lic, 0755), 0);

@@ -25,7 +25,6 @@ extern apr_pool_t *tp;          /* the test's pool */
 typedef struct lf_options_t {
   const char *name;       /* the directory: /tmp/tessera-NAME-XXXXXX */
   const char *asan;       /* the value of ASAN_OPTIONS */
-  int no_inodir;          /* no INODIR in the environment */
   int no_license;         /* no demo license: ROOT/lic made empty (0755) */
   const char *config;     /* ROOT/lic/tessera.xml; NULL: none written */
   int stop_signal;        /* what the teardown ends the server with */

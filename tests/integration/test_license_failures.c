@@ -20,7 +20,7 @@
 #include "run.h"
 
 static const lf_options_t options = {
-  .name = "failures", .asan = "detect_leaks=0", .no_inodir = 1,
+  .name = "failures", .asan = "detect_leaks=0",
   .config = lf_plain_config, .stop_signal = SIGTERM,
 };
 

@@ -27,7 +27,7 @@
 
 static const char precious[] = "precious: not a log\n";
 static const lf_options_t options = {
-  .name = "files", .asan = "detect_leaks=0", .no_inodir = 1,
+  .name = "files", .asan = "detect_leaks=0",
   .config = lf_plain_config, .stop_signal = SIGTERM,
 };
 
