@@ -58,8 +58,7 @@ env(void)
   e[n++] = env_host;
   e[n++] = env_lic;
   e[n++] = env_home;
-  if (*env_dir)
-    e[n++] = env_dir;
+  e[n++] = env_dir;
   e[n++] = env_asan;
   e[n] = NULL;
   return e;
