@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "ts_file.h"
 
 static const char usage[] =
   N_("usage: tessera-admin sessions list [--json]\n"
@@ -115,14 +116,8 @@ admin_password_header(const char **header, const char **as,
 {
   char pw[256], cred[512], b64[700];
 
-  if (!*as) {
-    apr_uid_t uid;
-    apr_gid_t gid;
-    char *name;
-    *as = apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
-          && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS
-          ? name : "admin";
-  }
+  if (!*as)
+    *as = ts_account_name(pool) ? ts_account_name(pool) : "admin";
   if (from_stdin) {
     if (!fgets(pw, sizeof(pw), stdin))
       return ts_error_createf(TS_EINVAL, "no password on standard input");

@@ -110,7 +110,8 @@ int
 ts_error_has(const ts_error_t *err, ts_errcode_t code)
 {
   for (; err; err = err->cause)
-    if (err->code == code || (err->apr_err && code_of_apr(err->apr_err) == code))
+    if (err->code == code
+        || (err->apr_err && code_of_apr(err->apr_err) == code))
       return 1;
   return 0;
 }

@@ -78,10 +78,8 @@ existing_ancestor(const char *path, apr_pool_t *pool)
   return path;
 }
 
-/* The account this process runs as, for messages; NULL when it cannot be
- * told. */
-static const char *
-account(apr_pool_t *pool)
+const char *
+ts_account_name(apr_pool_t *pool)
 {
   apr_uid_t uid;
   apr_gid_t gid;
@@ -108,7 +106,7 @@ advice(apr_status_t s, const char *dir, apr_pool_t *pool)
                          "try again", dir);
   if (!APR_STATUS_IS_EACCES(s))
     return NULL;
-  who = account(pool);
+  who = ts_account_name(pool);
   if (!who)
     return ts_error_aprf(s, "permission denied; give the account this "
                          "program runs as write access to %s, or run this "

@@ -33,6 +33,10 @@ ts_error_t *ts_file_replace(const char *path, const char *data,
 const char *ts_path_join(const char *dir, const char *name,
                          apr_pool_t *pool);
 
+/* The account this process runs as, for messages; NULL when it cannot be
+ * told. */
+const char *ts_account_name(apr_pool_t *pool);
+
 /* Create DIR and its parents (PERMS) unless they exist. */
 ts_error_t *ts_dir_make(const char *dir, apr_fileperms_t perms,
                         apr_pool_t *scratch_pool);

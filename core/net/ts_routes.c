@@ -103,9 +103,11 @@ not_found(ts_http_reply_t *reply, const ts_routes_t *tables, int ntables,
     }
   for (int k = 0; k < n; k++)
     hint = apr_pstrcat(pool, hint, k == 0 ? _("; try ") : k == n - 1
-                       ? _(" or ") : ", ", best[k]->method, " ", best[k]->pattern, NULL);
-  ts_http_reply_error(reply, 404, apr_psprintf(pool, _("no such resource: %s%s"),
-                      shown(req->url), hint), pool);
+                       ? _(" or ") : ", ", best[k]->method, " ",
+                       best[k]->pattern, NULL);
+  ts_http_reply_error(reply, 404, apr_psprintf(pool,
+                      _("no such resource: %s%s"), shown(req->url), hint),
+                      pool);
 }
 
 void

@@ -96,21 +96,6 @@ problems_of(const char *text[2], const ts_settings_t *settings,
   return n;
 }
 
-/* The account this process runs as, for messages ("?" when it cannot be
- * told). */
-static const char *
-account(apr_pool_t *pool)
-{
-  apr_uid_t uid;
-  apr_gid_t gid;
-  char *name;
-
-  if (apr_uid_current(&uid, &gid, pool) == APR_SUCCESS
-      && apr_uid_name_get(&name, uid, pool) == APR_SUCCESS)
-    return name;
-  return "?";
-}
-
 #define NOT_PRIVATE N_("the license directory %s (INOLIC) is not private: " \
   "%s; another account could plant a link there that makes this server " \
   "(running as %s) overwrite or append to a file of its choosing. Make it " \
@@ -128,18 +113,18 @@ not_private(const char *inolic, const char *dir, ts_error_t *why,
 {
   const char *en = ts_error_text(why, pool), *local = ts_error_message(why,
                                                                       pool);
-  const char *who = account(pool);
+  const char *who = ts_account_name(pool);
 
+  if (!who)
+    who = "?";
   ts_error_clear(why);
   if (strcmp(dir, inolic) == 0)
-    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, NOT_PRIVATE, inolic,
-                                                  en, who, fix),
-                         apr_psprintf(pool, _(NOT_PRIVATE), inolic, local,
-                                      who, fix));
-  return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, SUB_NOT_PRIVATE, inolic,
-                                                dir, en, who, fix),
-                       apr_psprintf(pool, _(SUB_NOT_PRIVATE), inolic, dir,
-                                    local, who, fix));
+    return ts_error_create_texts(TS_ECONFIG,
+      apr_psprintf(pool, NOT_PRIVATE, inolic, en, who, fix),
+      apr_psprintf(pool, _(NOT_PRIVATE), inolic, local, who, fix));
+  return ts_error_create_texts(TS_ECONFIG,
+    apr_psprintf(pool, SUB_NOT_PRIVATE, inolic, dir, en, who, fix),
+    apr_psprintf(pool, _(SUB_NOT_PRIVATE), inolic, dir, local, who, fix));
 }
 
 /* DIR, and the directories in it DEPTH levels down, must be private to
@@ -232,10 +217,9 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
 #define INVALID_SETTINGS N_("invalid settings: %s; fix with " \
                              "`tessera-admin env set NAME VALUE`")
   if (problems_of(problems, settings, pool))
-    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(pool, INVALID_SETTINGS,
-                                                  problems[0]),
-                         apr_psprintf(pool, _(INVALID_SETTINGS),
-                                      problems[1]));
+    return ts_error_create_texts(TS_ECONFIG,
+      apr_psprintf(pool, INVALID_SETTINGS, problems[0]),
+      apr_psprintf(pool, _(INVALID_SETTINGS), problems[1]));
   server->settings = settings;
   server->store = store;
   server->pool = pool;
@@ -429,11 +413,10 @@ recheck_settings(ts_server_t *server, apr_pool_t *scratch_pool)
 #define INVALID_NOW N_("the settings are invalid now: %s; the %s server " \
   "keeps those it started with; fix with `tessera-admin env set NAME VALUE`")
   if (problems_of(problems, now, scratch_pool))
-    return ts_error_create_texts(TS_ECONFIG, apr_psprintf(scratch_pool, INVALID_NOW,
-                                                  problems[0],
-                                                  info->role->name),
-                         apr_psprintf(scratch_pool, _(INVALID_NOW),
-                                      problems[1], info->role->name));
+    return ts_error_create_texts(TS_ECONFIG,
+      apr_psprintf(scratch_pool, INVALID_NOW, problems[0], info->role->name),
+      apr_psprintf(scratch_pool, _(INVALID_NOW), problems[1],
+                   info->role->name));
   for (int i = 0; i < now->values->nelts; i++) {
     const ts_setting_value_t *v = &APR_ARRAY_IDX(now->values, i,
                                                  ts_setting_value_t);
