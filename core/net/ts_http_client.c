@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "ts_i18n.h"
+#include "ts_text.h"
 #include "tsp.h"
 
 
@@ -28,13 +29,11 @@ ts_http_client_init(void)
 }
 
 typedef struct sink_t {
-  char *data;
-  apr_size_t len, cap;
+  ts_text_t body;
   int too_big;                   /* over TS_HTTP_CLIENT_MAX_BODY */
-  apr_pool_t *pool;
 } sink_t;
 
-/* CURLOPT_WRITEFUNCTION: keep the body, doubling the buffer; a body over
+/* CURLOPT_WRITEFUNCTION: keep the body (ts_text.h); a body over
  * the limit stops the transfer (returning less than given makes curl
  * fail), so an answer is whole or an error, never silently cut. */
 static size_t
@@ -43,23 +42,11 @@ collect(char *ptr, size_t size, size_t n, void *baton)
   sink_t *sink = baton;
   apr_size_t add = size * n;
 
-  if (sink->len + add > TS_HTTP_CLIENT_MAX_BODY) {
+  if (sink->body.len + add > TS_HTTP_CLIENT_MAX_BODY) {
     sink->too_big = 1;
     return 0;
   }
-  if (sink->len + add + 1 > sink->cap) {
-    apr_size_t cap = sink->cap ? sink->cap : 4096;
-    char *grown;
-    while (cap < sink->len + add + 1)
-      cap *= 2;
-    grown = apr_palloc(sink->pool, cap);
-    memcpy(grown, sink->data, sink->len);
-    sink->data = grown;
-    sink->cap = cap;
-  }
-  memcpy(sink->data + sink->len, ptr, add);
-  sink->len += add;
-  sink->data[sink->len] = '\0';
+  ts_text_append(&sink->body, ptr, add);
   return add;
 }
 
@@ -196,7 +183,7 @@ ts_http_call(int *status, const char **body, const char *host, int port,
              const char *headers, apr_interval_time_t timeout,
              apr_pool_t *pool)
 {
-  sink_t sink = { "", 0, 0, 0, pool };
+  sink_t sink = { 0 };
   struct curl_slist *list, *route;
   apr_time_t began = apr_time_now();
   conn_t conn = { NULL, 0 };
@@ -206,6 +193,7 @@ ts_http_call(int *status, const char **body, const char *host, int port,
   CURLcode rc;
   CURL *c;
 
+  ts_text_init(&sink.body, pool);
   /* an IPv6 address goes in brackets */
   url = apr_psprintf(pool, "http://%s%s%s:%d%s",
                      strchr(host, ':') && host[0] != '[' ? "[" : "", host,
@@ -256,7 +244,7 @@ ts_http_call(int *status, const char **body, const char *host, int port,
                             "(%s)", host, port, method, path,
                             *errbuf ? errbuf : curl_easy_strerror(rc));
   *status = (int)code;
-  *body = sink.data;
+  *body = sink.body.data;
   return NULL;
 }
 

@@ -1,5 +1,5 @@
 /* ts_prom.c: the Prometheus text writer (see ts_prom.h). The text grows in
- * one buffer that doubles, so a /metrics answer costs a few allocations
+ * one buffer (ts_text.h), so a /metrics answer costs a few allocations
  * from the request's pool rather than one per line. */
 #include "ts_prom.h"
 
@@ -8,9 +8,10 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "ts_text.h"
+
 struct ts_prom_t {
-  char *text;
-  apr_size_t len, cap;
+  ts_text_t text;
   apr_hash_t *families;     /* names announced so far */
   apr_pool_t *pool;
 };
@@ -20,9 +21,7 @@ ts_prom_create(apr_pool_t *pool)
 {
   ts_prom_t *prom = apr_pcalloc(pool, sizeof(*prom));
 
-  prom->cap = 4096;
-  prom->text = apr_palloc(pool, prom->cap);
-  prom->text[0] = '\0';
+  ts_text_init(&prom->text, pool);
   prom->families = apr_hash_make(pool);
   prom->pool = pool;
   return prom;
@@ -31,19 +30,7 @@ ts_prom_create(apr_pool_t *pool)
 static void
 append(ts_prom_t *prom, const char *s, apr_size_t n)
 {
-  if (prom->len + n + 1 > prom->cap) {
-    apr_size_t cap = prom->cap * 2;
-    char *grown;
-    while (cap < prom->len + n + 1)
-      cap *= 2;
-    grown = apr_palloc(prom->pool, cap);
-    memcpy(grown, prom->text, prom->len);
-    prom->text = grown;
-    prom->cap = cap;
-  }
-  memcpy(prom->text + prom->len, s, n);
-  prom->len += n;
-  prom->text[prom->len] = '\0';
+  ts_text_append(&prom->text, s, n);
 }
 
 static void
@@ -139,5 +126,5 @@ ts_prom_real(ts_prom_t *prom, const char *name, const char *const *labels,
 const char *
 ts_prom_text(const ts_prom_t *prom)
 {
-  return prom->text;
+  return prom->text.data;
 }
