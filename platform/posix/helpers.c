@@ -274,26 +274,36 @@ tsp_process_self(void)
   return (long)getpid();
 }
 
-long
-tsp_process_parent(long pid)
+/* The start of /proc/PID/WHAT into BUF (SIZE bytes, NUL-terminated);
+ * how many bytes were read, or -1 when it cannot be read (PID gone). */
+static long
+read_proc(long pid, const char *what, char *buf, size_t size)
 {
-  char path[64], buf[1024];
-  const char *close_paren;
-  long parent = 0;
+  char path[64];
   FILE *f;
   size_t n;
 
-  if (pid <= 0)
-    return 0;
-  /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
-   * so the fields after it are counted from its last ')' */
-  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  snprintf(path, sizeof(path), "/proc/%ld/%s", pid, what);
   f = fopen(path, "r");
   if (!f)
-    return 0;
-  n = fread(buf, 1, sizeof(buf) - 1, f);
+    return -1;
+  n = fread(buf, 1, size - 1, f);
   fclose(f);
   buf[n] = '\0';
+  return (long)n;
+}
+
+long
+tsp_process_parent(long pid)
+{
+  char buf[1024];
+  const char *close_paren;
+  long parent = 0;
+
+  /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+   * so the fields after it are counted from its last ')' */
+  if (pid <= 0 || read_proc(pid, "stat", buf, sizeof(buf)) < 0)
+    return 0;
   close_paren = strrchr(buf, ')');
   if (close_paren && sscanf(close_paren + 1, " %*c %ld", &parent) != 1)
     parent = 0;
@@ -305,8 +315,7 @@ tsp_process_runs_with(long pid, const char *program, const char *needle)
 {
   char path[64], buf[4096];
   struct stat want, got;
-  FILE *f;
-  size_t n;
+  long n;
 
   if (pid <= 0 || !program || stat(program, &want) != 0)
     return 0;
@@ -318,17 +327,11 @@ tsp_process_runs_with(long pid, const char *program, const char *needle)
     return 0;
   if (!needle)
     return 1;
-  snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-  f = fopen(path, "r");
-  if (!f)
-    return 0;
-  n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  for (size_t i = 0; i < n; i++)
+  n = read_proc(pid, "cmdline", buf, sizeof(buf));   /* NUL-separated */
+  for (long i = 0; i < n; i++)
     if (buf[i] == '\0')
       buf[i] = ' ';
-  buf[n] = '\0';
-  return strstr(buf, needle) != NULL;
+  return n >= 0 && strstr(buf, needle) != NULL;
 }
 
 ts_error_t *
