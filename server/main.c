@@ -61,7 +61,10 @@ usage_text(apr_pool_t *pool)
 
   for (int i = 0; roles[i]; i++) {
     const char *summary = roles[i]->summary, *nl;
-    text = apr_psprintf(pool, "%s  %-12s ", text, roles[i]->name);
+    text = apr_psprintf(pool, "%s  %-12s ", text, roles[i]->operand
+                        ? apr_pstrcat(pool, roles[i]->name, " ",
+                                      roles[i]->operand, NULL)
+                        : roles[i]->name);
     while ((nl = strchr(summary, '\n')) != NULL) {
       text = apr_psprintf(pool, "%s%.*s\n%15s", text, (int)(nl - summary),
                           summary, "");
@@ -99,6 +102,7 @@ find_role(const ts_role_t **role, const char *name, apr_pool_t *pool)
 typedef struct opts_t {
   const ts_role_t *role;
   const char *project;
+  const char *operand;        /* the role's operand (ts_role_t), or NULL */
   tsp_run_mode_t mode;
   int check;
 } opts_t;
@@ -141,10 +145,19 @@ parse(opts_t *o, int *help, int argc, const char *const *argv,
                             os->argv[os->ind - 1], usage_text(pool));
   if (*help)
     return NULL;
-  if (os->ind != argc - 1)
+  if (os->ind >= argc)
     return ts_error_createf(TS_EUSAGE, "name one role\n%s",
                             usage_text(pool));
   TS_ERR(find_role(&o->role, os->argv[os->ind], pool));
+  if (o->role->operand && os->ind != argc - 2)
+    return ts_error_createf(TS_EUSAGE, "tesserad %s takes one %s: "
+                            "tesserad %s %s", o->role->name,
+                            o->role->operand, o->role->name,
+                            o->role->operand);
+  if (!o->role->operand && os->ind != argc - 1)
+    return ts_error_createf(TS_EUSAGE, "name one role\n%s",
+                            usage_text(pool));
+  o->operand = o->role->operand ? os->argv[os->ind + 1] : NULL;
   if (o->project && (strlen(o->project) != 4 || !apr_isdigit(o->project[0])
                      || !apr_isdigit(o->project[1]) || o->project[2] != '.'
                      || !apr_isdigit(o->project[3])))
@@ -206,7 +219,7 @@ run(int *status, int argc, const char *const *argv, apr_pool_t *pool)
   TS_ERR(ts_settings_open_store(&store, NULL, pool));
   /* log to stderr in the foreground, and under systemd, whose journal
    * takes it; a Windows service has the log file and the event log */
-  TS_ERR_W(ts_server_create(&server, o.role, o.project, store,
+  TS_ERR_W(ts_server_create(&server, o.role, o.project, o.operand, store,
                             (o.mode != TSP_RUN_SERVICE
                              || tsp_stderr_is_journal()) && !o.check,
                             o.mode == TSP_RUN_SERVICE, pool),

@@ -32,6 +32,10 @@ defaults(apr_pool_t *pool)
   c->bus_program = "mosquitto";
   c->audit = 1;
   c->projects = apr_array_make(pool, 2, sizeof(ts_project_t));
+  c->model_max = 20;
+  c->session_idle_seconds = 1800;
+  c->close_idle_seconds = 0;
+  c->heartbeat_seconds = 10;
   return c;
 }
 
@@ -157,6 +161,17 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
     }
     else if (ts_xml_is(n, "license-server"))
       err = license_server(c, n, pool);
+    else if (ts_xml_is(n, "machine"))
+      c->machine = ts_xml_attr(n, "name", pool);
+    else if (ts_xml_is(n, "model-servers")) {
+      c->model_max = int_attr(n, "max", c->model_max, pool);
+      c->session_idle_seconds = int_attr(n, "session-idle-seconds",
+                                         c->session_idle_seconds, pool);
+      c->close_idle_seconds = int_attr(n, "close-idle-seconds",
+                                       c->close_idle_seconds, pool);
+      c->heartbeat_seconds = int_attr(n, "heartbeat-seconds",
+                                      c->heartbeat_seconds, pool);
+    }
   }
   apr_pool_destroy(scratch);
   /* whatever the parser's code, an invalid tessera.xml is the

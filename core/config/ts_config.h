@@ -46,6 +46,14 @@ typedef struct ts_config_t {
   int audit;
   apr_array_header_t *projects; /* of ts_project_t */
   ts_twin_t *twin;              /* NULL: a single license server */
+  const char *machine;          /* <machine name>: this machine's name in
+                                   the agent's and model servers' records
+                                   and registrations; NULL: its host
+                                   name */
+  int model_max;                /* model servers bind p+6..p+5+max */
+  int session_idle_seconds;     /* a model server's session ends after */
+  int close_idle_seconds;       /* a version nobody uses closes; 0: never */
+  int heartbeat_seconds;        /* a model server's to its license server */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */

@@ -23,6 +23,7 @@
 
 typedef struct ts_server_t ts_server_t;
 typedef struct ts_server_plan_t ts_server_plan_t;
+typedef struct ts_server_info_t ts_server_info_t;
 
 typedef struct ts_role_t {
   const char *name;           /* "license": the command line's word, the
@@ -59,6 +60,24 @@ typedef struct ts_role_t {
    * the runtime's checks. */
   ts_error_t *(*check)(ts_server_plan_t *plan, ts_server_t *server,
                        apr_pool_t *pool);
+
+  /* The role's operand on the command line, as the usage names it
+   * ("REPOSITORY": `tesserad model REPOSITORY`), given to the role as
+   * INFO->operand; NULL: the role takes none. */
+  const char *operand;
+
+  /* Where the role keeps its log and pid file and which port it takes,
+   * when not INOLIC/logs/<role>.<port>/<role>.{log,pid} on p plus
+   * PORT_OFFSET (the license server's machine). Called by
+   * ts_server_create() once the settings and tessera.xml are read
+   * (INFO->port is p + PORT_OFFSET then), before the log opens: it may
+   * set INFO->port (0: the role chooses it as it starts, and calls
+   * ts_server_set_port), INFO->logdir, *LOGFILE and *PIDFILE (the
+   * defaults on entry). A role with PLACE does not write in INOLIC, so
+   * INOLIC need not exist on its machine (only tessera.xml is read from
+   * there). NULL: the defaults. */
+  ts_error_t *(*place)(ts_server_info_t *info, const char **logfile,
+                       const char **pidfile, apr_pool_t *pool);
 } ts_role_t;
 
 #endif

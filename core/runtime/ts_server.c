@@ -3,6 +3,7 @@
  * The HTTP side every role's ports share is in ts_server_sites.c. */
 #include "ts_server_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -205,13 +206,14 @@ load_config(ts_server_t *server, const char *project, apr_pool_t *pool)
 
 ts_error_t *
 ts_server_create(ts_server_t **server_p, const ts_role_t *role,
-                 const char *project, tsp_settings_t *store, int to_stderr,
-                 int as_service, apr_pool_t *pool)
+                 const char *project, const char *operand,
+                 tsp_settings_t *store, int to_stderr, int as_service,
+                 apr_pool_t *pool)
 {
   ts_server_t *server = apr_pcalloc(pool, sizeof(*server));
   ts_server_info_t *info = &server->info;
   ts_settings_t *settings;
-  const char *problems[2], *dir, *speak;
+  const char *problems[2], *dir, *speak, *agent_port;
 
   TS_ERR(ts_settings_resolve(&settings, store, pool, pool));
 #define INVALID_SETTINGS N_("invalid settings: %s; fix with " \
@@ -228,10 +230,16 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->as_service = as_service;
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
   info->inodir = ts_settings_get(settings, "INODIR")->value;
-  TS_ERR(check_inolic(info->inolic, pool));
+  info->inoprj = ts_settings_get(settings, "INOPRJ")->value;
+  info->operand = operand;
+  /* a role that places its files elsewhere does not write in INOLIC */
+  if (!role->place)
+    TS_ERR(check_inolic(info->inolic, pool));
   TS_ERR(ts_inohost_parse(&info->host, &info->main_port,
                           ts_settings_get(settings, "INOHOST")->value,
                           pool));
+  agent_port = ts_settings_get(settings, "INOAGENTPORT")->value;
+  info->agent_port = agent_port ? atoi(agent_port) : info->main_port + 3;
   TS_ERR(load_config(server, project, pool));
   /* INOLIC/logs/<role>.<port>/ (SPEC §5) */
   dir = ts_path_join(info->inolic, apr_psprintf(pool, "logs/%s.%d",
@@ -242,6 +250,8 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
                                                   NULL), pool);
   server->pidfile = ts_path_join(dir, apr_pstrcat(pool, role->name, ".pid",
                                                   NULL), pool);
+  if (role->place)
+    TS_ERR(role->place(info, &server->logfile, &server->pidfile, pool));
   TS_ERR(ts_log_open(&info->log, server->logfile, to_stderr,
                      to_stderr && tsp_stderr_is_journal(), pool));
   /* INOLANG: the language of answers to clients (logs stay English) */
@@ -280,6 +290,12 @@ const ts_server_info_t *
 ts_server_info(const ts_server_t *server)
 {
   return &server->info;
+}
+
+void
+ts_server_set_port(ts_server_t *server, int port)
+{
+  server->info.port = port;
 }
 
 void
@@ -363,8 +379,12 @@ start(void *baton, tsp_service_t *service)
   ts_server_plan_t *plan;
   ts_error_t *err;
 
-  ts_log(info->log, TS_LOG_INFO, "%s server %s starting on port %d (log "
-         "%s)", info->role->name, TS_VERSION, info->port, server->logfile);
+  if (info->port)
+    ts_log(info->log, TS_LOG_INFO, "%s server %s starting on port %d (log "
+           "%s)", info->role->name, TS_VERSION, info->port, server->logfile);
+  else
+    ts_log(info->log, TS_LOG_INFO, "%s server %s starting (log %s)",
+           info->role->name, TS_VERSION, server->logfile);
   budget_connections(server);
   /* what `tesserad --check` runs: the start fails as the check says */
   err = ts_server_check(&plan, server, 0, server->pool);

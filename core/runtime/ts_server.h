@@ -21,7 +21,8 @@
 #include "tsp.h"
 
 /* Resolve the settings for ROLE and open its log (to stderr as well when
- * TO_STDERR). Invalid settings, an INOLIC other accounts may write in and
+ * TO_STDERR). OPERAND is the role's operand (ts_role_t.operand), or
+ * NULL. Invalid settings, an INOLIC other accounts may write in and
  * an invalid tessera.xml are TS_ECONFIG errors saying what to fix; the
  * caller says what they keep from happening (a start, or --check's
  * verdict). PROJECT
@@ -29,7 +30,8 @@
  * server runs under the service manager: a Windows service refuses a
  * project directory on a network drive (SPEC §4). */
 ts_error_t *ts_server_create(ts_server_t **server, const ts_role_t *role,
-                             const char *project, tsp_settings_t *store,
+                             const char *project, const char *operand,
+                             tsp_settings_t *store,
                              int to_stderr, int as_service,
                              apr_pool_t *pool);
 
@@ -87,7 +89,7 @@ ts_error_t *ts_server_check(ts_server_plan_t **plan, ts_server_t *server,
 /* ---- for roles ---------------------------------------------------------- */
 
 /* What a role runs with; the server's, read-only. */
-typedef struct ts_server_info_t {
+struct ts_server_info_t {
   const ts_role_t *role;
   const char *project;          /* ##.# of a project license server, or
                                    NULL */
@@ -99,13 +101,20 @@ typedef struct ts_server_info_t {
   const char *inolic;           /* INOLIC */
   const char *inodir;           /* INODIR: parameter files, the server
                                    credential */
+  const char *inoprj;           /* INOPRJ: the project directory */
+  const char *operand;          /* the role's operand, or NULL */
+  int agent_port;               /* INOAGENTPORT, or p+3 */
   const char *logdir;           /* INOLIC/logs/<role>.<port> */
   const ts_config_t *config;    /* tessera.xml, or its defaults */
   int as_service;               /* under the service manager */
   ts_log_t *log;                /* the server's log */
-} ts_server_info_t;
+};
 
 const ts_server_info_t *ts_server_info(const ts_server_t *server);
+
+/* The port a role that chooses its own (ts_role_t.place set INFO->port
+ * to 0) took as it started. */
+void ts_server_set_port(ts_server_t *server, int port);
 
 /* A few words the "serving on port N" line adds, e.g. "bus 17001, hub
  * 17002" (copied). */

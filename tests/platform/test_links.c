@@ -477,14 +477,14 @@ Test(links, a_server_that_cannot_start_says_why_in_whole_sentences)
   cr_assert_eq(mkdir(ts_path_join(inolic, "logs", pool), 0777), 0);
   cr_assert_eq(chmod(ts_path_join(inolic, "logs", pool), 0777), 0);
   /* a directory in INOLIC others may write in */
-  assert_whole(ts_server_create(&server, &ts_role_bus, NULL,
+  assert_whole(ts_server_create(&server, &ts_role_bus, NULL, NULL,
                                 server_settings("localhost.17000", inolic),
                                 0, 0, pool),
                ": EVERY ACCOUNT MAY WRITE IT (MODE 0777); ANOTHER ACCOUNT",
                (const char *const[]){ inolic, "/logs", "bus", "chown *",
                me->pw_name, "'*", "chmod go-w", NULL });
   /* a setting that is not valid */
-  assert_whole(ts_server_create(&server, &ts_role_bus, NULL,
+  assert_whole(ts_server_create(&server, &ts_role_bus, NULL, NULL,
                                 server_settings("localhost", inolic), 0, 0,
                                 pool),
                "INOHOST 'localhost' FROM THE SYSTEM FILE: ",

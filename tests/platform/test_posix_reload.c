@@ -81,8 +81,8 @@ role_stop(void *state, ts_server_t *server)
 }
 
 static const ts_role_t test_role = {
-  "test", "a role of the test's own", 0, role_start, role_reload, role_stop,
-  NULL
+  .name = "test", .summary = "a role of the test's own", .start = role_start,
+  .reload = role_reload, .stop = role_stop
 };
 
 Test(posix_reload, reloads_leave_the_process_pool_as_it_was)
@@ -102,8 +102,8 @@ Test(posix_reload, reloads_leave_the_process_pool_as_it_was)
   setenv("HOME", root, 1);
   setenv("TESSERA_SYSCONFDIR", apr_pstrcat(process, root, "/etc", NULL), 1);
   cr_assert_null(ts_settings_open_store(&store, NULL, process));
-  cr_assert_null(ts_server_create(&server, &test_role, NULL, store, 0, 0,
-                                  process));
+  cr_assert_null(ts_server_create(&server, &test_role, NULL, NULL, store, 0,
+                                  0, process));
   ts_server_hooks(&hooks, server);
   options.name = "tessera-test";
   options.mode = TSP_RUN_FOREGROUND;

@@ -69,11 +69,11 @@ stop(void *state, ts_server_t *server)
 }
 
 const ts_role_t ts_role_bus = {
-  "bus",
-  "the bus (mosquitto) on p+1 as a service of its own",
-  1,
-  start,
-  reload,
-  stop,
-  check
+  .name = "bus",
+  .summary = "the bus (mosquitto) on p+1 as a service of its own",
+  .port_offset = 1,
+  .start = start,
+  .reload = reload,
+  .stop = stop,
+  .check = check
 };

@@ -262,12 +262,12 @@ stop(void *state, ts_server_t *server)
 }
 
 const ts_role_t ts_role_license = {
-  "license",
-  "the license server on port p (INOHOST), with its hub on\n"
-  "p+2 and, outside the service manager, its bus on p+1",
-  0,
-  start,
-  reload,
-  stop,
-  check
+  .name = "license",
+  .summary = "the license server on port p (INOHOST), with its hub on\n"
+             "p+2 and, outside the service manager, its bus on p+1",
+  .port_offset = 0,
+  .start = start,
+  .reload = reload,
+  .stop = stop,
+  .check = check
 };
