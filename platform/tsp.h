@@ -285,6 +285,9 @@ ts_error_t *tsp_pidfile_read(const char **text, const char *path,
 /* This process's pid. */
 long tsp_process_self(void);
 
+/* Whether a process PID exists now (on this machine). */
+int tsp_process_alive(long pid);
+
 /* The parent of process PID now: the process that started it while that
  * one runs; once it has ended, whoever adopted the orphan (init, a
  * subreaper). 0 when it cannot be told (PID is gone; Windows, where a

@@ -267,8 +267,22 @@ supervise(apr_thread_t *thread, void *data)
       apr_thread_cond_timedwait(p->wake, p->lock, WATCH);
       continue;
     }
-    if (ended.ended)
+    if (ended.ended) {
       ran = apr_time_now() - p->started;
+      if (p->spec.ended) {
+        apr_thread_mutex_unlock(p->lock);
+        p->spec.ended(p->spec.ended_baton, ts_proc_describe_exit(&ended,
+                      pool), ended.code,
+                      APR_PROC_CHECK_SIGNALED(ended.why) ? 1 : 0);
+        apr_thread_mutex_lock(p->lock);
+      }
+      if (p->spec.no_restart) {
+        ts_log(p->log, TS_LOG_WARNING, "%s %s after %s; it is not started "
+               "again", p->spec.name, ts_proc_describe_exit(&ended, pool),
+               ts_proc_duration(ran, pool));
+        break;
+      }
+    }
     pause = next_pause(p, ended.ended && ran >= p->spec.restart.stable);
     /* the child is reaped: only this thread changes P's child now */
     apr_thread_mutex_unlock(p->lock);

@@ -93,6 +93,15 @@ typedef struct ts_proc_spec_t {
                                   "instead of"); NULL: "ready" */
   apr_interval_time_t ready_wait;   /* 0: 10 s */
   ts_proc_restart_t restart;
+  int no_restart;              /* a child that ends is not started again
+                                  (an agent's model server whose model
+                                  does not ask for it) */
+  /* Called on the supervisor thread each time the child ends, before it
+   * is started again (or not): HOW says how it ended, in English ("exited
+   * with status 3", "was killed by signal 9"), STATUS is its exit status
+   * (or the signal), SIGNALLED whether a signal ended it. NULL: none. */
+  void (*ended)(void *baton, const char *how, int status, int signalled);
+  void *ended_baton;
 } ts_proc_spec_t;
 
 /* Start the child SPEC describes and return once it is ready, with a

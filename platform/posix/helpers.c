@@ -23,6 +23,7 @@
 #include "ts_i18n.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -272,6 +273,12 @@ long
 tsp_process_self(void)
 {
   return (long)getpid();
+}
+
+int
+tsp_process_alive(long pid)
+{
+  return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
 /* The start of /proc/PID/WHAT into BUF (SIZE bytes, NUL-terminated);

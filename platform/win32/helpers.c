@@ -57,6 +57,21 @@ tsp_process_self(void)
   return (long)GetCurrentProcessId();
 }
 
+int
+tsp_process_alive(long pid)
+{
+  HANDLE h = pid > 0 ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+                                   (DWORD)pid) : NULL;
+  DWORD code = 0;
+  int alive;
+
+  if (!h)
+    return pid > 0 && GetLastError() == ERROR_ACCESS_DENIED;
+  alive = GetExitCodeProcess(h, &code) && code == STILL_ACTIVE;
+  CloseHandle(h);
+  return alive;
+}
+
 /* Windows keeps the pid of the parent a process was started by, even
  * after that parent ended and its pid went to another process: no answer
  * rather than a wrong one (and a helper cannot outlive its server here). */
