@@ -322,6 +322,13 @@ struct apr_proc_t;
 apr_status_t tsp_child_started(void **token, struct apr_proc_t *proc);
 void tsp_child_forget(void *token);
 
+/* Limit child PROC (TOKEN: tsp_child_started's) to MB megabytes of
+ * memory: Linux the address space (RLIMIT_AS, set with prlimit(2)), so
+ * that an allocation over it fails in the child; Windows the job
+ * object's process memory limit. */
+apr_status_t tsp_child_limit_memory(void *token, struct apr_proc_t *proc,
+                                    long mb);
+
 /* Tell child PROC to reopen its log files (Linux: SIGHUP; Windows has no
  * such signal: nothing). */
 void tsp_child_reopen_logs(struct apr_proc_t *proc);
@@ -528,6 +535,13 @@ ts_error_t *tsp_program_path(const char **path, apr_pool_t *pool);
  * cannot grow the copy of the environment apr_app_initialize() made.) */
 ts_error_t *tsp_env_set(const char *name, const char *value,
                         apr_pool_t *pool);
+
+/* A copy of this process's environment (NAME=value strings, NULL-
+ * terminated, in POOL): what a child should inherit, with EXTRA (NULL-
+ * terminated NAME=value, or NULL) added, replacing variables of the same
+ * name. */
+const char *const *tsp_environment(const char *const *extra,
+                                   apr_pool_t *pool);
 
 /* Raise the soft limit of open files to WANT (0: as high as allowed;
  * negative: only read the limits); *SOFT and *HARD receive the limits in
