@@ -63,7 +63,7 @@ struct ts_agent_t {
   ts_httpd_t *httpd;             /* the agent port */
   const char *control;           /* the control channel's name, for the
                                     model servers (TESSERA_CONTROL) */
-  struct ts_control_t *control_ctl;
+  struct ts_control_t *control_ctl;  /* ts_control.h */
   apr_thread_t *reporter;        /* reports to the license server */
   apr_thread_cond_t *wake;       /* wakes the reporter (A's lock) */
   apr_thread_mutex_t *lock;      /* guards VERSIONS and each entry */

@@ -44,11 +44,12 @@ ts_error_t *
 ts_agent_listen(ts_agent_t *a, ts_server_t *server, apr_pool_t *pool)
 {
   ts_server_site_t site = { 0 };
+  ts_routes_t routes = { ts_agent_routes, a };
 
   site.name = "agent";
   site.label = "agent";
   site.port = a->port;
-  site.routes = ts_agent_routes;
+  site.routes = &routes;
   site.nroutes = 1;
   return ts_server_listen(&a->httpd, server, &site, pool);
 }
