@@ -12,32 +12,23 @@
 
 #include "ts_file.h"
 #include "ts_project.h"
+#include "ts_project_records.h"
 #include "tsp.h"
 
 ts_error_t *
 ts_agent_record_write(ts_agent_t *a, apr_pool_t *pool)
 {
-  const char *dir = ts_path_join(a->inoprj, "ivm/agents", pool);
+  ts_project_record_t rec = { 0 };
   const char *account = ts_account_name(pool);
-  json_t *j = json_pack("{s:i, s:s, s:s, s:i, s:s, s:s, s:s}", "version", 1,
-                        "kind", "agent", "host", a->host, "port", a->port,
-                        "os", tsp_os_name(), "account", account ? account
-                        : "?", "inohost", apr_psprintf(pool, "%s.%d",
-                        a->info->host, a->info->main_port));
-  char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  ts_error_t *err;
 
-  json_decref(j);
-  a->record = ts_path_join(dir, apr_psprintf(pool, "%s.%d.json", a->host,
-                                             a->port), pool);
-  err = ts_dir_make(dir, TS_FPROT_DIR, pool);
-  if (!err)
-    err = ts_file_replace(a->record, text, strlen(text), TS_FPROT_FILE,
-                          pool);
-  free(text);
-  if (err)
-    a->record = NULL;
-  return err;
+  rec.kind = TS_PROJECT_AGENT;
+  rec.host = a->host;
+  rec.port = a->port;
+  rec.os = tsp_os_name();
+  rec.account = account ? account : "?";
+  rec.inohost = apr_psprintf(pool, "%s.%d", a->info->host,
+                             a->info->main_port);
+  return ts_project_record_write(&a->record, a->inoprj, &rec, pool);
 }
 
 ts_error_t *
