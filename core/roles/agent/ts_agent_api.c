@@ -59,6 +59,20 @@ is_backup(const ts_http_request_t *req)
   return b && strcmp(b, "1") == 0;
 }
 
+/* Whether each of the N values of V is a string, null or absent; else
+ * JERR says so. */
+static int
+strings_or_null(json_t *const *v, int n, json_error_t *jerr)
+{
+  for (int i = 0; i < n; i++)
+    if (v[i] && !json_is_string(v[i]) && !json_is_null(v[i])) {
+      apr_cpystrn(jerr->text, "a value is neither a string nor null",
+                  sizeof(jerr->text));
+      return 0;
+    }
+  return 1;
+}
+
 static json_t *
 def_json(const ts_model_def_t *d)
 {
@@ -129,14 +143,14 @@ define(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                                             : 0;
   def.restart = restart;
   err = ts_model_define(a->inoprj, &def, pool);
-  if (!err)
+  if (!err) {
     ts_log(a->log, TS_LOG_INFO, "%s defined the model %s (product %s)",
            ts_log_quote(who, 128, pool), def.model, def.product);
-  json_decref(j);
-  if (err)
-    reply_err(reply, err, 0, pool);
-  else
     ts_http_reply_json(reply, 200, def_json(&def), pool);
+  }
+  else
+    reply_err(reply, err, 0, pool);
+  json_decref(j);      /* DEF's strings are J's */
 }
 
 static void
@@ -176,7 +190,7 @@ create(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   ts_naming_t naming = { 0 };
   ts_model_def_t *def;
   json_error_t jerr;
-  json_t *j;
+  json_t *j, *jv[4] = { NULL, NULL, NULL, NULL };
   ts_error_t *err;
 
   if (!who)
@@ -184,15 +198,26 @@ create(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
     return;
-  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s?s, s?s, s?s, s?s}",
-                     "version", &version, "from", &from, "user",
-                     &naming.user, "login", &naming.login)) {
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s?o, s?o, s?o, s?o}",
+                     "version", &jv[0], "from", &jv[1], "user", &jv[2],
+                     "login", &jv[3])
+      || !strings_or_null(jv, 4, &jerr)) {
     ts_http_reply_error(reply, 400, apr_psprintf(pool, _("the body must be "
       "{\"version\": name (default: the proposal), \"from\": version to "
       "copy, \"user\", \"login\"}: %s"), jerr.text), pool);
     json_decref(j);
     return;
   }
+  /* copied: J goes before the answer is written */
+  version = json_is_string(jv[0]) ? apr_pstrdup(pool,
+                                                json_string_value(jv[0]))
+                                  : NULL;
+  from = json_is_string(jv[1]) ? apr_pstrdup(pool, json_string_value(jv[1]))
+                               : NULL;
+  naming.user = json_is_string(jv[2])
+                ? apr_pstrdup(pool, json_string_value(jv[2])) : NULL;
+  naming.login = json_is_string(jv[3])
+                 ? apr_pstrdup(pool, json_string_value(jv[3])) : NULL;
   naming.source = from;
   naming.now = apr_time_now();
   if (!naming.login)
