@@ -57,8 +57,8 @@ cat > "$demo/environment" <<ENV
 export INOLIC='$INOLIC' INODIR='$INODIR' INOPRJ='$INOPRJ'
 ENV
 pwfile=$demo/admin-password     # the demo's administrator password
-if [ ! -s "$pwfile" ]; then
-  (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$pwfile")
+[ -s "$pwfile" ] || (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$pwfile")
+if [ ! -s "$INOLIC/admin.passwd" ]; then
   printf '%s\n%s\n' "$(cat "$pwfile")" "$(cat "$pwfile")" \
     | "$admin" license passwd --password-stdin >/dev/null
 fi
