@@ -23,7 +23,9 @@
  * handle: other threads hand it messages (ts_bus_publish), it connects and
  * reconnects, and publishes every retained message again after a
  * reconnect, so a restarted broker without persistence gets the whole
- * state back at once. Topics: see README, "The bus".
+ * state back at once. It also hands what it hears on the topic filters a
+ * server subscribed to (ts_bus_subscribe) to their callbacks, on that
+ * thread. Topics: see README, "The bus".
  */
 #ifndef TS_BUS_H
 #define TS_BUS_H
