@@ -409,11 +409,11 @@ create_without_queues(int fd, const char *program)
   fputs("0\n", f);
   fclose(f);
   apr_pool_create(&p, NULL);
+  if (tsp_env_set("LANGUAGE", "de", p) || ts_i18n_set("de", program))
+    _exit(4);
   err = ts_control_create(&ctl, p);
   if (!err)
     _exit(3);
-  if (tsp_env_set("LANGUAGE", "de", p) || ts_i18n_set("de", program))
-    _exit(4);
   dprintf(fd, "%d\n%s\n%s\n", (int)ts_error_code(err),
           ts_error_text(err, p), ts_error_message(err, p));
   _exit(0);
