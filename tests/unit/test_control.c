@@ -1,7 +1,8 @@
 /* test_control.c: the local control channel (core/proc/ts_control) with
  * real processes on both systems, control_child as the model servers and
  * as another agent: 4 threads asking 2 serving processes at once each
- * get their own replies, and "stop" stops a server; a request to a pid
+ * get their own replies, a request the server does not know is answered
+ * so, and "stop" stops a server; a request to a pid
  * that serves nothing (a process that runs, one that has ended) fails
  * within its timeout naming the pid; the serving thread stops at once.
  * Linux: the queue is there with the agent as its last sender and
@@ -220,6 +221,9 @@ Test(control, four_threads_asking_two_servers_get_their_own_replies)
     cr_assert_str_eq(reply, apr_psprintf(pool, "{\"state\":\"running\","
                                          "\"pid\":%ld}",
                                          (long)server[i].pid));
+    cr_assert_null(ts_control_request(&reply, ctl, server[i].pid, "dance",
+                                      apr_time_from_sec(10), pool));
+    cr_assert_str_eq(reply, "error: request not understood: dance");
     cr_assert_null(ts_control_request(&reply, ctl, server[i].pid, "stop",
                                       apr_time_from_sec(10), pool));
     cr_assert_str_eq(reply, "stopping");
