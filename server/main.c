@@ -17,6 +17,7 @@
 #include "ts_httpd.h"
 #include "ts_role_bus.h"
 #include "ts_role_license.h"
+#include "ts_role_model.h"
 #include "ts_server.h"
 #include "ts_settings.h"
 #include "ts_version.h"
@@ -26,9 +27,9 @@
  * build does not yet (SPEC §1: the agent on p+3, the notification service
  * on p+4, the proxy on p+5, model servers from p+6). */
 static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
-                                          NULL };
+                                          &ts_role_model, NULL };
 static const char *const later_roles[] = { "agent", "notify", "proxy",
-                                           "model", NULL };
+                                           NULL };
 
 static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"

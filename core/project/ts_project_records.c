@@ -2,6 +2,7 @@
  * INOPRJ (format in ts_project_records.h). */
 #include "ts_project_records.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
@@ -9,6 +10,22 @@
 
 #include "ts_file.h"
 #include "tsp.h"
+
+/* The record directory of KIND below INOPRJ. */
+static const char *
+record_dir(const char *inoprj, const char *kind, apr_pool_t *pool)
+{
+  return ts_path_join(inoprj, strcmp(kind, TS_PROJECT_AGENT) == 0
+                              ? "ivm/agents" : "ivm/modelservers", pool);
+}
+
+/* The string field NAME of J in POOL, or NULL. */
+static const char *
+optional(json_t *j, const char *name, apr_pool_t *pool)
+{
+  json_t *v = json_object_get(j, name);
+  return json_is_string(v) ? apr_pstrdup(pool, json_string_value(v)) : NULL;
+}
 
 /* The string field NAME of J in POOL, or "?". */
 static const char *
@@ -83,6 +100,11 @@ read_one(apr_array_header_t *records, apr_array_header_t *rejects,
   r->account = field(j, "account", result_pool);
   r->inohost = field(j, "inohost", result_pool);
   r->port = (long)json_integer_value(json_object_get(j, "port"));
+  r->pid = (long)json_integer_value(json_object_get(j, "pid"));
+  r->repository = optional(j, "repository", result_pool);
+  r->model = optional(j, "model", result_pool);
+  r->model_version = optional(j, "model_version", result_pool);
+  r->agent = optional(j, "agent", result_pool);
   json_decref(j);
 }
 
@@ -92,9 +114,7 @@ ts_project_records_read(apr_array_header_t **records,
                         const char *kind, apr_pool_t *result_pool,
                         apr_pool_t *scratch_pool)
 {
-  const char *dir = ts_path_join(inoprj, strcmp(kind, TS_PROJECT_AGENT) == 0
-                                         ? "ivm/agents" : "ivm/modelservers",
-                                 scratch_pool);
+  const char *dir = record_dir(inoprj, kind, scratch_pool);
   apr_dir_t *d;
   apr_finfo_t fi;
   apr_status_t s;
@@ -118,4 +138,41 @@ ts_project_records_read(apr_array_header_t **records,
   }
   apr_dir_close(d);
   return NULL;
+}
+
+ts_error_t *
+ts_project_record_write(const char **path, const char *inoprj,
+                        const ts_project_record_t *rec, apr_pool_t *pool)
+{
+  const char *dir = record_dir(inoprj, rec->kind, pool);
+  json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:s, s:s, s:s}", "version",
+                        1, "kind", rec->kind, "host", rec->host, "port",
+                        (json_int_t)rec->port, "os", rec->os, "account",
+                        rec->account, "inohost", rec->inohost);
+  char *text;
+  ts_error_t *err;
+
+  if (!j)
+    return ts_error_createf(TS_EINTERNAL, "a record of %s:%ld lacks a "
+                            "field", rec->host ? rec->host : "?", rec->port);
+  if (rec->pid)
+    json_object_set_new(j, "pid", json_integer(rec->pid));
+  if (rec->repository)
+    json_object_set_new(j, "repository", json_string(rec->repository));
+  if (rec->model)
+    json_object_set_new(j, "model", json_string(rec->model));
+  if (rec->model_version)
+    json_object_set_new(j, "model_version", json_string(rec->model_version));
+  if (strcmp(rec->kind, TS_PROJECT_MODELSERVER) == 0)
+    json_object_set_new(j, "agent", rec->agent ? json_string(rec->agent)
+                                               : json_null());
+  text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(j);
+  *path = ts_path_join(dir, apr_psprintf(pool, "%s.%ld.json", rec->host,
+                                         rec->port), pool);
+  err = ts_dir_make(dir, TS_FPROT_DIR, pool);
+  if (!err)
+    err = ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
+  free(text);
+  return err;
 }

@@ -13,8 +13,15 @@
  *    "inohost": "lic1.17000"}
  *
  * "os" is tsp_os_name() of the writer's machine; "inohost" the license
- * server (INOHOST) it belongs to. Files not ending in .json are not
- * records; other fields are ignored (a later version may add some).
+ * server (INOHOST) it belongs to. A model server's record adds
+ *
+ *   "pid": 4711, "repository": "ivr/bridge/v1" (relative to INOPRJ when
+ *   inside it, else absolute), "model": "bridge", "model_version": "v1",
+ *   "agent": "host:port" of the agent that started it, or null
+ *
+ * ("model_version", not "version": that is the record format's). Files
+ * not ending in .json are not records; other fields are ignored (a later
+ * version may add some), and records without them are read as before.
  */
 #ifndef TS_PROJECT_RECORDS_H
 #define TS_PROJECT_RECORDS_H
@@ -35,6 +42,11 @@ typedef struct ts_project_record_t {
   const char *os;        /* "linux" or "windows" */
   const char *account;   /* the account the process runs as */
   const char *inohost;   /* its license server, "<host>.<port>" */
+  /* model servers' (NULL, 0 where a record has none) */
+  long pid;
+  const char *repository;
+  const char *model, *model_version;
+  const char *agent;     /* "<host>:<port>", or NULL */
 } ts_project_record_t;
 
 /* A file in a record directory that is no usable record. */
@@ -57,5 +69,13 @@ ts_error_t *ts_project_records_read(apr_array_header_t **records,
                                     const char *inoprj, const char *kind,
                                     apr_pool_t *result_pool,
                                     apr_pool_t *scratch_pool);
+
+/* Write REC (its kind, host, port, os, account, inohost and those of the
+ * model servers' fields that are set) as INOPRJ/ivm/<agents|
+ * modelservers>/<host>.<port>.json, atomically, making the directories;
+ * *PATH gets the file. */
+ts_error_t *ts_project_record_write(const char **path, const char *inoprj,
+                                    const ts_project_record_t *rec,
+                                    apr_pool_t *pool);
 
 #endif
