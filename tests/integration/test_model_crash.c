@@ -27,7 +27,7 @@ setup(void)
 
 TestSuite(model_crash, .init = setup, .fini = mf_teardown, .timeout = 240);
 
-/* ---- kill -9 while clients write -------------------------------------------- */
+/* ---- kill -9 while clients write ----------------------------------------- */
 
 #define WRITERS 4
 #define MAX_ACKED 100000
@@ -156,7 +156,7 @@ Test(model_crash, kill_9_loses_nothing_acknowledged)
               made, total);
 }
 
-/* ---- the bus ---------------------------------------------------------------- */
+/* ---- the bus ------------------------------------------------------------- */
 
 static const char *watch_file;
 
@@ -202,7 +202,7 @@ Test(model_crash, the_last_will_tells_a_kill_9_on_the_bus)
   waitpid(sub, NULL, 0);
 }
 
-/* ---- ports ------------------------------------------------------------------- */
+/* ---- ports --------------------------------------------------------------- */
 
 /* Listen on 127.0.0.1:P (the model servers' listen address here). */
 static apr_socket_t *

@@ -223,7 +223,7 @@ Test(model_server, listing_with_filters_and_pages)
                        NULL), 400);
 }
 
-/* ---- reservations ----------------------------------------------------------- */
+/* ---- reservations -------------------------------------------------------- */
 
 typedef struct pair_t {
   int port;
@@ -363,7 +363,7 @@ Test(model_server, a_reservation_ends_when_its_session_is_idle)
   free(log);
 }
 
-/* ---- read-only, the record, metrics, closing --------------------------------- */
+/* ---- read-only, the record, metrics, closing ----------------------------- */
 
 static void
 refuses_changes(int mport)

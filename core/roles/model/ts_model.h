@@ -125,11 +125,11 @@ void ts_model_release(ts_model_t *m, apr_int64_t id);
 /* Who holds R, as JSON {"session", "user", "host", "since_ms"}. */
 json_t *ts_model_holder_json(const ts_model_reservation_t *r);
 
-/* ---- ts_model_elements.c ------------------------------------------------ */
+/* ---- ts_model_elements.c ------------------------------------------------- */
 
 extern const ts_route_t ts_model_element_routes[];
 
-/* ---- ts_model_license.c ------------------------------------------------- */
+/* ---- ts_model_license.c -------------------------------------------------- */
 
 /* The license server's answer to a call: its status, its body as JSON
  * (NULL when it is none) and its "error" text. */
@@ -171,7 +171,7 @@ ts_error_t *ts_model_check_project(const ts_server_info_t *info,
 ts_error_t *ts_model_bus_open(ts_model_t *m, apr_pool_t *pool);
 void ts_model_bus_close(ts_model_t *m);
 
-/* ---- ts_model_status.c -------------------------------------------------- */
+/* ---- ts_model_status.c --------------------------------------------------- */
 
 extern const ts_route_t ts_model_status_routes[];
 void ts_model_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool);
@@ -184,7 +184,7 @@ const char *ts_model_control_answer(void *baton, const char *request,
 ts_error_t *ts_model_control_start(ts_model_t *m, apr_pool_t *pool);
 void ts_model_control_stop(ts_model_t *m);
 
-/* ---- ts_role_model.c ---------------------------------------------------- */
+/* ---- ts_role_model.c ----------------------------------------------------- */
 
 /* Stop the server cleanly, as a TERM would, saying WHY in the log. */
 void ts_model_request_stop(ts_model_t *m, const char *why);

@@ -103,7 +103,7 @@ no_element(ts_http_reply_t *reply, const char *text, apr_pool_t *pool)
                       "element %s"), ts_log_quote(text, 64, pool)), pool);
 }
 
-/* ---- reads ---------------------------------------------------------------- */
+/* ---- reads --------------------------------------------------------------- */
 
 static void
 get_element(ts_http_reply_t *reply, void *baton,
@@ -192,7 +192,7 @@ list_elements(ts_http_reply_t *reply, void *baton,
                      pool);
 }
 
-/* ---- changes, on the writer -------------------------------------------------- */
+/* ---- changes, on the writer ---------------------------------------------- */
 
 /* C fails with STATUS and MESSAGE (and EXTRA's fields). */
 static void
@@ -407,7 +407,7 @@ finish(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   ts_http_reply_json(reply, c->status, j, pool);
 }
 
-/* ---- the requests that change ------------------------------------------------- */
+/* ---- the requests that change -------------------------------------------- */
 
 /* A change of KIND by REQ's session, or NULL when the reply refused it
  * (no session, a read-only repository, no such element). */

@@ -45,7 +45,7 @@ call(ts_model_answer_t *a, ts_model_t *m, const char *method,
   return NULL;
 }
 
-/* ---- registration --------------------------------------------------------- */
+/* ---- registration -------------------------------------------------------- */
 
 ts_error_t *
 ts_model_register(ts_model_t *m, apr_pool_t *pool)
@@ -111,7 +111,7 @@ ts_model_unregister(ts_model_t *m, apr_pool_t *pool)
            m->info->main_port, a.status, a.error);
 }
 
-/* ---- seats ------------------------------------------------------------------ */
+/* ---- seats --------------------------------------------------------------- */
 
 ts_error_t *
 ts_model_seat_take(ts_model_answer_t *a, ts_model_session_t *s,
@@ -156,7 +156,7 @@ ts_model_seat_call(ts_model_answer_t *a, ts_model_t *m, const char *method,
               TS_TOKEN_SCHEME " %s\r\n", token), pool);
 }
 
-/* ---- the record in INOPRJ ----------------------------------------------- */
+/* ---- the record in INOPRJ ------------------------------------------------ */
 
 /* DIR relative to INOPRJ when inside it. */
 static const char *
@@ -240,7 +240,7 @@ ts_model_check_project(const ts_server_info_t *info, apr_pool_t *pool)
   return NULL;
 }
 
-/* ---- the bus ---------------------------------------------------------------- */
+/* ---- the bus ------------------------------------------------------------- */
 
 /* What model-servers/<id> says: DOWN (the will) or stopped. */
 static char *

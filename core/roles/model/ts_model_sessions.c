@@ -29,7 +29,7 @@
 /* What a client's strings may be (they are shown to other users: 423). */
 #define FIELD_MAX 256
 
-/* ---- reservations (under LOCK) -------------------------------------------- */
+/* ---- reservations (under LOCK) ------------------------------------------- */
 
 ts_model_reservation_t *
 ts_model_reservation(ts_model_t *m, apr_int64_t id)
@@ -74,7 +74,7 @@ ts_model_holder_json(const ts_model_reservation_t *r)
                    "since_ms", (json_int_t)apr_time_as_msec(r->since));
 }
 
-/* ---- sessions ----------------------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------ */
 
 ts_model_session_t *
 ts_model_session(ts_model_t *m, const char *id)
@@ -432,7 +432,7 @@ const ts_route_t ts_model_session_routes[] = {
   { NULL, NULL, NULL }
 };
 
-/* ---- the ticker's ------------------------------------------------------------- */
+/* ---- the ticker's -------------------------------------------------------- */
 
 /* A seat to renew, copied out of its session. */
 typedef struct renewal_t {

@@ -117,7 +117,7 @@ const ts_route_t ts_model_status_routes[] = {
   { NULL, NULL, NULL }
 };
 
-/* ---- the control channel -------------------------------------------------- */
+/* ---- the control channel ------------------------------------------------- */
 
 /* "status": {"state","port","pid","sessions","users":[...],"read_only"}. */
 static const char *

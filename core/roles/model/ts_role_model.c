@@ -28,7 +28,7 @@
 /* The ticker's beat: idle sessions end within it of their time. */
 #define TICK apr_time_from_msec(200)
 
-/* ---- where and which ---------------------------------------------------------- */
+/* ---- where and which ----------------------------------------------------- */
 
 /* ts_role_t.place: the log and pid file in the repository; the port is
  * chosen at start. */
@@ -165,7 +165,7 @@ listen_first_free(ts_model_t *m, apr_pool_t *pool)
                           info->config->model_max);
 }
 
-/* ---- the ticker ------------------------------------------------------------- */
+/* ---- the ticker ---------------------------------------------------------- */
 
 void
 ts_model_request_stop(ts_model_t *m, const char *why)
@@ -260,7 +260,7 @@ stop_ticker(ts_model_t *m)
   m->ticker = NULL;
 }
 
-/* ---- start and stop ---------------------------------------------------------- */
+/* ---- start and stop ------------------------------------------------------ */
 
 /* The repository, every element in memory. */
 static ts_error_t *
