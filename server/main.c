@@ -62,12 +62,12 @@ usage_text(apr_pool_t *pool)
 
   for (int i = 0; roles[i]; i++) {
     const char *summary = roles[i]->summary, *nl;
-    text = apr_psprintf(pool, "%s  %-12s ", text, roles[i]->operand
+    text = apr_psprintf(pool, "%s  %-16s ", text, roles[i]->operand
                         ? apr_pstrcat(pool, roles[i]->name, " ",
                                       roles[i]->operand, NULL)
                         : roles[i]->name);
     while ((nl = strchr(summary, '\n')) != NULL) {
-      text = apr_psprintf(pool, "%s%.*s\n%15s", text, (int)(nl - summary),
+      text = apr_psprintf(pool, "%s%.*s\n%19s", text, (int)(nl - summary),
                           summary, "");
       summary = nl + 1;
     }

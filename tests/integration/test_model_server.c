@@ -491,3 +491,48 @@ Test(model_server, a_version_nobody_uses_closes)
   free(log);
   cr_assert_neq(access(mf_record_path(ms_port[0]), F_OK), 0);
 }
+
+/* ---- what a start would do, and what it refuses ------------------------------- */
+
+Test(model_server, check_says_what_the_start_would_do)
+{
+  const char *repo = mf_repo("v1", "demo", 0);
+  run_result_t r = run((const char *[]){ TESSERAD, "model", repo, "--check",
+                                         NULL }, mf_env(NULL), NULL);
+
+  cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.out, "repository: "), "%s", r.out);
+  cr_assert(strstr(r.out, "(model bridge, version v1, product demo)"), "%s",
+            r.out);
+  cr_assert(strstr(r.out, apr_psprintf(tp, "port: %d, the first free of "
+                                       "%d..%d", port + 6, port + 6,
+                                       port + 65)), "%s", r.out);
+  run_free(&r);
+  r = run((const char *[]){ TESSERAD, "model", prj, NULL }, mf_env(NULL),
+          NULL);
+  cr_assert_eq(r.status, 66, "%s", r.err);
+  cr_assert(strstr(r.err, "has no repository.db"), "%s", r.err);
+  run_free(&r);
+}
+
+/* A model server joins no INOPRJ whose agents belong to another license
+ * server. */
+Test(model_server, refuses_a_project_of_another_license_server)
+{
+  const char *repo = mf_repo("v1", "demo", 0);
+  run_result_t r;
+
+  cr_assert_eq(system(apr_psprintf(tp, "mkdir -p '%s/ivm/agents'", prj)), 0);
+  run_write_file(apr_pstrcat(tp, prj, "/ivm/agents/lic2.27003.json", NULL),
+                 "{\"version\":1,\"kind\":\"agent\",\"host\":\"lic2\","
+                 "\"port\":27003,\"os\":\"linux\",\"account\":\"tessera\","
+                 "\"inohost\":\"lic2.27000\"}");
+  r = run((const char *[]){ TESSERAD, "model", repo, NULL }, mf_env(NULL),
+          NULL);
+  cr_assert_eq(r.status, 78, "%s", r.err);
+  cr_assert(strstr(r.err, "used by the agent lic2:27003 of the license "
+                   "server lic2.27000"), "%s", r.err);
+  cr_assert(strstr(r.err, apr_psprintf(tp, "belongs to localhost.%d", port)),
+            "%s", r.err);
+  run_free(&r);
+}
