@@ -29,6 +29,7 @@ mf_config(int idle, int close)
     "<tessera xmlns=\"urn:tessera:config:1\">\n"
     "  <listen address=\"127.0.0.1\"/>\n"
     "  <license-server>\n"
+    "    <sessions lease-seconds=\"2\"/>\n"
     "    <model-servers probe-seconds=\"1\" gone-after-seconds=\"2\"/>\n"
     "  </license-server>\n"
     "  <machine name=\"localhost\"/>\n"

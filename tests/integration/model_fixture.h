@@ -17,8 +17,8 @@ extern const char *prj;                 /* ROOT/prj, INOPRJ */
 extern pid_t ms_pid[MF_SLOTS];          /* model servers, -1: none */
 extern int ms_port[MF_SLOTS];
 
-/* tessera.xml for the model tests: 127.0.0.1, model servers probed
- * every second and gone after 2 s, <machine name="localhost"/>,
+/* tessera.xml for the model tests: 127.0.0.1, seats leased for 2 s,
+ * model servers probed every second and gone after 2 s, <machine name="localhost"/>,
  * <model-servers max="60" session-idle-seconds=IDLE heartbeat-seconds="1"
  * close-idle-seconds=CLOSE/>. */
 const char *mf_config(int idle, int close);

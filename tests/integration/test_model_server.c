@@ -223,6 +223,27 @@ Test(model_server, listing_with_filters_and_pages)
                        NULL), 400);
 }
 
+/* The seat's lease is 2 s here: the model server renews it while the
+ * session works, for three leases and more. */
+Test(model_server, the_seat_is_renewed_while_the_session_works)
+{
+  char token[65], id[32];
+  apr_time_t until = apr_time_now() + apr_time_from_sec(7);
+  json_t *a;
+
+  mf_start(0, mf_repo("v1", "demo", 0));
+  cr_assert_eq(mf_session(ms_port[0], "ada", "ws1", token, id), 201);
+  while (apr_time_now() < until) {
+    cr_assert_eq(mf_call(ms_port[0], "GET", "/v1/elements", NULL, token,
+                         NULL), 200);
+    a = license_sessions();
+    cr_assert_eq(json_array_size(json_object_get(a, "sessions")), 1,
+                 "the license server let the seat go");
+    json_decref(a);
+    usleep(200000);
+  }
+}
+
 /* ---- reservations -------------------------------------------------------- */
 
 typedef struct pair_t {
