@@ -31,6 +31,7 @@ ts_error_t *admin_cmd_project(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_license(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_sessions(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_models(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_credential(admin_ctx_t *ctx);
 
 /* `license import FILE [--project V] [--password-stdin]`

@@ -28,6 +28,8 @@ static const char usage[] = N_(
   "  status  the license server: health, bus, hub, license, seats,\n"
   "          sessions, project license servers, model servers\n"
   "  sessions list the sessions; force-release one (audited)\n"
+  "  models  managed models and their versions: define, create, back up,\n"
+  "          start, stop, delete, list (through an agent)\n"
   "  credential create the server credential servers prove themselves with\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n");
@@ -44,6 +46,7 @@ static const struct {
   { "license", admin_cmd_license },
   { "status", admin_cmd_status },
   { "sessions", admin_cmd_sessions },
+  { "models", admin_cmd_models },
   { "credential", admin_cmd_credential },
 };
 

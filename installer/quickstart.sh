@@ -2,7 +2,8 @@
 # README command 1: install what is needed, build, and run Tessera on its
 # embedded defaults: show the effective settings and the port plan, then
 # run the license server with its bus and hub in the foreground on loopback
-# (Ctrl-C stops it).
+# with an agent over a demo project directory and one running model
+# version (Ctrl-C stops them).
 # Its license directory defaults to build/demo/license here (and the
 # server credential to build/demo/params), so nothing is written outside
 # the work tree unless INOLIC says otherwise (or, as root, the bus
@@ -50,19 +51,77 @@ echo
 echo "== tessera.xml              (minimal blueprint: listen on loopback only)"
 [ -f "$INOLIC/tessera.xml" ] || cp config/blueprints/tessera-minimal.xml "$INOLIC/tessera.xml"
 build/linux/server/tesserad license --check
+export INOPRJ=${INOPRJ:-$demo/projects}
+# a second shell sees this demo installation after `. build/demo/environment`
+cat > "$demo/environment" <<ENV
+export INOLIC='$INOLIC' INODIR='$INODIR' INOPRJ='$INOPRJ'
+ENV
+pwfile=$demo/admin-password     # the demo's administrator password
+[ -s "$pwfile" ] || (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$pwfile")
+if [ ! -s "$INOLIC/admin.passwd" ]; then
+  printf '%s\n%s\n' "$(cat "$pwfile")" "$(cat "$pwfile")" \
+    | "$admin" license passwd --password-stdin >/dev/null
+fi
+"$admin" project init >/dev/null
+
+pids=()
+stop_all() { kill "${pids[@]}" 2>/dev/null; wait; }
+trap stop_all INT TERM EXIT
+wait_for() {  # wait_for PORT WHAT LOG
+  for _ in $(seq 100); do
+    curl -fs "http://localhost:$1/health" >/dev/null && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "quickstart: $2 did not start; its log: $3" >&2; exit 1
+}
 echo
-echo "== tesserad license         (foreground, with its bus on $((port + 1)) and hub on $((port + 2)); Ctrl-C stops it)"
-echo "   in another terminal:     curl http://localhost:$port/health"
-echo "   check out a seat:        curl -s -H 'Content-Type: application/json' \\"
+echo "== tesserad license         (its bus on $((port + 1)), hub on $((port + 2)))"
+build/linux/server/tesserad license & pids+=($!)
+wait_for "$port" "the license server" "$INOLIC/logs/license.$port/license.log"
+agent_port=$("$admin" env get INOAGENTPORT 2>/dev/null || echo $((port + 3)))
+echo
+echo "== tesserad agent           (port $agent_port, project directory $INOPRJ)"
+build/linux/server/tesserad agent & pids+=($!)
+wait_for "$agent_port" "the agent" "$INOPRJ/ivm/logs"
+models() { "$admin" models --password-stdin --as demo "$@" < "$pwfile"; }
+echo
+echo "== the demo model           (bridge: product demo, one version with a few elements)"
+models define bridge --product demo --check 'v[0-9]+' --proposal 'v$(YYYY)$(MM)$(DD)'
+[ -d "$INOPRJ/ivr/bridge/v1" ] || models create bridge v1
+models start bridge/v1 || true
+mport=$("$admin" models list --json | python3 -c '
+import json, sys
+for v in json.load(sys.stdin)["versions"]:
+    if v["model"] == "bridge" and v["version"] == "v1": print(v.get("port") or "")')
+[ -n "$mport" ] || { echo "quickstart: bridge/v1 does not run; see $INOPRJ/ivr/bridge/v1/srv.log" >&2; exit 1; }
+session=$(curl -fs -H 'Content-Type: application/json' -d '{"user":"demo","host":"quickstart","pid":1,"application":"quickstart"}' "http://localhost:$mport/v1/sessions")
+sid=$(echo "$session" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+token=$(echo "$session" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+if [ "$(curl -fs -H "Authorization: Bearer $token" "http://localhost:$mport/v1/elements?limit=1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["elements"]))')" = 0 ]; then
+  for e in '{"type":"span","name":"north span","properties":{"length_m":120}}' \
+           '{"type":"span","name":"south span","properties":{"length_m":95}}' \
+           '{"type":"pier","name":"pier 1","properties":{"height_m":31}}'; do
+    curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $token" -d "$e" "http://localhost:$mport/v1/elements" >/dev/null
+  done
+fi
+curl -fs -X DELETE -H "Authorization: Bearer $token" "http://localhost:$mport/v1/sessions/$sid" >/dev/null
+"$admin" models list
+echo
+echo "== running: the license server on $port, the agent on $agent_port, bridge/v1's model server on $mport; Ctrl-C stops them"
+echo "   in another shell, first:  . $demo/environment     (then tessera-admin status, doctor, models list see this demo)"
+echo "   the administrator's password of this demo is in $pwfile"
+echo "   open a session on bridge/v1 (takes a seat of demo):"
+echo "     curl -s -H 'Content-Type: application/json' -d '{\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' http://localhost:$mport/v1/sessions"
+echo "   the answer has the session's \"id\" and its \"token\"; then read the elements and one of them:"
+echo "     curl -s -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/elements"
+echo "     curl -s -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/elements/1"
+echo "   end the session (frees the seat):  curl -s -X DELETE -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/sessions/<id>"
+echo "   a license seat directly:   curl -s -H 'Content-Type: application/json' \\"
 echo "     -d '{\"product\":\"demo\",\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"
 echo "     http://localhost:$port/v1/sessions"
-echo "   the answer has the session's \"id\" and its \"token\", which only you see: keep both"
-echo "   seats in use:            curl -s http://localhost:$port/v1/status   (or: $admin status)"
-echo "   renew the lease:         curl -s -X PUT -H 'Authorization: Bearer <token>' http://localhost:$port/v1/sessions/<id>/heartbeat"
-echo "   check it in again:       curl -s -X DELETE -H 'Authorization: Bearer <token>' http://localhost:$port/v1/sessions/<id>"
-echo "   watch the bus:           mosquitto_sub -p $((port + 1)) -t 'tessera/v1/#' -v"
-echo "   metrics:                 curl -s http://localhost:$port/metrics"
-echo "   its log:                 $INOLIC/logs/license.$port/license.log"
-echo "   the server credential:   $INODIR/server.key, made at the first start (model servers, proxies and"
-echo "                            project license servers send 'Authorization: Tessera <token>' derived from it)"
-exec build/linux/server/tesserad license
+echo "   seats in use:              curl -s http://localhost:$port/v1/status   (or: $admin status)"
+echo "   watch the bus:             mosquitto_sub -p $((port + 1)) -t 'tessera/v1/#' -v"
+echo "   metrics:                   curl -s http://localhost:$port/metrics"
+echo "   logs:                      $INOLIC/logs/license.$port/license.log, $INOPRJ/ivm/logs/agent.*/agent.log, $INOPRJ/ivr/bridge/v1/srv.log"
+wait "${pids[0]}"

@@ -322,6 +322,13 @@ struct apr_proc_t;
 apr_status_t tsp_child_started(void **token, struct apr_proc_t *proc);
 void tsp_child_forget(void *token);
 
+/* Limit child PROC (TOKEN: tsp_child_started's) to MB megabytes of
+ * memory: Linux the address space (RLIMIT_AS, set with prlimit(2)), so
+ * that an allocation over it fails in the child; Windows the job
+ * object's process memory limit. */
+apr_status_t tsp_child_limit_memory(void *token, struct apr_proc_t *proc,
+                                    long mb);
+
 /* Tell child PROC to reopen its log files (Linux: SIGHUP; Windows has no
  * such signal: nothing). */
 void tsp_child_reopen_logs(struct apr_proc_t *proc);
@@ -402,6 +409,81 @@ ts_error_t *tsp_msgqueues(apr_array_header_t **queues, long *msgmni,
 
 /* Remove queue ID. */
 ts_error_t *tsp_msgqueue_remove(long id);
+
+/* ---- the local control channel (control.c; core/proc/ts_control) ------
+ *
+ * An agent and the model servers it started on this machine exchange
+ * short requests and replies, at most TSP_CTL_MAX bytes each. The agent
+ * creates the channel and passes its name to each model server; a model
+ * server serves what is addressed to its own pid.
+ *
+ * Linux: one System V message queue per agent (IPC_PRIVATE, mode 0600),
+ * named "<queue id>.<agent pid>". A request's type is the model server's
+ * pid, a reply's the agent's; a reply carries its request's number, and
+ * a thread of the agent's routes it to the thread that waits for it. The
+ * queue's last sender or last receiver is always the agent while it runs
+ * (it touches the queue at creation, and receives a word from each model
+ * server that stops serving), so the doctor lists the queue as stale
+ * (neither pid alive) exactly when the agent has ended without removing
+ * it. Windows: each model server listens on the named pipe
+ * \\.\pipe\<name>.<pid> (one instance, local clients only, the default
+ * security of its account); the name is the agent's own
+ * ("tessera.<agent pid>.<random>"), and there is nothing to remove. */
+#define TSP_CTL_MAX 4096
+
+typedef struct tsp_ctl_t tsp_ctl_t;
+
+/* Agent: a new channel, living in POOL until tsp_ctl_remove(). Linux:
+ * when this process is root, the queue is handed to tsp_helper_account(),
+ * as which its model servers run. Too many queues already (msgget:
+ * ENOSPC, kernel.msgmni): TS_EUNAVAIL with the vendor's words for it and
+ * the doctor's fix. */
+ts_error_t *tsp_ctl_create(tsp_ctl_t **ctl, apr_pool_t *pool);
+
+/* The name a model server gives tsp_ctl_open (TESSERA_CONTROL). */
+const char *tsp_ctl_name(const tsp_ctl_t *ctl);
+
+/* Agent: send REQUEST (LEN bytes, <= TSP_CTL_MAX) to the model server
+ * PID and wait up to TIMEOUT for its reply: *REPLY, NUL-terminated, in
+ * POOL. Safe from several threads at once. No reply in time: TS_EUNAVAIL
+ * naming PID and whether such a process runs (Linux: the request is
+ * taken back out of the queue). */
+ts_error_t *tsp_ctl_call(const char **reply, tsp_ctl_t *ctl, long pid,
+                         const char *request, apr_size_t len,
+                         apr_interval_time_t timeout, apr_pool_t *pool);
+
+/* Agent, at a clean stop: remove the channel (Linux: end the routing
+ * thread, remove the queue). No call may be under way or follow. */
+ts_error_t *tsp_ctl_remove(tsp_ctl_t *ctl);
+
+/* Model server: open the channel NAME (from its agent) for requests
+ * addressed to this process, in POOL. A malformed name: TS_EINVAL; a
+ * channel that is gone (Linux: no such queue): TS_ENOENT; one of another
+ * account: TS_EPERM; Windows: a pipe of that name already served by
+ * another process: TS_EUNAVAIL. */
+ts_error_t *tsp_ctl_open(tsp_ctl_t **ctl, const char *name,
+                         apr_pool_t *pool);
+
+/* Model server: wait for the next request, *REQUEST (NUL-terminated, in
+ * POOL), or NULL once tsp_ctl_wake() was called. One thread only; answer
+ * each request with tsp_ctl_answer() before the next. */
+ts_error_t *tsp_ctl_next(const char **request, tsp_ctl_t *ctl,
+                         apr_pool_t *pool);
+
+/* Model server: REPLY (LEN bytes, <= TSP_CTL_MAX) to the request
+ * tsp_ctl_next() gave last. */
+ts_error_t *tsp_ctl_answer(tsp_ctl_t *ctl, const char *reply,
+                           apr_size_t len);
+
+/* Model server, from another thread: make tsp_ctl_next() return NULL
+ * now and from then on. */
+ts_error_t *tsp_ctl_wake(tsp_ctl_t *ctl);
+
+/* Model server, once tsp_ctl_next() has returned for the last time:
+ * close the channel (Windows: the pipe; Linux: take back what is left
+ * addressed to this process and tell the agent, whose receipt keeps its
+ * queue from looking stale). */
+void tsp_ctl_close(tsp_ctl_t *ctl);
 
 /* ---- process and system ------------------------------------------------ */
 
@@ -528,6 +610,13 @@ ts_error_t *tsp_program_path(const char **path, apr_pool_t *pool);
  * cannot grow the copy of the environment apr_app_initialize() made.) */
 ts_error_t *tsp_env_set(const char *name, const char *value,
                         apr_pool_t *pool);
+
+/* A copy of this process's environment (NAME=value strings, NULL-
+ * terminated, in POOL): what a child should inherit, with EXTRA (NULL-
+ * terminated NAME=value, or NULL) added, replacing variables of the same
+ * name. */
+const char *const *tsp_environment(const char *const *extra,
+                                   apr_pool_t *pool);
 
 /* Raise the soft limit of open files to WANT (0: as high as allowed;
  * negative: only read the limits); *SOFT and *HARD receive the limits in

@@ -15,6 +15,7 @@
 #include <apr_strings.h>
 
 #include "ts_httpd.h"
+#include "ts_role_agent.h"
 #include "ts_role_bus.h"
 #include "ts_role_license.h"
 #include "ts_role_model.h"
@@ -27,9 +28,9 @@
  * build does not yet (SPEC §1: the agent on p+3, the notification service
  * on p+4, the proxy on p+5, model servers from p+6). */
 static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
-                                          &ts_role_model, NULL };
-static const char *const later_roles[] = { "agent", "notify", "proxy",
-                                           NULL };
+                                          &ts_role_agent, &ts_role_model,
+                                          NULL };
+static const char *const later_roles[] = { "notify", "proxy", NULL };
 
 static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"

@@ -128,6 +128,14 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
            "this server: %s", p->spec.name, (long)p->proc.pid,
            apr_strerror(s, why, sizeof(why)));
   }
+  if (p->spec.memory_limit_mb
+      && (s = tsp_child_limit_memory(p->token, &p->proc,
+                                     p->spec.memory_limit_mb)) != 0) {
+    /* a quota that cannot be enforced is not a quota: no child then */
+    terminate(p);
+    return ts_error_aprf(s, "cannot limit %s to %ld MB of memory",
+                         p->spec.name, p->spec.memory_limit_mb);
+  }
   return NULL;
 }
 

@@ -93,6 +93,8 @@ typedef struct ts_proc_spec_t {
                                   "instead of"); NULL: "ready" */
   apr_interval_time_t ready_wait;   /* 0: 10 s */
   ts_proc_restart_t restart;
+  long memory_limit_mb;        /* the child's memory limit
+                                  (tsp_child_limit_memory), 0: none */
   int no_restart;              /* a child that ends is not started again
                                   (an agent's model server whose model
                                   does not ask for it) */

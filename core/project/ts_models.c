@@ -12,18 +12,13 @@
 
 #include "ts_file.h"
 #include "ts_i18n.h"
+#include "ts_repo.h"
 
 int
 ts_models_valid_name(const char *name)
 {
-  size_t n = name ? strlen(name) : 0;
-
-  if (n == 0 || n > 128 || name[0] == '.')
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!apr_isalnum(name[i]) && !strchr("._-", name[i]))
-      return 0;
-  return 1;
+  /* a repository's names, and no "." first: those are work in progress */
+  return ts_repo_valid_name(name) && name[0] != '.';
 }
 
 ts_error_t *

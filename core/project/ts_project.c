@@ -87,3 +87,37 @@ ts_project_init(const char **path, const char *inoprj, const char *name,
                                            NULL), pool);
   return ts_file_replace(*path, text, strlen(text), TS_FPROT_FILE, pool);
 }
+
+ts_error_t *
+ts_project_identity(const char **uuid, const char *inoprj, apr_pool_t *pool)
+{
+  apr_dir_t *dir;
+  apr_finfo_t fi;
+  const char *path = NULL, *text;
+  apr_size_t len;
+  apr_status_t s = tsp_sys.dir_open(&dir, inoprj, pool);
+
+  if (s)
+    return ts_error_wrap_codef(TS_ECONFIG, ts_error_aprf(s, "cannot list "
+                               "%s", inoprj), "the project directory %s "
+                               "(INOPRJ) cannot be read; create it with "
+                               "`tessera-admin project init`, or set INOPRJ "
+                               "to the right directory", inoprj);
+  while (!path && apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS)
+    if (ts_project_is_uuid_name(fi.name))
+      path = ts_path_join(inoprj, fi.name, pool);
+  apr_dir_close(dir);
+  if (!path)
+    return ts_error_createf(TS_ECONFIG, "%s (INOPRJ) is no project "
+                            "directory: it has no <name>.inoprj.uuid, "
+                            "through which agents sharing it recognise "
+                            "it; make it one with `tessera-admin project "
+                            "init`", inoprj);
+  TS_ERR(ts_file_read_all(&text, &len, path, pool));
+  if (!ts_project_uuid_valid(text))
+    return ts_error_createf(TS_ECONFIG, "%s does not hold one UUID; "
+                            "`tessera-admin doctor --fix` makes it anew",
+                            path);
+  *uuid = apr_pstrndup(pool, text, 36);
+  return NULL;
+}

@@ -25,4 +25,10 @@ int ts_project_is_uuid_name(const char *name);
 ts_error_t *ts_project_init(const char **path, const char *inoprj,
                             const char *name, apr_pool_t *pool);
 
+/* *UUID: the identity of the project directory INOPRJ (the one UUID in
+ * its <name>.inoprj.uuid). A directory that cannot be read or has no
+ * identity is TS_ECONFIG saying how to make it one. */
+ts_error_t *ts_project_identity(const char **uuid, const char *inoprj,
+                                apr_pool_t *pool);
+
 #endif

@@ -3,6 +3,8 @@
  * of system calls is in syscalls.c. */
 #include "tsp.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -77,6 +79,17 @@ tsp_child_started(void **token, apr_proc_t *proc)
   (void)proc;   /* tsp_child_argv's setpriv did it */
   *token = NULL;
   return APR_SUCCESS;
+}
+
+apr_status_t
+tsp_child_limit_memory(void *token, apr_proc_t *proc, long mb)
+{
+  struct rlimit r;
+
+  (void)token;
+  r.rlim_cur = r.rlim_max = (rlim_t)mb * 1024 * 1024;
+  return prlimit(proc->pid, RLIMIT_AS, &r, NULL) == 0 ? APR_SUCCESS
+                                                      : APR_FROM_OS_ERROR(errno);
 }
 
 void

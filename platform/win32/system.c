@@ -128,6 +128,24 @@ tsp_child_started(void **token, apr_proc_t *proc)
   return APR_SUCCESS;
 }
 
+apr_status_t
+tsp_child_limit_memory(void *token, apr_proc_t *proc, long mb)
+{
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION li;
+
+  (void)proc;
+  if (!token)
+    return APR_ENOTIMPL;
+  ZeroMemory(&li, sizeof(li));
+  li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+                                        | JOB_OBJECT_LIMIT_PROCESS_MEMORY;
+  li.ProcessMemoryLimit = (SIZE_T)mb * 1024 * 1024;
+  return SetInformationJobObject((HANDLE)token,
+                                 JobObjectExtendedLimitInformation, &li,
+                                 sizeof(li)) ? APR_SUCCESS
+                                             : apr_get_os_error();
+}
+
 void
 tsp_child_forget(void *token)
 {

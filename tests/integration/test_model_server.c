@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 
 #include "model_fixture.h"
+#include "ts_control.h"
 #include "run.h"
 
 static void
@@ -556,4 +557,47 @@ Test(model_server, refuses_a_project_of_another_license_server)
   cr_assert(strstr(r.err, apr_psprintf(tp, "belongs to localhost.%d", port)),
             "%s", r.err);
   run_free(&r);
+}
+
+/* The agent's control channel: this test stands for the agent. */
+Test(model_server, the_control_channel_answers_status_reload_and_stop)
+{
+  const char *repo = mf_repo("v1", "demo", 0), *reply;
+  char token[65], id[32];
+  ts_control_t *ctl;
+  ts_error_t *err = ts_control_create(&ctl, tp);
+  json_t *status;
+  int exit_status;
+
+  cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
+  mf_spawn(0, repo, mf_env(apr_pstrcat(tp, TS_CONTROL_ENV "=",
+                                       ts_control_name(ctl), NULL)));
+  mf_wait(0, repo, 30);
+  cr_assert_eq(mf_session(ms_port[0], "ada", "ws1", token, id), 201);
+  err = ts_control_request(&reply, ctl, ms_pid[0], "status",
+                           apr_time_from_sec(5), tp);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
+  status = json_loads(reply, 0, NULL);
+  cr_assert_str_eq(json_string_value(json_object_get(status, "state")),
+                   "running", "%s", reply);
+  cr_assert_eq(json_integer_value(json_object_get(status, "port")),
+               ms_port[0]);
+  cr_assert_eq(json_integer_value(json_object_get(status, "pid")),
+               ms_pid[0]);
+  cr_assert_eq(json_integer_value(json_object_get(status, "sessions")), 1);
+  cr_assert_str_eq(json_string_value(json_array_get(json_object_get(status,
+                   "users"), 0)), "ada");
+  cr_assert(json_is_false(json_object_get(status, "read_only")));
+  json_decref(status);
+  cr_assert_null(ts_control_request(&reply, ctl, ms_pid[0], "reload",
+                                    apr_time_from_sec(5), tp));
+  cr_assert_str_eq(reply, "reloaded");
+  cr_assert_null(ts_control_request(&reply, ctl, ms_pid[0], "stop",
+                                    apr_time_from_sec(5), tp));
+  cr_assert_str_eq(reply, "stopping");
+  waitpid(ms_pid[0], &exit_status, 0);
+  cr_assert(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0);
+  cr_assert_neq(access(mf_record_path(ms_port[0]), F_OK), 0);
+  ms_pid[0] = -1;
+  ts_error_clear(ts_control_destroy(ctl));
 }

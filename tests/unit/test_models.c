@@ -11,6 +11,7 @@
 
 #include "ts_file.h"
 #include "ts_models.h"
+#include "ts_repo.h"
 #include "tsp.h"
 
 static apr_pool_t *pool;
@@ -193,4 +194,43 @@ Test(models, a_deleted_version_is_gone_from_the_listing_at_once)
   assert_ok(ts_versions_list(&v, root, pool));
   cr_assert_eq(v->nelts, 0);
   cr_assert_not(exists("ivr/bridge/v1"));
+}
+
+Test(models, versions_and_backups_are_made_whole_with_their_meta)
+{
+  ts_model_def_t def = { "bridge", "demo", NULL, NULL, 0, 0, 0 };
+  ts_repo_meta_t meta;
+  apr_array_header_t *v;
+  apr_off_t bytes = 0;
+  ts_error_t *err;
+
+  assert_ok(ts_model_define(root, &def, pool));
+  assert_ok(ts_version_create(root, &def, "v1", NULL, "ws1", pool));
+  assert_ok(ts_version_create(root, &def, "v2", "v1", "ws1", pool));
+  assert_ok(ts_version_backup(root, &def, "v2", "v2-saved", "ws1", pool));
+  assert_ok(ts_repo_read_meta(&meta, ts_version_dir(root, "bridge", "v2", 0,
+                                                    pool), pool));
+  cr_assert_str_eq(meta.version, "v2");
+  cr_assert_str_eq(meta.product, "demo");
+  cr_assert_not(meta.read_only);
+  assert_ok(ts_repo_read_meta(&meta, ts_version_dir(root, "bridge",
+                                                    "v2-saved", 1, pool),
+                              pool));
+  cr_assert(meta.read_only);
+  assert_ok(ts_version_size(&bytes, root, "bridge", "v1", 0, pool));
+  cr_assert_gt(bytes, 0);
+  /* an existing name is refused, and nothing is left behind */
+  err = ts_version_create(root, &def, "v2", NULL, "ws1", pool);
+  cr_assert_eq(ts_error_code(err), TS_EINVAL);
+  cr_assert(strstr(ts_error_text(err, pool), "exists already"), "%s",
+            ts_error_text(err, pool));
+  ts_error_clear(err);
+  err = ts_version_create(root, &def, "v3", "nope", "ws1", pool);
+  cr_assert_eq(ts_error_code(err), TS_ENOENT);
+  ts_error_clear(err);
+  assert_ok(ts_versions_list(&v, root, pool));
+  cr_assert_eq(v->nelts, 3);
+  cr_assert_eq(system(apr_psprintf(pool, "test -z \"$(ls -A %s/ivr/bridge "
+                                   "| grep '^\\.')\"", root)), 0,
+               "no work directory left");
 }

@@ -178,6 +178,9 @@ void ts_licensing_store_stats(apr_uint64_t *commits, apr_uint64_t *steps,
 /* /v1/status, /v1/admin and POST /v1/license/reload. */
 extern const ts_route_t ts_licensing_status_routes[];
 
+/* ts_licensing_admin.c: POST /v1/admin/check, for agents. */
+extern const ts_route_t ts_licensing_admin_routes[];
+
 /* ---- ts_licensing_projects.c -------------------------------------------- */
 
 extern const ts_route_t ts_licensing_project_routes[];

@@ -27,6 +27,7 @@
 #include <apr_thread_proc.h>
 #include <jansson.h>
 
+#include "ts_control.h"
 #include "ts_credential.h"
 #include "ts_elements.h"
 #include "ts_repo.h"
@@ -67,7 +68,7 @@ typedef struct ts_model_t {
   ts_bus_t *bus;
   ts_httpd_t *httpd;
   const char *record;           /* the record written, or NULL */
-  void *control;                /* the control channel, or NULL */
+  ts_control_t *control;        /* the agent's channel, or NULL */
 
   apr_thread_mutex_t *lock;     /* everything below up to the ticker */
   apr_hash_t *sessions;         /* id -> ts_model_session_t */
@@ -176,7 +177,8 @@ void ts_model_bus_close(ts_model_t *m);
 extern const ts_route_t ts_model_status_routes[];
 void ts_model_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool);
 
-/* The control channel's answer to REQUEST ("stop", "status", "reload"). */
+/* The control channel's answer to REQUEST ("stop", "status", "reload");
+ * NULL: not understood. */
 const char *ts_model_control_answer(void *baton, const char *request,
                                     apr_pool_t *pool);
 

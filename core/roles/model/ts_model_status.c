@@ -10,6 +10,7 @@
 #include <apr_env.h>
 #include <apr_strings.h>
 
+#include "ts_control.h"
 #include "tsp.h"
 
 typedef struct figures_t {
@@ -169,29 +170,29 @@ ts_model_control_answer(void *baton, const char *request, apr_pool_t *pool)
     ts_error_clear(err);
     return "error: the log could not be reopened; see the previous log";
   }
-  return apr_psprintf(pool, "error: unknown request '%.64s' (stop, status, "
-                      "reload)", request);
+  return NULL;   /* the channel answers that it is not understood */
 }
 
-/* The control channel (core/proc/ts_control.h) is not in this branch
- * yet: once it is, this serves it with ts_control_serve(&ctl, name,
- * ts_model_control_answer, m, m->log, pool) and stops it with
- * ts_control_stop(). */
 ts_error_t *
 ts_model_control_start(ts_model_t *m, apr_pool_t *pool)
 {
   char *name;
 
-  if (apr_env_get(&name, "TESSERA_CONTROL", pool) != APR_SUCCESS || !*name)
+  if (apr_env_get(&name, TS_CONTROL_ENV, pool) != APR_SUCCESS || !*name)
     return NULL;
-  ts_log(m->log, TS_LOG_WARNING, "TESSERA_CONTROL names the control "
-         "channel %s, which this build cannot serve yet; the agent reaches "
-         "this server through its port and its pid", name);
+  TS_ERR_W(ts_control_serve(&m->control, name, ts_model_control_answer, m,
+                            m->log, pool),
+           "cannot serve the agent's control channel %s (TESSERA_CONTROL)",
+           name);
+  ts_log(m->log, TS_LOG_INFO, "serving the agent's control channel %s",
+         name);
   return NULL;
 }
 
 void
 ts_model_control_stop(ts_model_t *m)
 {
+  if (m->control)
+    ts_control_stop(m->control);
   m->control = NULL;
 }

@@ -1,0 +1,346 @@
+/* Agents (README, "Agents and model servers"): two real `tesserad agent`
+ * processes on one project directory stand for two machines (their own
+ * INOLIC with a tessera.xml naming the machine "localhost" and
+ * "127.0.0.1", their own agent ports), beside a real license server and
+ * its bus. Model servers are real `tesserad model` processes the agents
+ * start. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "license_fixture.h"
+
+#define PASSWORD "agent-test-pass"
+
+typedef struct agent_t {
+  const char *name;           /* its machine name */
+  const char *inolic;
+  int port;
+  pid_t pid;
+  const char *env[12];
+} agent_t;
+
+static agent_t agents[2];
+
+static const char config[] =
+  "<tessera xmlns=\"urn:tessera:config:1\">\n"
+  "  <listen address=\"127.0.0.1\"/>\n"
+  "  <license-server>\n"
+  "    <model-servers probe-seconds=\"1\" gone-after-seconds=\"30\"/>\n"
+  "  </license-server>\n"
+  "  <model-servers heartbeat-seconds=\"1\"/>\n"
+  "</tessera>\n";
+
+/* The environment of agent A (or of tessera-admin asking it). */
+static const char *const *
+agent_env(agent_t *a)
+{
+  const char *const *base = env();
+  int n = 0;
+
+  for (; base[n]; n++)
+    a->env[n] = strncmp(base[n], "INOLIC=", 7) == 0
+                ? apr_pstrcat(tp, "INOLIC=", a->inolic, NULL) : base[n];
+  a->env[n++] = apr_pstrcat(tp, "INOPRJ=", in_root("prj"), NULL);
+  a->env[n++] = apr_psprintf(tp, "INOAGENTPORT=%d", a->port);
+  a->env[n] = NULL;
+  return a->env;
+}
+
+static void
+start_agent(agent_t *a)
+{
+  const char *argv[] = { TESSERAD, "agent", NULL };
+  char *err = NULL;
+
+  cr_assert_eq(lf_start(&a->pid, argv, agent_env(a),
+                        in_root(apr_psprintf(tp, "%s.err", a->name)),
+                        a->port, 500, &err), 0,
+               "the agent %s did not serve: %s", a->name, err);
+}
+
+static void
+setup(void)
+{
+  lf_options_t o = { .name = "agent", .asan = "detect_leaks=0",
+                     .config = config, .stop_signal = SIGTERM };
+
+  lf_setup_with(&o);
+  start_server();
+  run_write_file(in_root("pw"), PASSWORD "\n" PASSWORD "\n");
+  cr_assert_eq(system(apr_psprintf(tp, "env %s %s %s %s %s license passwd "
+                                   "--password-stdin < %s >/dev/null 2>&1",
+                                   env()[1], env()[2], env()[3], env()[4],
+                                   TESSERA_ADMIN, in_root("pw"))), 0);
+  run_write_file(in_root("pw"), PASSWORD "\n");
+  cr_assert_eq(mkdir(in_root("prj"), 0755), 0);
+  for (int i = 0; i < 2; i++) {
+    agent_t *a = &agents[i];
+    a->name = i == 0 ? "localhost" : "127.0.0.1";
+    a->inolic = in_root(apr_psprintf(tp, "agent%d", i));
+    a->port = lf_other_port();
+    a->pid = -1;
+    cr_assert_eq(mkdir(a->inolic, 0711), 0);
+    run_write_file(apr_pstrcat(tp, a->inolic, "/tessera.xml", NULL),
+                   apr_psprintf(tp, "<tessera xmlns=\"urn:tessera:config:1\">"
+                                "<listen address=\"127.0.0.1\"/>"
+                                "<machine name=\"%s\"/>"
+                                "<model-servers heartbeat-seconds=\"1\"/>"
+                                "</tessera>\n", a->name));
+  }
+}
+
+static void
+teardown(void)
+{
+  for (int i = 0; i < 2; i++)
+    lf_kill(&agents[i].pid, SIGTERM);
+  lf_teardown();
+}
+
+TestSuite(agent, .init = setup, .fini = teardown, .timeout = 120);
+
+/* tessera-admin ARGS against agent A, the password on stdin for changes. */
+static run_result_t
+models(agent_t *a, const char *const *args)
+{
+  const char *argv[20] = { "/bin/sh", "-c" };
+  const char *cmd = apr_psprintf(tp, "exec %s models --agent 127.0.0.1:%d "
+                                 "--password-stdin --as tester",
+                                 TESSERA_ADMIN, a->port);
+
+  for (int i = 0; args[i]; i++)
+    cmd = apr_psprintf(tp, "%s '%s'", cmd, args[i]);
+  argv[2] = apr_pstrcat(tp, cmd, " < ", in_root("pw"), NULL);
+  return run(argv, agent_env(a), NULL);
+}
+
+static void
+models_ok(agent_t *a, const char *const *args)
+{
+  run_result_t r = models(a, args);
+
+  cr_assert_eq(r.status, 0, "models %s: %s%s", args[0], r.out, r.err);
+  run_free(&r);
+}
+
+/* The JSON listing of agent A. */
+static json_t *
+listing(agent_t *a)
+{
+  run_result_t r = models(a, (const char *[]){ "list", "--json", NULL });
+  json_t *j;
+
+  cr_assert_eq(r.status, 0, "list: %s", r.err);
+  j = json_loads(r.out, 0, NULL);
+  cr_assert_not_null(j, "%s", r.out);
+  run_free(&r);
+  return j;
+}
+
+/* MODEL/VERSION in LIST, or the test fails. */
+static json_t *
+find(json_t *list, const char *model, const char *version)
+{
+  json_t *v;
+  size_t i;
+
+  json_array_foreach(json_object_get(list, "versions"), i, v)
+    if (strcmp(json_string_value(json_object_get(v, "model")), model) == 0
+        && strcmp(json_string_value(json_object_get(v, "version")),
+                  version) == 0)
+      return v;
+  cr_assert_fail("no %s/%s in %s", model, version,
+                 json_dumps(list, JSON_COMPACT));
+  return NULL;
+}
+
+static const char *
+state_of(json_t *list, const char *model, const char *version)
+{
+  return json_string_value(json_object_get(find(list, model, version),
+                                           "state"));
+}
+
+/* tessera-admin project init on the project directory. */
+static void
+project_init(void)
+{
+  const char *argv[] = { TESSERA_ADMIN, "project", "init", NULL };
+  run_result_t r = run(argv, agent_env(&agents[0]), NULL);
+
+  cr_assert_eq(r.status, 0, "project init: %s", r.err);
+  run_free(&r);
+}
+
+/* The project, an agent, and the model bridge: product demo, versions
+ * named v<digits>. */
+static void
+define_bridge(void)
+{
+  project_init();
+  start_agent(&agents[0]);
+  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+                                          "demo", "--check", "v[0-9]+",
+                                          "--proposal", "v$(YYYY)", NULL });
+}
+
+Test(agent, the_agent_writes_its_record_and_removes_it_at_a_clean_stop)
+{
+  const char *record;
+  struct stat st;
+
+  project_init();
+  start_agent(&agents[0]);
+  record = in_root(apr_psprintf(tp, "prj/ivm/agents/localhost.%d.json",
+                                agents[0].port));
+  cr_assert_eq(stat(record, &st), 0, "no record %s", record);
+  cr_assert_eq(stat(in_root(apr_psprintf(tp, "prj/ivm/logs/agent.localhost."
+                                         "%d/agent.log", agents[0].port)),
+                    &st), 0, "no agent.log in ivm/logs");
+  lf_kill(&agents[0].pid, SIGTERM);
+  cr_assert_neq(stat(record, &st), 0, "the record outlived a clean stop");
+}
+
+Test(agent, an_agent_of_another_license_server_refuses_to_start)
+{
+  const char *argv[] = { TESSERAD, "agent", NULL };
+  char *err = NULL;
+  int status;
+
+  project_init();
+  cr_assert_eq(mkdir(in_root("prj/ivm/agents"), 0755), 0);
+  run_write_file(in_root("prj/ivm/agents/ws9.17003.json"),
+                 "{\"version\": 1, \"kind\": \"agent\", \"host\": \"ws9\", "
+                 "\"port\": 17003, \"os\": \"linux\", \"account\": \"x\", "
+                 "\"inohost\": \"other.17000\"}\n");
+  status = lf_start(&agents[0].pid, argv, agent_env(&agents[0]),
+                    in_root("refused.err"), agents[0].port, 500, &err);
+  cr_assert_eq(status, 78, "exit %d: %s", status, err);
+  cr_assert(strstr(err, "is used by the agent on ws9 port 17003, which "
+                   "belongs to the license server other.17000, not to this "
+                   "one"), "%s", err);
+}
+
+Test(agent, names_follow_the_models_rule_and_a_bad_one_is_refused)
+{
+  run_result_t r;
+  json_t *list;
+
+  define_bridge();
+  r = models(&agents[0], (const char *[]){ "create", "bridge", "draft",
+                                           NULL });
+  cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.err, "the name 'draft' does not follow the naming rule "
+                   "of the model bridge: it must match the check expression "
+                   "'v[0-9]+' as a whole; the proposal 'v$(YYYY)' gives "
+                   "'v20"), "%s", r.err);
+  run_free(&r);
+  /* no name: the proposal */
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", NULL });
+  list = listing(&agents[0]);
+  cr_assert_eq(json_array_size(json_object_get(list, "versions")), 1);
+  cr_assert(strncmp(json_string_value(json_object_get(json_array_get(
+    json_object_get(list, "versions"), 0), "version")), "v20", 3) == 0);
+  json_decref(list);
+}
+
+Test(agent, changes_need_the_administrators_password)
+{
+  run_result_t r;
+
+  define_bridge();
+  run_write_file(in_root("pw"), "wrong-password\n");
+  r = models(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  cr_assert_eq(r.status, 77, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.err, "HTTP 401"), "%s", r.err);
+  run_free(&r);
+}
+
+Test(agent, two_agents_list_the_same_versions_and_one_runs_each_once)
+{
+  run_result_t r;
+  json_t *list, *v;
+
+  define_bridge();
+  start_agent(&agents[1]);
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[1], (const char *[]){ "create", "bridge", "v2", "--from",
+                                          "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  /* the second agent shows where the first runs it */
+  list = listing(&agents[1]);
+  v = find(list, "bridge", "v1");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "state")),
+                   "running");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "host")),
+                   "localhost");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "agent")),
+                   apr_psprintf(tp, "localhost:%d", agents[0].port));
+  cr_assert_gt(json_integer_value(json_object_get(v, "port")), port + 5);
+  cr_assert_str_eq(state_of(list, "bridge", "v2"), "stopped");
+  json_decref(list);
+  /* and refuses to start it a second time, naming where it runs */
+  r = models(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.err, apr_psprintf(tp, "bridge/v1 runs already on "
+                                       "localhost (agent port %d",
+                                       agents[0].port)), "%s", r.err);
+  run_free(&r);
+  /* a stop through the second agent is passed on to the first */
+  models_ok(&agents[1], (const char *[]){ "stop", "bridge/v1", NULL });
+  list = listing(&agents[0]);
+  cr_assert_str_eq(state_of(list, "bridge", "v1"), "stopped");
+  json_decref(list);
+  /* now the second may run it */
+  models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  list = listing(&agents[0]);
+  v = find(list, "bridge", "v1");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "host")),
+                   "127.0.0.1");
+  json_decref(list);
+}
+
+Test(agent, a_version_whose_agent_was_killed_can_be_started_again)
+{
+  json_t *list;
+
+  define_bridge();
+  start_agent(&agents[1]);
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  lf_kill(&agents[0].pid, SIGKILL);
+  /* its model server ended with it; the lock it left is stale */
+  models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  list = listing(&agents[1]);
+  cr_assert_str_eq(json_string_value(json_object_get(find(list, "bridge",
+                   "v1"), "host")), "127.0.0.1");
+  json_decref(list);
+}
+
+Test(agent, a_deleted_version_must_be_stopped_first)
+{
+  run_result_t r;
+  json_t *list;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  r = models(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
+  cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.err, "bridge/v1 is running on localhost: stop it "
+                   "first"), "%s", r.err);
+  run_free(&r);
+  models_ok(&agents[0], (const char *[]){ "stop", "bridge/v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
+  list = listing(&agents[0]);
+  cr_assert_eq(json_array_size(json_object_get(list, "versions")), 0);
+  json_decref(list);
+}
