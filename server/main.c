@@ -18,6 +18,7 @@
 #include "ts_role_agent.h"
 #include "ts_role_bus.h"
 #include "ts_role_license.h"
+#include "ts_role_model.h"
 #include "ts_server.h"
 #include "ts_settings.h"
 #include "ts_version.h"
@@ -27,9 +28,9 @@
  * build does not yet (SPEC §1: the agent on p+3, the notification service
  * on p+4, the proxy on p+5, model servers from p+6). */
 static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
-                                          &ts_role_agent, NULL };
-static const char *const later_roles[] = { "notify", "proxy", "model",
-                                           NULL };
+                                          &ts_role_agent, &ts_role_model,
+                                          NULL };
+static const char *const later_roles[] = { "notify", "proxy", NULL };
 
 static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"
@@ -62,12 +63,12 @@ usage_text(apr_pool_t *pool)
 
   for (int i = 0; roles[i]; i++) {
     const char *summary = roles[i]->summary, *nl;
-    text = apr_psprintf(pool, "%s  %-12s ", text, roles[i]->operand
+    text = apr_psprintf(pool, "%s  %-16s ", text, roles[i]->operand
                         ? apr_pstrcat(pool, roles[i]->name, " ",
                                       roles[i]->operand, NULL)
                         : roles[i]->name);
     while ((nl = strchr(summary, '\n')) != NULL) {
-      text = apr_psprintf(pool, "%s%.*s\n%15s", text, (int)(nl - summary),
+      text = apr_psprintf(pool, "%s%.*s\n%19s", text, (int)(nl - summary),
                           summary, "");
       summary = nl + 1;
     }

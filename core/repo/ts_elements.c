@@ -200,7 +200,7 @@ free_all(ts_elements_t *els)
   els->n = els->cap = els->live = 0;
 }
 
-/* ---- reading --------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 int
 ts_elements_get(ts_element_t *e, ts_elements_t *els, apr_int64_t id,
@@ -270,7 +270,7 @@ ts_elements_stats(apr_uint64_t *commits, apr_uint64_t *ops,
   apr_thread_mutex_unlock(els->lock);
 }
 
-/* ---- a batch's changes ----------------------------------------------------- */
+/* ---- a batch's changes --------------------------------------------------- */
 
 static change_t *
 change_of(ts_elements_batch_t *b, apr_int64_t id)
@@ -312,8 +312,7 @@ writable(ts_elements_batch_t *b)
 
   b->op->changed = 1;
   if (!b->failed && !b->begun) {
-    b->failed = ts_repo__step(els->repo, els->stmts.begin,
-                              "starting a transaction");
+    b->failed = ts_repo__step(els->repo, els->stmts.begin, TS_REPO_BEGIN);
     b->begun = !b->failed;
   }
   return !b->failed;
@@ -402,7 +401,7 @@ ts_elements_delete(ts_elements_batch_t *b, apr_int64_t id)
   return 1;
 }
 
-/* ---- the batch's end --------------------------------------------------- */
+/* ---- the batch's end ----------------------------------------------------- */
 
 /* The committed overlay becomes what readers see (under the write lock);
  * the blocks it replaces are freed after. */
@@ -451,7 +450,8 @@ discard(ts_elements_batch_t *b)
   }
   if (!b->begun)
     return;
-  err = ts_repo__step(els->repo, els->stmts.rollback, "rolling back");
+  err = ts_repo__step(els->repo, els->stmts.rollback,
+                      TS_REPO_ROLLBACK);
   if (err) {
     ts_log_error(els->log, TS_LOG_ERROR, err, "a failed batch of changes "
                  "could not be rolled back either");
@@ -478,7 +478,7 @@ run_batch(ts_elements_batch_t *b, ts_elements_op_t **ops, int n)
   }
   if (b->begun && !b->failed)
     b->failed = ts_repo__step(els->repo, els->stmts.commit,
-                              "committing changes");
+                              TS_REPO_COMMIT);
   if (b->failed) {
     text = ts_error_text(b->failed, b->pool);
     local = ts_error_message(b->failed, b->pool);
@@ -562,7 +562,7 @@ ts_elements_submit(ts_elements_t *els, ts_elements_op_t *op)
   apr_thread_mutex_unlock(els->lock);
 }
 
-/* ---- open and close -------------------------------------------------------- */
+/* ---- open and close ------------------------------------------------------ */
 
 ts_error_t *
 ts_elements_open(ts_elements_t **els_p, ts_repo_t *repo,

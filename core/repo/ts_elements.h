@@ -68,7 +68,7 @@ ts_error_t *ts_elements_open(ts_elements_t **els, ts_repo_t *repo,
 /* Run what was queued, stop the writer and free the elements. */
 void ts_elements_close(ts_elements_t *els);
 
-/* ---- reading (any thread) ---------------------------------------------- */
+/* ---- reading (any thread) ------------------------------------------------ */
 
 /* Element ID into *E (strings in POOL); 0 when there is none. */
 int ts_elements_get(ts_element_t *e, ts_elements_t *els, apr_int64_t id,
@@ -92,7 +92,7 @@ apr_array_header_t *ts_elements_list(apr_int64_t *next, ts_elements_t *els,
 /* How many elements there are (committed). */
 long ts_elements_count(ts_elements_t *els);
 
-/* ---- changing ----------------------------------------------------------- */
+/* ---- changing ------------------------------------------------------------ */
 
 /* Queue OP. After ts_elements_close() began, OP fails at once (ERR set,
  * DONE called on this thread). */

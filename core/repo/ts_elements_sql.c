@@ -23,7 +23,7 @@ ts_repo__prepare(ts_repo_stmts_t *st, ts_repo_t *repo)
     if (rc != SQLITE_OK) {
       ts_repo__finalize(st);
       return ts_repo__db_error(repo->db, rc, repo->path,
-                               "preparing the statements");
+                               TS_REPO_PREPARE);
     }
   }
   return NULL;
@@ -55,7 +55,7 @@ last_id(apr_int64_t *last, ts_repo_t *repo)
   sqlite3_finalize(q);
   return rc == SQLITE_ROW || rc == SQLITE_DONE
          ? NULL : ts_repo__db_error(repo->db, rc, repo->path,
-                                    "reading the last element id");
+                                    TS_REPO_LOAD);
 }
 
 ts_error_t *
@@ -84,8 +84,7 @@ ts_repo__load(apr_int64_t *last, ts_repo_t *repo,
   }
   sqlite3_finalize(q);
   if (rc != SQLITE_DONE)
-    return ts_repo__db_error(repo->db, rc, repo->path,
-                             "reading the elements");
+    return ts_repo__db_error(repo->db, rc, repo->path, TS_REPO_LOAD);
   TS_ERR(last_id(last, repo));
   if (e.id > *last)
     *last = e.id;
@@ -93,13 +92,13 @@ ts_repo__load(apr_int64_t *last, ts_repo_t *repo,
 }
 
 ts_error_t *
-ts_repo__step(ts_repo_t *repo, sqlite3_stmt *q, const char *what)
+ts_repo__step(ts_repo_t *repo, sqlite3_stmt *q, ts_repo_step_t step)
 {
   int rc = sqlite3_step(q);
 
   sqlite3_reset(q);
   return rc == SQLITE_DONE ? NULL : ts_repo__db_error(repo->db, rc,
-                                                      repo->path, what);
+                                                      repo->path, step);
 }
 
 ts_error_t *
@@ -118,8 +117,7 @@ ts_repo__put(ts_repo_t *repo, ts_repo_stmts_t *st, const ts_element_t *e,
     sqlite3_bind_null(q, 4);
   sqlite3_bind_int64(q, 5, e->revision);
   sqlite3_bind_text(q, 6, e->properties, -1, SQLITE_STATIC);
-  err = ts_repo__step(repo, q, is_new ? "writing a new element"
-                                      : "writing a changed element");
+  err = ts_repo__step(repo, q, is_new ? TS_REPO_INSERT : TS_REPO_UPDATE);
   sqlite3_clear_bindings(q);
   return err;
 }
@@ -128,5 +126,5 @@ ts_error_t *
 ts_repo__remove(ts_repo_t *repo, ts_repo_stmts_t *st, apr_int64_t id)
 {
   sqlite3_bind_int64(st->remove, 1, id);
-  return ts_repo__step(repo, st->remove, "removing an element");
+  return ts_repo__step(repo, st->remove, TS_REPO_DELETE);
 }

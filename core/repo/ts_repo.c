@@ -34,27 +34,73 @@ ts_repo_valid_name(const char *name)
                          "0123456789._-") == n;
 }
 
-ts_error_t *
-ts_repo__db_error(sqlite3 *db, int rc, const char *path, const char *what)
+/* Why RC on DB failed. */
+static ts_error_t *
+why(sqlite3 *db, int rc)
 {
   int primary = rc & 0xff;
   const char *words = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
-    return ts_error_createf(TS_EINVAL, "%s in %s failed: the file is not a "
-                            "repository or is damaged (%s, SQLite %d); "
-                            "restore the version from a backup "
-                            "(readonly/<model>/...) or create a new one "
-                            "with `tessera-admin models create`", what, path,
+    return ts_error_createf(TS_EINVAL, "the file is not a repository or is "
+                            "damaged (%s, SQLite %d); restore the version "
+                            "from a backup (readonly/<model>/...) or create "
+                            "a new one with `tessera-admin models create`",
                             words, rc);
   if (primary == SQLITE_FULL)
-    return ts_error_createf(TS_EIO, "%s in %s failed: the disk is full "
-                            "(SQLite %d); make room and try again", what,
-                            path, rc);
-  return ts_error_createf(TS_EIO, "%s in %s failed: %s (SQLite %d); check "
-                          "that the file and its directory exist and that "
-                          "this account may read and write them", what,
-                          path, words, rc);
+    return ts_error_createf(TS_EIO, "the disk is full (SQLite %d); make "
+                            "room and try again", rc);
+  return ts_error_createf(TS_EIO, "%s (SQLite %d); check that the file and "
+                          "its directory exist and that this account may "
+                          "read and write them", words, rc);
+}
+
+ts_error_t *
+ts_repo__db_error(sqlite3 *db, int rc, const char *path,
+                  ts_repo_step_t step)
+{
+  ts_error_t *cause = why(db, rc);
+
+  switch (step) {
+  case TS_REPO_OPEN:
+    return ts_error_wrapf(cause, "opening %s failed", path);
+  case TS_REPO_HEADER:
+    return ts_error_wrapf(cause, "reading the header of %s failed", path);
+  case TS_REPO_META_READ:
+    return ts_error_wrapf(cause, "reading the meta of %s failed", path);
+  case TS_REPO_META_WRITE:
+    return ts_error_wrapf(cause, "writing the meta of %s failed", path);
+  case TS_REPO_SETUP:
+    return ts_error_wrapf(cause, "setting up %s (WAL, synchronous) failed",
+                          path);
+  case TS_REPO_SCHEMA:
+    return ts_error_wrapf(cause, "creating the tables of %s failed", path);
+  case TS_REPO_COPY:
+    return ts_error_wrapf(cause, "copying %s failed", path);
+  case TS_REPO_PRODUCT:
+    return ts_error_wrapf(cause, "changing the product of %s failed", path);
+  case TS_REPO_PREPARE:
+    return ts_error_wrapf(cause, "preparing the statements on %s failed",
+                          path);
+  case TS_REPO_LOAD:
+    return ts_error_wrapf(cause, "reading the elements of %s failed", path);
+  case TS_REPO_BEGIN:
+    return ts_error_wrapf(cause, "starting a transaction on %s failed",
+                          path);
+  case TS_REPO_COMMIT:
+    return ts_error_wrapf(cause, "committing changes to %s failed", path);
+  case TS_REPO_ROLLBACK:
+    return ts_error_wrapf(cause, "rolling back changes to %s failed", path);
+  case TS_REPO_INSERT:
+    return ts_error_wrapf(cause, "writing a new element to %s failed",
+                          path);
+  case TS_REPO_UPDATE:
+    return ts_error_wrapf(cause, "writing a changed element to %s failed",
+                          path);
+  case TS_REPO_DELETE:
+    break;
+  }
+  return ts_error_wrapf(cause, "removing an element from %s failed", path);
 }
 
 static const char *
@@ -70,7 +116,7 @@ open_db(sqlite3 **db, const char *path, int flags)
   int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 
   if (rc != SQLITE_OK) {
-    ts_error_t *err = ts_repo__db_error(*db, rc, path, "opening");
+    ts_error_t *err = ts_repo__db_error(*db, rc, path, TS_REPO_OPEN);
     sqlite3_close(*db);
     *db = NULL;
     return err;
@@ -81,11 +127,11 @@ open_db(sqlite3 **db, const char *path, int flags)
 }
 
 static ts_error_t *
-exec(sqlite3 *db, const char *sql, const char *path, const char *what)
+exec(sqlite3 *db, const char *sql, const char *path, ts_repo_step_t step)
 {
   int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
-  return rc == SQLITE_OK ? NULL : ts_repo__db_error(db, rc, path, what);
+  return rc == SQLITE_OK ? NULL : ts_repo__db_error(db, rc, path, step);
 }
 
 /* The first column of the one row SQL gives, as an integer. */
@@ -102,7 +148,7 @@ query_int(long *value, sqlite3 *db, const char *sql, const char *path)
   }
   sqlite3_finalize(q);
   return rc == SQLITE_OK ? NULL : ts_repo__db_error(db, rc, path,
-                                                    "reading the header");
+                                                    TS_REPO_HEADER);
 }
 
 /* DB (PATH) is a repository of this format. */
@@ -178,7 +224,7 @@ read_meta(ts_repo_meta_t *meta, sqlite3 *db, const char *path,
   }
   sqlite3_finalize(q);
   if (rc != SQLITE_DONE)
-    return ts_repo__db_error(db, rc, path, "reading the meta");
+    return ts_repo__db_error(db, rc, path, TS_REPO_META_READ);
   if (!meta->model || !meta->version || !meta->product)
     return ts_error_createf(TS_EINVAL, "%s lacks its model, version or "
                             "product in its meta table: it is damaged; "
@@ -228,7 +274,7 @@ write_meta(sqlite3 *db, const char *path, const ts_repo_meta_t *meta,
   sqlite3_finalize(q);
   (void)pool;
   return rc == SQLITE_OK ? NULL : ts_repo__db_error(db, rc, path,
-                                                    "writing the meta");
+                                                    TS_REPO_META_WRITE);
 }
 
 /* The database file of DIR and DIR itself on disk: a closed database
@@ -256,8 +302,8 @@ sync_dir(const char *dir, apr_pool_t *pool)
 static ts_error_t *
 durable(sqlite3 *db, const char *path)
 {
-  TS_ERR(exec(db, "PRAGMA journal_mode=WAL", path, "setting WAL mode"));
-  return exec(db, "PRAGMA synchronous=FULL", path, "setting synchronous");
+  TS_ERR(exec(db, "PRAGMA journal_mode=WAL", path, TS_REPO_SETUP));
+  return exec(db, "PRAGMA synchronous=FULL", path, TS_REPO_SETUP);
 }
 
 /* Make DIR's database with META, in DB (open on PATH). */
@@ -266,9 +312,9 @@ fill_new(sqlite3 *db, const char *path, const ts_repo_meta_t *meta,
          apr_pool_t *pool)
 {
   TS_ERR(durable(db, path));
-  TS_ERR(exec(db, SCHEMA, path, "creating the tables"));
+  TS_ERR(exec(db, SCHEMA, path, TS_REPO_SCHEMA));
   TS_ERR(write_meta(db, path, meta, pool));
-  return exec(db, "COMMIT", path, "committing the new repository");
+  return exec(db, "COMMIT", path, TS_REPO_COMMIT);
 }
 
 ts_error_t *
@@ -310,7 +356,7 @@ snapshot(sqlite3 *db, const char *path, const char *into)
   }
   sqlite3_finalize(q);
   return rc == SQLITE_OK ? NULL : ts_repo__db_error(db, rc, path,
-                                                    "copying");
+                                                    TS_REPO_COPY);
 }
 
 /* The copy INTO (in DIR), made WAL with META. */
@@ -323,11 +369,11 @@ finish_copy(const char *into, const ts_repo_meta_t *meta, apr_pool_t *pool)
   TS_ERR(open_db(&db, into, SQLITE_OPEN_READWRITE));
   err = durable(db, into);
   if (!err)
-    err = exec(db, "BEGIN IMMEDIATE", into, "starting a transaction");
+    err = exec(db, "BEGIN IMMEDIATE", into, TS_REPO_BEGIN);
   if (!err)
     err = write_meta(db, into, meta, pool);
   if (!err)
-    err = exec(db, "COMMIT", into, "committing the copy's meta");
+    err = exec(db, "COMMIT", into, TS_REPO_COMMIT);
   sqlite3_close(db);
   return err;
 }
@@ -393,7 +439,7 @@ ts_repo_set_product(const char *dir, const char *product, apr_pool_t *pool)
   }
   sqlite3_finalize(q);
   if (!err && rc != SQLITE_OK)
-    err = ts_repo__db_error(db, rc, path, "changing the product");
+    err = ts_repo__db_error(db, rc, path, TS_REPO_PRODUCT);
   sqlite3_close(db);
   return err;
 }
@@ -423,7 +469,7 @@ ts_repo_size(apr_off_t *bytes, const char *dir, apr_pool_t *pool)
   return NULL;
 }
 
-/* ---- an open repository ------------------------------------------------- */
+/* ---- an open repository -------------------------------------------------- */
 
 ts_error_t *
 ts_repo_open(ts_repo_t **repo_p, const char *dir, int read_only,

@@ -62,7 +62,7 @@ ts_error_t *ts_repo_size(apr_off_t *bytes, const char *dir,
 /* Whether NAME is a valid model or version name. */
 int ts_repo_valid_name(const char *name);
 
-/* ---- an open repository (the model server's) ---------------------------- */
+/* ---- an open repository (the model server's) ----------------------------- */
 
 typedef struct ts_repo_t ts_repo_t;
 

@@ -19,13 +19,22 @@ struct ts_repo_t {
   apr_pool_t *pool;
 };
 
-/* SQLite's words for RC on DB, wrapped in "WHAT in PATH failed" (WHAT an
- * English phrase: "reading the elements"). SQLITE_NOTADB and
- * SQLITE_CORRUPT are TS_EINVAL and say how to recover; the rest TS_EIO. */
-ts_error_t *ts_repo__db_error(sqlite3 *db, int rc, const char *path,
-                              const char *what);
+/* What the repository's file was being used for, each said in a
+ * sentence of its own (ts_repo__db_error). */
+typedef enum ts_repo_step_t {
+  TS_REPO_OPEN, TS_REPO_HEADER, TS_REPO_META_READ, TS_REPO_META_WRITE,
+  TS_REPO_SETUP, TS_REPO_SCHEMA, TS_REPO_COPY, TS_REPO_PRODUCT,
+  TS_REPO_PREPARE, TS_REPO_LOAD, TS_REPO_BEGIN, TS_REPO_COMMIT,
+  TS_REPO_ROLLBACK, TS_REPO_INSERT, TS_REPO_UPDATE, TS_REPO_DELETE
+} ts_repo_step_t;
 
-/* ---- ts_elements_sql.c ------------------------------------------------- */
+/* SQLite's words for RC on DB (NULL: its words for RC alone), wrapped in
+ * what STEP on PATH was. SQLITE_NOTADB and SQLITE_CORRUPT are TS_EINVAL
+ * and say how to recover; a full disk says so; the rest TS_EIO. */
+ts_error_t *ts_repo__db_error(sqlite3 *db, int rc, const char *path,
+                              ts_repo_step_t step);
+
+/* ---- ts_elements_sql.c --------------------------------------------------- */
 
 #include "ts_elements.h"
 
@@ -44,9 +53,9 @@ ts_error_t *ts_repo__load(apr_int64_t *last, ts_repo_t *repo,
                           void (*row)(void *baton, const ts_element_t *e),
                           void *baton);
 
-/* Run ST's BEGIN, COMMIT or ROLLBACK (Q); WHAT for the error. */
+/* Run Q (no rows), one of ST's; STEP for the error. */
 ts_error_t *ts_repo__step(ts_repo_t *repo, sqlite3_stmt *q,
-                          const char *what);
+                          ts_repo_step_t step);
 
 /* Write E (INSERT when NEW, else UPDATE), or remove element ID. */
 ts_error_t *ts_repo__put(ts_repo_t *repo, ts_repo_stmts_t *st,

@@ -64,7 +64,7 @@ make_repo(const char *name, const char *product)
   return d;
 }
 
-/* ---- running operations and waiting for them ------------------------------ */
+/* ---- running operations and waiting for them ----------------------------- */
 
 typedef struct waiter_t {
   ts_elements_op_t op;
@@ -151,7 +151,7 @@ open_els(ts_repo_t **repo, const char *d)
   return els;
 }
 
-/* ---- the format ----------------------------------------------------------- */
+/* ---- the format ---------------------------------------------------------- */
 
 Test(repo, create_and_read_meta)
 {
@@ -225,7 +225,7 @@ Test(repo, not_a_repository_is_told)
   ts_error_clear(err);
 }
 
-/* ---- the element store ---------------------------------------------------- */
+/* ---- the element store --------------------------------------------------- */
 
 Test(repo, changes_survive_a_reopen_with_revisions_and_children)
 {
