@@ -15,6 +15,9 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include <sqlite3.h>
+
+#include "bus_client.h"
 #include "license_fixture.h"
 
 #define PASSWORD "agent-test-pass"
@@ -343,4 +346,183 @@ Test(agent, a_deleted_version_must_be_stopped_first)
   list = listing(&agents[0]);
   cr_assert_eq(json_array_size(json_object_get(list, "versions")), 0);
   json_decref(list);
+}
+
+/* The pid of the model server of bridge/VERSION, as agent A lists it. */
+static long
+model_pid(agent_t *a, const char *version)
+{
+  json_t *list = listing(a);
+  long pid = (long)json_integer_value(json_object_get(find(list, "bridge",
+                                                           version), "pid"));
+
+  json_decref(list);
+  cr_assert_gt(pid, 0);
+  return pid;
+}
+
+/* Wait up to 10 s (polling) for bridge/VERSION to be in STATE at agent A;
+ * its entry then, or the test fails. */
+static json_t *
+await_state(agent_t *a, const char *version, const char *state)
+{
+  for (int i = 0; i < 200; i++) {
+    json_t *list = listing(a), *v = json_incref(find(list, "bridge",
+                                                     version));
+    json_decref(list);
+    if (strcmp(json_string_value(json_object_get(v, "state")), state) == 0)
+      return v;
+    json_decref(v);
+    usleep(50000);
+  }
+  cr_assert_fail("bridge/%s never became %s", version, state);
+  return NULL;
+}
+
+Test(agent, a_crashed_model_server_shows_as_crashed_on_the_bus_and_can_start)
+{
+  json_t *v;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  cr_assert_eq(kill((pid_t)model_pid(&agents[0], "v1"), SIGKILL), 0);
+  v = await_state(&agents[0], "v1", "crashed");
+  cr_assert(strstr(json_string_value(json_object_get(v, "reason")),
+                   "was killed by signal 9"), "%s",
+            json_string_value(json_object_get(v, "reason")));
+  json_decref(v);
+  cr_assert(bus_wait("versions/bridge/v1", "\"state\":\"crashed\"", 5),
+            "the bus does not say bridge/v1 crashed: %s",
+            bus_read("versions/bridge/v1"));
+  /* its run lock went with it: it starts again */
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  json_decref(await_state(&agents[0], "v1", "running"));
+}
+
+/* Grow bridge/VERSION's repository by MB megabytes (a table of its own,
+ * which the model server never reads). */
+static void
+grow(const char *version, int mb)
+{
+  sqlite3 *db;
+  char *why = NULL;
+
+  cr_assert_eq(sqlite3_open(in_root(apr_psprintf(tp, "prj/ivr/bridge/%s/"
+                                                 "repository.db", version)),
+                            &db), SQLITE_OK);
+  cr_assert_eq(sqlite3_exec(db, apr_psprintf(tp, "CREATE TABLE ballast(b);"
+                            "INSERT INTO ballast VALUES (zeroblob(%d));",
+                            mb * 1024 * 1024), NULL, NULL, &why),
+               SQLITE_OK, "%s", why);
+  sqlite3_close(db);
+}
+
+Test(agent, a_version_over_its_disk_quota_is_refused_with_the_figures)
+{
+  run_result_t r;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+                                          "demo", "--quota-disk", "1",
+                                          NULL });
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  grow("v1", 3);
+  r = models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
+  cr_assert(strstr(r.err, "bridge/v1 takes 4 MB on disk, over the disk "
+                   "quota of 1 MB of the model bridge"), "%s", r.err);
+  run_free(&r);
+}
+
+Test(agent, an_interrupted_successor_copy_leaves_no_half_version)
+{
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  json_t *list;
+  int seen = 0;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  grow("v1", 400);
+  argv[2] = apr_psprintf(tp, "%s models --agent 127.0.0.1:%d "
+                         "--password-stdin create bridge v2 --from v1 < %s "
+                         "> /dev/null 2>&1 &", TESSERA_ADMIN, agents[0].port,
+                         in_root("pw"));
+  run_free((run_result_t[]){ run(argv, agent_env(&agents[0]), NULL) });
+  /* the copy is under way once its "." directory holds data */
+  for (int i = 0; i < 1000 && !seen; i++) {
+    seen = system(apr_psprintf(tp, "find %s -path '*/.new.v2.*' -name "
+                               "'*.db*' -size +1M | grep -q .",
+                               in_root("prj/ivr/bridge"))) == 0;
+    if (!seen)
+      usleep(10000);
+  }
+  cr_assert(seen, "the copy never showed its work directory");
+  lf_kill(&agents[0].pid, SIGKILL);
+  /* no v2, before and after the agent is back; the work is swept */
+  cr_assert_neq(access(in_root("prj/ivr/bridge/v2"), F_OK), 0);
+  start_agent(&agents[0]);
+  list = listing(&agents[0]);
+  cr_assert_eq(json_array_size(json_object_get(list, "versions")), 1);
+  json_decref(list);
+  cr_assert_neq(system(apr_psprintf(tp, "ls -A %s | grep -q '^\\.'",
+                                    in_root("prj/ivr/bridge"))), 0,
+                "the interrupted copy's directory was not swept");
+}
+
+/* The message queue of agent A's control channel, from its log. */
+static long
+queue_of(agent_t *a)
+{
+  char *log = run_read_file(in_root(apr_psprintf(tp, "prj/ivm/logs/agent."
+                                                 "%s.%d/agent.log", a->name,
+                                                 a->port)));
+  const char *key = "control channel to the model servers: ", *at = NULL;
+  long id;
+
+  /* the last run's: the log is appended to */
+  for (const char *p = strstr(log, key); p; p = strstr(p + 1, key))
+    at = p;
+  id = at ? atol(at + strlen(key)) : -1;
+
+  free(log);
+  cr_assert_gt(id, 0, "no control channel in the agent's log");
+  return id;
+}
+
+static int
+queue_exists(long id)
+{
+  return system(apr_psprintf(tp, "awk 'NR > 1 && $2 == %ld' "
+                             "/proc/sysvipc/msg | grep -q .", id)) == 0;
+}
+
+Test(agent, the_control_queue_lives_with_the_agent_and_the_doctor_sweeps_it)
+{
+  const char *argv[] = { TESSERA_ADMIN, "doctor", "--json", NULL };
+  long id;
+  run_result_t r;
+
+  project_init();
+  start_agent(&agents[0]);
+  id = queue_of(&agents[0]);
+  cr_assert(queue_exists(id), "queue %ld is not in /proc/sysvipc/msg", id);
+  lf_kill(&agents[0].pid, SIGTERM);
+  cr_assert_not(queue_exists(id), "queue %ld outlived a clean stop", id);
+  /* killed: the queue stays, the doctor calls it stale and removes it */
+  start_agent(&agents[0]);
+  id = queue_of(&agents[0]);
+  lf_kill(&agents[0].pid, SIGKILL);
+  cr_assert(queue_exists(id));
+  r = run(argv, agent_env(&agents[0]), NULL);
+  cr_assert(strstr(r.out, apr_psprintf(tp, "queue id %ld", id)), "%s",
+            r.out);
+  run_free(&r);
+  r = run((const char *[]){ TESSERA_ADMIN, "doctor", "--fix", "--yes",
+                            "--account", getuid() == 0 ? "nobody"
+                            : getenv("USER"), NULL },
+          agent_env(&agents[0]), NULL);
+  run_free(&r);
+  cr_assert_not(queue_exists(id), "doctor --fix left the stale queue %ld",
+                id);
 }

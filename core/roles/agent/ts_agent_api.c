@@ -113,7 +113,7 @@ define(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
 {
   ts_agent_t *a = baton;
   ts_model_def_t def = { 0 };
-  json_t *j, *ram = NULL, *disk = NULL;
+  json_t *j, *ram = NULL, *disk = NULL, *texts[2] = { NULL, NULL };
   json_error_t jerr;
   const char *who = ts_agent_authorize(reply, a, req, pool);
   int restart = 0;
@@ -125,10 +125,11 @@ define(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   if (!j)
     return;
   def.model = args[0];
-  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s?s, s?s, s?o, s?o, "
-                     "s?b}", "product", &def.product, "check", &def.check,
-                     "proposal", &def.proposal, "quota_ram_mb", &ram,
+  if (json_unpack_ex(j, &jerr, JSON_STRICT, "{s:s, s?o, s?o, s?o, s?o, "
+                     "s?b}", "product", &def.product, "check", &texts[0],
+                     "proposal", &texts[1], "quota_ram_mb", &ram,
                      "quota_disk_mb", &disk, "restart", &restart)
+      || !strings_or_null(texts, 2, &jerr)
       || (ram && !json_is_integer(ram) && !json_is_null(ram))
       || (disk && !json_is_integer(disk) && !json_is_null(disk))) {
     ts_http_reply_error(reply, 400, apr_psprintf(pool, _("the body must be "
@@ -138,6 +139,8 @@ define(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     json_decref(j);
     return;
   }
+  def.check = json_string_value(texts[0]);
+  def.proposal = json_string_value(texts[1]);
   def.quota_ram_mb = json_is_integer(ram) ? (long)json_integer_value(ram) : 0;
   def.quota_disk_mb = json_is_integer(disk) ? (long)json_integer_value(disk)
                                             : 0;
