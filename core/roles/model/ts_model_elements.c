@@ -8,9 +8,9 @@
  *                                  -> 201
  *   PUT    /v1/elements/{id}       {"revision", and what changes} -> 200;
  *                                  409 naming the current revision
- *   OP_DELETE /v1/elements/{id}?revision=N  (or {"revision"} as the body)
+ *   DELETE /v1/elements/{id}?revision=N  (or {"revision"} as the body)
  *   POST   /v1/elements/{id}/reservation  reserve for the session
- *   OP_DELETE /v1/elements/{id}/reservation  release
+ *   DELETE /v1/elements/{id}/reservation  release
  *
  * Reads come from memory. Changes and reservations are operations of
  * the element store's writer (ts_elements.h): the request is suspended
@@ -33,7 +33,10 @@
 #define TYPE_MAX 128
 #define NAME_MAX_BYTES 1024
 
-typedef enum kind_t { OP_CREATE, OP_UPDATE, OP_DELETE, OP_RESERVE, OP_RELEASE } kind_t;
+/* OP_: DELETE is a macro of windows.h */
+typedef enum kind_t {
+  OP_CREATE, OP_UPDATE, OP_DELETE, OP_RESERVE, OP_RELEASE
+} kind_t;
 
 /* One change, from the request to its answer. */
 typedef struct change_t {
@@ -613,8 +616,8 @@ const ts_route_t ts_model_element_routes[] = {
   { "POST", "/v1/elements", create },
   { "GET", "/v1/elements/{id}", get_element },
   { "PUT", "/v1/elements/{id}", update },
-  { "OP_DELETE", "/v1/elements/{id}", delete_element },
+  { "DELETE", "/v1/elements/{id}", delete_element },
   { "POST", "/v1/elements/{id}/reservation", reserve },
-  { "OP_DELETE", "/v1/elements/{id}/reservation", release },
+  { "DELETE", "/v1/elements/{id}/reservation", release },
   { NULL, NULL, NULL }
 };
