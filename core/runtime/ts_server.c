@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_file_info.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
 #include <apr_user.h>
 
@@ -290,6 +291,18 @@ const ts_server_info_t *
 ts_server_info(const ts_server_t *server)
 {
   return &server->info;
+}
+
+const char *
+ts_server_machine(const ts_server_info_t *info, apr_pool_t *pool)
+{
+  char name[APRMAXHOSTLEN + 1];
+
+  if (info->config->machine)
+    return info->config->machine;
+  if (apr_gethostname(name, sizeof(name), pool) != APR_SUCCESS)
+    return "localhost";
+  return apr_pstrdup(pool, name);
 }
 
 void

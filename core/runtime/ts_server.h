@@ -112,6 +112,11 @@ struct ts_server_info_t {
 
 const ts_server_info_t *ts_server_info(const ts_server_t *server);
 
+/* This machine's name in what its agent and model servers write and
+ * register: tessera.xml's <machine name>, else the host name. */
+const char *ts_server_machine(const ts_server_info_t *info,
+                              apr_pool_t *pool);
+
 /* The port a role that chooses its own (ts_role_t.place set INFO->port
  * to 0) took as it started. */
 void ts_server_set_port(ts_server_t *server, int port);

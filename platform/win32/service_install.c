@@ -272,33 +272,6 @@ tsp_env_set(const char *name, const char *value, apr_pool_t *pool)
   return NULL;
 }
 
-/* Whether VAR ("NAME=value") sets a variable EXTRA sets too. */
-static int
-overridden(const char *var, const char *const *extra)
-{
-  const char *eq = strchr(var, '=');
-  size_t n = eq ? (size_t)(eq - var) : strlen(var);
-
-  for (int i = 0; extra && extra[i]; i++)
-    if (strncmp(extra[i], var, n) == 0 && extra[i][n] == '=')
-      return 1;
-  return 0;
-}
-
-const char *const *
-tsp_environment(const char *const *extra, apr_pool_t *pool)
-{
-  apr_array_header_t *out = apr_array_make(pool, 64, sizeof(const char *));
-
-  for (char **e = _environ; e && *e; e++)
-    if (!overridden(*e, extra))
-      APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(pool, *e);
-  for (int i = 0; extra && extra[i]; i++)
-    APR_ARRAY_PUSH(out, const char *) = extra[i];
-  APR_ARRAY_PUSH(out, const char *) = NULL;
-  return (const char *const *)out->elts;
-}
-
 ts_error_t *
 tsp_program_path(const char **path, apr_pool_t *pool)
 {

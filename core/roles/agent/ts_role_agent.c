@@ -18,7 +18,6 @@
 #include "ts_role_agent.h"
 
 #include <string.h>
-#include <apr_network_io.h>
 #include <apr_strings.h>
 
 #include "ts_agent.h"
@@ -26,19 +25,6 @@
 #include "ts_project.h"
 #include "ts_project_records.h"
 #include "tsp.h"
-
-/* This machine's name in records and registrations. */
-static const char *
-machine(const ts_server_info_t *info, apr_pool_t *pool)
-{
-  char name[APRMAXHOSTLEN + 1];
-
-  if (info->config->machine)
-    return info->config->machine;
-  if (apr_gethostname(name, sizeof(name), pool) != APR_SUCCESS)
-    return "localhost";
-  return apr_pstrdup(pool, name);
-}
 
 /* ts_role_t.place: INOPRJ/ivm/logs/agent.<host>.<port>/agent.{log,pid} on
  * the agent port. */
@@ -54,7 +40,7 @@ place(ts_server_info_t *info, const char **logfile, const char **pidfile,
                             "with `tessera-admin env set INOPRJ DIR`");
   info->port = info->agent_port;
   dir = ts_path_join(info->inoprj, apr_psprintf(pool, "ivm/logs/agent.%s.%d",
-                                                machine(info, pool),
+                                                ts_server_machine(info, pool),
                                                 info->port), pool);
   info->logdir = dir;
   *logfile = ts_path_join(dir, "agent.log", pool);
@@ -101,7 +87,8 @@ check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
   const char *uuid, *credential;
   const char *self = ts_path_join(info->inoprj, apr_psprintf(pool,
                                   "ivm/agents/%s.%d.json",
-                                  machine(info, pool), info->port), pool);
+                                  ts_server_machine(info, pool),
+                                  info->port), pool);
 
   TS_ERR(ts_project_identity(&uuid, info->inoprj, pool));
   ts_server_plan_add(plan, "project directory: %s (%s)", info->inoprj, uuid);
@@ -125,7 +112,7 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
   a->info = info;
   a->pool = pool;
   a->log = info->log;
-  a->host = machine(info, pool);
+  a->host = ts_server_machine(info, pool);
   a->port = info->port;
   a->inoprj = info->inoprj;
   a->id = apr_psprintf(pool, "%s:%d", a->host, a->port);
