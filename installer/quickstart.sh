@@ -60,7 +60,7 @@ pwfile=$demo/admin-password     # the demo's administrator password
 [ -s "$pwfile" ] || (umask 077; head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$pwfile")
 if [ ! -s "$INOLIC/admin.passwd" ]; then
   printf '%s\n%s\n' "$(cat "$pwfile")" "$(cat "$pwfile")" \
-    | "$admin" license passwd --password-stdin >/dev/null
+    | "$admin" license passwd --stdin >/dev/null
 fi
 "$admin" project init >/dev/null
 

@@ -79,7 +79,7 @@ setup(void)
   start_server();
   run_write_file(in_root("pw"), PASSWORD "\n" PASSWORD "\n");
   cr_assert_eq(system(apr_psprintf(tp, "env %s %s %s %s %s license passwd "
-                                   "--password-stdin < %s >/dev/null 2>&1",
+                                   "--stdin < %s >/dev/null 2>&1",
                                    env()[1], env()[2], env()[3], env()[4],
                                    TESSERA_ADMIN, in_root("pw"))), 0);
   run_write_file(in_root("pw"), PASSWORD "\n");

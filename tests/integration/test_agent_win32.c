@@ -104,7 +104,7 @@ setup(void)
                                    "\\demo.lic", NULL), NULL });
   pw = apr_pstrcat(tp, root, "\\pw2", NULL);
   run_write_file(pw, PASSWORD "\n" PASSWORD "\n");
-  admin_ok(pw, (const char *[]){ "license", "passwd", "--password-stdin",
+  admin_ok(pw, (const char *[]){ "license", "passwd", "--stdin",
                                  NULL });
   run_write_file(apr_pstrcat(tp, root, "\\pw", NULL), PASSWORD "\n");
   /* no bus: the servers go on without it */
