@@ -136,6 +136,10 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
     return ts_error_aprf(s, "cannot limit %s to %ld MB of memory",
                          p->spec.name, p->spec.memory_limit_mb);
   }
+  if (p->spec.memory_limit_mb)
+    ts_log(p->log, TS_LOG_INFO, "%s (pid %ld) is limited to %ld MB of "
+           "memory", p->spec.name, (long)p->proc.pid,
+           p->spec.memory_limit_mb);
   return NULL;
 }
 

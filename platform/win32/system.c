@@ -140,10 +140,20 @@ tsp_child_limit_memory(void *token, apr_proc_t *proc, long mb)
   li.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
                                         | JOB_OBJECT_LIMIT_PROCESS_MEMORY;
   li.ProcessMemoryLimit = (SIZE_T)mb * 1024 * 1024;
-  return SetInformationJobObject((HANDLE)token,
+  if (!SetInformationJobObject((HANDLE)token,
+                               JobObjectExtendedLimitInformation, &li,
+                               sizeof(li)))
+    return apr_get_os_error();
+  /* read back: a limit the system did not take is no limit */
+  ZeroMemory(&li, sizeof(li));
+  if (!QueryInformationJobObject((HANDLE)token,
                                  JobObjectExtendedLimitInformation, &li,
-                                 sizeof(li)) ? APR_SUCCESS
-                                             : apr_get_os_error();
+                                 sizeof(li), NULL))
+    return apr_get_os_error();
+  return (li.BasicLimitInformation.LimitFlags
+          & JOB_OBJECT_LIMIT_PROCESS_MEMORY)
+         && li.ProcessMemoryLimit == (SIZE_T)mb * 1024 * 1024
+         ? APR_SUCCESS : APR_ENOTIMPL;
 }
 
 void

@@ -526,3 +526,30 @@ Test(agent, the_control_queue_lives_with_the_agent_and_the_doctor_sweeps_it)
   cr_assert_not(queue_exists(id), "doctor --fix left the stale queue %ld",
                 id);
 }
+
+Test(agent, the_memory_quota_is_the_model_servers_limit)
+{
+  run_result_t r;
+  json_t *v;
+
+  define_bridge();
+  /* 4 MB of address space: tesserad cannot even load its libraries */
+  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+                                          "demo", "--quota-ram", "4",
+                                          NULL });
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  r = models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  cr_assert_neq(r.status, 0, "a model server ran in 4 MB: %s", r.out);
+  run_free(&r);
+  v = await_state(&agents[0], "v1", "crashed");
+  json_decref(v);
+#ifndef __SANITIZE_ADDRESS__
+  /* with room it runs (AddressSanitizer's shadow memory alone takes more
+   * address space than any quota: not in that build) */
+  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+                                          "demo", "--quota-ram", "2048",
+                                          NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  json_decref(await_state(&agents[0], "v1", "running"));
+#endif
+}

@@ -210,19 +210,23 @@ Test(agent_win32, a_version_starts_and_stops_through_the_agent)
                  "the model server did not stop on its own");
 }
 
-Test(agent_win32, the_memory_quota_is_the_model_servers_job_limit)
+/* wine keeps a job object's process memory limit but does not enforce
+ * it: what runs here is that the agent sets it on the model server's job
+ * and it reads back (a limit the system does not take fails the start);
+ * that an allocation over it fails is Windows' own promise. (On Linux,
+ * test_agent sees the limit end a model server.) */
+Test(agent_win32, the_memory_quota_is_set_on_the_model_servers_job)
 {
-  run_result_t r;
-  json_t *v;
+  char *log;
 
   models_ok((const char *[]){ "define", "bridge", "--product", "demo",
-                              "--quota-ram", "2", NULL });
+                              "--quota-ram", "512", NULL });
   models_ok((const char *[]){ "create", "bridge", "v1", NULL });
-  r = models((const char *[]){ "start", "bridge/v1", NULL });
-  cr_assert_neq(r.status, 0, "a model server ran in 2 MB: %s", r.out);
-  run_free(&r);
-  v = version_v1();
-  cr_assert_str_eq(json_string_value(json_object_get(v, "state")),
-                   "crashed");
-  json_decref(v);
+  models_ok((const char *[]){ "start", "bridge/v1", NULL });
+  log = run_read_file(apr_pstrcat(tp, prj, "\\ivm\\logs\\agent.localhost.",
+                                  apr_itoa(tp, agent_port), "\\agent.log",
+                                  NULL));
+  cr_assert(strstr(log, "the model server of bridge/v1 (pid ")
+            && strstr(log, ") is limited to 512 MB of memory"), "%s", log);
+  free(log);
 }
