@@ -133,8 +133,11 @@ spawn(ts_proc_t *p, apr_pool_t *pool)
                                      p->spec.memory_limit_mb)) != 0) {
     /* a quota that cannot be enforced is not a quota: no child then */
     terminate(p);
-    return ts_error_aprf(s, "cannot limit %s to %ld MB of memory",
-                         p->spec.name, p->spec.memory_limit_mb);
+    return ts_error_wrap_codef(TS_EUNAVAIL, ts_error_aprf(s, "the system "
+                               "did not take the limit"), "cannot limit %s "
+                               "to %ld MB of memory, so it was not started "
+                               "(a quota that cannot be enforced is none)",
+                               p->spec.name, p->spec.memory_limit_mb);
   }
   if (p->spec.memory_limit_mb)
     ts_log(p->log, TS_LOG_INFO, "%s (pid %ld) is limited to %ld MB of "
