@@ -218,7 +218,7 @@ static ts_error_t *
 act(models_opts_t *o, const char *verb, const char *arg, const char *name,
     apr_pool_t *pool)
 {
-  const char *model, *version, *path;
+  const char *model = NULL, *version = NULL, *path;
   json_t *answer, *body = NULL;
   const char *q = o->backup ? "?backup=1" : "";
 
@@ -302,7 +302,7 @@ ts_error_t *
 admin_cmd_models(admin_ctx_t *ctx)
 {
   models_opts_t o;
-  int at, n;
+  int at = -1, n;
   const char *verb, *a1, *a2;
   json_t *answer;
 
