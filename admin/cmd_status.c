@@ -1,9 +1,11 @@
 /* cmd_status.c: `tessera-admin status`, what the license server named by
  * INOHOST says about itself: health, its bus and hub, the license in
  * force, each product's seats in use, the open sessions, the project
- * license servers and the registered model servers. Read-only; no
- * password needed. */
+ * license servers, the registered model servers, the agents that report
+ * to it and the model versions they see, with where each runs.
+ * Read-only; no password needed. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -15,8 +17,9 @@ static const char usage[] = N_(
   "usage: tessera-admin status [--json]\n"
   "\n"
   "Ask the license server named by INOHOST for its health, its bus (p+1)\n"
-  "and hub (p+2), license, seats, sessions, project license servers and\n"
-  "model servers. Exit 69 when it does not answer.\n");
+  "and hub (p+2), license, seats, sessions, project license servers,\n"
+  "model servers, agents, and the model versions the agents see with\n"
+  "where each runs. Exit 69 when it does not answer.\n");
 
 ts_error_t *
 admin_license_server(const char **host, int *port, apr_pool_t *pool)
@@ -146,6 +149,129 @@ print_servers(json_t *status, json_t *sessions)
   }
 }
 
+/* Whether version V (or its merged entry) is stopped. */
+static int
+stopped(json_t *v)
+{
+  const char *state = json_string_value(json_object_get(v, "state"));
+
+  return !state || strcmp(state, "stopped") == 0;
+}
+
+/* One version V as agent AGENT of project INOPRJ sees it, into MERGED
+ * (key "<inoprj> <model>/<version>"): agents sharing an INOPRJ each list
+ * every version, and one that sees it not stopped says where it runs. */
+static void
+merge_version(json_t *merged, const char *inoprj, const char *agent,
+              json_t *v, apr_pool_t *pool)
+{
+  const char *key = apr_psprintf(pool, "%s %s/%s", inoprj,
+    json_string_value(json_object_get(v, "model")),
+    json_string_value(json_object_get(v, "version")));
+  json_t *m = json_object_get(merged, key), *agents;
+
+  if (m && !(stopped(m) && !stopped(v))) {
+    json_array_append_new(json_object_get(m, "agents"), json_string(agent));
+    return;
+  }
+  agents = m ? json_incref(json_object_get(m, "agents")) : json_array();
+  json_array_append_new(agents, json_string(agent));
+  m = json_deep_copy(v);
+  json_object_set_new(m, "inoprj", json_string(inoprj));
+  json_object_set_new(m, "agents", agents);
+  json_object_set_new(merged, key, m);   /* replaces a stopped one */
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The versions the agents of STATUS that are up see, one entry per
+ * version of each INOPRJ, sorted by INOPRJ, model and version:
+ * [{"inoprj","model","version","state","host","port","pid","users",
+ * "agents":[id...]}]. */
+static json_t *
+model_versions(json_t *status, apr_pool_t *pool)
+{
+  json_t *merged = json_object(), *list = json_array(), *a, *v;
+  const char **keys, *key;
+  size_t i, k, n = 0;
+
+  json_array_foreach(json_object_get(status, "agents"), i, a) {
+    const char *state = json_string_value(json_object_get(a, "state"));
+    if (!state || strcmp(state, "up") != 0)
+      continue;   /* a gone agent's view is old */
+    json_array_foreach(json_object_get(a, "versions"), k, v)
+      merge_version(merged, json_string_value(json_object_get(a, "inoprj")),
+                    json_string_value(json_object_get(a, "id")), v, pool);
+  }
+  keys = apr_pcalloc(pool, (json_object_size(merged) + 1) * sizeof(*keys));
+  json_object_foreach(merged, key, v)
+    keys[n++] = key;
+  qsort(keys, n, sizeof(*keys), by_key);
+  for (i = 0; i < n; i++)
+    json_array_append(list, json_object_get(merged, keys[i]));
+  json_decref(merged);
+  return list;
+}
+
+/* VALUE (a number), or "-" when it is not one. */
+static const char *
+number_or_dash(json_t *value, apr_pool_t *pool)
+{
+  return json_is_integer(value)
+         ? apr_ltoa(pool, (long)json_integer_value(value)) : "-";
+}
+
+/* The agents of STATUS, and the VERSIONS they see with where each
+ * runs. */
+static void
+print_agents(json_t *status, json_t *versions, apr_pool_t *pool)
+{
+  json_t *agents = json_object_get(status, "agents"), *p;
+  const char *project = NULL;
+  size_t i;
+
+  printf(_("agents: %lu\n"), (unsigned long)json_array_size(agents));
+  json_array_foreach(agents, i, p) {
+    size_t n = json_array_size(json_object_get(p, "versions"));
+    printf(ts_ntext("  %-28s %-5s %-10s INOPRJ %s, %lu version\n",
+                    "  %-28s %-5s %-10s INOPRJ %s, %lu versions\n", n),
+           json_string_value(json_object_get(p, "id")),
+           json_string_value(json_object_get(p, "state")),
+           json_is_string(json_object_get(p, "os"))
+           ? json_string_value(json_object_get(p, "os")) : "-",
+           json_string_value(json_object_get(p, "inoprj")), (unsigned long)n);
+  }
+  printf(_("model versions: %lu\n"), (unsigned long)json_array_size(versions));
+  json_array_foreach(versions, i, p) {
+    const char *inoprj = json_string_value(json_object_get(p, "inoprj"));
+    json_t *users = json_object_get(p, "users");
+    if (!project || strcmp(project, inoprj) != 0) {
+      project = inoprj;
+      printf(_("  INOPRJ %s:\n"), inoprj);
+      printf("    %-32s %-9s %-28s %8s %6s\n", _("MODEL/VERSION"),
+             _("STATE"), _("WHERE"), _("PID"), _("USERS"));
+    }
+    printf("    %-32s %-9s %-28s %8s %6s\n",
+           apr_psprintf(pool, "%s/%s",
+                        json_string_value(json_object_get(p, "model")),
+                        json_string_value(json_object_get(p, "version"))),
+           json_string_value(json_object_get(p, "state")),
+           json_is_string(json_object_get(p, "host"))
+           ? apr_psprintf(pool, "%s:%s",
+                          json_string_value(json_object_get(p, "host")),
+                          number_or_dash(json_object_get(p, "port"), pool))
+           : "-",
+           number_or_dash(json_object_get(p, "pid"), pool),
+           json_is_array(users)
+           ? apr_ltoa(pool, (long)json_array_size(users))
+           : number_or_dash(users, pool));
+  }
+}
+
 ts_error_t *
 admin_cmd_status(admin_ctx_t *ctx)
 {
@@ -156,7 +282,7 @@ admin_cmd_status(admin_ctx_t *ctx)
   apr_status_t s;
   int ch, json = 0, port, code;
   const char *arg, *host, *body;
-  json_t *health, *status, *sessions, *hub = NULL;
+  json_t *health, *status, *sessions, *versions, *hub = NULL;
   ts_error_t *err;
 
   TS_ERR(admin_getopt_init(&os, ctx, ctx->argc, ctx->argv));
@@ -199,17 +325,20 @@ admin_cmd_status(admin_ctx_t *ctx)
     return ts_error_createf(TS_EUNAVAIL, "%s port %d answered, but not as "
                             "a Tessera license server", host, port);
   }
+  versions = model_versions(status, ctx->pool);
   if (json) {
-    admin_print_json(json_pack("{s:s, s:i, s:o, s:o, s:o, s:O}", "host",
-                               host, "port", port, "health", health, "hub",
-                               hub, "license", status, "sessions",
-                               sessions));
+    admin_print_json(json_pack("{s:s, s:i, s:o, s:o, s:o, s:O, s:o}",
+                               "host", host, "port", port, "health", health,
+                               "hub", hub, "license", status, "sessions",
+                               sessions, "versions", versions));
     json_decref(sessions);
     return NULL;
   }
   print_health(host, port, health, status, hub);
   print_products(status, ctx->pool);
   print_servers(status, sessions);
+  print_agents(status, versions, ctx->pool);
+  json_decref(versions);
   if (json_is_false(json_object_get(status, "admin_password_set")))
     fputs(_("note: the administrator's password is not set; set it with "
             "`tessera-admin license passwd`\n"), stdout);

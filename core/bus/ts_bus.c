@@ -20,6 +20,14 @@ typedef struct message_t {
   int retain;
 } message_t;
 
+/* A subscription (ts_bus_subscribe). Never removed while the bus lives,
+ * so the filter may be read outside the lock. */
+typedef struct sub_t {
+  const char *filter;             /* with the prefix, in the bus's pool */
+  ts_bus_heard_t heard;
+  void *baton;
+} sub_t;
+
 struct ts_bus_t {
   const char *host, *client_id, *will_topic;
   const char *user;               /* logged in as, or NULL: anonymous */
@@ -34,6 +42,9 @@ struct ts_bus_t {
   apr_uint64_t dropped;           /* events not sent: no connection, or
                                      MAX_QUEUE waiting */
   apr_hash_t *retained;           /* topic -> payload (malloc'ed) */
+  apr_array_header_t *subs;       /* of sub_t, in the bus's pool */
+  int subscribed;                 /* SUBS subscribed to on this connection
+                                     (the first ones: SUBS only grows) */
   int touched, stopping, connected, resend;
   const char *final_payload;
   ts_bus_tick_t tick;
@@ -41,6 +52,8 @@ struct ts_bus_t {
   ts_log_t *log;
   apr_pool_t *pool;               /* the bus's own, used under LOCK */
 };
+
+static void subscribe_new(ts_bus_t *bus);
 
 static void
 on_connect(struct mosquitto *m, void *obj, int rc)
@@ -51,6 +64,7 @@ on_connect(struct mosquitto *m, void *obj, int rc)
   bus->connected = rc == 0;
   bus->resend = rc == 0;
   bus->touched = 1;
+  bus->subscribed = 0;
   apr_thread_mutex_unlock(bus->lock);
   if (rc == 0) {
     ts_log(bus->log, TS_LOG_INFO, "connected to the bus on %s port %d%s%s",
@@ -63,6 +77,7 @@ on_connect(struct mosquitto *m, void *obj, int rc)
     for (int i = 0; i < bus->owned->nelts; i++)
       mosquitto_subscribe(m, NULL, APR_ARRAY_IDX(bus->owned, i,
                                                  const char *), 1);
+    subscribe_new(bus);
   }
   else if (bus->user && (rc == 4 || rc == 5))   /* bad password, not
                                                    authorised */
@@ -92,32 +107,102 @@ on_disconnect(struct mosquitto *m, void *obj, int rc)
            "reconnecting", bus->host, bus->port);
 }
 
-/* A message on a topic this client owns. One retained there that this
- * client did not say in this run (an earlier run's, kept by a broker
- * that outlived it or by its persistence) is cleared: what is retained
+/* A retained message on a topic this client owns. One that this client
+ * did not say in this run (an earlier run's, kept by a broker that
+ * outlived it or by its persistence) is cleared: what is retained
  * follows what the server knows now. */
+static void
+clear_stale(ts_bus_t *bus, const char *topic)
+{
+  size_t plen = strlen(TS_BUS_TOPIC_PREFIX);
+  int ours, owned = 0;
+
+  for (int i = 0; i < bus->owned->nelts && !owned; i++) {
+    bool match = false;
+    mosquitto_topic_matches_sub(APR_ARRAY_IDX(bus->owned, i, const char *),
+                                topic, &match);
+    owned = match;
+  }
+  if (!owned)
+    return;   /* heard for a subscription only */
+  apr_thread_mutex_lock(bus->lock);
+  ours = apr_hash_get(bus->retained, topic, APR_HASH_KEY_STRING) != NULL;
+  apr_thread_mutex_unlock(bus->lock);
+  if (ours)
+    return;
+  ts_log(bus->log, TS_LOG_INFO, "clearing the retained %s on the bus: an "
+         "earlier run said it, and this one knows nothing of it", topic);
+  ts_bus_publish(bus, topic + plen, "", 1);
+}
+
+/* PAYLOAD heard on TOPIC (with the prefix): to each subscription whose
+ * filter matches, outside the lock (a callback may publish). */
+static void
+hand_out(ts_bus_t *bus, const char *topic, const char *payload, int retained)
+{
+  size_t plen = strlen(TS_BUS_TOPIC_PREFIX);
+  sub_t *subs;
+  int n;
+
+  apr_thread_mutex_lock(bus->lock);
+  n = bus->subs->nelts;
+  subs = n ? malloc(n * sizeof(*subs)) : NULL;
+  if (subs)
+    memcpy(subs, bus->subs->elts, n * sizeof(*subs));
+  apr_thread_mutex_unlock(bus->lock);
+  for (int i = 0; subs && i < n; i++) {
+    bool match = false;
+    mosquitto_topic_matches_sub(subs[i].filter, topic, &match);
+    if (match)
+      subs[i].heard(subs[i].baton, bus, topic + plen, payload, retained);
+  }
+  free(subs);
+}
+
+/* A message on a topic this client owns or subscribed to. */
 static void
 on_message(struct mosquitto *m, void *obj,
            const struct mosquitto_message *msg)
 {
   ts_bus_t *bus = obj;
-  size_t plen = strlen(TS_BUS_TOPIC_PREFIX);
-  int ours;
+  char *payload;
 
   (void)m;
-  if (!msg->retain || msg->payloadlen == 0
-      || strncmp(msg->topic, TS_BUS_TOPIC_PREFIX, plen) != 0)
+  if (strncmp(msg->topic, TS_BUS_TOPIC_PREFIX,
+              strlen(TS_BUS_TOPIC_PREFIX)) != 0)
     return;
-  apr_thread_mutex_lock(bus->lock);
-  ours = apr_hash_get(bus->retained, msg->topic, APR_HASH_KEY_STRING)
-         != NULL;
-  apr_thread_mutex_unlock(bus->lock);
-  if (ours)
+  if (msg->retain && msg->payloadlen > 0)
+    clear_stale(bus, msg->topic);
+  payload = malloc((size_t)msg->payloadlen + 1);
+  if (!payload)
     return;
-  ts_log(bus->log, TS_LOG_INFO, "clearing the retained %s on the bus: an "
-         "earlier run said it, and this one knows nothing of it",
-         msg->topic);
-  ts_bus_publish(bus, msg->topic + plen, "", 1);
+  if (msg->payloadlen > 0)
+    memcpy(payload, msg->payload, (size_t)msg->payloadlen);
+  payload[msg->payloadlen] = '\0';
+  hand_out(bus, msg->topic, payload, msg->retain ? 1 : 0);
+  free(payload);
+}
+
+/* On the bus thread, connected: subscribe to the filters of SUBS not
+ * subscribed to on this connection yet (an owned one is already). */
+static void
+subscribe_new(ts_bus_t *bus)
+{
+  for (;;) {
+    const char *filter = NULL;
+    int owned = 0;
+    apr_thread_mutex_lock(bus->lock);
+    if (bus->connected && bus->subscribed < bus->subs->nelts)
+      filter = APR_ARRAY_IDX(bus->subs, bus->subscribed++, sub_t).filter;
+    apr_thread_mutex_unlock(bus->lock);
+    if (!filter)
+      return;
+    for (int i = 0; i < bus->owned->nelts; i++)
+      owned |= strcmp(APR_ARRAY_IDX(bus->owned, i, const char *),
+                      filter) == 0;
+    if (!owned)
+      mosquitto_subscribe(bus->mosq, NULL, filter, 1);
+  }
 }
 
 /* On the bus thread: send what is queued (or, after a reconnect, every
@@ -203,8 +288,10 @@ bus_thread(apr_thread_t *thread, void *data)
       last_tick = apr_time_now();
       bus->tick(bus->baton, bus);
     }
-    if (ts_bus_connected(bus))
+    if (ts_bus_connected(bus)) {
+      subscribe_new(bus);
       flush(bus);
+    }
     if (mosquitto_loop(bus->mosq, 100, 1) != MOSQ_ERR_SUCCESS) {
       mosquitto_disconnect(bus->mosq);
       socket_open = 0;
@@ -287,6 +374,7 @@ ts_bus_open(ts_bus_t **bus_p, const char *host, int port,
   bus->queue = apr_array_make(bus->pool, 64, sizeof(message_t));
   bus->spare = apr_array_make(bus->pool, 64, sizeof(message_t));
   bus->retained = apr_hash_make(bus->pool);
+  bus->subs = apr_array_make(bus->pool, 2, sizeof(sub_t));
   apr_thread_mutex_create(&bus->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&bus->wake, pool);
   bus->mosq = mosquitto_new(bus->client_id, true, bus);
@@ -357,6 +445,56 @@ ts_bus_publish(ts_bus_t *bus, const char *topic, const char *payload,
   m->topic = full;
   m->payload = strdup(payload);
   m->retain = retain;
+  apr_thread_mutex_unlock(bus->lock);
+}
+
+void
+ts_bus_subscribe(ts_bus_t *bus, const char *filter, ts_bus_heard_t heard,
+                 void *baton)
+{
+  sub_t *s;
+
+  if (!bus)
+    return;
+  apr_thread_mutex_lock(bus->lock);
+  s = apr_array_push(bus->subs);
+  s->filter = apr_pstrcat(bus->pool, TS_BUS_TOPIC_PREFIX, filter, NULL);
+  s->heard = heard;
+  s->baton = baton;
+  apr_thread_mutex_unlock(bus->lock);
+  /* the bus thread subscribes (it owns the handle), within 100 ms */
+}
+
+void
+ts_bus_restore(ts_bus_t *bus, const char *topic)
+{
+  char *full;
+  const char *last;
+  message_t *m;
+
+  if (!bus)
+    return;
+  full = malloc(strlen(TS_BUS_TOPIC_PREFIX) + strlen(topic) + 1);
+  strcpy(full, TS_BUS_TOPIC_PREFIX);
+  strcat(full, topic);
+  apr_thread_mutex_lock(bus->lock);
+  last = apr_hash_get(bus->retained, full, APR_HASH_KEY_STRING);
+  if (!last) {
+    /* said nothing there: an empty message, also at every reconnect */
+    last = strdup("");
+    apr_hash_set(bus->retained, apr_pstrdup(bus->pool, full),
+                 APR_HASH_KEY_STRING, last);
+  }
+  if (!bus->connected) {
+    /* sent with the whole retained state once connected */
+    apr_thread_mutex_unlock(bus->lock);
+    free(full);
+    return;
+  }
+  m = apr_array_push(bus->queue);
+  m->topic = full;
+  m->payload = strdup(last);
+  m->retain = 1;
   apr_thread_mutex_unlock(bus->lock);
 }
 

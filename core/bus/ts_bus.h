@@ -23,7 +23,9 @@
  * handle: other threads hand it messages (ts_bus_publish), it connects and
  * reconnects, and publishes every retained message again after a
  * reconnect, so a restarted broker without persistence gets the whole
- * state back at once. Topics: see README, "The bus".
+ * state back at once. It also hands what it hears on the topic filters a
+ * server subscribed to (ts_bus_subscribe) to their callbacks, on that
+ * thread. Topics: see README, "The bus".
  */
 #ifndef TS_BUS_H
 #define TS_BUS_H
@@ -144,6 +146,30 @@ ts_error_t *ts_bus_open(ts_bus_t **bus, const char *host, int port,
 /* The client id ts_bus_open() uses for CLIENT_ID and LOGIN. */
 const char *ts_bus_client_id(const char *client_id,
                              const ts_bus_login_t *login, apr_pool_t *pool);
+
+/* A message heard on a topic filter this client subscribed to: TOPIC
+ * without the prefix, PAYLOAD as it came (NUL-terminated; "" for an
+ * empty one), RETAINED whether the broker sent it as a retained message
+ * (one kept from before the subscription; a message published while this
+ * client listens, a last will included, comes with 0). Called on the bus
+ * thread: it may publish (ts_bus_publish, ts_bus_restore) but must not
+ * close the bus, and should not wait long (the bus waits meanwhile). */
+typedef void (*ts_bus_heard_t)(void *baton, ts_bus_t *bus, const char *topic,
+                               const char *payload, int retained);
+
+/* From now on, on this connection and every later one, hand each message
+ * on FILTER (a topic filter without the prefix, e.g. "model-servers/+";
+ * copied) to HEARD with BATON. What this client publishes there comes
+ * back to it too (MQTT 3.1.1): HEARD tells its own messages apart. A
+ * filter among the client's OWNED ones is subscribed to once. */
+void ts_bus_subscribe(ts_bus_t *bus, const char *filter, ts_bus_heard_t heard,
+                      void *baton);
+
+/* Publish again, retained, what this client last said on TOPIC (the
+ * prefix is prepended), or clear the topic when it said nothing there:
+ * another client's message (a last will the broker published) replaced
+ * the retained message of a topic this client owns. */
+void ts_bus_restore(ts_bus_t *bus, const char *topic);
 
 /* Publish PAYLOAD on TOPIC (TS_BUS_TOPIC_PREFIX is prepended). A retained
  * message equal to the last one on its topic is not sent again; an empty

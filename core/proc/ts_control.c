@@ -11,6 +11,7 @@
 #include "ts_control.h"
 
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
@@ -26,6 +27,7 @@ struct ts_control_t {
   ts_log_t *log;
   apr_pool_t *thread_pool;      /* the serving thread's */
   apr_thread_t *thread;
+  volatile apr_uint32_t ended;  /* the thread has ended on its own */
   int stopped;
 };
 
@@ -144,6 +146,7 @@ serve(apr_thread_t *thread, void *data)
     }
   }
   apr_pool_destroy(iter);
+  apr_atomic_set32(&ctl->ended, 1);
   (void)thread;   /* returns: apr_thread_exit()'s unwinding upsets ASan */
   return NULL;
 }
@@ -196,7 +199,7 @@ ts_control_stop(ts_control_t *ctl)
   if (!ctl || ctl->stopped)
     return;
   ctl->stopped = 1;     /* and the pool's cleanup does nothing */
-  err = tsp_ctl_wake(ctl->chan);
+  err = apr_atomic_read32(&ctl->ended) ? NULL : tsp_ctl_wake(ctl->chan);
   if (err) {
     ts_log_error(ctl->log, TS_LOG_ERROR, err, "control channel: waiting "
                  "for the serving thread to end on its own");

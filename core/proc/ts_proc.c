@@ -501,6 +501,23 @@ ts_proc_quiesce(ts_proc_t *p)
   apr_thread_mutex_unlock(p->lock);
 }
 
+int
+ts_proc_wait_end(ts_proc_t *p, apr_interval_time_t timeout)
+{
+  apr_time_t until = apr_time_now() + timeout;
+  int running;
+
+  if (!p)
+    return 1;
+  apr_thread_mutex_lock(p->lock);
+  /* the supervisor reaps it (every WATCH); without one, nobody does */
+  while ((running = p->running) && p->supervisor
+         && apr_time_now() < until)
+    apr_thread_cond_timedwait(p->wake, p->lock, POLL);
+  apr_thread_mutex_unlock(p->lock);
+  return !running;
+}
+
 void
 ts_proc_stop(ts_proc_t *p)
 {

@@ -157,6 +157,11 @@ void ts_proc_reopen_logs(ts_proc_t *proc);
  * shares the terminal's process group, which must not come back). */
 void ts_proc_quiesce(ts_proc_t *proc);
 
+/* Wait up to TIMEOUT for the child to end on its own (it was asked to
+ * stop some other way: the agent's control channel); 1 when it ended.
+ * Quiesce first, or the supervisor starts it again. */
+int ts_proc_wait_end(ts_proc_t *proc, apr_interval_time_t timeout);
+
 /* Stop the supervisor and the child (SIGTERM, after 5 s SIGKILL), remove
  * the pid file. PROC may be NULL. */
 void ts_proc_stop(ts_proc_t *proc);

@@ -16,11 +16,11 @@
  * the router (msgrcv fails with EIDRM).
  *
  * Why the last word goes to the agent: the doctor calls a queue stale
- * when neither its last sender nor its last receiver runs. A model
- * server that stopped (waking its own thread made it both) would leave a
- * running agent's queue looking stale, and `doctor --fix` would remove
- * it; the agent receiving the server's goodbye makes itself the last
- * receiver again.
+ * when neither its last sender nor its last receiver runs (the kernel
+ * records a process, or the thread it handed a message to directly). A
+ * model server that stopped (waking its own thread made it both) would
+ * leave a running agent's queue looking stale, for `doctor --fix` to
+ * remove; the agent receiving its goodbye is the last receiver again.
  *
  * A request nobody takes (its model server has ended) would stay in the
  * queue, whose room is small (kernel.msgmnb, 16 KiB by default): the

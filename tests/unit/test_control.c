@@ -1,7 +1,8 @@
 /* test_control.c: the local control channel (core/proc/ts_control) with
  * real processes on both systems, control_child as the model servers and
  * as another agent: 4 threads asking 2 serving processes at once each
- * get their own replies, and "stop" stops a server; a request to a pid
+ * get their own replies, a request the server does not know is answered
+ * so, and "stop" stops a server; a request to a pid
  * that serves nothing (a process that runs, one that has ended) fails
  * within its timeout naming the pid; the serving thread stops at once.
  * Linux: the queue is there with the agent as its last sender and
@@ -220,6 +221,9 @@ Test(control, four_threads_asking_two_servers_get_their_own_replies)
     cr_assert_str_eq(reply, apr_psprintf(pool, "{\"state\":\"running\","
                                          "\"pid\":%ld}",
                                          (long)server[i].pid));
+    cr_assert_null(ts_control_request(&reply, ctl, server[i].pid, "dance",
+                                      apr_time_from_sec(10), pool));
+    cr_assert_str_eq(reply, "error: request not understood: dance");
     cr_assert_null(ts_control_request(&reply, ctl, server[i].pid, "stop",
                                       apr_time_from_sec(10), pool));
     cr_assert_str_eq(reply, "stopping");
@@ -409,11 +413,11 @@ create_without_queues(int fd, const char *program)
   fputs("0\n", f);
   fclose(f);
   apr_pool_create(&p, NULL);
+  if (tsp_env_set("LANGUAGE", "de", p) || ts_i18n_set("de", program))
+    _exit(4);
   err = ts_control_create(&ctl, p);
   if (!err)
     _exit(3);
-  if (tsp_env_set("LANGUAGE", "de", p) || ts_i18n_set("de", program))
-    _exit(4);
   dprintf(fd, "%d\n%s\n%s\n", (int)ts_error_code(err),
           ts_error_text(err, p), ts_error_message(err, p));
   _exit(0);

@@ -114,6 +114,7 @@ dispatch(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     { ts_licensing_session_routes, lc },
     { ts_licensing_status_routes, lc },
     { ts_licensing_project_routes, lc },
+    { ts_licensing_agent_routes, lc },
     { ts_registry_routes, lc->registry },
   };
   ts_routes_t hub[] = { { ts_hub_routes, lc->registry } };
@@ -121,7 +122,7 @@ dispatch(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   if (baton)
     ts_routes_dispatch(reply, hub, 1, req, p);
   else
-    ts_routes_dispatch(reply, api, 4, req, p);
+    ts_routes_dispatch(reply, api, sizeof(api) / sizeof(api[0]), req, p);
 }
 
 /* The answer to METHOD URL with AUTHORIZATION (or NULL) and BODY (or
@@ -222,6 +223,34 @@ Test(licensing, registry_refusals_are_answered_in_the_servers_language)
   cr_assert_eq(status, 404, "%s", text);
   whole(text, "NO MODEL SERVER THAT IS UP OFFERS A MODEL OR LINK NAMED "
         "'nothing'", (const char *const[]){ "'nothing'", "/V1/", NULL });
+}
+
+Test(licensing, agent_refusals_are_answered_in_the_servers_language)
+{
+  const char *file = ts_credential_file(lc->credential), *text;
+  const char *server = apr_pstrcat(pool, "Tessera ", ts_credential_derive(
+                                    lc->credential, "http", pool), NULL);
+  int status;
+
+  pseudo_lang_speak(pool);
+  text = ask(&status, "POST", "/v1/agents", NULL, "{}");
+  cr_assert_eq(status, 401, "%s", text);
+  whole(text, "POST /v1/agents IS FOR TESSERA'S SERVERS ONLY",
+        (const char *const[]){ "/v1/agents", "Tessera", file, NULL });
+  text = ask(&status, "DELETE", "/v1/agents/h1:17003", server, NULL);
+  cr_assert_eq(status, 404, "%s", text);
+  whole(text, "AGENT h1:17003 IS NOT LISTED",
+        (const char *const[]){ "h1:17003", NULL });
+  text = ask(&status, "POST", "/v1/agents", server, "{\"host\": \"h1\", "
+             "\"port\": 17003, \"inoprj\": \"6f1c9d2e-3b4a-4c5d-8e6f-"
+             "7a8b9c0d1e2f\", \"versions\": [{\"model\": \"m\", "
+             "\"version\": \"v1\", \"state\": \"dancing\"}]}");
+  cr_assert_eq(status, 400, "%s", text);
+  whole(text, "VERSIONS[0] IS INVALID", (const char *const[]){ NULL });
+  text = ask(&status, "POST", "/v1/agents", server, "{\"host\": \"h1\", "
+             "\"port\": 17003, \"inoprj\": \"nope\", \"versions\": []}");
+  cr_assert_eq(status, 400, "%s", text);
+  whole(text, "INVALID AGENT REPORT", (const char *const[]){ NULL });
 }
 
 Test(licensing, session_refusals_are_answered_in_the_servers_language)

@@ -12,24 +12,40 @@
 
 #define ASK_TIMEOUT apr_time_from_sec(2)
 
-/* What this agent knows of V (A's lock held). */
+/* What this agent knows of V (A's lock held): J without the users, and
+ * *PID the model server to ask for them (0: none). */
 static json_t *
-own(ts_agent_t *a, const ts_agent_version_t *v, apr_pool_t *pool)
+own(ts_agent_t *a, const ts_agent_version_t *v, long *pid)
+{
+  *pid = v->pid && strcmp(v->state, "running") == 0 ? v->pid : 0;
+  return json_pack("{s:s, s:s, s:b, s:s, s:s, s:i, s:I, s:s, s:n, s:I, "
+                   "s:s?}", "model", v->model, "version", v->version,
+                   "read_only", v->read_only, "state", v->state, "host",
+                   a->host, "port", v->port, "pid", (json_int_t)v->pid,
+                   "agent", a->id, "users", "since",
+                   (json_int_t)apr_time_sec(v->since), "reason", v->reason);
+}
+
+/* The users of the model server PID into J, asked over the control
+ * channel (without A's lock: it may take a while). */
+static void
+add_users(json_t *j, ts_agent_t *a, long pid, apr_pool_t *pool)
 {
   const char *reply = NULL;
-  json_t *status = NULL, *j;
+  json_t *status;
+  ts_error_t *err;
 
-  if (v->pid && strcmp(v->state, "running") == 0 && a->control_ctl
-      && ts_agent_ask(&reply, a, v->pid, "status", pool) == NULL)
-    status = json_loads(reply, 0, NULL);
-  j = json_pack("{s:s, s:s, s:b, s:s, s:s, s:i, s:I, s:s, s:O?, s:I, "
-                "s:s?}", "model", v->model, "version", v->version,
-                "read_only", v->read_only, "state", v->state, "host",
-                a->host, "port", v->port, "pid", (json_int_t)v->pid, "agent",
-                a->id, "users", json_object_get(status, "users"), "since",
-                (json_int_t)apr_time_sec(v->since), "reason", v->reason);
+  if (!pid)
+    return;
+  err = ts_agent_ask(&reply, a, pid, "status", pool);
+  if (err) {
+    ts_error_clear(err);
+    return;
+  }
+  status = json_loads(reply, 0, NULL);
+  if (json_object_get(status, "users"))
+    json_object_set(j, "users", json_object_get(status, "users"));
   json_decref(status);
-  return j;
 }
 
 /* What the run lock of VERSION says, with what its agent says when it
@@ -78,11 +94,15 @@ entry(ts_agent_t *a, const ts_version_t *ver, int local, apr_hash_t *agents,
   ts_agent_version_t *v;
   json_t *lock, *j = NULL;
 
+  long pid = 0;
+
   apr_thread_mutex_lock(a->lock);
   v = ts_agent_find(a, ver->model, ver->version, ver->read_only);
   if (v)
-    j = own(a, v, pool);
+    j = own(a, v, &pid);
   apr_thread_mutex_unlock(a->lock);
+  if (j)
+    add_users(j, a, pid, pool);
   if (j || local)
     return j;
   lock = ts_agent_lock_read(ver->dir, pool);

@@ -138,7 +138,8 @@ check_quotas(long *ram, ts_agent_t *a, const ts_model_def_t *def,
 
 /* The model server's command line and environment for V. */
 static void
-child_spec(ts_proc_spec_t *spec, ts_agent_version_t *v, long ram)
+child_spec(ts_proc_spec_t *spec, ts_agent_version_t *v,
+           const ts_model_def_t *def, long ram)
 {
   ts_agent_t *a = v->agent;
   const char **argv = apr_pcalloc(v->pool, 5 * sizeof(*argv));
@@ -166,6 +167,7 @@ child_spec(ts_proc_spec_t *spec, ts_agent_version_t *v, long ram)
   spec->ended = ended;
   spec->ended_baton = v;
   spec->memory_limit_mb = ram;
+  spec->no_restart = !def->restart;
 }
 
 /* A new entry for MODEL/VERSION (A's lock held). */
@@ -228,7 +230,7 @@ ts_agent_start(ts_agent_version_t **v_p, ts_agent_t *a, const char *model,
   }
   v = new_entry(a, model, version, read_only);
   set_state(v, "starting", NULL);
-  child_spec(&spec, v, ram);
+  child_spec(&spec, v, def, ram);
   apr_thread_mutex_unlock(a->lock);
   /* no lock while it comes up: the listing shows "starting" */
   err = ts_proc_start(&proc, &spec, a->log, v->pool);
@@ -261,10 +263,20 @@ stop_one(ts_agent_t *a, ts_agent_version_t *v, apr_pool_t *pool)
   v->proc = NULL;
   set_state(v, "stopping", NULL);
   apr_thread_mutex_unlock(a->lock);
+  ts_proc_quiesce(proc);
   /* a clean stop over the control channel first (Windows has no SIGTERM
    * for a console-less child); ts_proc_stop ends it at the latest */
-  if (a->control_ctl && v->pid)
-    ts_agent_ask(NULL, a, v->pid, "stop", pool);
+  if (a->control_ctl && v->pid) {
+    ts_error_t *err = ts_agent_ask(NULL, a, v->pid, "stop", pool);
+    if (err) {
+      ts_log_error(a->log, TS_LOG_WARNING, err, apr_psprintf(pool, "asking "
+                   "the model server of %s/%s to stop", v->model,
+                   v->version));
+      ts_error_clear(err);
+    }
+    else
+      ts_proc_wait_end(proc, apr_time_from_sec(10));
+  }
   ts_proc_stop(proc);
   apr_thread_mutex_lock(a->lock);
   ts_agent_lock_release(a, v->dir, pool);

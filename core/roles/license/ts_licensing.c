@@ -137,6 +137,8 @@ ts_licensing_open(ts_licensing_t **lc_p, const ts_licensing_options_t *o,
   lc->lease = apr_time_from_sec(o->config->lease_seconds);
   lc->license_path = ts_path_join(o->statedir, "tessera.lic", pool);
   lc->projects = ts_licensing_projects_create(pool);
+  lc->agents = ts_licensing_agents_create(o->config->gone_after_seconds,
+                                          pool);
   lc->passwd_guard = ts_passwd_guard_create(pool);
   apr_thread_mutex_create(&lc->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_mutex_create(&lc->reload_lock, APR_THREAD_MUTEX_DEFAULT, pool);
@@ -180,6 +182,7 @@ ts_licensing_close(ts_licensing_t *lc)
     return;
   ts_licensing_timer_stop(lc);
   ts_registry_stop(lc->registry);
+  ts_licensing_agents_destroy(lc->agents);
   ts_licensing_sessions_close(lc);
   if (lc->license_pool)
     apr_pool_destroy(lc->license_pool);

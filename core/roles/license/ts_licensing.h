@@ -9,6 +9,7 @@
  *   ts_licensing_status.c    /v1/status, /v1/admin
  *   ts_licensing_projects.c  project license servers: /v1/projects, and a
  *                            project server's reports to the main one
+ *   ts_licensing_agents.c    agents: /v1/agents
  *   ts_licensing_bus.c       what it says on the bus and in the audit log
  *   ts_licensing_metrics.c   its families on /metrics
  *   ts_licensing_timer.c     what changes with time alone, when it is due
@@ -50,6 +51,7 @@ typedef struct ts_licensing_options_t {
 } ts_licensing_options_t;
 
 typedef struct ts_licensing_projects_t ts_licensing_projects_t;
+typedef struct ts_licensing_agents_t ts_licensing_agents_t;
 typedef struct ts_licensing_denials_t ts_licensing_denials_t;
 typedef struct ts_store_t ts_store_t;
 typedef struct ts_passwd_guard_t ts_passwd_guard_t;
@@ -74,6 +76,7 @@ typedef struct ts_licensing_t {
   ts_credential_t *credential;  /* INODIR/server.key: what servers send */
   ts_passwd_guard_t *passwd_guard;  /* throttles password checks */
   ts_licensing_projects_t *projects;
+  ts_licensing_agents_t *agents;
   ts_licensing_timer_t *timer;  /* ts_licensing_timer.c's */
   apr_hash_t *said_products;    /* the bus thread's: names of the
                                    products/<name> it said */
@@ -206,6 +209,25 @@ ts_error_t *ts_project_reporter_start(ts_project_reporter_t **reporter,
                                       const ts_credential_t *cred,
                                       ts_log_t *log, apr_pool_t *pool);
 void ts_project_reporter_stop(ts_project_reporter_t *reporter);
+
+/* ---- ts_licensing_agents.c ---------------------------------------------- */
+
+extern const ts_route_t ts_licensing_agent_routes[];
+
+/* The agents' list: gone after GONE_AFTER_SECONDS without a report. */
+ts_licensing_agents_t *ts_licensing_agents_create(int gone_after_seconds,
+                                                  apr_pool_t *pool);
+
+/* Free what the list holds (no thread may use it any more). */
+void ts_licensing_agents_destroy(ts_licensing_agents_t *agents);
+
+/* Agents silent for too long go gone, and are forgotten an hour later,
+ * as of NOW (the bus is told); when the next such change is due (0:
+ * none). */
+apr_time_t ts_licensing_agents_settle(ts_licensing_t *lc, apr_time_t now);
+
+/* The agents that report here, with their versions, for /v1/status. */
+json_t *ts_licensing_agents_json(ts_licensing_t *lc);
 
 /* ---- ts_licensing_bus.c ------------------------------------------------- */
 

@@ -7,10 +7,17 @@
  * What is retained follows what the API shows: a product that left the
  * license, a model server or project license server no longer listed
  * gets an empty retained message (the topic is cleared), and so does
- * what an earlier run left retained that this one does not know. */
+ * what an earlier run left retained that this one does not know.
+ *
+ * It also listens on model-servers/+ for model servers' last wills: the
+ * broker publishes a model server's {"state":"down",...} there the moment
+ * its connection breaks (kill -9, a crash), and a registered model
+ * server that is up is marked gone at once, its seats freed, long before
+ * the prober would notice. */
 #include "ts_licensing.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <apr_strings.h>
 
 #include "ts_version.h"
@@ -23,7 +30,7 @@
 
 /* The topics only the license server says (license/state is its will). */
 static const char *const owned[] = { "products/+", "model-servers/+",
-                                     "projects/+", NULL };
+                                     "projects/+", "agents/+", NULL };
 
 ts_bus_t *
 ts_licensing_bus(ts_licensing_t *lc)
@@ -153,6 +160,48 @@ tick(void *baton, ts_bus_t *bus)
   json_decref(products);
 }
 
+/* A message on model-servers/+ (the bus thread). Only a last will
+ * {"state":"down"} counts, and only from a model server that is
+ * registered and up (and, when the will names a "pid", is that process):
+ * it is marked gone now, which frees its seats and says "gone" there.
+ * What the license server says there itself comes back to it ("up",
+ * "gone", or empty) and is left alone; any other "down" (from a server
+ * not registered, or gone already) is undone: the topic is the license
+ * server's, and keeps what it said. */
+static void
+heard_model_server(void *baton, ts_bus_t *bus, const char *topic,
+                   const char *payload, int retained)
+{
+  ts_licensing_t *lc = baton;
+  json_t *j = *payload ? json_loads(payload, 0, NULL) : NULL;
+  const char *state = json_string_value(json_object_get(j, "state"));
+  json_t *pid = json_object_get(j, "pid");
+  const char *id = strchr(topic, '/') + 1;   /* "model-servers/<id>" */
+  apr_pool_t *pool;
+
+  if (!state || strcmp(state, "down") != 0) {
+    json_decref(j);
+    return;
+  }
+  apr_pool_create(&pool, NULL);
+  if (!ts_registry_mark_gone(lc->registry, id, json_is_integer(pid)
+                             ? (long)json_integer_value(pid) : 0,
+                             apr_psprintf(pool, "its bus connection broke "
+                                          "(the last will on %s%s%s)",
+                                          TS_BUS_TOPIC_PREFIX, topic,
+                                          retained ? ", retained" : ""),
+                             pool)) {
+    ts_log(lc->log, TS_LOG_INFO, "a last will on %s%s changes nothing: no "
+           "model server %s that is up is registered%s", TS_BUS_TOPIC_PREFIX,
+           ts_log_quote(topic, TS_LOG_VALUE_MAX, pool),
+           ts_log_quote(id, TS_LOG_VALUE_MAX, pool),
+           json_is_integer(pid) ? " with that pid" : "");
+    ts_bus_restore(bus, topic);
+  }
+  apr_pool_destroy(pool);
+  json_decref(j);
+}
+
 ts_error_t *
 ts_licensing_bus_connect(ts_licensing_t *lc, const char *address, int port,
                          const ts_bus_login_t *login, apr_pool_t *pool)
@@ -170,6 +219,8 @@ ts_licensing_bus_connect(ts_licensing_t *lc, const char *address, int port,
   apr_thread_mutex_lock(lc->lock);
   lc->bus = bus;
   apr_thread_mutex_unlock(lc->lock);
+  /* once the verdict's "gone" has a connection to go out on */
+  ts_bus_subscribe(bus, "model-servers/+", heard_model_server, lc);
   ts_bus_touch(bus);
   return NULL;
 }

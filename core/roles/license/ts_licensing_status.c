@@ -1,7 +1,8 @@
 /* ts_licensing_status.c: what the license server says about itself:
  *
  *   GET /v1/status   license, products with seats and seats in use, bus,
- *                    hub, model servers, project license servers, whether
+ *                    hub, model servers, project license servers, agents
+ *                    with the versions they see and where those run, whether
  *                    the administrator's password is set, the server's
  *                    pid and its license reloads (how many, and why the
  *                    last one was refused)
@@ -51,6 +52,7 @@ status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                       ts_registry_servers_json(lc->registry));
   json_object_set_new(j, "proxies", json_integer(proxies));
   json_object_set_new(j, "projects", ts_licensing_projects_json(lc));
+  json_object_set_new(j, "agents", ts_licensing_agents_json(lc));
   json_object_set_new(j, "admin_password_set",
                       json_boolean(ts_passwd_is_set(lc->o.passwd_path,
                                                     pool)));

@@ -1,12 +1,12 @@
 /* ts_licensing_timer.c: what changes in the license server with time
  * alone, made when it is due rather than at the next probe round: a
- * project license server that stopped reporting goes gone, and is
- * forgotten an hour later (ts_licensing_projects_settle, which tells the
- * bus), and at midnight UTC products expire (the bus is touched, so the
+ * project license server or an agent that stopped reporting goes gone,
+ * and is forgotten an hour later (ts_licensing_projects_settle,
+ * ts_licensing_agents_settle, which tell the bus), and at midnight UTC products expire (the bus is touched, so the
  * retained products/<name> says "expired" when /v1/status does).
  *
  * One thread that sleeps until the earliest of those moments; a report
- * that makes a project due earlier wakes it (ts_licensing_timer_wake).
+ * that makes a project or an agent due earlier wakes it (ts_licensing_timer_wake).
  */
 #include "ts_licensing.h"
 
@@ -39,7 +39,7 @@ timer(apr_thread_t *thread, void *data)
 
   apr_thread_mutex_lock(t->lock);
   while (!t->stopping) {
-    apr_time_t now, next;
+    apr_time_t now, next, agents;
     t->woken = 0;
     apr_thread_mutex_unlock(t->lock);
     now = apr_time_now();
@@ -48,6 +48,9 @@ timer(apr_thread_t *thread, void *data)
       midnight = next_midnight(now);
     }
     next = ts_licensing_projects_settle(t->lc, now);
+    agents = ts_licensing_agents_settle(t->lc, now);
+    if (agents && (!next || agents < next))
+      next = agents;
     if (!next || next > midnight)
       next = midnight;
     apr_thread_mutex_lock(t->lock);

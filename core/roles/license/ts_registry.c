@@ -414,6 +414,28 @@ ts_registry_remove(ts_registry_t *r, const char *id,
   return e != NULL;
 }
 
+int
+ts_registry_mark_gone(ts_registry_t *r, const char *id, long pid,
+                      const char *reason, apr_pool_t *scratch_pool)
+{
+  entry_t *e;
+  ts_model_server_t *copy = NULL;
+
+  apr_thread_mutex_lock(r->lock);
+  e = apr_hash_get(r->servers, id, APR_HASH_KEY_STRING);
+  if (e && e->ms.up && (pid <= 0 || pid == e->ms.pid)) {
+    e->ms.up = 0;
+    copy = copy_of(&e->ms, scratch_pool);
+  }
+  apr_thread_mutex_unlock(r->lock);
+  if (!copy)
+    return 0;
+  ts_log(r->o.log, TS_LOG_WARNING, "model server %s (repository %s, pid "
+         "%ld) is gone: %s", copy->id, copy->repository, copy->pid, reason);
+  r->o.change(r->o.baton, copy, 0, reason);
+  return 1;
+}
+
 void
 ts_registry_set_proxy(ts_registry_t *r, const char *host, int port)
 {

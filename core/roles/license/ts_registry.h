@@ -8,7 +8,9 @@
  * slow to answer delays another's verdict or a stop. A model server with
  * neither a heartbeat nor a successful probe for the gone-after interval
  * is marked gone and the change callback runs (the license server frees
- * its seats and says so on the bus). The registry is soft state: after a
+ * its seats and says so on the bus); so is one whose last will the bus
+ * brings (ts_registry_mark_gone: its connection to the bus broke, e.g.
+ * it was killed), at once. The registry is soft state: after a
  * restart of the license server, model servers register again when their
  * heartbeat is answered 404. Proxies report the same way (POST again
  * every gone-after / 3); one silent for the gone-after interval is no
@@ -117,6 +119,13 @@ int ts_registry_heartbeat(ts_registry_t *registry, const char *id);
 /* Forget ID (a clean stop); 0 when it was not registered. */
 int ts_registry_remove(ts_registry_t *registry, const char *id,
                        apr_pool_t *scratch_pool);
+
+/* Mark ID gone now, for REASON, if it is registered and up (and, when
+ * PID > 0, is the process PID: a last will of an earlier process of the
+ * same server changes nothing); the change callback runs as for a
+ * silent one. 1 when it was marked. */
+int ts_registry_mark_gone(ts_registry_t *registry, const char *id, long pid,
+                          const char *reason, apr_pool_t *scratch_pool);
 
 /* HOST's proxy listens on PORT, as of now. */
 void ts_registry_set_proxy(ts_registry_t *registry, const char *host,

@@ -113,6 +113,7 @@ start_http(license_role_t *lr, ts_server_t *server, apr_pool_t *pool)
     { ts_licensing_status_routes, lr->lc },
     { ts_licensing_project_routes, lr->lc },
     { ts_licensing_admin_routes, lr->lc },
+    { ts_licensing_agent_routes, lr->lc },
     { ts_registry_routes, registry },
   };
   const ts_routes_t hub[] = { { ts_hub_routes, registry } };
