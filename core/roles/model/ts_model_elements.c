@@ -33,7 +33,10 @@
 #define TYPE_MAX 128
 #define NAME_MAX_BYTES 1024
 
-typedef enum kind_t { CREATE, UPDATE, DELETE, RESERVE, RELEASE } kind_t;
+/* (OP_: DELETE is a macro of the Windows headers) */
+typedef enum kind_t {
+  OP_CREATE, OP_UPDATE, OP_DELETE, OP_RESERVE, OP_RELEASE
+} kind_t;
 
 /* One change, from the request to its answer. */
 typedef struct change_t {
@@ -210,7 +213,7 @@ guard(change_t *c, ts_elements_batch_t *b)
 {
   ts_model_t *m = c->m;
   ts_model_session_t *s = ts_model_session(m, c->who.session);
-  ts_model_reservation_t *r = c->kind == CREATE ? NULL
+  ts_model_reservation_t *r = c->kind == OP_CREATE ? NULL
                               : ts_model_reservation(m, c->id);
 
   if (!s) {
@@ -227,17 +230,17 @@ guard(change_t *c, ts_elements_batch_t *b)
            json_pack("{s:o}", "reserved_by", ts_model_holder_json(r)));
     return 0;
   }
-  if ((c->kind == RESERVE || c->kind == RELEASE)
+  if ((c->kind == OP_RESERVE || c->kind == OP_RELEASE)
       && !ts_elements_find(b, c->id)) {
     refuse(c, 404, apr_psprintf(c->pool, _("there is no element %s"),
            apr_psprintf(c->pool, "%" APR_INT64_T_FMT, c->id)), NULL);
     return 0;
   }
-  if (c->kind == RESERVE) {
+  if (c->kind == OP_RESERVE) {
     ts_model_reserve(m, c->id, s);
     c->extra = ts_model_holder_json(ts_model_reservation(m, c->id));
   }
-  if (c->kind == RELEASE)
+  if (c->kind == OP_RELEASE)
     ts_model_release(m, c->id);
   return 1;
 }
@@ -256,7 +259,7 @@ parent_fits(change_t *c, ts_elements_batch_t *b, apr_int64_t parent)
                                   "exist"), id), NULL);
       return 0;
     }
-    if (p == c->id && c->kind == UPDATE) {
+    if (p == c->id && c->kind == OP_UPDATE) {
       refuse(c, 409, apr_psprintf(c->pool, _("element %s cannot have %s as "
              "its parent: it is that element or one of its ancestors"),
              apr_psprintf(c->pool, "%" APR_INT64_T_FMT, c->id), id), NULL);
@@ -341,20 +344,20 @@ apply(ts_elements_op_t *op, ts_elements_batch_t *b)
   if (!go)
     return;
   switch (c->kind) {
-  case CREATE:
+  case OP_CREATE:
     if (parent_fits(c, b, c->parent)
         && ts_elements_create(&c->made, b, c->type, c->name, c->parent,
                               c->properties, c->pool))
       c->status = 201;
     break;
-  case UPDATE:
+  case OP_UPDATE:
     apply_update(c, b);
     break;
-  case DELETE:
+  case OP_DELETE:
     apply_delete(c, b);
     break;
-  case RESERVE:
-  case RELEASE:
+  case OP_RESERVE:
+  case OP_RELEASE:
     c->status = 200;
     break;
   }
@@ -395,11 +398,11 @@ finish(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     ts_http_reply_json(reply, c->status, j, pool);
     return;
   }
-  if (c->kind == CREATE || c->kind == UPDATE)
+  if (c->kind == OP_CREATE || c->kind == OP_UPDATE)
     j = element_json(&c->made, NULL);
-  else if (c->kind == DELETE)
+  else if (c->kind == OP_DELETE)
     j = json_pack("{s:I, s:b}", "id", (json_int_t)c->id, "deleted", 1);
-  else if (c->kind == RESERVE)
+  else if (c->kind == OP_RESERVE)
     j = json_pack("{s:I, s:o}", "id", (json_int_t)c->id, "reserved_by",
                   c->extra);
   else
@@ -542,7 +545,7 @@ static void
 create(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
        const char *const *args, apr_pool_t *pool)
 {
-  change_t *c = begin(reply, baton, CREATE, req, NULL, pool);
+  change_t *c = begin(reply, baton, OP_CREATE, req, NULL, pool);
 
   (void)args;
   if (c && parse_element(c, reply, req, 0))
@@ -553,7 +556,7 @@ static void
 update(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
        const char *const *args, apr_pool_t *pool)
 {
-  change_t *c = begin(reply, baton, UPDATE, req, args[0], pool);
+  change_t *c = begin(reply, baton, OP_UPDATE, req, args[0], pool);
 
   if (c && parse_element(c, reply, req, 1))
     submit(c, req);
@@ -564,7 +567,7 @@ delete_element(ts_http_reply_t *reply, void *baton,
                const ts_http_request_t *req, const char *const *args,
                apr_pool_t *pool)
 {
-  change_t *c = begin(reply, baton, DELETE, req, args[0], pool);
+  change_t *c = begin(reply, baton, OP_DELETE, req, args[0], pool);
   const char *arg = ts_http_query(req, "revision");
   json_t *j = NULL;
 
@@ -592,7 +595,7 @@ static void
 reserve(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
         const char *const *args, apr_pool_t *pool)
 {
-  change_t *c = begin(reply, baton, RESERVE, req, args[0], pool);
+  change_t *c = begin(reply, baton, OP_RESERVE, req, args[0], pool);
 
   if (c)
     submit(c, req);
@@ -602,7 +605,7 @@ static void
 release(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
         const char *const *args, apr_pool_t *pool)
 {
-  change_t *c = begin(reply, baton, RELEASE, req, args[0], pool);
+  change_t *c = begin(reply, baton, OP_RELEASE, req, args[0], pool);
 
   if (c)
     submit(c, req);
