@@ -174,7 +174,7 @@ Test(model_crash, the_last_will_tells_a_kill_9_on_the_bus)
 {
   const char *repo = mf_repo("v1", "demo", 0);
   char bus_port[16], topic[128];
-  pid_t sub;
+  pid_t sub, killed;
 
   mf_start(0, repo);
   snprintf(bus_port, sizeof(bus_port), "%d", port + 1);
@@ -192,12 +192,14 @@ Test(model_crash, the_last_will_tells_a_kill_9_on_the_bus)
   /* the license server's retained "up": the subscription is live */
   cr_assert(mf_poll(watched, "\"state\":\"up\"", 10), "%s",
             run_read_file(watch_file));
+  killed = ms_pid[0];
   kill(ms_pid[0], SIGKILL);
   waitpid(ms_pid[0], NULL, 0);
   ms_pid[0] = -1;
   cr_assert(mf_poll(watched, "\"state\":\"down\"", 5), "no will: %s",
             run_read_file(watch_file));
   cr_assert(watched("the model server's bus connection broke"));
+  cr_assert(watched(apr_psprintf(tp, "\"pid\":%ld", (long)killed)));
   kill(sub, SIGTERM);
   waitpid(sub, NULL, 0);
 }

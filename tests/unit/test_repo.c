@@ -385,7 +385,7 @@ Test(repo, copy_while_another_connection_writes_is_a_snapshot)
   cr_assert_eq(page->nelts - 1, atoi(strchr(counter.properties, ':') + 1),
                "copy: %d items, counter %s", page->nelts - 1,
                counter.properties);
-  cr_assert_gt(page->nelts, 50);
+  cr_assert_geq(page->nelts, 50);   /* the counter and 49 items at least */
   cr_assert_lt(page->nelts - 1, wr.written + 1);
   ts_elements_close(cels);
   ts_repo_close(copy);

@@ -33,7 +33,7 @@
 #define TYPE_MAX 128
 #define NAME_MAX_BYTES 1024
 
-/* OP_: DELETE is a macro of windows.h */
+/* (OP_: DELETE is a macro of the Windows headers) */
 typedef enum kind_t {
   OP_CREATE, OP_UPDATE, OP_DELETE, OP_RESERVE, OP_RELEASE
 } kind_t;
@@ -500,7 +500,7 @@ take_fields(change_t *c, ts_http_reply_t *reply, json_t *parent,
   return 1;
 }
 
-/* The body of a POST (OP_UPDATE 0) or PUT into C; 0 when the reply says what
+/* The body of a POST (UPDATE 0) or PUT into C; 0 when the reply says what
  * is wrong. */
 static int
 parse_element(change_t *c, ts_http_reply_t *reply,

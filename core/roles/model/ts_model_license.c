@@ -242,14 +242,15 @@ ts_model_check_project(const ts_server_info_t *info, apr_pool_t *pool)
 
 /* ---- the bus ------------------------------------------------------------- */
 
-/* What model-servers/<id> says: DOWN (the will) or stopped. */
+/* What model-servers/<id> says: DOWN (the will) or stopped; the pid lets
+ * the license server tell this process's will from an older one's. */
 static char *
 bus_state(ts_model_t *m, const char *state, const char *reason)
 {
-  json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "state", state,
-                        "host", m->machine, "port", m->port, "model",
-                        m->meta->model, "version", m->meta->version,
-                        "reason", reason);
+  json_t *j = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s}", "state",
+                        state, "host", m->machine, "port", m->port, "pid",
+                        (json_int_t)tsp_pid(), "model", m->meta->model,
+                        "version", m->meta->version, "reason", reason);
   char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   char *kept = apr_pstrdup(m->pool, text);
 
