@@ -556,6 +556,12 @@ ts_error_t *tsp_service_run(int *exit_status,
                             const tsp_service_hooks_t *hooks,
                             apr_pool_t *pool);
 
+/* Stop the server that tsp_service_run() runs in this process, as the
+ * service manager's stop would (cleanly: the hooks' stop runs on the main
+ * thread): for a server that decides to stop on its own (a model server
+ * nobody uses, or told so over the control channel). Any thread. */
+void tsp_service_request_stop(void);
+
 /* A one-line status for the service manager (systemd STATUS=). */
 void tsp_service_status(tsp_service_t *service, const char *text);
 

@@ -71,6 +71,12 @@ on_signal(int sig)
   errno = saved;
 }
 
+void
+tsp_service_request_stop(void)
+{
+  on_signal(SIGTERM);   /* what the signal does, without a signal */
+}
+
 static void
 on_deadline(int sig)
 {

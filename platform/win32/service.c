@@ -187,6 +187,13 @@ dispatcher_thread(LPVOID arg)
   return 0;
 }
 
+void
+tsp_service_request_stop(void)
+{
+  if (the_service)
+    SetEvent(the_service->stop_event);
+}
+
 static BOOL WINAPI
 console_handler(DWORD type)
 {

@@ -204,6 +204,13 @@ Test(agent_win32, a_version_starts_and_stops_through_the_agent)
                    "stopped");
   json_decref(v);
   cr_assert_neq(run_http(mport, "GET", "/health", NULL, NULL, NULL, 0), 200);
+  {
+    apr_finfo_t fi;
+    const char *record = apr_psprintf(tp, "%s\\ivm\\modelservers\\"
+                                      "localhost.%d.json", prj, mport);
+    cr_assert_neq(apr_stat(&fi, record, APR_FINFO_TYPE, tp), APR_SUCCESS,
+                  "%s outlived the stop: not a clean one", record);
+  }
   cr_assert_null(strstr(run_read_file(apr_pstrcat(tp, prj, "\\ivm\\logs\\"
                  "agent.localhost.", apr_itoa(tp, agent_port),
                  "\\agent.log", NULL)), "killing it"),

@@ -15,7 +15,6 @@
  */
 #include "ts_role_model.h"
 
-#include <signal.h>
 #include <string.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
@@ -180,8 +179,8 @@ ts_model_request_stop(ts_model_t *m, const char *why)
     return;
   ts_log(m->log, TS_LOG_INFO, "stopping: %s", why);
   /* what the service manager's stop does: the runtime's main loop stops
-   * the role */
-  raise(SIGTERM);
+   * the role (Windows too: raise(SIGTERM) would end the process there) */
+  tsp_service_request_stop();
 }
 
 /* Register, or heartbeat (404: register again); said in the log only
