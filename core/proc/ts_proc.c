@@ -512,17 +512,24 @@ int
 ts_proc_wait_end(ts_proc_t *p, apr_interval_time_t timeout)
 {
   apr_time_t until = apr_time_now() + timeout;
-  int running;
+  apr_status_t ignored;
+  int ended;
 
   if (!p)
     return 1;
-  apr_thread_mutex_lock(p->lock);
-  /* the supervisor reaps it (every WATCH); without one, nobody does */
-  while ((running = p->running) && p->supervisor
-         && apr_time_now() < until)
-    apr_thread_cond_timedwait(p->wake, p->lock, POLL);
-  apr_thread_mutex_unlock(p->lock);
-  return !running;
+  /* quiesced: the supervisor ends its watch at once; this thread reaps */
+  ts_proc_quiesce(p);
+  if (p->supervisor)
+    apr_thread_join(&ignored, p->supervisor);
+  p->supervisor = NULL;
+  for (;;) {
+    apr_thread_mutex_lock(p->lock);
+    ended = !p->running || reap(NULL, p);
+    apr_thread_mutex_unlock(p->lock);
+    if (ended || apr_time_now() >= until)
+      return ended;
+    apr_sleep(POLL);
+  }
 }
 
 void

@@ -157,9 +157,10 @@ void ts_proc_reopen_logs(ts_proc_t *proc);
  * shares the terminal's process group, which must not come back). */
 void ts_proc_quiesce(ts_proc_t *proc);
 
-/* Wait up to TIMEOUT for the child to end on its own (it was asked to
- * stop some other way: the agent's control channel); 1 when it ended.
- * Quiesce first, or the supervisor starts it again. */
+/* Start the child again no more and wait up to TIMEOUT (0: only look)
+ * for it to end on its own (it was asked to stop some other way: the
+ * agent's control channel); 1 when it has ended. ts_proc_stop() after
+ * it. Not from the ENDED callback. */
 int ts_proc_wait_end(ts_proc_t *proc, apr_interval_time_t timeout);
 
 /* Stop the supervisor and the child (SIGTERM, after 5 s SIGKILL), remove

@@ -263,10 +263,9 @@ stop_one(ts_agent_t *a, ts_agent_version_t *v, apr_pool_t *pool)
   v->proc = NULL;
   set_state(v, "stopping", NULL);
   apr_thread_mutex_unlock(a->lock);
-  ts_proc_quiesce(proc);
   /* a clean stop over the control channel first (Windows has no SIGTERM
    * for a console-less child); ts_proc_stop ends it at the latest */
-  if (a->control_ctl && v->pid) {
+  if (a->control_ctl && v->pid && !ts_proc_wait_end(proc, 0)) {
     ts_error_t *err = ts_agent_ask(NULL, a, v->pid, "stop", pool);
     if (err) {
       ts_log_error(a->log, TS_LOG_WARNING, err, apr_psprintf(pool, "asking "
