@@ -22,6 +22,8 @@ static const struct {
                "registry and the hub" },
   { "bus", "Tessera bus: the license server's MQTT broker (mosquitto) on "
            "p+1" },
+  { "agent", "Tessera agent: starts and stops the model versions of the "
+             "project directory INOPRJ on this machine" },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -140,7 +142,10 @@ install(tsp_service_spec_t *spec, tsp_settings_t *store,
              v->value, tsp_settings_location(store, TS_SCOPE_ALL));
     }
   }
-  writable[0] = ts_settings_get(settings, "INOLIC")->value;
+  /* the agent writes in the project directory (its log, state, records
+   * and the versions), the others in INOLIC */
+  writable[0] = ts_settings_get(settings, strcmp(spec->role, "agent") == 0
+                                ? "INOPRJ" : "INOLIC")->value;
   spec->writable = writable;
   TS_ERR(server_credential(spec, ts_settings_get(settings, "INODIR")->value,
                            pool));

@@ -105,6 +105,7 @@ teardown(void)
 {
   drop_service(service_name);
   drop_service(L"tessera-license");
+  drop_service(L"tessera-agent");
   CloseServiceHandle(scm);
   for (const wchar_t *const *n = (const wchar_t *const[]){ L"INOHOST",
        L"INOLIC", L"INODIR", L"INOPRJ", NULL }; *n; n++)
@@ -321,4 +322,38 @@ Test(win32_service, project_directory_on_a_network_drive_is_refused)
   cr_assert(log_contains("network drive"), "log lacks the reason");
   DeleteService(svc);
   CloseServiceHandle(svc);
+}
+
+/* The agent as a service (the model servers it starts are its children,
+ * not services): installed, running on p+3 over a project directory,
+ * stopped, uninstalled. */
+Test(win32_service, the_agent_runs_as_a_service)
+{
+  char prj[MAX_PATH], agent[32];
+  run_result_t r;
+
+  snprintf(prj, sizeof(prj), "%s\\prj", lic);
+  CreateDirectoryA(prj, NULL);
+  set_setting(L"INOPRJ", prj);
+  r = admin((const char *[]){ "project", "init", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "install", "agent", "--program",
+                              TESSERAD, NULL });
+  cr_assert_eq(r.status, 0, "install: %d %s %s", r.status, r.out, r.err);
+  cr_assert(strstr(r.out, "tessera-agent installed and started"), "%s",
+            r.out);
+  run_free(&r);
+  cr_assert(connects(port + 3), "the agent service does not answer on %d",
+            port + 3);
+  snprintf(agent, sizeof(agent), "127.0.0.1:%d", port + 3);
+  r = admin((const char *[]){ "models", "list", "--agent", agent, NULL });
+  cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "stop", "agent", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
+  r = admin((const char *[]){ "service", "uninstall", "agent", NULL });
+  cr_assert_eq(r.status, 0, "%s", r.err);
+  run_free(&r);
 }
