@@ -197,6 +197,10 @@ Test(repo, not_a_repository_is_told)
 {
   const char *empty = dir_named("empty"), *junk = dir_named("junk");
   const char *other = dir_named("other");
+  static const char not_a_db[] =
+    "this is no database, just text that was here\n"
+    "......................................................"
+    "......................................................";
   ts_repo_meta_t m;
   ts_error_t *err = ts_repo_read_meta(&m, empty, pool);
   const char *text;
@@ -205,11 +209,8 @@ Test(repo, not_a_repository_is_told)
   cr_assert(strstr(ts_error_text(err, pool), "has no repository.db"));
   ts_error_clear(err);
 
-  ok(ts_file_replace(ts_path_join(junk, TS_REPO_DB, pool),
-                     "this is no database, just text that was here\n"
-                     "......................................................"
-                     "......................................................"
-                     , 155, TS_FPROT_FILE, pool));
+  ok(ts_file_replace(ts_path_join(junk, TS_REPO_DB, pool), not_a_db,
+                     strlen(not_a_db), TS_FPROT_FILE, pool));
   err = ts_repo_read_meta(&m, junk, pool);
   text = ts_error_text(err, pool);
   cr_assert_eq(ts_error_code(err), TS_EINVAL, "%s", text);
