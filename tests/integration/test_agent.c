@@ -67,6 +67,7 @@ start_agent(agent_t *a)
                         in_root(apr_psprintf(tp, "%s.err", a->name)),
                         a->port, 500, &err), 0,
                "the agent %s did not serve: %s", a->name, err);
+  free(err);
 }
 
 static void
@@ -230,6 +231,7 @@ Test(agent, an_agent_of_another_license_server_refuses_to_start)
   cr_assert(strstr(err, "is used by the agent on ws9 port 17003, which "
                    "belongs to the license server other.17000, not to this "
                    "one"), "%s", err);
+  free(err);
 }
 
 Test(agent, names_follow_the_models_rule_and_a_bad_one_is_refused)
