@@ -36,6 +36,7 @@ defaults(apr_pool_t *pool)
   c->session_idle_seconds = 1800;
   c->close_idle_seconds = 0;
   c->heartbeat_seconds = 10;
+  c->fixed_ports = apr_array_make(pool, 2, sizeof(ts_fixed_port_t));
   return c;
 }
 
@@ -171,6 +172,13 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
                                        c->close_idle_seconds, pool);
       c->heartbeat_seconds = int_attr(n, "heartbeat-seconds",
                                       c->heartbeat_seconds, pool);
+      for (xmlNodePtr r = n->children; r; r = r->next)
+        if (ts_xml_is(r, "repository")) {
+          ts_fixed_port_t *f = apr_array_push(c->fixed_ports);
+          f->path = ts_xml_attr(r, "path", pool);
+          f->port = int_attr(r, "port", 0, pool);
+          f->line = (int)xmlGetLineNo(r);
+        }
     }
   }
   apr_pool_destroy(scratch);
@@ -215,6 +223,15 @@ ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
       "not available in Tessera %s yet; remove <twin> to run this license "
       "server on its own (`tessera-admin doctor` checks the twin's hosts "
       "already)", c->path, c->twin->line, TS_VERSION);
+  for (int i = 0; i < c->fixed_ports->nelts; i++) {
+    const ts_fixed_port_t *f = &APR_ARRAY_IDX(c->fixed_ports, i,
+                                              ts_fixed_port_t);
+    if (f->port >= port && f->port <= port + 5)
+      return ts_error_createf(TS_ECONFIG, "%s line %d, element repository: "
+        "the model server of %s cannot take port %d, one of the license "
+        "server's %d..%d (INOHOST p..p+5); choose a port outside them",
+        c->path, f->line, f->path, f->port, port, port + 5);
+  }
   for (int i = 0; i < c->projects->nelts; i++) {
     const ts_project_t *p = &APR_ARRAY_IDX(c->projects, i, ts_project_t);
     if (p->port + 2 >= port && p->port <= port + 5)

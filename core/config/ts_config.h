@@ -35,6 +35,14 @@ typedef struct ts_twin_t {
   int line;
 } ts_twin_t;
 
+/* <model-servers><repository path port/>: the model server of the
+ * repository PATH (relative to INOPRJ, or absolute) always takes PORT. */
+typedef struct ts_fixed_port_t {
+  const char *path;
+  int port;
+  int line;
+} ts_fixed_port_t;
+
 typedef struct ts_config_t {
   const char *path;             /* the file read; NULL: defaults */
   apr_array_header_t *listen;   /* of const char *; empty: every address */
@@ -54,6 +62,9 @@ typedef struct ts_config_t {
   int session_idle_seconds;     /* a model server's session ends after */
   int close_idle_seconds;       /* a version nobody uses closes; 0: never */
   int heartbeat_seconds;        /* a model server's to its license server */
+  apr_array_header_t *fixed_ports;  /* of ts_fixed_port_t: repositories
+                                       whose model server takes a port of
+                                       its own */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */

@@ -555,3 +555,30 @@ Test(agent, the_memory_quota_is_the_model_servers_limit)
   json_decref(await_state(&agents[0], "v1", "running"));
 #endif
 }
+
+Test(agent, tessera_xml_fixes_a_repositorys_port)
+{
+  int fixed = lf_other_port();
+  json_t *v;
+
+  run_write_file(apr_pstrcat(tp, agents[0].inolic, "/tessera.xml", NULL),
+                 apr_psprintf(tp, "<tessera xmlns=\"urn:tessera:config:1\">"
+                              "<listen address=\"127.0.0.1\"/>"
+                              "<machine name=\"localhost\"/>"
+                              "<model-servers heartbeat-seconds=\"1\">"
+                              "<repository path=\"ivr/bridge/v1\" "
+                              "port=\"%d\"/></model-servers>"
+                              "</tessera>\n", fixed));
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v2", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v2", NULL });
+  v = await_state(&agents[0], "v1", "running");
+  cr_assert_eq(json_integer_value(json_object_get(v, "port")), fixed);
+  json_decref(v);
+  v = await_state(&agents[0], "v2", "running");
+  cr_assert_eq(json_integer_value(json_object_get(v, "port")), port + 6,
+               "the others take the next free port from p+6");
+  json_decref(v);
+}

@@ -18,10 +18,12 @@
 #include <string.h>
 #include <apr_env.h>
 #include <apr_network_io.h>
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 #include "ts_file.h"
 #include "ts_model.h"
+#include "ts_i18n.h"
 #include "tsp.h"
 
 /* The ticker's beat: idle sessions end within it of their time. */
@@ -91,19 +93,52 @@ in_use(const ts_error_t *err)
   return 0;
 }
 
-#define NO_PORT "no port for the model server of %s: %d..%d are all in " \
-  "use (p+6..p+5+max; <model-servers max=\"%d\"/> in tessera.xml): stop " \
-  "a model server or raise max"
+/* The ports the model server may take: *FIRST..*LAST, p+6..p+5+max, or
+ * the one tessera.xml fixes for its repository (*FIXED then). */
+static void
+port_range(int *first, int *last, int *fixed, const ts_server_info_t *info,
+           apr_pool_t *pool)
+{
+  const char *mine = NULL, *theirs;
+
+  *first = info->main_port + 6;
+  *last = info->main_port + 5 + info->config->model_max;
+  *fixed = 0;
+  if (apr_filepath_merge((char **)&mine, NULL, info->operand,
+                         APR_FILEPATH_NATIVE, pool) != APR_SUCCESS)
+    return;
+  for (int i = 0; i < info->config->fixed_ports->nelts; i++) {
+    const ts_fixed_port_t *f = &APR_ARRAY_IDX(info->config->fixed_ports, i,
+                                              ts_fixed_port_t);
+    if (apr_filepath_merge((char **)&theirs, info->inoprj, f->path,
+                           APR_FILEPATH_NATIVE, pool) == APR_SUCCESS
+        && strcmp(theirs, mine) == 0) {
+      *first = *last = f->port;
+      *fixed = 1;
+      return;
+    }
+  }
+}
+
+#define FIXED_IN_USE N_("the port %d that tessera.xml fixes for the " \
+  "model server of %s is in use: stop what holds it (`tessera-admin " \
+  "doctor` names it) or fix another in <model-servers><repository path " \
+  "port/>")
+
+#define NO_PORT N_("no port for the model server of %s: %d..%d are all " \
+  "in use (p+6..p+5+max; <model-servers max=\"%d\"/> in tessera.xml): " \
+  "stop a model server or raise max")
 
 /* ts_role_t.check: what start() below reads and takes. */
 static ts_error_t *
 check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
 {
   const ts_server_info_t *info = ts_server_info(server);
-  int first = info->main_port + 6;
-  int last = info->main_port + 5 + info->config->model_max;
+  int first, last, fixed;
   ts_credential_t *cred;
   ts_repo_meta_t meta;
+
+  port_range(&first, &last, &fixed, info, pool);
 
   TS_ERR(ts_repo_read_meta(&meta, info->operand, pool));
   ts_server_plan_add(plan, "repository: %s (model %s, version %s, product "
@@ -116,14 +151,19 @@ check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
   for (int p = first; p <= last; p++) {
     ts_error_t *err = ts_server_check_port(server, "model server", p, pool);
     if (!err) {
-      ts_server_plan_add(plan, "port: %d, the first free of %d..%d", p,
-                         first, last);
+      if (fixed)
+        ts_server_plan_add(plan, "port: %d, fixed in tessera.xml", p);
+      else
+        ts_server_plan_add(plan, "port: %d, the first free of %d..%d", p,
+                           first, last);
       return NULL;
     }
     if (!in_use(err))
       return err;
     ts_error_clear(err);
   }
+  if (fixed)
+    return ts_error_createf(TS_EUNAVAIL, FIXED_IN_USE, first, info->operand);
   return ts_error_createf(TS_EUNAVAIL, NO_PORT, info->operand, first, last,
                           info->config->model_max);
 }
@@ -133,8 +173,7 @@ static ts_error_t *
 listen_first_free(ts_model_t *m, apr_pool_t *pool)
 {
   const ts_server_info_t *info = m->info;
-  int first = info->main_port + 6;
-  int last = info->main_port + 5 + info->config->model_max;
+  int first, last, fixed;
   const ts_routes_t routes[] = {
     { ts_model_session_routes, m },
     { ts_model_element_routes, m },
@@ -144,6 +183,7 @@ listen_first_free(ts_model_t *m, apr_pool_t *pool)
                             sizeof(routes) / sizeof(routes[0]),
                             ts_model_metrics, m };
 
+  port_range(&first, &last, &fixed, info, pool);
   for (int p = first; p <= last; p++) {
     ts_error_t *err;
     site.port = p;
@@ -152,14 +192,19 @@ listen_first_free(ts_model_t *m, apr_pool_t *pool)
       m->port = p;
       m->id = apr_psprintf(pool, "%s:%d", m->machine, p);
       ts_server_set_port(m->server, p);
-      ts_log(m->log, TS_LOG_INFO, "port %d: the first free of %d..%d",
-             p, first, last);
+      if (fixed)
+        ts_log(m->log, TS_LOG_INFO, "port %d: fixed in tessera.xml", p);
+      else
+        ts_log(m->log, TS_LOG_INFO, "port %d: the first free of %d..%d",
+               p, first, last);
       return NULL;
     }
     if (!in_use(err))
       return err;
     ts_error_clear(err);
   }
+  if (fixed)
+    return ts_error_createf(TS_EUNAVAIL, FIXED_IN_USE, first, m->dir);
   return ts_error_createf(TS_EUNAVAIL, NO_PORT, m->dir, first, last,
                           info->config->model_max);
 }
