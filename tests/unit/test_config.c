@@ -94,3 +94,26 @@ Test(config, a_project_port_overlapping_p_is_a_configuration_error)
                ts_error_text(err, pool));
   ts_error_clear(err);
 }
+
+Test(config, a_repositorys_fixed_port_reaches_the_configuration)
+{
+  ts_config_t *c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                         "<model-servers max=\"40\">\n"
+                         "<repository path=\"ivr/b/v1\" port=\"17100\"/>\n"
+                         "</model-servers>\n</tessera>\n");
+  ts_error_t *err;
+
+  cr_assert_eq(c->model_max, 40);
+  cr_assert_eq(c->fixed_ports->nelts, 1);
+  cr_assert_str_eq(APR_ARRAY_IDX(c->fixed_ports, 0, ts_fixed_port_t).path,
+                   "ivr/b/v1");
+  cr_assert_null(ts_config_check(c, 17000, pool));
+  /* one of the license server's own ports p..p+5: refused */
+  err = ts_config_check(c, 17095, pool);
+  cr_assert_not_null(err);
+  cr_assert(strstr(ts_error_text(err, pool), "line 3, element repository: "
+                   "the model server of ivr/b/v1 cannot take port 17100"),
+            "%s", ts_error_text(err, pool));
+  cr_assert_eq(ts_error_exit_status(err), 78);
+  ts_error_clear(err);
+}
