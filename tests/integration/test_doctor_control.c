@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
@@ -30,6 +31,26 @@ typedef struct agent_t {
   int keep;       /* its stdin: it runs while this is open */
 } agent_t;
 
+/* CONTROL_CHILD where nobody may run it: the build tree may lie under a
+ * directory only root enters (a fresh clone in a mkdtemp directory). */
+static const char *
+runnable_child(void)
+{
+  static char dir[] = "/tmp/tessera-ctl-child-XXXXXX";
+  static char path[sizeof(dir) + 16];
+
+  if (!path[0]) {
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(chmod(dir, 0755), 0);
+    snprintf(path, sizeof(path), "%s/control_child", dir);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'",
+             CONTROL_CHILD, path, path);
+    cr_assert_eq(system(cmd), 0);
+  }
+  return path;
+}
+
 /* control_child agent as nobody; its queue id from the channel's name. */
 static agent_t
 start_agent(void)
@@ -37,10 +58,12 @@ start_agent(void)
   int in[2], out[2];
   char name[64] = "";
   ssize_t n, got = 0;
+  const char *child;
   agent_t a;
 
   cr_assert_eq(pipe(in), 0);
   cr_assert_eq(pipe(out), 0);
+  child = runnable_child();
   a.pid = fork();
   if (a.pid == 0) {
     dup2(in[0], 0);
@@ -49,7 +72,7 @@ start_agent(void)
     close(out[0]);
     if (setgid(65534) || setuid(65534))
       _exit(2);
-    execl(CONTROL_CHILD, CONTROL_CHILD, "agent", (char *)NULL);
+    execl(child, child, "agent", (char *)NULL);
     _exit(127);
   }
   close(in[0]);
@@ -167,4 +190,10 @@ Test(doctor_control, a_killed_agents_queue_is_stale_and_fixed)
   waitpid(live.pid, &status, 0);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   cr_assert(!queue_exists(live.qid));
+  {
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "rm -rf \"$(dirname '%s')\"",
+             runnable_child());
+    cr_assert_eq(system(cmd), 0);
+  }
 }

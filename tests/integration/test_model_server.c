@@ -449,8 +449,10 @@ Test(model_server, record_while_running_gone_after_a_clean_stop)
   free(text);
   cr_assert_eq(mf_call(port, "GET", "/v1/model-servers", NULL, NULL, &a),
                200);
-  cr_assert(strstr(json_dumps(a, 0), apr_psprintf(tp, "\"localhost:%d\"",
-                                                   ms_port[0])));
+  text = json_dumps(a, 0);
+  cr_assert(strstr(text, apr_psprintf(tp, "\"localhost:%d\"",
+                                      ms_port[0])), "%s", text);
+  free(text);
   json_decref(a);
 
   mf_stop(0, SIGTERM);
