@@ -313,9 +313,16 @@ supervise(apr_thread_t *thread, void *data)
     if (err)
       failed = apr_psprintf(pool, "starting %s again failed: %s",
                             p->spec.name, ts_error_text(err, pool));
-    else
+    else {
+      long pid = (long)p->proc.pid;
       ts_log(p->log, TS_LOG_INFO, "%s runs again (pid %ld)", p->spec.name,
-             (long)p->proc.pid);
+             pid);
+      if (p->spec.restarted) {
+        apr_thread_mutex_unlock(p->lock);
+        p->spec.restarted(p->spec.ended_baton, pid);
+        apr_thread_mutex_lock(p->lock);
+      }
+    }
     ts_error_clear(err);
   }
   apr_thread_mutex_unlock(p->lock);

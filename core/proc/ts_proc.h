@@ -103,7 +103,10 @@ typedef struct ts_proc_spec_t {
    * with status 3", "was killed by signal 9"), STATUS is its exit status
    * (or the signal), SIGNALLED whether a signal ended it. NULL: none. */
   void (*ended)(void *baton, const char *how, int status, int signalled);
-  void *ended_baton;
+  /* Called on the supervisor thread when the supervisor started the
+   * child again and it is ready: PID is the new one. NULL: none. */
+  void (*restarted)(void *baton, long pid);
+  void *ended_baton;           /* ENDED's and RESTARTED's */
 } ts_proc_spec_t;
 
 /* Start the child SPEC describes and return once it is ready, with a

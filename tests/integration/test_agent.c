@@ -582,3 +582,30 @@ Test(agent, tessera_xml_fixes_a_repositorys_port)
                "the others take the next free port from p+6");
   json_decref(v);
 }
+
+Test(agent, a_model_that_asks_for_it_is_started_again_after_a_crash)
+{
+  long first, again = 0;
+  json_t *v;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+                                          "demo", "--restart", NULL });
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  first = model_pid(&agents[0], "v1");
+  cr_assert_eq(kill((pid_t)first, SIGKILL), 0);
+  /* the supervisor's first pause is 1 s; then a new model server runs */
+  for (int i = 0; i < 200 && (!again || again == first); i++) {
+    json_t *list = listing(&agents[0]);
+    v = find(list, "bridge", "v1");
+    if (strcmp(json_string_value(json_object_get(v, "state")), "running")
+        == 0)
+      again = (long)json_integer_value(json_object_get(v, "pid"));
+    json_decref(list);
+    if (!again || again == first)
+      usleep(50000);
+  }
+  cr_assert(again && again != first, "bridge/v1 did not run again");
+  cr_assert_eq(kill((pid_t)again, 0), 0, "pid %ld does not run", again);
+}

@@ -111,6 +111,28 @@ ended(void *baton, const char *how, int status, int signalled)
   apr_pool_destroy(scratch);
 }
 
+/* ts_proc_spec_t.restarted: the supervisor started the model server
+ * again (its model asks for it); ready() has set its port. */
+static void
+restarted(void *baton, long pid)
+{
+  ts_agent_version_t *v = baton;
+  ts_agent_t *a = v->agent;
+  apr_pool_t *scratch;
+
+  apr_pool_create(&scratch, NULL);
+  apr_thread_mutex_lock(a->lock);
+  if (strcmp(v->state, "starting") == 0) {
+    v->pid = pid;
+    ts_error_clear(ts_agent_lock_update(a, v->dir, v->port, pid, scratch));
+    set_state(v, "running", NULL);
+  }
+  apr_thread_mutex_unlock(a->lock);
+  ts_log(a->log, TS_LOG_INFO, "%s/%s runs again: model server pid %ld on "
+         "port %d", v->model, v->version, pid, v->port);
+  apr_pool_destroy(scratch);
+}
+
 /* What the managed model allows: the disk quota against the repository's
  * size. *RAM: the memory quota in MB (0: none). */
 static ts_error_t *
@@ -165,6 +187,7 @@ child_spec(ts_proc_spec_t *spec, ts_agent_version_t *v,
   spec->ready_what = "serving (its record in ivm/modelservers)";
   spec->ready_wait = READY_WAIT;
   spec->ended = ended;
+  spec->restarted = restarted;
   spec->ended_baton = v;
   spec->memory_limit_mb = ram;
   spec->no_restart = !def->restart;
