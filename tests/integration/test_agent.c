@@ -383,17 +383,26 @@ await_state(agent_t *a, const char *version, const char *state)
 
 Test(agent, a_crashed_model_server_shows_as_crashed_on_the_bus_and_can_start)
 {
-  json_t *v;
+  json_t *v, *list;
+  const char *record;
 
   define_bridge();
   models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  list = listing(&agents[0]);
+  record = in_root(apr_psprintf(tp, "prj/ivm/modelservers/localhost.%d.json",
+                                (int)json_integer_value(json_object_get(
+                                  find(list, "bridge", "v1"), "port"))));
+  json_decref(list);
+  cr_assert_eq(access(record, F_OK), 0, "no record %s", record);
   cr_assert_eq(kill((pid_t)model_pid(&agents[0], "v1"), SIGKILL), 0);
   v = await_state(&agents[0], "v1", "crashed");
   cr_assert(strstr(json_string_value(json_object_get(v, "reason")),
                    "was killed by signal 9"), "%s",
             json_string_value(json_object_get(v, "reason")));
   json_decref(v);
+  cr_assert_neq(access(record, F_OK), 0, "the killed server's record %s "
+                "stayed", record);
   cr_assert(bus_wait("versions/bridge/v1", "\"state\":\"crashed\"", 5),
             "the bus does not say bridge/v1 crashed: %s",
             bus_read("versions/bridge/v1"));
@@ -608,4 +617,32 @@ Test(agent, a_model_that_asks_for_it_is_started_again_after_a_crash)
   }
   cr_assert(again && again != first, "bridge/v1 did not run again");
   cr_assert_eq(kill((pid_t)again, 0), 0, "pid %ld does not run", again);
+}
+
+Test(agent, records_of_model_servers_that_died_with_their_agent_are_swept)
+{
+  long pid;
+  json_t *list;
+  const char *record;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  list = listing(&agents[0]);
+  record = in_root(apr_psprintf(tp, "prj/ivm/modelservers/localhost.%d.json",
+                                (int)json_integer_value(json_object_get(
+                                  find(list, "bridge", "v1"), "port"))));
+  json_decref(list);
+  pid = model_pid(&agents[0], "v1");
+  /* both at once: nobody cleans up */
+  cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+  lf_kill(&agents[0].pid, SIGKILL);
+  for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+    usleep(20000);
+  cr_assert_eq(access(record, F_OK), 0, "the record went without a sweep");
+  start_agent(&agents[0]);
+  cr_assert_neq(access(record, F_OK), 0, "%s was not swept", record);
+  list = listing(&agents[0]);
+  cr_assert_str_eq(state_of(list, "bridge", "v1"), "crashed");
+  json_decref(list);
 }

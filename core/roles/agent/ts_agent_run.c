@@ -97,6 +97,11 @@ ended(void *baton, const char *how, int status, int signalled)
   }
   err = ts_model_read(&def, a->inoprj, v->model, scratch);
   ts_error_clear(err);
+  /* a model server that was killed leaves its record */
+  if (v->port)
+    tsp_sys.file_remove(ts_path_join(a->inoprj, apr_psprintf(scratch,
+                        "ivm/modelservers/%s.%d.json", a->host, v->port),
+                        scratch), scratch);
   set_state(v, def && def->restart ? "starting" : "crashed",
             apr_psprintf(scratch, "its model server (pid %ld) %s%s", v->pid,
                          how, status == 0 && !signalled ? ""

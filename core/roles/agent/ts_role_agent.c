@@ -101,6 +101,33 @@ check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
   return ts_server_check_port(server, "agent", info->port, pool);
 }
 
+/* Remove the records of this machine's model servers that no longer run
+ * (killed, or ended with an agent that was killed): who reads the
+ * records (the doctor, the agents' checks) sees the servers that run. */
+static void
+sweep_records(ts_agent_t *a, apr_pool_t *pool)
+{
+  apr_array_header_t *records, *rejects;
+  ts_error_t *err = ts_project_records_read(&records, &rejects, a->inoprj,
+                                            TS_PROJECT_MODELSERVER, pool,
+                                            pool);
+
+  if (err) {
+    ts_error_clear(err);
+    return;
+  }
+  for (int i = 0; i < records->nelts; i++) {
+    const ts_project_record_t *r = &APR_ARRAY_IDX(records, i,
+                                                  ts_project_record_t);
+    if (strcmp(r->host, a->host) != 0 || r->pid <= 0
+        || tsp_process_alive(r->pid))
+      continue;
+    if (tsp_sys.file_remove(r->path, pool) == APR_SUCCESS)
+      ts_log(a->log, TS_LOG_INFO, "removed %s: its model server (pid %ld) "
+             "no longer runs", r->path, r->pid);
+  }
+}
+
 static ts_error_t *
 start(void **state, ts_server_t *server, apr_pool_t *pool)
 {
@@ -125,6 +152,7 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
   TS_ERR(ts_agent_state_open(&a->state, a->dir, pool));
   TS_ERR(ts_agent_state_load(a, pool));
   TS_ERR(ts_models_sweep(&swept, a->inoprj, a->host, pool));
+  sweep_records(a, pool);
   if (swept)
     ts_log(a->log, TS_LOG_INFO, "removed %d unfinished cop%s an earlier run "
            "left in %s", swept, swept == 1 ? "y" : "ies", a->inoprj);
