@@ -288,6 +288,11 @@ passwd(admin_ctx_t *ctx, const lic_opts_t *o)
   char first[256], second[256];
   ts_error_t *err;
 
+  if (o->password_stdin)   /* import's option: not silently the terminal */
+    return admin_usage_error(usage, "passwd reads the new password from "
+                             "standard input with --stdin, not "
+                             "--password-stdin (import's option, for the "
+                             "password it sends)");
   TS_ERR(this_host(&host, &dir, ctx));
   path = ts_passwd_path(dir, ctx->pool);
   if (o->from_stdin) {

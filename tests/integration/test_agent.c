@@ -262,6 +262,13 @@ Test(agent, changes_need_the_administrators_password)
   run_result_t r;
 
   define_bridge();
+  /* import's option on passwd is refused, never the terminal instead */
+  r = admin((const char *[]){ "license", "passwd", "--password-stdin",
+                              NULL });
+  cr_assert_eq(r.status, 64, "%s", r.err);
+  cr_assert(strstr(r.err, "passwd reads the new password from standard "
+                   "input with --stdin"), "%s", r.err);
+  run_free(&r);
   run_write_file(in_root("pw"), "wrong-password\n");
   r = models(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   cr_assert_eq(r.status, 77, "%s%s", r.out, r.err);
