@@ -116,7 +116,7 @@ static ts_error_t *
 install(tsp_service_spec_t *spec, tsp_settings_t *store,
         const char *program, apr_pool_t *pool)
 {
-  const char **writable = apr_pcalloc(pool, 2 * sizeof(char *));
+  const char **writable = apr_pcalloc(pool, 4 * sizeof(char *));
   const char *warning, *state, *detail;
   ts_settings_t *settings;
 
@@ -142,10 +142,18 @@ install(tsp_service_spec_t *spec, tsp_settings_t *store,
              v->value, tsp_settings_location(store, TS_SCOPE_ALL));
     }
   }
-  /* the agent writes in the project directory (its log, state, records
-   * and the versions), the others in INOLIC */
-  writable[0] = ts_settings_get(settings, strcmp(spec->role, "agent") == 0
-                                ? "INOPRJ" : "INOLIC")->value;
+  /* the agent writes in the project directory: its log and state under
+   * ivm/logs, its record under ivm (the service account gets these;
+   * repositories made by another account the doctor checks, with the
+   * fix); the others in INOLIC */
+  if (strcmp(spec->role, "agent") == 0) {
+    const char *prj = ts_settings_get(settings, "INOPRJ")->value;
+    writable[0] = prj;
+    writable[1] = ts_path_join(prj, "ivm", pool);
+    writable[2] = ts_path_join(prj, "ivm/logs", pool);
+  }
+  else
+    writable[0] = ts_settings_get(settings, "INOLIC")->value;
   spec->writable = writable;
   TS_ERR(server_credential(spec, ts_settings_get(settings, "INODIR")->value,
                            pool));

@@ -10,6 +10,7 @@
 #   - stderr lines reach the journal with their priority, not as "<6>",
 #   - the bus runs as a service of its own (tessera-bus) and the license
 #     server's retained state reaches it (read with mosquitto_sub),
+#   - an agent runs as a service (tessera-agent) and reports to it,
 #   - `systemctl stop` stops it cleanly, and uninstall removes the unit.
 # Needs root. Usage: test_systemd.sh BUILD_DIR
 set -euo pipefail
@@ -123,6 +124,30 @@ check "the license server says it is up on the bus service" \
   sh -c "mosquitto_sub -h 127.0.0.1 -p $((port + 1)) -t tessera/v1/license/state -C 1 -W 3 | grep -q '\"state\":\"up\"'"
 check "systemctl stop bus" in_ct systemctl stop tessera-bus
 check "service uninstall bus" in_ct "$admin" service uninstall bus
+
+# The agent as a service of a model-server machine (its model servers are
+# its children): over the project directory INOPRJ, which the service
+# account gets to own; it answers on p+3 and reports to the license server.
+check "project init" in_ct "$admin" project init
+check "service install agent" \
+  in_ct "$admin" service install agent --program "$tesserad"
+check "agent unit is active" test "$(in_ct systemctl is-active tessera-agent)" = active
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$((port + 3))/health" >/dev/null && break
+  sleep 0.1
+done
+check "the agent answers on p+3" \
+  sh -c "curl -sf http://127.0.0.1:$((port + 3))/health | grep -q '\"status\":\"ok\"'"
+for _ in $(seq 50); do
+  curl -sf "http://127.0.0.1:$port/v1/agents" | grep -q "\"port\":$((port + 3))" && break
+  sleep 0.2
+done
+check "the license server lists the agent" \
+  sh -c "curl -sf http://127.0.0.1:$port/v1/agents | grep -q '\"port\":$((port + 3))'"
+check "the agent unit runs as the dedicated user" \
+  test "$(in_ct systemctl show -p User --value tessera-agent)" = tessera
+check "systemctl stop agent" in_ct systemctl stop tessera-agent
+check "service uninstall agent" in_ct "$admin" service uninstall agent
 
 check "systemctl stop" in_ct systemctl stop tessera-license
 check "unit is inactive after stop" \
