@@ -53,6 +53,7 @@ struct ts_http_pending_t {
    * ts_http_answer_local sleeps on RESUMED until STATE leaves SUSPENDED */
   apr_thread_mutex_t *local_lock;
   apr_thread_cond_t *local_resumed;
+  apr_table_t *local_args;    /* its query's arguments, decoded */
 };
 typedef struct ts_http_pending_t request_t;
 
@@ -99,19 +100,68 @@ ts_http_resume(ts_http_pending_t *r)
 const char *
 ts_http_query(const ts_http_request_t *req, const char *name)
 {
-  if (!req->pending || !req->pending->conn)   /* answered locally */
+  if (!req->pending)
     return NULL;
+  if (!req->pending->conn)    /* answered locally */
+    return req->pending->local_args
+           ? apr_table_get(req->pending->local_args, name) : NULL;
   return MHD_lookup_connection_value(req->pending->conn,
                                      MHD_GET_ARGUMENT_KIND, name);
 }
 
+static int
+hex_digit(char c)
+{
+  return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* TEXT (LEN bytes of a query) decoded as libmicrohttpd decodes an
+ * argument: '+' is a space, %XX a byte (a bad escape stays as it is). */
+static const char *
+unescape_arg(const char *text, apr_size_t len, apr_pool_t *pool)
+{
+  char *out = apr_palloc(pool, len + 1), *o = out;
+
+  for (apr_size_t i = 0; i < len; i++)
+    if (text[i] == '%' && i + 2 < len && hex_digit(text[i + 1]) >= 0
+        && hex_digit(text[i + 2]) >= 0) {
+      *o++ = (char)(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+      i += 2;
+    }
+    else
+      *o++ = text[i] == '+' ? ' ' : text[i];
+  *o = '\0';
+  return out;
+}
+
+/* QUERY's arguments ("a=1&b=x%20y"; one without "=" has no value, as
+ * libmicrohttpd gives none). */
+static apr_table_t *
+query_args(const char *query, apr_pool_t *pool)
+{
+  apr_table_t *args = apr_table_make(pool, 4);
+
+  while (query && *query) {
+    apr_size_t n = strcspn(query, "&"), k = strcspn(query, "=");
+    if (k < n)
+      apr_table_addn(args, unescape_arg(query, k, pool),
+                     unescape_arg(query + k + 1, n - k - 1, pool));
+    query += n + (query[n] == '&');
+  }
+  return args;
+}
+
 void
 ts_http_answer_local(ts_http_reply_t *reply, ts_http_handler_t handler,
-                     void *baton, ts_http_request_t *req, apr_pool_t *pool)
+                     void *baton, ts_http_request_t *req, const char *query,
+                     apr_pool_t *pool)
 {
   request_t *r = apr_pcalloc(pool, sizeof(*r));
 
   r->pool = pool;
+  r->local_args = query_args(query, pool);
   apr_thread_mutex_create(&r->local_lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&r->local_resumed, pool);
   req->pending = r;

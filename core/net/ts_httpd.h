@@ -70,11 +70,14 @@ const char *ts_http_query(const ts_http_request_t *req, const char *name);
 
 /* Answer REQ with HANDLER as a listener would, but without a connection:
  * a deferred answer is waited for here and FINISH runs in this thread.
- * For tests and the fuzzing harnesses (tests/fuzz), which drive a
- * server's routes in-process; REQ->pending is set here. */
+ * QUERY: what followed '?' in the request's target ("limit=10&after=x"),
+ * or NULL; ts_http_query answers its arguments, decoded as
+ * libmicrohttpd decodes them ('+' a space, %XX a byte). For tests and
+ * the fuzzing harnesses (tests/fuzz), which drive a server's routes
+ * in-process; REQ->pending is set here. */
 void ts_http_answer_local(ts_http_reply_t *reply, ts_http_handler_t handler,
                           void *baton, ts_http_request_t *req,
-                          apr_pool_t *pool);
+                          const char *query, apr_pool_t *pool);
 
 /* Answer with J (its reference is taken) as compact JSON and STATUS. */
 void ts_http_reply_json(ts_http_reply_t *reply, int status, json_t *j,

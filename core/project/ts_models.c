@@ -183,7 +183,10 @@ parse_def(ts_model_def_t *def, json_t *j, const char *path,
   def->model = apr_pstrdup(pool, model);
   def->product = apr_pstrdup(pool, product);
   def->restart = restart;
-  return check_def(def, pool);
+  TS_ERR_W(check_def(def, pool), "%s holds settings a managed model cannot "
+           "have; define the model again with `tessera-admin models "
+           "define`", path);
+  return NULL;
 }
 
 ts_error_t *

@@ -17,9 +17,11 @@
  *
  *   {"product":"demo", ...}
  *
- * The target is cut at '?' and percent-decoded, as libmicrohttpd hands
- * it to the server; then "{session}" in it becomes the id of the input's
- * last checkout (ids are random, so no input could name one otherwise).
+ * The target's path is percent-decoded, as libmicrohttpd hands it to the
+ * server, and its query's arguments reach the handlers (fuzz_http.h);
+ * "{session}" in the path, a header or the body becomes the id of the
+ * input's last checkout (ids are random, so no input could name one
+ * otherwise).
  * Requests that change seats are deferred and answered after the store's
  * commit (ts_http_answer_local waits for that). Each input starts with
  * an empty registry and project list; the seats it checked out are
@@ -40,6 +42,7 @@
 #include <sodium.h>
 
 #include "fuzz_common.h"
+#include "fuzz_http.h"
 #include "ts_file.h"
 #include "ts_licensing.h"
 #include "ts_passwd.h"
@@ -177,118 +180,27 @@ static const ts_route_t metrics_routes[] = {
   { NULL, NULL, NULL }
 };
 
-static int
-hexval(char c)
-{
-  return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* TARGET up to '?', %XX decoded (a bad escape stays as it is), as
- * libmicrohttpd's MHD_http_unescape gives the URL to the handler. */
-static const char *
-url_of(const char *target, apr_pool_t *pool)
-{
-  char *out = apr_pstrndup(pool, target, strcspn(target, "?")), *o = out;
-
-  for (const char *p = out; *p; p++)
-    if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-      *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-      p += 2;
-    }
-    else
-      *o++ = *p;
-  *o = '\0';
-  return out;
-}
-
-/* URL with every "{session}" replaced by SESSION (unless NULL). */
-static const char *
-with_session(const char *url, const char *session, apr_pool_t *pool)
-{
-  const char *at, *out = "";
-
-  if (!session)
-    return url;
-  while ((at = strstr(url, "{session}"))) {
-    out = apr_pstrcat(pool, out, apr_pstrndup(pool, url, at - url), session,
-                      NULL);
-    url = at + strlen("{session}");
-  }
-  return apr_pstrcat(pool, out, url, NULL);
-}
-
-/* Parse one request of TEXT (LEN bytes) into REQ; *HUB: for the hub.
- * SESSION: the last session checked out, or NULL. */
+/* Parse one request of TEXT (LEN bytes) into REQ and its *QUERY; *HUB:
+ * for the hub. SESSION: the last session checked out, or NULL. */
 static void
-parse_request(ts_http_request_t *req, int *hub, const char *text,
-              apr_size_t len, const char *session, apr_pool_t *pool)
+parse_request(ts_http_request_t *req, const char **query, int *hub,
+              const char *text, apr_size_t len, const char *session,
+              apr_pool_t *pool)
 {
-  const char *end = text + len, *p = text, *nl;
-  const char *line;
+  apr_hash_t *vars = apr_hash_make(pool);
+  apr_table_t *headers;
+  const char *site;
 
-  memset(req, 0, sizeof(*req));
-  *hub = 0;
-  req->client = "192.0.2.7";
-  nl = memchr(p, '\n', end - p);
-  line = apr_pstrmemdup(pool, p, (nl ? nl : end) - p);
-  req->method = apr_pstrndup(pool, line, strcspn(line, " "));
-  req->url = with_session(url_of(line[strcspn(line, " ")]
-                                 ? line + strcspn(line, " ") + 1 : "/", pool),
-                          session, pool);
-  p = nl ? nl + 1 : end;
-  while (p < end && *p != '\n') {
-    const char *colon, *value;
-    nl = memchr(p, '\n', end - p);
-    line = apr_pstrmemdup(pool, p, (nl ? nl : end) - p);
-    p = nl ? nl + 1 : end;
-    colon = strchr(line, ':');
-    if (!colon)
-      continue;
-    value = colon + 1 + strspn(colon + 1, " ");
-    if (strncasecmp(line, "Content-Type:", 13) == 0)
-      req->content_type = value;
-    else if (strncasecmp(line, "Authorization:", 14) == 0)
-      req->authorization = value;
-    else if (strncasecmp(line, "X-Site:", 7) == 0)
-      *hub = strcmp(value, "hub") == 0;
-  }
-  if (p < end)
-    p++;                          /* the blank line */
-  req->body = apr_pstrmemdup(pool, p, end - p);
-  req->body_len = (apr_size_t)(end - p);
-}
-
-static void
-check_reply(const ts_http_reply_t *reply, const ts_http_request_t *req)
-{
-  json_error_t jerr;
-  json_t *j;
-
-  FUZZ_CHECK(reply->status != 500, "500 for %s %s: %s", req->method,
-             req->url, reply->body);
-  FUZZ_CHECK(reply->status >= 200 && reply->status < 600 && reply->body
-             && reply->route, "status %d", reply->status);
-  FUZZ_CHECK(reply->status != 405 || reply->allow, "405 without Allow");
-  FUZZ_CHECK(reply->status != 401 || reply->www_authenticate,
-             "401 without a challenge");
-  if (strcmp(reply->content_type, "application/json") != 0)
-    return;
-  j = json_loads(reply->body, 0, &jerr);
-  FUZZ_CHECK(j, "%d for %s: the answer is not JSON (%s): %s", reply->status,
-             req->url, jerr.text, reply->body);
-  if (reply->status >= 400) {
-    const char *error = json_string_value(json_object_get(j, "error"));
-    FUZZ_CHECK(error && *error, "%d for %s %s without its error: %s",
-               reply->status, req->method, req->url, reply->body);
-  }
-  json_decref(j);
+  if (session)
+    apr_hash_set(vars, "session", APR_HASH_KEY_STRING, session);
+  fuzz_http_parse(req, query, &headers, text, len, vars, pool);
+  site = apr_table_get(headers, "X-Site");
+  *hub = site && strcmp(site, "hub") == 0;
 }
 
 /* Answer REQ at SITE; a checkout's session id goes to CHECKED_OUT. */
 static void
-ask(const site_t *site, ts_http_request_t *req,
+ask(const site_t *site, ts_http_request_t *req, const char *query,
     apr_array_header_t *checked_out, apr_pool_t *pool)
 {
   ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
@@ -296,11 +208,11 @@ ask(const site_t *site, ts_http_request_t *req,
   apr_pool_t *rpool;
 
   apr_pool_create(&rpool, pool);
-  ts_http_answer_local(&reply, answer, (void *)site, req, rpool);
+  ts_http_answer_local(&reply, answer, (void *)site, req, query, rpool);
   if (getenv("FUZZ_API_VERBOSE"))   /* to see what a seed does */
     fprintf(stderr, "%s %s -> %d %s", req->method, req->url, reply.status,
             reply.body);
-  check_reply(&reply, req);
+  fuzz_http_check(&reply, req);
   if (reply.status == 201 && strcmp(req->method, "POST") == 0
       && strcmp(req->url, "/v1/sessions") == 0) {
     json_t *j = json_loads(reply.body, 0, NULL);
@@ -335,14 +247,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   parts = fuzz_split(&lens, data, size, "###", MAX_REQUESTS, pool);
   for (int i = 0; i < parts->nelts; i++) {
     ts_http_request_t req;
+    const char *query;
     int to_hub;
-    parse_request(&req, &to_hub, APR_ARRAY_IDX(parts, i, const char *),
+    parse_request(&req, &query, &to_hub, APR_ARRAY_IDX(parts, i,
+                                                       const char *),
                   APR_ARRAY_IDX(lens, i, apr_size_t), checked_out->nelts
                   ? APR_ARRAY_IDX(checked_out, checked_out->nelts - 1,
                                   const char *) : NULL, pool);
     if (req.body_len > TS_HTTP_MAX_BODY)
       continue;                   /* the listener answers 413 itself */
-    ask(to_hub ? &hub_site : &api_site, &req, checked_out, pool);
+    ask(to_hub ? &hub_site : &api_site, &req, query, checked_out, pool);
   }
   /* check the seats in again (a request may have done so already) */
   for (int i = 0; i < checked_out->nelts; i++) {
@@ -352,7 +266,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           APR_ARRAY_IDX(checked_out, i, const char *), NULL);
     req.client = "192.0.2.7";
     req.body = "";
-    ask(&api_site, &req, checked_out, pool);
+    ask(&api_site, &req, NULL, checked_out, pool);
   }
   lc->registry = NULL;
   lc->projects = NULL;

@@ -5,6 +5,7 @@
 #include "fuzz_common.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <ftw.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -14,7 +15,10 @@
 #include <unistd.h>
 #include <apr_file_io.h>
 #include <apr_general.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
+
+#include "tsp.h"
 
 static apr_pool_t *process_pool;
 static const char *scratch;
@@ -70,11 +74,17 @@ remove_entry(const char *path, const struct stat *st, int flag,
   return 0;
 }
 
+void
+fuzz_remove_tree(const char *path)
+{
+  nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 remove_scratch(void)
 {
   if (scratch)
-    nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fuzz_remove_tree(scratch);
 }
 
 apr_pool_t *
@@ -159,4 +169,71 @@ fuzz_write_file(const char *path, const void *data, size_t len,
   if (!s)
     s = apr_file_close(f);
   FUZZ_CHECK(s == APR_SUCCESS, "cannot write %s (%d)", path, (int)s);
+}
+
+static int offline_port;
+
+/* tsp_sys.socket_connect while offline: only PORT on loopback. */
+static apr_status_t
+connect_offline(apr_socket_t *sock, apr_sockaddr_t *sa)
+{
+  char *ip = NULL;
+
+  apr_sockaddr_ip_get(&ip, sa);
+  if (offline_port && sa->port == offline_port && ip
+      && (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0))
+    return tsp_sys_real.socket_connect(sock, sa);
+  return APR_FROM_OS_ERROR(ECONNREFUSED);
+}
+
+void
+fuzz_offline(int port)
+{
+  offline_port = port;
+  tsp_sys.socket_connect = connect_offline;
+}
+
+static apr_status_t
+no_process(apr_proc_t *proc, const char *program, const char *const *args,
+           const char *const *env, apr_procattr_t *attr, apr_pool_t *pool)
+{
+  (void)proc;
+  (void)args;
+  (void)env;
+  (void)attr;
+  (void)pool;
+  fuzz_fail(__FILE__, __LINE__, "no child process",
+            "the harness started %s, which it must not reach", program);
+}
+
+void
+fuzz_no_processes(void)
+{
+  tsp_sys.proc_create = no_process;
+}
+
+int
+fuzz_free_port(void)
+{
+  apr_pool_t *pool;
+  apr_sockaddr_t *sa, *bound;
+  apr_socket_t *sock;
+  apr_status_t s;
+  int port = 0;
+
+  apr_pool_create(&pool, fuzz_init());
+  s = apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, pool);
+  if (!s)
+    s = apr_socket_create(&sock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool);
+  if (!s)
+    s = apr_socket_bind(sock, sa);
+  if (!s)
+    s = apr_socket_addr_get(&bound, APR_LOCAL, sock);
+  if (!s)
+    port = bound->port;
+  FUZZ_CHECK(!s && port, "cannot find a free port on 127.0.0.1 (%d)",
+             (int)s);
+  apr_socket_close(sock);
+  apr_pool_destroy(pool);
+  return port;
 }

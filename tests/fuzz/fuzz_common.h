@@ -5,7 +5,8 @@
  * started once, a scratch directory of the process's own (removed at
  * exit), NUL-terminated copies of the input, splitting an input into
  * parts, and the rule that nothing a harness does reaches the network
- * (getaddrinfo answers numeric addresses and "localhost" only).
+ * (getaddrinfo answers numeric addresses and "localhost" only; a harness
+ * whose code calls other servers named in its input goes offline, below).
  *
  * A broken invariant is a crash: FUZZ_CHECK prints what and aborts, so
  * libFuzzer keeps the input as a finding.
@@ -42,6 +43,28 @@ apr_array_header_t *fuzz_split(apr_array_header_t **lens, const uint8_t *data,
  * the scratch directory fails, which is no finding of the parser. */
 void fuzz_write_file(const char *path, const void *data, size_t len,
                      apr_pool_t *pool);
+
+/* Remove PATH and everything under it (links are removed, not
+ * followed); nothing when it does not exist. */
+void fuzz_remove_tree(const char *path);
+
+/* From now on every outgoing TCP connection of the code under test
+ * (tsp_sys.socket_connect: the HTTP client, the probes) is refused at
+ * once, as by a machine where nothing listens on that port, except one to
+ * PORT on a loopback address (0: none), where the harness serves
+ * something of its own. For harnesses whose code asks the hosts its input
+ * names (a run lock's agent, a license server): no input reaches another
+ * machine or a real server of this one, and none waits for a timeout. */
+void fuzz_offline(int port);
+
+/* From now on a child process (tsp_sys.proc_create) is a broken
+ * invariant: the harness made the routes that start processes
+ * unreachable, and this proves it. */
+void fuzz_no_processes(void);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now (the system's
+ * choice of an ephemeral one), for a listener of the harness's own. */
+int fuzz_free_port(void);
 
 /* Abort with a message unless COND: the harness's invariants. */
 #define FUZZ_CHECK(cond, ...) \

@@ -19,6 +19,7 @@
 
 #include "bus_client.h"
 #include "license_fixture.h"
+#include "ts_httpd.h"
 
 #define PASSWORD "agent-test-pass"
 
@@ -355,6 +356,64 @@ Test(agent, a_deleted_version_must_be_stopped_first)
   list = listing(&agents[0]);
   cr_assert_eq(json_array_size(json_object_get(list, "versions")), 0);
   json_decref(list);
+}
+
+/* What the other agent of the test below answers, whatever it is asked. */
+static const char *their_answer;
+
+static void
+answer_as_other_agent(ts_http_reply_t *reply, void *baton,
+                      const ts_http_request_t *req, apr_pool_t *pool)
+{
+  (void)baton;
+  (void)req;
+  reply->body = apr_pstrdup(pool, their_answer);
+}
+
+/* run.json is written by whichever agent runs the version, and the agent
+ * it names is asked for the details: a lock that names no host, one
+ * without the model server's port and pid, and an agent that answers
+ * with entries that name no model neither stop the listing agent nor
+ * hide the version (found by tests/fuzz/fuzz_models.c). */
+Test(agent, odd_run_locks_and_answers_neither_crash_nor_hide_a_version)
+{
+  const char *lock = in_root("prj/ivr/bridge/v1/run.json");
+  apr_array_header_t *loopback = apr_array_make(tp, 1,
+                                                sizeof(const char *));
+  int other_port = lf_other_port();
+  ts_httpd_t *other;
+  json_t *list, *v;
+
+  define_bridge();
+  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  run_write_file(lock, "{\"version\": 1, \"model\": \"bridge\", "
+                       "\"name\": \"v1\"}\n");
+  list = listing(&agents[0]);
+  cr_assert_str_eq(state_of(list, "bridge", "v1"), "stopped");
+  json_decref(list);
+  /* its agent does not answer */
+  run_write_file(lock, apr_psprintf(tp, "{\"version\": 1, \"model\": "
+                                    "\"bridge\", \"name\": \"v1\", "
+                                    "\"host\": \"127.0.0.1\", "
+                                    "\"agent_port\": %d}\n", other_port));
+  list = listing(&agents[0]);
+  v = find(list, "bridge", "v1");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "state")),
+                   "starting");
+  cr_assert_str_eq(json_string_value(json_object_get(v, "host")),
+                   "127.0.0.1");
+  json_decref(list);
+  /* it answers, naming no model */
+  their_answer = "{\"versions\": [{\"version\": \"v1\"}, "
+                 "{\"model\": 7, \"version\": \"v1\"}]}";
+  APR_ARRAY_PUSH(loopback, const char *) = "127.0.0.1";
+  cr_assert_null(ts_httpd_start(&other, "the other agent", other_port,
+                                loopback, answer_as_other_agent, NULL, NULL,
+                                NULL, tp));
+  list = listing(&agents[0]);
+  cr_assert_str_eq(state_of(list, "bridge", "v1"), "starting");
+  json_decref(list);
+  ts_httpd_stop(other);
 }
 
 /* The pid of the model server of bridge/VERSION, as agent A lists it. */

@@ -143,6 +143,36 @@ Test(http, query_arguments_reach_the_handler_decoded)
   cr_assert_str_eq(body, "(none)");
 }
 
+/* The fuzzing harnesses answer requests without a connection: their
+ * query arguments must reach the handler as libmicrohttpd's do. */
+Test(http, query_arguments_answered_locally_are_decoded_as_over_a_connection)
+{
+  static const char *const queries[] = {
+    "q=a%20b&r=1", "q=a+b%2Bc", "r=1&q=x&q=y", "q", "q=", "q=%zz%4",
+    "q=%41%62&", "&&q=1", "x=%3D&q=%26%3D",
+  };
+
+  for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+    ts_http_reply_t reply = { 200, "application/json", "", "other", NULL,
+                              NULL, 0 };
+    ts_http_request_t req = { 0 };
+    const char *body = NULL;
+    int status = 0;
+
+    cr_assert_null(ts_http_get(&status, &body, "127.0.0.1", port,
+                               apr_pstrcat(pool, "/query?", queries[i],
+                                           NULL), apr_time_from_sec(5),
+                               pool));
+    req.method = "GET";
+    req.url = "/query";
+    req.client = "127.0.0.1";
+    req.body = "";
+    ts_http_answer_local(&reply, handler, NULL, &req, queries[i], pool);
+    cr_assert_str_eq(reply.body, body, "?%s: '%s' locally, '%s' over a "
+                     "connection", queries[i], reply.body, body);
+  }
+}
+
 #ifndef _WIN32
 /* ---- whole sentences (issue 16) ------------------------------------------
  * In the made-up language "xx" (pseudo_lang.h) Tessera's own words come

@@ -145,7 +145,8 @@ ask_at(int *status, int hub, const char *method, const char *url,
   req.content_type = body ? "application/json" : NULL;
   req.body = body ? body : "";
   req.body_len = strlen(req.body);
-  ts_http_answer_local(&reply, dispatch, hub ? (void *)1 : NULL, &req, pool);
+  ts_http_answer_local(&reply, dispatch, hub ? (void *)1 : NULL, &req, NULL,
+                       pool);
   *status = reply.status;
   j = json_loads(reply.body, 0, NULL);
   cr_assert_not_null(j, "not JSON: %s", reply.body);

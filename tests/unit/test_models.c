@@ -91,6 +91,37 @@ Test(models, a_bad_check_expression_is_refused_and_nothing_written)
   ts_error_clear(err);
 }
 
+/* model.json is written by whichever agent defined the model: settings
+ * that parse but no model may have are refused naming the file (found
+ * by tests/fuzz/fuzz_models.c). */
+Test(models, settings_a_model_cannot_have_are_refused_naming_the_file)
+{
+  static const char *const bodies[] = {
+    "\"product\": \"de}o\"",
+    "\"product\": \"demo\", \"quota_ram_mb\": -1",
+    "\"product\": \"demo\", \"check\": \"(b\"",
+  };
+  const char *path = ts_path_join(root, "ivr/bridge/model.json", pool);
+  ts_model_def_t *got;
+
+  mkdirs("ivr/bridge");
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    const char *text = apr_psprintf(pool, "{\"version\": 1, \"model\": "
+                                    "\"bridge\", %s}", bodies[i]);
+    ts_error_t *err;
+
+    assert_ok(ts_file_replace(path, text, strlen(text), TS_FPROT_FILE,
+                              pool));
+    err = ts_model_read(&got, root, "bridge", pool);
+    cr_assert_eq(ts_error_code(err), TS_EINVAL, "%s", text);
+    cr_assert(strstr(ts_error_message(err, pool), path), "%s: %s", text,
+              ts_error_message(err, pool));
+    cr_assert(strstr(ts_error_message(err, pool), "tessera-admin models "
+                     "define"), "%s", ts_error_message(err, pool));
+    ts_error_clear(err);
+  }
+}
+
 Test(models, the_proposal_fills_every_placeholder)
 {
   ts_model_def_t def = { "bridge", "demo", NULL, "$(Model.Name)_$(YYYY)"

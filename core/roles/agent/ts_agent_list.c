@@ -48,8 +48,19 @@ add_users(json_t *j, ts_agent_t *a, long pid, apr_pool_t *pool)
   json_decref(status);
 }
 
+/* Whether J's KEY is the string VALUE. */
+static int
+is_text(json_t *j, const char *key, const char *value)
+{
+  const char *s = json_string_value(json_object_get(j, key));
+
+  return s && strcmp(s, value) == 0;
+}
+
 /* What the run lock of VERSION says, with what its agent says when it
- * answers (AGENTS caches each agent's listing for one listing). */
+ * answers (AGENTS caches each agent's listing for one listing). Any
+ * process may have written either: a value that is missing or of the
+ * wrong type counts as none. */
 static json_t *
 elsewhere(json_t *lock, const ts_version_t *ver, apr_hash_t *agents,
           apr_pool_t *pool)
@@ -59,6 +70,7 @@ elsewhere(json_t *lock, const ts_version_t *ver, apr_hash_t *agents,
                                                            "agent_port"));
   const char *id = apr_psprintf(pool, "%s:%d", host, agent_port);
   json_t *theirs = apr_hash_get(agents, id, APR_HASH_KEY_STRING), *v;
+  json_int_t port;
   size_t i;
 
   if (!theirs) {
@@ -73,18 +85,17 @@ elsewhere(json_t *lock, const ts_version_t *ver, apr_hash_t *agents,
     apr_hash_set(agents, id, APR_HASH_KEY_STRING, theirs);
   }
   json_array_foreach(json_object_get(theirs, "versions"), i, v)
-    if (strcmp(json_string_value(json_object_get(v, "model")), ver->model)
-        == 0 && strcmp(json_string_value(json_object_get(v, "version")),
-                       ver->version) == 0
+    if (is_text(v, "model", ver->model) && is_text(v, "version", ver->version)
         && json_is_true(json_object_get(v, "read_only")) == ver->read_only)
       return json_incref(v);
-  return json_pack("{s:s, s:s, s:b, s:s, s:s, s:O, s:O, s:s, s:n, s:O}",
+  port = json_integer_value(json_object_get(lock, "port"));
+  return json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:s, s:n, s:I}",
                    "model", ver->model, "version", ver->version, "read_only",
-                   ver->read_only, "state", json_integer_value(
-                   json_object_get(lock, "port")) ? "running" : "starting",
-                   "host", host, "port", json_object_get(lock, "port"),
-                   "pid", json_object_get(lock, "pid"), "agent", id,
-                   "users", "since", json_object_get(lock, "since"));
+                   ver->read_only, "state", port ? "running" : "starting",
+                   "host", host, "port", port, "pid",
+                   json_integer_value(json_object_get(lock, "pid")), "agent",
+                   id, "users", "since",
+                   json_integer_value(json_object_get(lock, "since")));
 }
 
 static json_t *
@@ -106,7 +117,8 @@ entry(ts_agent_t *a, const ts_version_t *ver, int local, apr_hash_t *agents,
   if (j || local)
     return j;
   lock = ts_agent_lock_read(ver->dir, pool);
-  if (lock)
+  /* a lock that names no host is torn: its take removes it (stale) */
+  if (json_is_string(json_object_get(lock, "host")))
     j = elsewhere(lock, ver, agents, pool);
   else
     j = json_pack("{s:s, s:s, s:b, s:s}", "model", ver->model, "version",

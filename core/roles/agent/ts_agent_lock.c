@@ -79,7 +79,7 @@ still_runs(const char **where, ts_agent_t *a, json_t *lock, apr_pool_t *pool)
   long agent_pid = (long)json_integer_value(json_object_get(lock,
                                                             "agent_pid"));
   const char *body;
-  int status = 0;
+  int status = 0, runs;
   ts_error_t *err;
 
   if (!host || !model || !name)
@@ -96,18 +96,21 @@ still_runs(const char **where, ts_agent_t *a, json_t *lock, apr_pool_t *pool)
   if (!err) {
     json_t *j = json_loads(body, 0, NULL);
     const char *state = json_string_value(json_object_get(j, "state"));
-    int runs = status == 200 && state && (strcmp(state, "running") == 0
-                                          || strcmp(state, "starting") == 0
-                                          || strcmp(state, "stopping") == 0);
+    runs = status == 200 && state && (strcmp(state, "running") == 0
+                                      || strcmp(state, "starting") == 0
+                                      || strcmp(state, "stopping") == 0);
     json_decref(j);
     return runs;
   }
   ts_error_clear(err);
+  if (!port)
+    return 0;
   /* the agent does not answer: does its model server? */
-  if (port && ts_http_get(&status, &body, host, port, "/health",
-                          ASK_TIMEOUT, pool) == NULL)
-    return 1;
-  return 0;
+  err = ts_http_get(&status, &body, host, port, "/health", ASK_TIMEOUT,
+                    pool);
+  runs = !err;
+  ts_error_clear(err);
+  return runs;
 }
 
 /* Remove the stale lock PATH, unless it changed since it was judged (its

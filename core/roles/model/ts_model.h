@@ -99,6 +99,14 @@ typedef struct ts_model_reservation_t {
 
 extern const ts_route_t ts_model_session_routes[];
 
+/* S (its strings in S->pool; holding the seat S->seat, S->seat_token
+ * for S->lease) becomes a session of M; *TOKEN its token, in S->pool.
+ * What POST /v1/sessions does once the license server gave the seat;
+ * the fuzzing harness tests/fuzz/fuzz_model_api.c opens its sessions
+ * with it, having no license server to give seats. */
+ts_error_t *ts_model_session_admit(const char **token, ts_model_t *m,
+                                   ts_model_session_t *s);
+
 /* The session REQ's token belongs to (marked active), copied into *WHO;
  * 0 when there is none and the reply says so (401). */
 int ts_model_authorize(ts_model_who_t *who, ts_http_reply_t *reply,

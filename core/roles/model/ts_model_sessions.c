@@ -222,9 +222,9 @@ parse_session(ts_http_reply_t *reply, const ts_http_request_t *req,
   return s;
 }
 
-/* S (which holds its seat) becomes a session; its token in *TOKEN. */
-static ts_error_t *
-admit(const char **token, ts_model_t *m, ts_model_session_t *s)
+ts_error_t *
+ts_model_session_admit(const char **token, ts_model_t *m,
+                       ts_model_session_t *s)
 {
   TS_ERR(new_id(&s->id, s->pool));
   TS_ERR(ts_token_new(token, &s->token_hash, s->pool));
@@ -283,7 +283,7 @@ open_session(ts_http_reply_t *reply, void *baton,
   }
   err = ts_model_seat_take(&a, s, m, pool);
   if (!err && a.status == 201)
-    err = admit(&token, m, s);
+    err = ts_model_session_admit(&token, m, s);
   if (err || a.status != 201) {
     if (err)
       ts_http_reply_error(reply, 503, ts_error_message(err, pool), pool);
