@@ -187,6 +187,10 @@ ts_version_delete(const char *inoprj, const char *model, const char *version,
                                                       host, pool), pool);
   apr_status_t s;
 
+  if (!ts_models_valid_name(model))
+    return ts_models_name_error("model", model);
+  if (!ts_models_valid_name(version))
+    return ts_models_name_error(read_only ? "backup" : "version", version);
   if (!ts_version_exists(inoprj, model, version, read_only, pool))
     return ts_error_createf(TS_ENOENT, "there is no %s %s of the model %s "
                             "(no directory %s)", read_only ? "backup"

@@ -265,3 +265,13 @@ Test(models, versions_and_backups_are_made_whole_with_their_meta)
                                    "| grep '^\\.')\"", root)), 0,
                "no work directory left");
 }
+
+Test(models, a_delete_of_a_name_no_version_may_have_says_so)
+{
+  ts_error_t *err = ts_version_delete(root, "bridge", "..", 0, "ws1", pool);
+
+  cr_assert_eq(ts_error_code(err), TS_EINVAL);
+  cr_assert(strstr(ts_error_text(err, pool), "'..' is not a valid version "
+                   "name"), "%s", ts_error_text(err, pool));
+  ts_error_clear(err);
+}
