@@ -359,8 +359,8 @@ delete(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   }
   json_decref(v);
   err = ts_agent_delete(a, args[0], args[1], is_backup(req), pool);
-  if (err) {
-    reply_err(reply, err, 1, pool);
+  if (err) {                   /* a running one was answered above: 409 */
+    reply_err(reply, err, 0, pool);
     return;
   }
   ts_log(a->log, TS_LOG_INFO, "%s deleted %s/%s", ts_log_quote(who, 128,
