@@ -241,3 +241,18 @@ server_header(void)
   cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
   return ts_credential_header(cred, tp);
 }
+
+int
+lf_api_wait(const char *path, const char *want, int seconds, char *body,
+            size_t size)
+{
+  apr_time_t until = apr_time_now() + apr_time_from_sec(seconds);
+
+  do {
+    if (run_http(port, "GET", path, NULL, NULL, body, size) == 200
+        && strstr(body, want))
+      return 1;
+    usleep(50000);
+  } while (apr_time_now() < until);
+  return 0;
+}

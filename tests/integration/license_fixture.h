@@ -88,6 +88,12 @@ void lf_stop(void);
  * malloc'ed. */
 char *lf_server_log(void);
 
+/* Wait up to SECONDS (polling every 50 ms) for GET PATH on the license
+ * server to answer 200 with WANT in it; 1 when it did. The last answer in
+ * BODY (SIZE bytes). */
+int lf_api_wait(const char *path, const char *want, int seconds, char *body,
+                size_t size);
+
 /* "Authorization: Tessera <token>\r\n" from the credential the server
  * created at its start. */
 const char *server_header(void);

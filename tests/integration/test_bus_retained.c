@@ -77,23 +77,6 @@ retained_wait(const char *topic, const char *want, int seconds)
   return 0;
 }
 
-/* Wait up to SECONDS for GET PATH on the license server to contain WANT;
- * the last answer in BODY. */
-static int
-api_wait(const char *path, const char *want, int seconds, char *body,
-         size_t size)
-{
-  apr_time_t until = apr_time_now() + apr_time_from_sec(seconds);
-
-  do {
-    if (run_http(port, "GET", path, NULL, NULL, body, size) == 200
-        && strstr(body, want))
-      return 1;
-    usleep(100000);
-  } while (apr_time_now() < until);
-  return 0;
-}
-
 Test(bus_retained, a_project_server_that_stopped_is_gone_on_the_bus_too)
 {
   char body[4096];
@@ -102,12 +85,12 @@ Test(bus_retained, a_project_server_that_stopped_is_gone_on_the_bus_too)
 
   start_server();
   lf_start_project(&project, "26.1", project_port);
-  cr_assert(api_wait("/v1/projects", "\"state\":\"up\"", 15, body,
+  cr_assert(lf_api_wait("/v1/projects", "\"state\":\"up\"", 15, body,
                      sizeof(body)), "not listed: %s", body);
   cr_assert(retained_wait("projects/26.1", "\"state\":\"up\"", 5));
   lf_kill(&project, SIGKILL);
   /* 30 s after its last report (every 10 s) the API says gone ... */
-  cr_assert(api_wait("/v1/projects", "\"state\":\"gone\"", 45, body,
+  cr_assert(lf_api_wait("/v1/projects", "\"state\":\"gone\"", 45, body,
                      sizeof(body)), "still listed up: %s", body);
   /* ... and the bus says the same then, not at the next probe round
    * (a minute apart here) */
@@ -187,7 +170,7 @@ Test(bus_retained, a_product_no_longer_in_the_license_is_cleared)
                              "other:3:2099-12-31", "--id", "only-other",
                              "--out", in_root("lic/tessera.lic"), NULL });
   cr_assert_eq(kill(server, SIGHUP), 0);
-  cr_assert(api_wait("/v1/status", "\"products\":[{\"name\":\"other\"", 10,
+  cr_assert(lf_api_wait("/v1/status", "\"products\":[{\"name\":\"other\"", 10,
                      body, sizeof(body)), "not reloaded: %s", body);
   cr_assert_null(strstr(body, "\"demo\""), "%s", body);
   cr_assert(retained_wait("products/other", "\"seats\":3", 5));
@@ -235,7 +218,7 @@ Test(bus_retained, a_product_expiring_at_midnight_says_so_on_the_bus)
   start_server_at("2090-06-15 23:59:55");
   cr_assert(retained_wait("products/soon", "\"expired\":false", 3),
             "not valid before midnight");
-  cr_assert(api_wait("/v1/status", "\"expires\":\"2090-06-15\","
+  cr_assert(lf_api_wait("/v1/status", "\"expires\":\"2090-06-15\","
                      "\"expired\":true", 15, body, sizeof(body)),
             "/v1/status: %s", body);
   ok = retained_wait("products/soon", "\"expired\":true", 2);

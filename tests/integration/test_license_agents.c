@@ -60,23 +60,6 @@ report(int aport, const char *os, const char *versions)
                       aport, os, versions);
 }
 
-/* Wait up to SECONDS for GET PATH to contain WANT; the last answer in
- * BODY. */
-static int
-api_wait(const char *path, const char *want, int seconds, char *body,
-         size_t size)
-{
-  apr_time_t until = apr_time_now() + apr_time_from_sec(seconds);
-
-  do {
-    if (run_http(port, "GET", path, NULL, NULL, body, size) == 200
-        && strstr(body, want))
-      return 1;
-    usleep(100000);
-  } while (apr_time_now() < until);
-  return 0;
-}
-
 Test(license_agents, a_report_needs_the_server_credential)
 {
   const char *one = report(17003, "linux", "[{\"model\":\"plant\","
@@ -153,7 +136,7 @@ Test(license_agents, a_silent_agent_is_gone_and_the_bus_says_so)
                           body, sizeof(body)), 201, "%s", body);
   }
   /* silent for the gone-after interval (2 s): gone, here and there */
-  cr_assert(api_wait("/v1/agents", "\"state\":\"gone\"", 10, body,
+  cr_assert(lf_api_wait("/v1/agents", "\"state\":\"gone\"", 10, body,
                      sizeof(body)), "still up: %s", body);
   cr_assert(bus_wait(topic, "\"state\":\"gone\"", 5));
   /* its next report makes it up again */

@@ -126,23 +126,6 @@ register_with_seat(int mport, long pid)
                "%s", body);
 }
 
-/* Wait up to SECONDS for GET PATH to contain WANT; the last answer in
- * BODY. */
-static int
-api_wait(const char *path, const char *want, int seconds, char *body,
-         size_t size)
-{
-  apr_time_t until = apr_time_now() + apr_time_from_sec(seconds);
-
-  do {
-    if (run_http(port, "GET", path, NULL, NULL, body, size) == 200
-        && strstr(body, want))
-      return 1;
-    usleep(50000);
-  } while (apr_time_now() < until);
-  return 0;
-}
-
 /* Wait up to SECONDS for the license server's log to contain WANT. */
 static int
 log_wait(const char *want, int seconds)
@@ -173,7 +156,7 @@ Test(model_server_will, a_killed_model_servers_will_frees_its_seats_at_once)
   cr_assert(bus_wait(topic, "\"state\":\"up\"", 5));
   kill_fake(fake);
   /* a few seconds, where the probe would take 60: only the will can */
-  cr_assert(api_wait("/v1/sessions", "\"sessions\":[]", 5, body,
+  cr_assert(lf_api_wait("/v1/sessions", "\"sessions\":[]", 5, body,
                      sizeof(body)), "the seat was not freed: %s", body);
   cr_assert_eq(run_http(port, "GET", "/v1/model-servers", NULL, NULL, body,
                         sizeof(body)), 200);
