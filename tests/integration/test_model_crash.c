@@ -204,6 +204,55 @@ Test(model_crash, the_last_will_tells_a_kill_9_on_the_bus)
   waitpid(sub, NULL, 0);
 }
 
+/* Each acknowledged change of an element is an event on the bus (for the
+ * notification service): models/<model>/<version>/elements/<id>, with
+ * what was done, by whom, and the new revision. */
+Test(model_crash, element_changes_are_events_on_the_bus)
+{
+  const char *repo = mf_repo("v1", "demo", 0);
+  char bus_port[16], up[128], token[65], id[32];
+  pid_t sub;
+  long e;
+  int updated;
+
+  mf_start(0, repo);
+  snprintf(bus_port, sizeof(bus_port), "%d", port + 1);
+  snprintf(up, sizeof(up), "tessera/v1/model-servers/localhost:%d",
+           ms_port[0]);
+  watch_file = in_root("events.out");
+  sub = fork();
+  if (sub == 0) {
+    if (!freopen(watch_file, "w", stdout))
+      _exit(127);
+    execl("/usr/bin/stdbuf", "stdbuf", "-oL", "/usr/bin/mosquitto_sub",
+          "-h", "127.0.0.1", "-p", bus_port, "-t", up, "-t",
+          "tessera/v1/models/#", "-v", (char *)NULL);
+    _exit(127);
+  }
+  /* the retained "up" came through the same subscription: it is live */
+  cr_assert(mf_poll(watched, "\"state\":\"up\"", 10), "%s",
+            run_read_file(watch_file));
+  cr_assert_eq(mf_session(ms_port[0], "ada", "ws1", token, id), 201);
+  e = mf_create(ms_port[0], token, "wall", "north wall", 0, "{}");
+  cr_assert_gt(e, 0);
+  cr_assert_eq(mf_call(ms_port[0], "PUT", apr_psprintf(tp, "/v1/elements/"
+                       "%ld", e), "{\"revision\":1,\"name\":\"N wall\"}",
+                       token, NULL), 200);
+  updated = mf_poll(watched, apr_psprintf(tp, "tessera/v1/models/bridge/"
+                    "v1/elements/%ld {\"op\":\"update\"", e), 5);
+  /* the subscriber goes before any assertion can end the test */
+  kill(sub, SIGTERM);
+  waitpid(sub, NULL, 0);
+  cr_assert(updated, "%s", run_read_file(watch_file));
+  cr_assert(watched(apr_psprintf(tp, "tessera/v1/models/bridge/v1/elements/"
+                                 "%ld {\"op\":\"create\"", e)), "%s",
+            run_read_file(watch_file));
+  cr_assert(watched("\"user\":\"ada\",\"host\":\"ws1\""), "%s",
+            run_read_file(watch_file));
+  cr_assert(watched("\"revision\":2,\"type\":\"wall\",\"name\":"
+                    "\"N wall\""), "%s", run_read_file(watch_file));
+}
+
 /* ---- ports --------------------------------------------------------------- */
 
 /* Listen on 127.0.0.1:P (the model servers' listen address here). */

@@ -383,6 +383,42 @@ done(ts_elements_op_t *op)
   ts_http_resume(c->pending);     /* C is the request's again */
 }
 
+/* Say on the bus what C changed, once it is on disk: an event (not
+ * retained) on models/<model>/<version>/elements/<id>, which the
+ * notification service passes on (its subscribers and mails). */
+static void
+say_change(const change_t *c)
+{
+  static const char *const ops[] = { "create", "update", "delete",
+                                     "reserve", "release" };
+  const ts_model_t *m = c->m;
+  apr_int64_t id = c->kind == OP_CREATE ? c->made.id : c->id;
+  json_t *j;
+  char *text, topic[400];
+
+  if (!m->bus)
+    return;
+  j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I}", "op",
+                ops[c->kind], "model", m->meta->model, "version",
+                m->meta->version, "id", (json_int_t)id, "user",
+                c->who.user ? c->who.user : "", "host",
+                c->who.host ? c->who.host : "", "session",
+                c->who.session ? c->who.session : "", "at_ms",
+                (json_int_t)(apr_time_now() / 1000));
+  if (j && (c->kind == OP_CREATE || c->kind == OP_UPDATE)) {
+    json_object_set_new(j, "revision", json_integer(c->made.revision));
+    json_object_set_new(j, "type", json_string(c->made.type));
+    json_object_set_new(j, "name", json_string(c->made.name));
+  }
+  text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  apr_snprintf(topic, sizeof(topic), "models/%s/%s/elements/%" APR_INT64_T_FMT,
+               m->meta->model, m->meta->version, id);
+  if (text)
+    ts_bus_publish(m->bus, topic, text, 0);
+  free(text);
+}
+
 /* The answer, on a listener thread once the batch is done. */
 static void
 finish(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
@@ -398,6 +434,7 @@ finish(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     ts_http_reply_json(reply, c->status, j, pool);
     return;
   }
+  say_change(c);
   if (c->kind == OP_CREATE || c->kind == OP_UPDATE)
     j = element_json(&c->made, NULL);
   else if (c->kind == OP_DELETE)
