@@ -2,6 +2,8 @@
 #include "ts_text.h"
 
 #include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
 
 /* The first buffer: enough for most answers and bodies. */
 #define FIRST 4096
@@ -31,4 +33,20 @@ ts_text_append(ts_text_t *text, const char *s, apr_size_t n)
   memcpy(text->data + text->len, s, n);
   text->len += n;
   text->data[text->len] = '\0';
+}
+
+ts_error_t *
+ts_random_hex(const char **hex, apr_size_t bytes, apr_pool_t *pool)
+{
+  unsigned char *b = apr_pcalloc(pool, bytes);
+  char *out = apr_palloc(pool, 2 * bytes + 1);
+  apr_status_t s = apr_generate_random_bytes(b, bytes);
+
+  if (s)
+    memset(b, 0, bytes);
+  for (apr_size_t i = 0; i < bytes; i++)
+    apr_snprintf(out + 2 * i, 3, "%02x", b[i]);
+  out[2 * bytes] = '\0';
+  *hex = out;
+  return s ? ts_error_aprf(s, "the system gives no random bytes") : NULL;
 }

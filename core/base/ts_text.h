@@ -9,6 +9,7 @@
 #define TS_TEXT_H
 
 #include <apr_pools.h>
+#include "ts_error.h"
 
 typedef struct ts_text_t {
   char *data;        /* the text, NUL-terminated */
@@ -22,5 +23,12 @@ void ts_text_init(ts_text_t *text, apr_pool_t *pool);
 
 /* Append N bytes of S. */
 void ts_text_append(ts_text_t *text, const char *s, apr_size_t n);
+
+/* *HEX: BYTES random bytes (the system's generator) in lower-case hex, in
+ * POOL: unguessable ids, names no other process picks. When the system
+ * has no randomness to give, *HEX is all zeros and the error says why
+ * (the caller says what the bytes were for). */
+ts_error_t *ts_random_hex(const char **hex, apr_size_t bytes,
+                          apr_pool_t *pool);
 
 #endif /* TS_TEXT_H */

@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "ts_file.h"
+#include "ts_text.h"
 #include "tsp.h"
 
 /* The next entry of D into FI, with its name and type (a link is a
@@ -137,11 +138,12 @@ const char *
 ts_models_temp_name(const char *what, const char *name, const char *host,
                     apr_pool_t *pool)
 {
-  unsigned char r[4] = { 0 };
+  const char *r;
 
-  apr_generate_random_bytes(r, sizeof(r));
-  return apr_psprintf(pool, ".%s.%s.%s.%ld.%02x%02x%02x%02x", what, name,
-                      host, tsp_process_self(), r[0], r[1], r[2], r[3]);
+  /* without randomness the pid alone keeps the name this process's */
+  ts_error_clear(ts_random_hex(&r, 4, pool));
+  return apr_psprintf(pool, ".%s.%s.%s.%ld.%s", what, name, host,
+                      tsp_process_self(), r);
 }
 
 ts_error_t *

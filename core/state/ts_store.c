@@ -12,6 +12,7 @@
  * batch grows with the load instead of the thread count.
  */
 #include "ts_store.h"
+#include "ts_text.h"
 
 #include <string.h>
 #include <apr_general.h>
@@ -193,15 +194,8 @@ ts_store_close(ts_store_t *st)
 static ts_error_t *
 new_id(const char **id, apr_pool_t *pool)
 {
-  unsigned char b[12];
-  char *hex = apr_palloc(pool, 2 * sizeof(b) + 1);
-  apr_status_t s = apr_generate_random_bytes(b, sizeof(b));
-
-  if (s)
-    return ts_error_aprf(s, "cannot get random bytes for a session id");
-  for (size_t i = 0; i < sizeof(b); i++)
-    apr_snprintf(hex + 2 * i, 3, "%02x", b[i]);
-  *id = hex;
+  TS_ERR_W(ts_random_hex(id, 12, pool), "cannot get random bytes for a "
+           "session id");
   return NULL;
 }
 

@@ -23,6 +23,7 @@
 
 #include "ts_file.h"
 #include "ts_httpd.h"
+#include "ts_text.h"
 #include "tsp.h"
 
 #define ASK_TIMEOUT apr_time_from_sec(2)
@@ -136,13 +137,11 @@ static ts_error_t *
 create_exclusive(int *made, const char *path, const char *dir,
                  const char *text, apr_pool_t *pool)
 {
-  unsigned char r[4];
-  const char *tmp;
+  const char *r, *tmp;
   apr_status_t s;
 
-  apr_generate_random_bytes(r, sizeof(r));
-  tmp = ts_path_join(dir, apr_psprintf(pool, ".run.json.%02x%02x%02x%02x",
-                                       r[0], r[1], r[2], r[3]), pool);
+  ts_error_clear(ts_random_hex(&r, 4, pool));
+  tmp = ts_path_join(dir, apr_pstrcat(pool, ".run.json.", r, NULL), pool);
   TS_ERR(ts_file_replace(tmp, text, strlen(text), TS_FPROT_FILE, pool));
   s = apr_file_link(tmp, path);
   tsp_sys.file_remove(tmp, pool);

@@ -18,6 +18,7 @@
  * releases its reservations.
  */
 #include "ts_model.h"
+#include "ts_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,19 +140,13 @@ finish_session(ts_model_t *m, ts_model_session_t *s, const char *why)
   apr_pool_destroy(s->pool);
 }
 
-/* 12 random bytes in hex. */
+/* 12 random bytes in hex: unguessable, so an id cannot be found by
+ * trying. */
 static ts_error_t *
 new_id(const char **id, apr_pool_t *pool)
 {
-  unsigned char b[12];
-  char *hex = apr_palloc(pool, 2 * sizeof(b) + 1);
-  apr_status_t s = apr_generate_random_bytes(b, sizeof(b));
-
-  if (s)
-    return ts_error_aprf(s, "cannot get random bytes for a session id");
-  for (size_t i = 0; i < sizeof(b); i++)
-    apr_snprintf(hex + 2 * i, 3, "%02x", b[i]);
-  *id = hex;
+  TS_ERR_W(ts_random_hex(id, 12, pool), "cannot get random bytes for a "
+           "session id");
   return NULL;
 }
 
