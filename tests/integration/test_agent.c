@@ -447,19 +447,29 @@ await_state(agent_t *a, const char *version, const char *state)
   return NULL;
 }
 
+/* The record of the model server of bridge/VERSION, as agent A lists
+ * it. */
+static const char *
+record_of(agent_t *a, const char *version)
+{
+  json_t *list = listing(a);
+  const char *record = in_root(apr_psprintf(tp, "prj/ivm/modelservers/"
+    "localhost.%d.json", (int)json_integer_value(json_object_get(
+    find(list, "bridge", version), "port"))));
+
+  json_decref(list);
+  return record;
+}
+
 Test(agent, a_crashed_model_server_shows_as_crashed_on_the_bus_and_can_start)
 {
-  json_t *v, *list;
+  json_t *v;
   const char *record;
 
   define_bridge();
   models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
-  list = listing(&agents[0]);
-  record = in_root(apr_psprintf(tp, "prj/ivm/modelservers/localhost.%d.json",
-                                (int)json_integer_value(json_object_get(
-                                  find(list, "bridge", "v1"), "port"))));
-  json_decref(list);
+  record = record_of(&agents[0], "v1");
   cr_assert_eq(access(record, F_OK), 0, "no record %s", record);
   cr_assert_eq(kill((pid_t)model_pid(&agents[0], "v1"), SIGKILL), 0);
   v = await_state(&agents[0], "v1", "crashed");
@@ -694,11 +704,7 @@ Test(agent, records_of_model_servers_that_died_with_their_agent_are_swept)
   define_bridge();
   models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
-  list = listing(&agents[0]);
-  record = in_root(apr_psprintf(tp, "prj/ivm/modelservers/localhost.%d.json",
-                                (int)json_integer_value(json_object_get(
-                                  find(list, "bridge", "v1"), "port"))));
-  json_decref(list);
+  record = record_of(&agents[0], "v1");
   pid = model_pid(&agents[0], "v1");
   /* both at once: nobody cleans up */
   cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
