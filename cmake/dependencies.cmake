@@ -11,6 +11,9 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET libmosquitto)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# The event loop of the servers that hold many connections (proxy,
+# notification service): epoll on Linux, IOCP on Windows.
+pkg_check_modules(UV REQUIRED IMPORTED_TARGET libuv>=1.44)
 # Messages in the language INOLANG names: GNU gettext (glibc's on Linux,
 # libintl built from Debian's gettext source for Windows), catalogs
 # compiled with msgfmt (Debian's gettext package, on the build machine).

@@ -10,10 +10,12 @@ packages=(
   # libraries (DEVELOPERS: APR, libxml2, PCRE2, jansson, ...)
   libapr1-dev libxml2-dev libpcre2-dev libjansson-dev libmicrohttpd-dev
   libsodium-dev libsqlite3-dev libmosquitto-dev libcurl4-openssl-dev
+  libuv1-dev
   # run: the bus broker
   mosquitto
   # tests
   libcriterion-dev file acl nftables mosquitto-clients prometheus faketime
+  python3-aiosmtpd haproxy
   "$@"
 )
 

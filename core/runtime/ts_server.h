@@ -18,6 +18,7 @@
 #include "ts_prom.h"
 #include "ts_role.h"
 #include "ts_routes.h"
+#include "ts_uvhttp.h"
 #include "tsp.h"
 
 /* Resolve the settings for ROLE and open its log (to stderr as well when
@@ -149,6 +150,16 @@ typedef struct ts_server_site_t {
  * connections. Stop it with ts_httpd_stop(). */
 ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
                              const ts_server_site_t *site, apr_pool_t *pool);
+
+/* The same on the event-loop listener (ts_uvhttp.h), for a role that
+ * holds many long connections (the proxy, the notification service):
+ * HOOKS->claim sees each request head first and may take the connection;
+ * the rest is answered as by ts_server_listen(), /health and /metrics
+ * included. Stop it with ts_uvhttp_stop(). */
+ts_error_t *ts_server_listen_loop(ts_uvhttp_t **uvhttp, ts_server_t *server,
+                                  const ts_server_site_t *site,
+                                  const ts_uvhttp_hooks_t *hooks,
+                                  apr_pool_t *pool);
 
 /* For a role's check: NULL when ts_server_listen() could listen on PORT
  * on tessera.xml's listen addresses now (or the running server holds it,
