@@ -1,0 +1,296 @@
+/* test_notify_mail.c: the notification service's mail part against a real
+ * SMTP server on loopback (tests/integration/smtp_sink.py, Debian's
+ * python3-aiosmtpd, which keeps each message it accepts as a file): the
+ * immediate notice arrives with its content, once per change, also after
+ * a reopen; several changes make one digest per period (the period's end
+ * passed with libfaketime around mail_child); with the SMTP server down
+ * the mail waits and arrives once it is back, across a kill -9 of the
+ * process that holds it, exactly once. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include <apr_general.h>
+#include <apr_network_io.h>
+#include <apr_strings.h>
+
+#include "run.h"
+#include "ts_httpd.h"
+#include "ts_notify_mail.h"
+
+#define PYTHON "/usr/bin/python3"
+#define SINK TESSERA_SOURCE_DIR "/tests/integration/smtp_sink.py"
+#define FAKETIME "/usr/bin/faketime"
+
+static apr_pool_t *tp;
+static char root[] = "/tmp/tessera-mail-XXXXXX";
+static const char *spool, *db_dir, *config_path;
+static int sink_port;
+static apr_proc_t sink;
+static int sink_up;
+static ts_mail_t *opened;        /* closed by the teardown after a failure */
+
+static const char *
+in_root(const char *rel)
+{
+  return apr_pstrcat(tp, root, "/", rel, NULL);
+}
+
+/* Whether something accepts connections on 127.0.0.1:PORT. */
+static int
+listening(int port)
+{
+  apr_sockaddr_t *sa;
+  apr_socket_t *s;
+  int ok;
+
+  apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, (apr_port_t)port, 0, tp);
+  apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, tp);
+  ok = apr_socket_connect(s, sa) == APR_SUCCESS;
+  apr_socket_close(s);
+  return ok;
+}
+
+static void
+sink_start(void)
+{
+  const char *argv[] = { PYTHON, SINK, apr_itoa(tp, sink_port), spool,
+                         NULL };
+  apr_time_t end = apr_time_now() + apr_time_from_sec(20);
+
+  run_start(&sink, argv, NULL, in_root("sink.out"), tp);
+  while (!listening(sink_port) && apr_time_now() < end)
+    apr_sleep(apr_time_from_msec(20));
+  cr_assert(listening(sink_port), "the SMTP server did not listen on %d: %s",
+            sink_port, run_read_file(in_root("sink.out")));
+  sink_up = 1;
+}
+
+static void
+sink_stop(void)
+{
+  int code;
+  apr_exit_why_e why;
+
+  if (!sink_up)
+    return;
+  apr_proc_kill(&sink, SIGKILL);
+  apr_proc_wait(&sink, &code, &why, APR_WAIT);
+  sink_up = 0;
+}
+
+static void
+setup(void)
+{
+  apr_initialize();
+  ts_http_client_init();
+  apr_pool_create(&tp, NULL);
+  cr_assert_not_null(mkdtemp(root));
+  chmod(root, 0711);
+  spool = in_root("spool");
+  db_dir = in_root("notify");
+  config_path = in_root("tessera.xml");
+  cr_assert_eq(mkdir(spool, 0755), 0);
+  sink_port = run_free_port();
+  run_write_file(config_path, apr_psprintf(tp,
+    "<tessera xmlns=\"urn:tessera:config:1\">\n"
+    "<notify digest-hour=\"6\" retry-seconds=\"1\" retry-max-seconds=\"2\">\n"
+    "<smtp host=\"127.0.0.1\" port=\"%d\" from=\"tessera@example.com\" "
+    "starttls=\"none\" timeout-seconds=\"10\"/>\n"
+    "</notify></tessera>\n", sink_port));
+  sink_start();
+}
+
+static void
+teardown(void)
+{
+  if (opened)
+    ts_mail_close(opened);
+  sink_stop();
+  if (!getenv("KEEP_TEST_DIR"))
+    system(apr_psprintf(tp, "rm -rf %s", root));
+  apr_pool_destroy(tp);
+  apr_terminate();
+}
+
+TestSuite(mail, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The messages the SMTP server kept, oldest first. */
+static apr_array_header_t *
+messages(void)
+{
+  apr_array_header_t *names = apr_array_make(tp, 4, sizeof(char *));
+  DIR *d = opendir(spool);
+  struct dirent *e;
+
+  while (d && (e = readdir(d)))
+    if (e->d_name[0] != '.')
+      APR_ARRAY_PUSH(names, char *) = apr_pstrdup(tp, e->d_name);
+  if (d)
+    closedir(d);
+  qsort(names->elts, (size_t)names->nelts, sizeof(char *),
+        (int (*)(const void *, const void *))strcmp);
+  return names;
+}
+
+/* Wait up to SECONDS until the server kept N messages. */
+static int
+wait_messages(int n, int seconds)
+{
+  apr_time_t end = apr_time_now() + apr_time_from_sec(seconds);
+
+  while (messages()->nelts < n && apr_time_now() < end)
+    apr_sleep(apr_time_from_msec(20));
+  return messages()->nelts;
+}
+
+/* The I-th message's text, quoted-printable decoded (the headers are
+ * left as they are by that). */
+static char *
+message(int i)
+{
+  char *raw = run_read_file(apr_pstrcat(tp, spool, "/",
+                                        APR_ARRAY_IDX(messages(), i, char *),
+                                        NULL));
+  char *out = apr_palloc(tp, strlen(raw) + 1), *o = out;
+
+  for (const char *c = raw; *c; c++) {
+    if (c[0] == '=' && c[1] == '\r' && c[2] == '\n')
+      c += 2;                              /* a soft line break */
+    else if (c[0] == '=' && c[1] && c[2] && strchr("0123456789ABCDEF", c[1])
+             && strchr("0123456789ABCDEF", c[2])) {
+      char hex[3] = { c[1], c[2], 0 };
+      *o++ = (char)strtol(hex, NULL, 16);
+      c += 2;
+    }
+    else
+      *o++ = *c;
+  }
+  *o = '\0';
+  free(raw);
+  return out;
+}
+
+static const char update42[] =
+  "{\"op\":\"update\",\"model\":\"bridge\",\"version\":\"v1\",\"id\":42,"
+  "\"user\":\"bob\",\"host\":\"ws1\",\"session\":\"s1\","
+  "\"at_ms\":1796000000000,\"revision\":7,\"type\":\"Span\","
+  "\"name\":\"Deck\"}";
+
+static const char reserve42[] =
+  "{\"op\":\"reserve\",\"model\":\"bridge\",\"version\":\"v1\","
+  "\"id\":42,\"user\":\"bob\",\"at_ms\":1796000000001}";
+
+static ts_mail_t *
+open_mail(void)
+{
+  ts_config_t *config;
+  ts_log_t *log;
+  ts_mail_t *m;
+  ts_error_t *err = ts_config_load(&config, config_path, tp);
+
+  if (!err)
+    err = ts_log_open(&log, in_root("mail.log"), 0, 0, tp);
+  if (!err)
+    err = ts_mail_open(&m, db_dir, config, log, tp);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
+  opened = m;
+  return m;
+}
+
+static void
+close_mail(ts_mail_t *m)
+{
+  ts_mail_close(m);
+  opened = NULL;
+}
+
+/* Wait up to 20 s until M's figure FIELD (an offset into the stats)
+ * reaches N; the figures then in *ST. */
+#define wait_stat(m, st, field, n) do {                                   \
+    apr_time_t end_ = apr_time_now() + apr_time_from_sec(20);            \
+    ts_mail_stats((st), (m));                                            \
+    while ((st)->field < (n) && apr_time_now() < end_) {                 \
+      apr_sleep(apr_time_from_msec(20));                                 \
+      ts_mail_stats((st), (m));                                          \
+    }                                                                    \
+    cr_assert_geq((st)->field, (n), #field " did not reach %ld",         \
+                  (long)(n));                                            \
+  } while (0)
+
+static void
+subscribe(ts_mail_t *m, const char *user, const char *target,
+          const char *every, const char *address)
+{
+  ts_mail_sub_t sub = { 0 };
+  int created = 0;
+  ts_error_t *err = ts_mail_target_parse(&sub, target, tp);
+
+  sub.user = user;
+  sub.every = (ts_mail_every_t)ts_mail_every_parse(every);
+  sub.mail = address;
+  if (!err)
+    err = ts_mail_subscribe(&created, m, &sub, tp);
+  cr_assert_null(err, "%s", err ? ts_error_text(err, tp) : "");
+  cr_assert_eq(created, 1);
+}
+
+Test(mail, an_immediate_notice_arrives_once_with_its_content)
+{
+  ts_mail_t *m = open_mail();
+  ts_mail_stats_t st;
+  char *text;
+
+  subscribe(m, "alice", "bridge@v1/42", "immediate", "alice@example.com");
+  /* another element, and a reservation of this one: no mail */
+  ts_mail_offer(m, "models/bridge/v1/elements/43", update42,
+                strlen(update42), 1);
+  ts_mail_offer(m, "models/bridge/v1/elements/42", reserve42,
+                strlen(reserve42), 2);
+  ts_mail_offer(m, "models/bridge/v1/elements/42", update42,
+                strlen(update42), 3);
+  cr_assert_eq(wait_messages(1, 20), 1, "no notice arrived: %s",
+               run_read_file(in_root("mail.log")));
+  text = message(0);
+  cr_assert(strstr(text, "X-Envelope-From: tessera@example.com\r\n"), "%s",
+            text);
+  cr_assert(strstr(text, "X-Envelope-To: alice@example.com\r\n"), "%s", text);
+  cr_assert(strstr(text, "\r\nTo: <alice@example.com>\r\n"), "%s", text);
+  cr_assert(strstr(text, "\r\nFrom: Tessera <tessera@example.com>\r\n"));
+  cr_assert(strstr(text, "\r\nSubject: [Tessera] a change of bridge@v1/42"
+                   "\r\n"), "%s", text);
+  cr_assert(strstr(text, "\r\nMessage-ID: <"), "%s", text);
+  cr_assert(strstr(text, "\r\nDate: "), "%s", text);
+  cr_assert(strstr(text, "\r\nMIME-Version: 1.0\r\n"));
+  cr_assert(strstr(text, "\r\nContent-Type: text/plain; charset=UTF-8\r\n"));
+  cr_assert(strstr(text, "Content-Transfer-Encoding: quoted-printable\r\n"));
+  cr_assert(strstr(text, "Hello alice,"), "%s", text);
+  cr_assert(strstr(text, "bridge@v1/42: \"Deck\" (Span) changed by bob at "),
+            "%s", text);
+  cr_assert(strstr(text, ", revision 7"), "%s", text);
+  cr_assert(strstr(text, "tessera-admin notify unsubscribe alice "
+                   "bridge@v1/42"), "%s", text);
+  wait_stat(m, &st, sent, 1);
+  /* the same change again (the bus repeating it): not recorded again (an
+   * offer is recorded before it returns) */
+  ts_mail_offer(m, "models/bridge/v1/elements/42", update42,
+                strlen(update42), 4);
+  ts_mail_stats(&st, m);
+  cr_assert_eq(st.recorded, 1);
+  cr_assert_eq(st.pending, 0);
+  cr_assert_eq(st.queued, 0);
+  close_mail(m);
+  /* nor after a restart, where event ids start again */
+  m = open_mail();
+  ts_mail_offer(m, "models/bridge/v1/elements/42", update42,
+                strlen(update42), 1);
+  ts_mail_stats(&st, m);
+  cr_assert_eq(st.recorded, 0, "the change was recorded again");
+  cr_assert_eq(st.pending + st.queued, 0);
+  close_mail(m);
+  cr_assert_eq(messages()->nelts, 1);
+}
