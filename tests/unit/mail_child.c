@@ -11,6 +11,9 @@
  *   offer TOPIC PAYLOAD          a bus message (ts_mail_offer)
  *   settle                       wait until the sender made a round
  *                                (after an offer that woke it)
+ *   rounds N                     wait until the sender made N rounds
+ *                                since the start (its first comes at
+ *                                once)
  *   stats                        print the figures (ts_mail_stats)
  *   wait-sent N SECONDS          wait until N mails went out in this run
  *   wait-failed N SECONDS        ... until N attempts failed in this run
@@ -131,6 +134,10 @@ commands(int argc, const char *const *argv, ts_log_t *log, apr_pool_t *pool)
     else if (strcmp(c, "settle") == 0) {
       ts_mail_stats(&st, mail);
       if (wait_for("passes", st.passes + 1, 20))
+        return 1;
+    }
+    else if (strcmp(c, "rounds") == 0 && i + 1 < argc) {
+      if (wait_for("passes", atol(argv[++i]), 20))
         return 1;
     }
     else if (strcmp(c, "stats") == 0) {

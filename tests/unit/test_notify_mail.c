@@ -294,3 +294,173 @@ Test(mail, an_immediate_notice_arrives_once_with_its_content)
   close_mail(m);
   cr_assert_eq(messages()->nelts, 1);
 }
+
+/* ---- mail_child: another clock, kill -9 --------------------------------- */
+
+#define CHILD_ENV (const char *const[]){ "TZ=Europe/Berlin", \
+                                         "PATH=/usr/bin:/bin", NULL }
+
+/* mail_child's argv with COMMANDS, under faketime at AT unless NULL. */
+static const char **
+child_argv(const char *at, const char *const *commands)
+{
+  const char **argv = apr_pcalloc(tp, 40 * sizeof(char *));
+  int n = 0;
+
+  if (at) {
+    argv[n++] = FAKETIME;
+    argv[n++] = at;
+  }
+  argv[n++] = MAIL_CHILD;
+  argv[n++] = db_dir;
+  argv[n++] = config_path;
+  for (int i = 0; commands[i] && n < 39; i++)
+    argv[n++] = commands[i];
+  return argv;
+}
+
+/* Run mail_child with COMMANDS (at AT) to its end; what it printed. */
+static char *
+child(const char *at, const char *const *commands)
+{
+  run_result_t r = run(child_argv(at, commands), CHILD_ENV, NULL);
+  char *out = apr_pstrdup(tp, r.out);
+
+  cr_assert_eq(r.status, 0, "mail_child %s %s: %s%s", at ? at : "",
+               commands[0], r.out, r.err);
+  run_free(&r);
+  return out;
+}
+
+/* Start mail_child with COMMANDS in the background, its output in OUT. */
+static void
+child_start(apr_proc_t *proc, const char *out, const char *const *commands)
+{
+  run_start(proc, child_argv(NULL, commands), CHILD_ENV, out, tp);
+}
+
+/* Wait up to SECONDS until the file PATH holds TEXT. */
+static int
+file_says(const char *path, const char *text, int seconds)
+{
+  apr_time_t end = apr_time_now() + apr_time_from_sec(seconds);
+  int found;
+
+  do {
+    char *t = run_read_file(path);
+    found = strstr(t, text) != NULL;
+    free(t);
+    if (!found)
+      apr_sleep(apr_time_from_msec(20));
+  } while (!found && apr_time_now() < end);
+  return found;
+}
+
+static const char create43[] =
+  "{\"op\":\"create\",\"model\":\"bridge\",\"version\":\"v1\",\"id\":43,"
+  "\"user\":\"carol\",\"at_ms\":1796000001000,\"revision\":1,"
+  "\"type\":\"Pier\",\"name\":\"North pier\"}";
+static const char running[] =
+  "{\"model\":\"bridge\",\"version\":\"v1\",\"read_only\":false,"
+  "\"state\":\"running\",\"host\":\"models1\",\"port\":17006,\"pid\":4242,"
+  "\"agent\":\"models1:17003\"}";
+
+/* Monday 30 November 2026 in Berlin: changes after the day's digest hour
+ * (6:00 local time), so the daily and the monthly digest are due on
+ * Tuesday 1 December at 6:00 and the weekly one on Monday 7 December. */
+Test(mail, several_changes_make_one_digest_per_period)
+{
+  char *out, *text;
+
+  out = child("2026-11-30 10:00:00", (const char *const[]){
+    "sub", "alice", "bridge@v1", "daily", "alice@example.com",
+    "sub", "bob", "bridge", "weekly", "bob@example.com",
+    "sub", "carol", "bridge@v1", "monthly", "carol@example.com",
+    "offer", "models/bridge/v1/elements/42", update42,
+    "offer", "models/bridge/v1/elements/43", create43,
+    "offer", "versions/bridge/v1", running,
+    "settle", "stats", NULL });
+  cr_assert(strstr(out, "pending=9 queued=0 sent=0"), "%s", out);
+  /* a minute before 6:00 local time (4:59 UTC): nothing is due */
+  out = child("2026-12-01 05:59:00", (const char *const[]){
+    "rounds", "1", "stats", NULL });
+  cr_assert(strstr(out, "pending=9 queued=0 sent=0"), "%s", out);
+  cr_assert_eq(messages()->nelts, 0);
+  /* 6:00 local: the daily and the monthly digest, one each */
+  out = child("2026-12-01 06:00:30", (const char *const[]){
+    "wait-sent", "2", "20", "stats", NULL });
+  cr_assert(strstr(out, "pending=3 queued=0 sent=2"), "%s", out);
+  cr_assert_eq(messages()->nelts, 2);
+  for (int i = 0; i < 2; i++) {
+    text = message(i);
+    cr_assert(strstr(text, "X-Envelope-To: alice@example.com")
+              ? strstr(text, "Subject: [Tessera] daily digest: 3 changes of "
+                       "bridge@v1\r\n") != NULL
+              : strstr(text, "Subject: [Tessera] monthly digest: 3 changes "
+                       "of bridge@v1\r\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "the changes of bridge@v1 until 2026-12-01 "
+                     "06:00:"), "%s", text);
+    cr_assert(strstr(text, "  bridge@v1/42: \"Deck\" (Span) changed by bob"),
+              "%s", text);
+    cr_assert(strstr(text, "  bridge@v1/43: \"North pier\" (Pier) created "
+                     "by carol"), "%s", text);
+    cr_assert(strstr(text, "  bridge@v1: started on models1 port 17006"),
+              "%s", text);
+  }
+  /* Monday 7 December, 6:00: bob's weekly digest */
+  out = child("2026-12-07 06:00:30", (const char *const[]){
+    "wait-sent", "1", "20", "stats", NULL });
+  cr_assert(strstr(out, "pending=0 queued=0 sent=1"), "%s", out);
+  cr_assert_eq(messages()->nelts, 3);
+  text = message(2);
+  cr_assert(strstr(text, "Subject: [Tessera] weekly digest: 3 changes of "
+                   "bridge\r\n"), "%s", text);
+  /* and nothing twice later on */
+  out = child("2026-12-08 07:00:00", (const char *const[]){
+    "rounds", "1", "stats", NULL });
+  cr_assert(strstr(out, "pending=0 queued=0 sent=0"), "%s", out);
+  cr_assert_eq(messages()->nelts, 3);
+}
+
+Test(mail, a_mail_waits_for_the_server_across_a_kill_and_arrives_once)
+{
+  apr_proc_t first, second;
+  int code;
+  apr_exit_why_e why;
+  char *out;
+
+  sink_stop();
+  /* the SMTP server is down: the notice waits, tried and failed */
+  child_start(&first, in_root("first.out"), (const char *const[]){
+    "sub", "alice", "bridge@v1/42", "immediate", "alice@example.com",
+    "offer", "models/bridge/v1/elements/42", update42,
+    "wait-failed", "1", "20", "hold", NULL });
+  cr_assert(file_says(in_root("first.out"), "holding", 30), "%s",
+            run_read_file(in_root("first.out")));
+  apr_proc_kill(&first, SIGKILL);
+  apr_proc_wait(&first, &code, &why, APR_WAIT);
+  cr_assert_eq(messages()->nelts, 0);
+  /* started again: the mail is still there, still tried */
+  child_start(&second, in_root("second.out"), (const char *const[]){
+    "wait-failed", "1", "20", "stats", "wait-sent", "1", "30", "stats",
+    NULL });
+  cr_assert(file_says(in_root("second.out"), "queued=1 sent=0 failed=1",
+                      30), "%s", run_read_file(in_root("second.out")));
+  /* the server is back: it arrives */
+  sink_start();
+  apr_proc_wait(&second, &code, &why, APR_WAIT);
+  out = run_read_file(in_root("second.out"));
+  cr_assert_eq(code, 0, "%s", out);
+  cr_assert(strstr(out, "queued=0 sent=1"), "%s", out);
+  free(out);
+  cr_assert_eq(messages()->nelts, 1);
+  cr_assert(strstr(message(0), "bridge@v1/42: \"Deck\" (Span) changed by "
+                   "bob"));
+  /* once: started again and told the same change, nothing more goes */
+  out = child(NULL, (const char *const[]){
+    "offer", "models/bridge/v1/elements/42", update42, "rounds", "1",
+    "stats", NULL });
+  cr_assert(strstr(out, "pending=0 queued=0 sent=0 failed=0 recorded=0"),
+            "%s", out);
+  cr_assert_eq(messages()->nelts, 1);
+}
