@@ -119,7 +119,14 @@ teardown(void)
 
 TestSuite(mail, .init = setup, .fini = teardown, .timeout = 120);
 
-/* The messages the SMTP server kept, oldest first. */
+static int
+by_name(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The messages the SMTP server kept, oldest first (the sink names them
+ * by the time they came). */
 static apr_array_header_t *
 messages(void)
 {
@@ -132,8 +139,7 @@ messages(void)
       APR_ARRAY_PUSH(names, char *) = apr_pstrdup(tp, e->d_name);
   if (d)
     closedir(d);
-  qsort(names->elts, (size_t)names->nelts, sizeof(char *),
-        (int (*)(const void *, const void *))strcmp);
+  qsort(names->elts, (size_t)names->nelts, sizeof(char *), by_name);
   return names;
 }
 

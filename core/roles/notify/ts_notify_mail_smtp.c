@@ -212,15 +212,20 @@ ts_mail__smtp_send(ts_mail_t *m, const ts_mail_out_t *out, apr_pool_t *pool)
   curl_easy_cleanup(c);
   if (rc == CURLE_OK)
     return NULL;
-  return ts_error_createf(TS_EUNAVAIL, "the SMTP server %s port %d did not "
-                          "take it: %s%s%s (last reply %ld)%s",
-                          m->smtp.smtp_host, m->smtp.smtp_port,
-                          curl_easy_strerror(rc), *errbuf ? ": " : "",
-                          errbuf, code, rc == CURLE_USE_SSL_FAILED
-                          ? "; the server offers no STARTTLS: give it TLS, "
-                            "or set starttls=\"none\" in tessera.xml "
-                            "<notify><smtp> for a relay on this machine"
-                          : rc == CURLE_LOGIN_DENIED ? "; check user and "
+  if (rc == CURLE_USE_SSL_FAILED)
+    return ts_error_createf(TS_EUNAVAIL, "the SMTP server %s port %d "
+                            "offers no STARTTLS (%s); give it TLS, or set "
+                            "starttls=\"none\" in tessera.xml <notify><smtp> "
+                            "for a relay on this machine",
+                            m->smtp.smtp_host, m->smtp.smtp_port, errbuf);
+  if (rc == CURLE_LOGIN_DENIED)
+    return ts_error_createf(TS_EUNAVAIL, "the SMTP server %s port %d "
+                            "refused the login as %s (%s); check user and "
                             "the password file in tessera.xml <notify>"
-                            "<smtp>" : "");
+                            "<smtp>", m->smtp.smtp_host, m->smtp.smtp_port,
+                            m->smtp.user ? m->smtp.user : "", errbuf);
+  return ts_error_createf(TS_EUNAVAIL, "the SMTP server %s port %d did not "
+                          "take the mail: %s (%s; last reply %ld)",
+                          m->smtp.smtp_host, m->smtp.smtp_port,
+                          curl_easy_strerror(rc), errbuf, code);
 }
