@@ -43,6 +43,9 @@ defaults(apr_pool_t *pool)
   c->notify.digest_hour = 6;
   c->notify.retry_seconds = 30;
   c->notify.retry_max_seconds = 3600;
+  c->events_buffer = 10000;
+  c->events_heartbeat_seconds = 15;
+  c->events_max_queued_kib = 1024;
   return c;
 }
 
@@ -220,6 +223,14 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
       c->machine = ts_xml_attr(n, "name", pool);
     else if (ts_xml_is(n, "notify"))
       notify(&c->notify, n, path, pool);
+    else if (ts_xml_is(n, "events")) {
+      c->events_buffer = int_attr(n, "buffer", c->events_buffer, pool);
+      c->events_heartbeat_seconds = int_attr(n, "heartbeat-seconds",
+                                             c->events_heartbeat_seconds,
+                                             pool);
+      c->events_max_queued_kib = int_attr(n, "max-queued-kib",
+                                          c->events_max_queued_kib, pool);
+    }
     else if (ts_xml_is(n, "model-servers")) {
       c->model_max = int_attr(n, "max", c->model_max, pool);
       c->session_idle_seconds = int_attr(n, "session-idle-seconds",

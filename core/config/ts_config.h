@@ -83,6 +83,11 @@ typedef struct ts_config_t {
                                        whose model server takes a port of
                                        its own */
   ts_notify_config_t notify;
+  int events_buffer;            /* <events buffer>: the notification
+                                   service keeps as many events */
+  int events_heartbeat_seconds; /* <events heartbeat-seconds> */
+  int events_max_queued_kib;    /* <events max-queued-kib>: per
+                                   subscriber */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */

@@ -86,29 +86,58 @@ ts_mail__wake(ts_mail_t *m)
   apr_thread_cond_signal(m->wake);
 }
 
-/* The first line of the password file, which only the service's account
- * may read. */
+/* *PASSWORD: the first line of CONFIG's password file (which only the
+ * service's account may read), or NULL without one. */
 static ts_error_t *
-read_password(ts_mail_t *m, const ts_config_t *config, apr_pool_t *pool)
+read_password(const char **password, const ts_config_t *config,
+              apr_pool_t *pool)
 {
-  const char *text, *file = m->smtp.password_file;
+  const ts_notify_config_t *nc = &config->notify;
+  const char *text, *file = nc->password_file;
   apr_size_t len;
   char *end;
+  ts_error_t *err;
 
-  if (!file)
+  *password = NULL;
+  if (!file || !nc->smtp_host)
     return NULL;
-  TS_ERR_W(ts_file_read_all(&text, &len, file, pool), "%s line %d, element "
-           "smtp: the password file %s cannot be read; create it with the "
-           "SMTP password on its first line, readable by the notification "
-           "service's account only", config->path, m->smtp.line, file);
+  err = ts_file_read_all(&text, &len, file, pool);
+  if (err)
+    return ts_error_wrap_codef(TS_ECONFIG, err, "%s line %d, element smtp: "
+      "the password file %s cannot be read; create it with the SMTP "
+      "password on its first line, readable by the notification service's "
+      "account only", config->path, nc->line, file);
   end = apr_pstrndup(pool, text, len);
   end[strcspn(end, "\r\n")] = '\0';
   if (!*end)
     return ts_error_createf(TS_ECONFIG, "%s line %d, element smtp: the "
                             "password file %s is empty; write the SMTP "
                             "password on its first line", config->path,
-                            m->smtp.line, file);
-  m->password = end;
+                            nc->line, file);
+  *password = end;
+  return NULL;
+}
+
+ts_error_t *
+ts_mail_check(const char **line, const char **warning,
+              const ts_config_t *config, apr_pool_t *pool)
+{
+  const ts_notify_config_t *nc = &config->notify;
+  const char *password;
+
+  *warning = NULL;
+  TS_ERR(read_password(&password, config, pool));
+  if (!nc->smtp_host) {
+    *line = "mail: none goes out (no <notify><smtp> in tessera.xml)";
+    *warning = "no mail goes out: tessera.xml has no <notify><smtp>; the "
+               "changes subscribed to are kept until one is configured";
+    return NULL;
+  }
+  *line = apr_psprintf(pool, "mail: through %s port %d, STARTTLS %s%s%s, "
+                       "from %s, digests at %02d:00 local time",
+                       nc->smtp_host, nc->smtp_port, nc->starttls
+                       ? "required" : "off", nc->user ? ", as " : "",
+                       nc->user ? nc->user : "", nc->from, nc->digest_hour);
   return NULL;
 }
 
@@ -160,7 +189,7 @@ ts_mail_open(ts_mail_t **mail, const char *dir, const ts_config_t *config,
     m->host = apr_gethostname(name, sizeof(name), pool) == APR_SUCCESS
               ? apr_pstrdup(pool, name) : "localhost";
   }
-  TS_ERR(read_password(m, config, pool));
+  TS_ERR(read_password(&m->password, config, pool));
   TS_ERR(open_db(m, dir, pool));
   apr_thread_mutex_create(&m->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&m->wake, pool);

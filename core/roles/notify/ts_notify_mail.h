@@ -62,6 +62,14 @@ void ts_mail_close(ts_mail_t *mail);   /* stops the sender, closes the db */
 
 /* ---- beyond the role's contract ---------------------------------------- */
 
+/* What ts_mail_open() would do with CONFIG, changing nothing, for
+ * `tesserad --check`: *LINE says where mail goes out; *WARNING (else
+ * NULL) that none goes out without <notify><smtp>. The password file
+ * that cannot be read or is empty is the error ts_mail_open() would
+ * fail with (TS_ECONFIG). */
+ts_error_t *ts_mail_check(const char **line, const char **warning,
+                          const ts_config_t *config, apr_pool_t *pool);
+
 /* Who checks the administrator's password for the subscription routes:
  * the license server on HOST:PORT (INOHOST), asked with the server
  * credential CRED (POST /v1/admin/check, as the agent does). Until this
