@@ -15,8 +15,9 @@
  * addresses. The service has no password file of its own, so the
  * license server checks it (POST /v1/admin/check with the server
  * credential, as for the agent: 401 wrong, 403 none set yet, 429
- * guessing throttled). A malformed body is 400, a field that is not
- * valid 422, each naming the field and the rule.
+ * guessing throttled). Another Tessera server may show the server
+ * credential instead, as at the agent. A malformed body is 400, a field
+ * that is not valid 422, each naming the field and the rule.
  */
 #include "ts_notify_mail_impl.h"
 
@@ -47,6 +48,9 @@ authorize(ts_http_reply_t *reply, ts_mail_t *m, const ts_http_request_t *req,
   port = m->ls_port;
   cred = m->cred;
   apr_thread_mutex_unlock(m->lock);
+  if (req->authorization && cred
+      && ts_credential_check_http(cred, req->authorization))
+    return "a Tessera server";
   if (!req->authorization) {
     ts_http_reply_error(reply, 401, apr_psprintf(pool, _("%s %s: the mail "
       "subscriptions need the license server administrator's password "
