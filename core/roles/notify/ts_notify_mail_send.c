@@ -178,15 +178,15 @@ pending(ts_mail_t *m, apr_pool_t *pool)
 
   while (q && sqlite3_step(q) == SQLITE_ROW) {
     pending_t *p = apr_array_push(list);
-#define TEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
+#define COLTEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
     p->sub.id = sqlite3_column_int64(q, 0);
-    p->sub.user = TEXT(1);
-    p->sub.model = TEXT(2);
-    p->sub.version = *sqlite3_column_text(q, 3) ? TEXT(3) : NULL;
+    p->sub.user = COLTEXT(1);
+    p->sub.model = COLTEXT(2);
+    p->sub.version = *sqlite3_column_text(q, 3) ? COLTEXT(3) : NULL;
     p->sub.element = sqlite3_column_int64(q, 4);
-    p->sub.every = (ts_mail_every_t)ts_mail_every_parse(TEXT(5));
-    p->sub.mail = TEXT(6);
-#undef TEXT
+    p->sub.every = (ts_mail_every_t)ts_mail_every_parse(COLTEXT(5));
+    p->sub.mail = COLTEXT(6);
+#undef COLTEXT
     if ((int)p->sub.every < 0)
       p->sub.every = TS_MAIL_IMMEDIATE;
     p->first_at = sqlite3_column_int64(q, 7);
@@ -327,13 +327,13 @@ pick(ts_mail_t *m, ts_mail_out_t *out, apr_pool_t *pool)
   if (q)
     sqlite3_bind_int64(q, 1, now_ms());
   if (q && sqlite3_step(q) == SQLITE_ROW) {
-#define TEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
+#define COLTEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
     out->id = sqlite3_column_int64(q, 0);
-    out->message_id = TEXT(1);
-    out->rcpt = TEXT(2);
-    out->subject = TEXT(3);
-    out->body = TEXT(4);
-#undef TEXT
+    out->message_id = COLTEXT(1);
+    out->rcpt = COLTEXT(2);
+    out->subject = COLTEXT(3);
+    out->body = COLTEXT(4);
+#undef COLTEXT
     out->date = apr_time_from_msec(sqlite3_column_int64(q, 5));
     out->attempts = sqlite3_column_int(q, 6);
     found = 1;

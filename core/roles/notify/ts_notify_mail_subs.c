@@ -218,20 +218,20 @@ ts_mail_unsubscribe(int *removed, ts_mail_t *m, apr_int64_t id,
 static void
 read_sub(ts_mail_sub_t *sub, sqlite3_stmt *q, apr_pool_t *pool)
 {
-#define TEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
+#define COLTEXT(i) apr_pstrdup(pool, (const char *)sqlite3_column_text(q, i))
   sub->id = sqlite3_column_int64(q, 0);
-  sub->user = TEXT(1);
-  sub->model = TEXT(2);
-  sub->version = TEXT(3);
+  sub->user = COLTEXT(1);
+  sub->model = COLTEXT(2);
+  sub->version = COLTEXT(3);
   if (!*sub->version)
     sub->version = NULL;
   sub->element = sqlite3_column_int64(q, 4);
-  sub->every = (ts_mail_every_t)ts_mail_every_parse(TEXT(5));
+  sub->every = (ts_mail_every_t)ts_mail_every_parse(COLTEXT(5));
   if ((int)sub->every < 0)
     sub->every = TS_MAIL_IMMEDIATE;
-  sub->mail = TEXT(6);
+  sub->mail = COLTEXT(6);
   sub->created = apr_time_from_msec(sqlite3_column_int64(q, 7));
-#undef TEXT
+#undef COLTEXT
 }
 
 ts_error_t *
