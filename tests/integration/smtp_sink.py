@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-# smtp_sink.py PORT DIR: a real SMTP server on 127.0.0.1:PORT (Debian's
+# smtp_sink.py PORT DIR [USER PASSWORD]: a real SMTP server on
+# 127.0.0.1:PORT (Debian's
 # python3-aiosmtpd) that keeps each message it accepts as one file in DIR
 # (written to a temporary name, then renamed: a test that sees the file
 # sees all of it), so the mail tests count and read what arrived. The
 # envelope comes first, as "X-Envelope-From:" and "X-Envelope-To:" lines.
+# With USER and PASSWORD it requires SMTP AUTH (PLAIN or LOGIN, without
+# TLS) as that user, refusing any other login (535).
 # Ends on SIGTERM or SIGKILL (the tests stop it to play an SMTP server
 # that is down).
 import asyncio
@@ -13,6 +16,7 @@ import sys
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Keep:
@@ -34,9 +38,25 @@ class Keep:
         return "250 OK kept as " + name
 
 
+class Login:
+    def __init__(self, user, password):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == self.user
+              and auth_data.password == self.password)
+        return AuthResult(success=ok, handled=False)
+
+
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Keep(directory), hostname="127.0.0.1", port=port)
+    auth = {}
+    if len(sys.argv) > 4:
+        auth = dict(authenticator=Login(sys.argv[3], sys.argv[4]),
+                    auth_required=True, auth_require_tls=False)
+    controller = Controller(Keep(directory), hostname="127.0.0.1", port=port,
+                            **auth)
     controller.start()
     print("listening", flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

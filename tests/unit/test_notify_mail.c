@@ -55,11 +55,13 @@ listening(int port)
   return ok;
 }
 
+/* Start the SMTP server; with USER and PASSWORD (else NULL) it requires
+ * SMTP AUTH as that user. */
 static void
-sink_start(void)
+sink_start_as(const char *user, const char *password)
 {
   const char *argv[] = { PYTHON, SINK, apr_itoa(tp, sink_port), spool,
-                         NULL };
+                         user, password, NULL };
   apr_time_t end = apr_time_now() + apr_time_from_sec(20);
 
   run_start(&sink, argv, NULL, in_root("sink.out"), tp);
@@ -68,6 +70,12 @@ sink_start(void)
   cr_assert(listening(sink_port), "the SMTP server did not listen on %d: %s",
             sink_port, run_read_file(in_root("sink.out")));
   sink_up = 1;
+}
+
+static void
+sink_start(void)
+{
+  sink_start_as(NULL, NULL);
 }
 
 static void
@@ -83,6 +91,19 @@ sink_stop(void)
   sink_up = 0;
 }
 
+/* tessera.xml: the SMTP server on loopback, without STARTTLS, with the
+ * attributes MORE; retries after 1 s, 2 s at most. */
+static void
+write_config(const char *more)
+{
+  run_write_file(config_path, apr_psprintf(tp,
+    "<tessera xmlns=\"urn:tessera:config:1\">\n"
+    "<notify digest-hour=\"6\" retry-seconds=\"1\" retry-max-seconds=\"2\">\n"
+    "<smtp host=\"127.0.0.1\" port=\"%d\" from=\"tessera@example.com\" "
+    "starttls=\"none\" timeout-seconds=\"10\"%s/>\n"
+    "</notify></tessera>\n", sink_port, more));
+}
+
 static void
 setup(void)
 {
@@ -96,12 +117,7 @@ setup(void)
   config_path = in_root("tessera.xml");
   cr_assert_eq(mkdir(spool, 0755), 0);
   sink_port = run_free_port();
-  run_write_file(config_path, apr_psprintf(tp,
-    "<tessera xmlns=\"urn:tessera:config:1\">\n"
-    "<notify digest-hour=\"6\" retry-seconds=\"1\" retry-max-seconds=\"2\">\n"
-    "<smtp host=\"127.0.0.1\" port=\"%d\" from=\"tessera@example.com\" "
-    "starttls=\"none\" timeout-seconds=\"10\"/>\n"
-    "</notify></tessera>\n", sink_port));
+  write_config("");
   sink_start();
 }
 
@@ -187,6 +203,13 @@ static const char update42[] =
   "\"at_ms\":1796000000000,\"revision\":7,\"type\":\"Span\","
   "\"name\":\"Deck\"}";
 
+static const char create43[] =
+  "{\"op\":\"create\",\"model\":\"bridge\",\"version\":\"v1\",\"id\":43,"
+  "\"user\":\"carol\",\"at_ms\":1796000001000,\"revision\":1,"
+  "\"type\":\"Pier\",\"name\":\"North pier\"}";
+static const char delete42[] =
+  "{\"op\":\"delete\",\"model\":\"bridge\",\"version\":\"v1\",\"id\":42,"
+  "\"user\":\"bob\",\"at_ms\":1796000002000}";
 static const char reserve42[] =
   "{\"op\":\"reserve\",\"model\":\"bridge\",\"version\":\"v1\","
   "\"id\":42,\"user\":\"bob\",\"at_ms\":1796000000001}";
@@ -301,6 +324,80 @@ Test(mail, an_immediate_notice_arrives_once_with_its_content)
   cr_assert_eq(messages()->nelts, 1);
 }
 
+Test(mail, smtp_auth_logs_in_with_the_password_file)
+{
+  ts_mail_t *m;
+  ts_mail_stats_t st;
+  char *log;
+
+  sink_stop();
+  sink_start_as("tessera", "s3cret-pw");
+  run_write_file(in_root("smtp.pw"), "s3cret-pw\n");
+  chmod(in_root("smtp.pw"), 0600);
+  /* relative to tessera.xml's directory */
+  write_config(" user=\"tessera\" password-file=\"smtp.pw\"");
+  m = open_mail();
+  subscribe(m, "alice", "bridge@v1/42", "immediate", "alice@example.com");
+  ts_mail_offer(m, "models/bridge/v1/elements/42", update42,
+                strlen(update42), 1);
+  cr_assert_eq(wait_messages(1, 20), 1, "not delivered with AUTH: %s",
+               run_read_file(in_root("mail.log")));
+  close_mail(m);
+  /* a wrong password: refused, said so, kept */
+  run_write_file(in_root("smtp.pw"), "wrong\n");
+  m = open_mail();
+  ts_mail_offer(m, "models/bridge/v1/elements/42", reserve42,
+                strlen(reserve42), 2);
+  ts_mail_offer(m, "models/bridge/v1/elements/42", delete42,
+                strlen(delete42), 3);
+  wait_stat(m, &st, failed, 1);
+  cr_assert_eq(st.queued, 1);
+  close_mail(m);
+  log = run_read_file(in_root("mail.log"));
+  cr_assert(strstr(log, apr_psprintf(tp, "the SMTP server 127.0.0.1 port %d "
+                   "refused the login as tessera", sink_port)), "%s", log);
+  free(log);
+  cr_assert_eq(messages()->nelts, 1);
+}
+
+Test(mail, a_password_file_that_cannot_be_read_is_a_configuration_error)
+{
+  ts_config_t *config;
+  ts_log_t *log;
+  ts_mail_t *m;
+  const char *line, *warning;
+  ts_error_t *err;
+
+  write_config(" user=\"tessera\" password-file=\"missing.pw\"");
+  cr_assert_null(ts_config_load(&config, config_path, tp));
+  cr_assert_null(ts_log_open(&log, in_root("mail.log"), 0, 0, tp));
+  err = ts_mail_open(&m, db_dir, config, log, tp);
+  cr_assert_not_null(err);
+  cr_assert_eq(ts_error_exit_status(err), 78, "%s", ts_error_text(err, tp));
+  cr_assert(strstr(ts_error_text(err, tp), apr_psprintf(tp, "%s line 3, "
+                   "element smtp: the password file %s cannot be read",
+                   config_path, in_root("missing.pw"))), "%s",
+            ts_error_text(err, tp));
+  ts_error_clear(err);
+  /* what --check says: the same */
+  err = ts_mail_check(&line, &warning, config, tp);
+  cr_assert_not_null(err);
+  ts_error_clear(err);
+  run_write_file(in_root("missing.pw"), "\n");
+  err = ts_mail_check(&line, &warning, config, tp);
+  cr_assert(err && strstr(ts_error_text(err, tp), "is empty"));
+  ts_error_clear(err);
+  run_write_file(in_root("missing.pw"), "pw\n");
+  cr_assert_null(ts_mail_check(&line, &warning, config, tp));
+  cr_assert_null(warning);
+  cr_assert(strstr(line, "STARTTLS off, as tessera"), "%s", line);
+  /* without <smtp>: a warning, and the changes are kept */
+  run_write_file(config_path, "<tessera xmlns=\"urn:tessera:config:1\"/>");
+  cr_assert_null(ts_config_load(&config, config_path, tp));
+  cr_assert_null(ts_mail_check(&line, &warning, config, tp));
+  cr_assert(warning && strstr(warning, "no mail goes out"));
+}
+
 /* ---- mail_child: another clock, kill -9 --------------------------------- */
 
 /* Berlin's time; under ASan, libfaketime is loaded before its runtime */
@@ -363,10 +460,6 @@ file_says(const char *path, const char *text, int seconds)
   return found;
 }
 
-static const char create43[] =
-  "{\"op\":\"create\",\"model\":\"bridge\",\"version\":\"v1\",\"id\":43,"
-  "\"user\":\"carol\",\"at_ms\":1796000001000,\"revision\":1,"
-  "\"type\":\"Pier\",\"name\":\"North pier\"}";
 static const char running[] =
   "{\"model\":\"bridge\",\"version\":\"v1\",\"read_only\":false,"
   "\"state\":\"running\",\"host\":\"models1\",\"port\":17006,\"pid\":4242,"
