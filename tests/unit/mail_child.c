@@ -9,11 +9,8 @@
  *
  *   sub USER TARGET EVERY MAIL   subscribe (ts_mail_subscribe)
  *   offer TOPIC PAYLOAD          a bus message (ts_mail_offer)
- *   settle                       wait until the sender made a round
- *                                (after an offer that woke it)
- *   rounds N                     wait until the sender made N rounds
- *                                since the start (its first comes at
- *                                once)
+ *   settle                       wait until the sender is idle: what
+ *                                is due was composed, sent or tried
  *   stats                        print the figures (ts_mail_stats)
  *   wait-sent N SECONDS          wait until N mails went out in this run
  *   wait-failed N SECONDS        ... until N attempts failed in this run
@@ -57,7 +54,7 @@ wait_for(const char *field, long n, int seconds)
   do {
     ts_mail_stats(&st, mail);
     if ((strcmp(field, "sent") == 0 ? st.sent : strcmp(field, "failed") == 0
-         ? st.failed : st.passes) >= n)
+         ? st.failed : st.idle) >= n)
       return 0;
     apr_sleep(apr_time_from_msec(20));   /* polling a condition */
   } while (apr_time_now() < end);
@@ -132,12 +129,7 @@ commands(int argc, const char *const *argv, ts_log_t *log, apr_pool_t *pool)
       i += 2;
     }
     else if (strcmp(c, "settle") == 0) {
-      ts_mail_stats(&st, mail);
-      if (wait_for("passes", st.passes + 1, 20))
-        return 1;
-    }
-    else if (strcmp(c, "rounds") == 0 && i + 1 < argc) {
-      if (wait_for("passes", atol(argv[++i]), 20))
+      if (wait_for("idle", 1, 20))
         return 1;
     }
     else if (strcmp(c, "stats") == 0) {

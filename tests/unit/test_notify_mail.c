@@ -383,7 +383,17 @@ Test(mail, a_password_file_that_cannot_be_read_is_a_configuration_error)
   err = ts_mail_check(&line, &warning, config, tp);
   cr_assert_not_null(err);
   ts_error_clear(err);
+  /* others may read it: refused (a secret) */
+  run_write_file(in_root("missing.pw"), "pw\n");
+  chmod(in_root("missing.pw"), 0644);
+  err = ts_mail_check(&line, &warning, config, tp);
+  cr_assert(err && strstr(ts_error_text(err, tp), "may be read or changed "
+                          "by other accounts"), "%s",
+            err ? ts_error_text(err, tp) : "accepted");
+  cr_assert_eq(ts_error_exit_status(err), 78);
+  ts_error_clear(err);
   run_write_file(in_root("missing.pw"), "\n");
+  chmod(in_root("missing.pw"), 0600);
   err = ts_mail_check(&line, &warning, config, tp);
   cr_assert(err && strstr(ts_error_text(err, tp), "is empty"));
   ts_error_clear(err);
@@ -483,7 +493,7 @@ Test(mail, several_changes_make_one_digest_per_period)
   cr_assert(strstr(out, "pending=9 queued=0 sent=0"), "%s", out);
   /* a minute before 6:00 local time (4:59 UTC): nothing is due */
   out = child("2026-12-01 05:59:00", (const char *const[]){
-    "rounds", "1", "stats", NULL });
+    "settle", "stats", NULL });
   cr_assert(strstr(out, "pending=9 queued=0 sent=0"), "%s", out);
   cr_assert_eq(messages()->nelts, 0);
   /* 6:00 local: the daily and the monthly digest, one each */
@@ -517,7 +527,7 @@ Test(mail, several_changes_make_one_digest_per_period)
                    "bridge\r\n"), "%s", text);
   /* and nothing twice later on */
   out = child("2026-12-08 07:00:00", (const char *const[]){
-    "rounds", "1", "stats", NULL });
+    "settle", "stats", NULL });
   cr_assert(strstr(out, "pending=0 queued=0 sent=0"), "%s", out);
   cr_assert_eq(messages()->nelts, 3);
 }
@@ -558,7 +568,7 @@ Test(mail, a_mail_waits_for_the_server_across_a_kill_and_arrives_once)
                    "bob"));
   /* once: started again and told the same change, nothing more goes */
   out = child(NULL, (const char *const[]){
-    "offer", "models/bridge/v1/elements/42", update42, "rounds", "1",
+    "offer", "models/bridge/v1/elements/42", update42, "settle",
     "stats", NULL });
   cr_assert(strstr(out, "pending=0 queued=0 sent=0 failed=0 recorded=0"),
             "%s", out);

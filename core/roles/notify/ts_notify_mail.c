@@ -107,6 +107,12 @@ read_password(const char **password, const ts_config_t *config,
       "the password file %s cannot be read; create it with the SMTP "
       "password on its first line, readable by the notification service's "
       "account only", config->path, nc->line, file);
+  if (tsp_file_others_may_access(file, pool))
+    return ts_error_createf(TS_ECONFIG, "%s line %d, element smtp: the "
+      "password file %s may be read or changed by other accounts: make it "
+      "owner-only (`chmod 600 %s`, owned by the notification service's "
+      "account) and, since others may have read it, change the password at "
+      "the SMTP server", config->path, nc->line, file, file);
   end = apr_pstrndup(pool, text, len);
   end[strcspn(end, "\r\n")] = '\0';
   if (!*end)
@@ -268,6 +274,7 @@ ts_mail_stats(ts_mail_stats_t *st, ts_mail_t *m)
   st->failed = m->failed;
   st->recorded = m->recorded;
   st->passes = m->passes;
+  st->idle = m->waiting && !m->woken;
   st->smtp = m->smtp.smtp_host != NULL;
   apr_thread_mutex_unlock(m->lock);
 }

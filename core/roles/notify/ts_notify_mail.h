@@ -139,6 +139,10 @@ typedef struct ts_mail_stats_t {
   apr_int64_t failed;           /* attempts that failed */
   apr_int64_t recorded;         /* changes recorded for a subscription */
   apr_int64_t passes;           /* rounds of the sender thread */
+  int idle;                     /* the sender waits, and its last round
+                                   began after the last change recorded:
+                                   what is due is composed and sent or
+                                   tried */
   int smtp;                     /* whether an SMTP server is configured */
 } ts_mail_stats_t;
 

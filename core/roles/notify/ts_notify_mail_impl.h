@@ -35,6 +35,7 @@ struct ts_mail_t {
   int stopping;
   volatile apr_uint32_t abort_send;   /* close: give up a transfer */
   int woken;                    /* a wake since the sender last looked */
+  int waiting;                  /* the sender waits for a wake or a time */
   /* the license server that checks the administrator's password */
   const char *ls_host;
   int ls_port;

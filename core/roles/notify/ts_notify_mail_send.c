@@ -475,8 +475,11 @@ ts_mail__sender(apr_thread_t *thread, void *data)
     wake -= now_ms();
     if (wake > apr_time_as_msec(MAX_SLEEP))
       wake = apr_time_as_msec(MAX_SLEEP);
-    if (wake > 0)
+    if (wake > 0) {
+      m->waiting = 1;
       apr_thread_cond_timedwait(m->wake, m->lock, apr_time_from_msec(wake));
+      m->waiting = 0;
+    }
   }
   apr_thread_mutex_unlock(m->lock);
   apr_pool_destroy(pool);
