@@ -1,5 +1,7 @@
 /* ts_notify_mail_impl.h: what the files of the mail part share
- * (ts_notify_mail.c: the database, subscriptions, offers, metrics;
+ * (ts_notify_mail.c: the database, its life, the figures;
+ * ts_notify_mail_subs.c: subscriptions, targets, addresses;
+ * ts_notify_mail_offer.c: bus messages recorded as changes;
  * ts_notify_mail_send.c: the sender thread and digests;
  * ts_notify_mail_smtp.c: composing and sending one mail over libcurl;
  * ts_notify_mail_routes.c: /v1/subscriptions).
