@@ -98,8 +98,8 @@ run(apr_thread_t *thread, void *data)
     uv->hooks.started(uv->hooks.baton, uv);
   (void)thread;
   uv_run(&uv->loop, UV_RUN_DEFAULT);
-  return NULL;   /* not apr_thread_exit: ASan sees its longjmp-free exit
-                    as a leak of the thread's pool */
+  return NULL;   /* as the other threads: not apr_thread_exit, whose
+                    pthread_exit ASan reports */
 }
 
 /* Close what a failed start opened, before the loop ran. */
