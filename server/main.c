@@ -19,6 +19,7 @@
 #include "ts_role_bus.h"
 #include "ts_role_license.h"
 #include "ts_role_model.h"
+#include "ts_role_proxy.h"
 #include "ts_server.h"
 #include "ts_settings.h"
 #include "ts_version.h"
@@ -29,8 +30,8 @@
  * on p+4, the proxy on p+5, model servers from p+6). */
 static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
                                           &ts_role_agent, &ts_role_model,
-                                          NULL };
-static const char *const later_roles[] = { "notify", "proxy", NULL };
+                                          &ts_role_proxy, NULL };
+static const char *const later_roles[] = { "notify", NULL };
 
 static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"

@@ -37,6 +37,7 @@ defaults(apr_pool_t *pool)
   c->close_idle_seconds = 0;
   c->heartbeat_seconds = 10;
   c->fixed_ports = apr_array_make(pool, 2, sizeof(ts_fixed_port_t));
+  c->proxy_idle_seconds = 300;
   return c;
 }
 
@@ -180,6 +181,9 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
           f->line = (int)xmlGetLineNo(r);
         }
     }
+    else if (ts_xml_is(n, "proxy"))
+      c->proxy_idle_seconds = int_attr(n, "idle-seconds",
+                                       c->proxy_idle_seconds, pool);
   }
   apr_pool_destroy(scratch);
   /* whatever the parser's code, an invalid tessera.xml is the

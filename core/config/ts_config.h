@@ -65,6 +65,8 @@ typedef struct ts_config_t {
   apr_array_header_t *fixed_ports;  /* of ts_fixed_port_t: repositories
                                        whose model server takes a port of
                                        its own */
+  int proxy_idle_seconds;       /* <proxy idle-seconds>: a tunnel silent
+                                   both ways that long is closed */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */
