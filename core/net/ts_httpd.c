@@ -117,10 +117,9 @@ hex_digit(char c)
          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* TEXT (LEN bytes of a query) decoded as libmicrohttpd decodes an
- * argument: '+' is a space, %XX a byte (a bad escape stays as it is). */
-static const char *
-unescape_arg(const char *text, apr_size_t len, apr_pool_t *pool)
+const char *
+ts_httpd_unescape(const char *text, apr_size_t len, int plus,
+                  apr_pool_t *pool)
 {
   char *out = apr_palloc(pool, len + 1), *o = out;
 
@@ -131,7 +130,7 @@ unescape_arg(const char *text, apr_size_t len, apr_pool_t *pool)
       i += 2;
     }
     else
-      *o++ = text[i] == '+' ? ' ' : text[i];
+      *o++ = plus && text[i] == '+' ? ' ' : text[i];
   *o = '\0';
   return out;
 }
@@ -146,8 +145,8 @@ query_args(const char *query, apr_pool_t *pool)
   while (query && *query) {
     apr_size_t n = strcspn(query, "&"), k = strcspn(query, "=");
     if (k < n)
-      apr_table_addn(args, unescape_arg(query, k, pool),
-                     unescape_arg(query + k + 1, n - k - 1, pool));
+      apr_table_addn(args, ts_httpd_unescape(query, k, 1, pool),
+                     ts_httpd_unescape(query + k + 1, n - k - 1, 1, pool));
     query += n + (query[n] == '&');
   }
   return args;
@@ -320,30 +319,28 @@ bind_to(apr_socket_t **sock, apr_sockaddr_t *sa, apr_pool_t *pool)
  * formats are marked with N_(): ts_error__createf's are not extracted
  * for the catalog otherwise. */
 static ts_error_t *
-bind_error(apr_status_t s, const ts_httpd_t *httpd, const char *address)
+bind_error(apr_status_t s, const char *name, int port, const char *address)
 {
-  int port = httpd->port;
-
   if (tsp_status_is_addr_in_use(s) && !address)
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
       N_("the %s cannot listen on port %d (every address): another program "
          "uses it; find it with `ss -ltnp 'sport = :%d'` (Windows: `netstat "
          "-ano | findstr :%d`), or choose another port in INOHOST"),
-      httpd->name, port, port, port);
+      name, port, port, port);
   if (tsp_status_is_addr_in_use(s))
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
       N_("the %s cannot listen on port %d (%s): another program uses it; "
          "find it with `ss -ltnp 'sport = :%d'` (Windows: `netstat -ano | "
-         "findstr :%d`), or choose another port in INOHOST"), httpd->name,
+         "findstr :%d`), or choose another port in INOHOST"), name,
       port, address, port, port);
   if (!address)
     return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
-      N_("the %s cannot listen on port %d (every address)"), httpd->name,
+      N_("the %s cannot listen on port %d (every address)"), name,
       port);
   return ts_error__createf(TS__WHERE, TS_EUNAVAIL, s, NULL,
     N_("the %s cannot listen on port %d (%s) (is it an address of this "
        "machine? the listen addresses are set in tessera.xml)"),
-    httpd->name, port, address);
+    name, port, address);
 }
 
 /* poll() where libmicrohttpd has it (Linux, Windows), else select(). */
@@ -367,15 +364,12 @@ mhd_limit(const ts_httpd_budget_t *budget)
 
 /* Serve on LISTENER, bound to ADDRESS (NULL: every address). */
 static ts_error_t *
-serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
+serve(void *ctx, apr_socket_t *listener, const char *address)
 {
+  ts_httpd_t *httpd = ctx;
   apr_os_sock_t fd;
   struct MHD_Daemon *mhd;
 
-  if (httpd->check_only) {   /* the port is free there: let it go */
-    apr_socket_close(listener);
-    return NULL;
-  }
   if (httpd->nmhd == MAX_LISTENERS) {   /* only with ADDRESS */
     apr_socket_close(listener);
     return ts_error_createf(TS_ECONFIG, "the %s can listen on at most %d "
@@ -427,67 +421,81 @@ serve(ts_httpd_t *httpd, apr_socket_t *listener, const char *address)
   return NULL;
 }
 
+/* Bind PORT on every address, IPv6 and IPv4 where the system has both,
+ * or on IPv4 alone where it has no IPv6. */
 static ts_error_t *
-listen_any(ts_httpd_t *httpd, apr_pool_t *pool)
+listen_any(const char *name, int port, ts_net_serve_t serve_on, void *ctx,
+           apr_pool_t *pool)
 {
   apr_sockaddr_t *sa;
   apr_socket_t *sock;
   apr_status_t s;
 
-  s = apr_sockaddr_info_get(&sa, "::", APR_INET6, (apr_port_t)httpd->port,
-                            0, pool);
+  s = apr_sockaddr_info_get(&sa, "::", APR_INET6, (apr_port_t)port, 0,
+                            pool);
   if (!s)
     s = bind_to(&sock, sa, pool);
   if (s && !tsp_status_is_addr_in_use(s) && !APR_STATUS_IS_EACCES(s)) {
     /* no IPv6 here */
-    s = apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET,
-                              (apr_port_t)httpd->port, 0, pool);
+    s = apr_sockaddr_info_get(&sa, "0.0.0.0", APR_INET, (apr_port_t)port,
+                              0, pool);
     if (!s)
       s = bind_to(&sock, sa, pool);
   }
   if (s)
-    return bind_error(s, httpd, NULL);
-  return serve(httpd, sock, NULL);
+    return bind_error(s, name, port, NULL);
+  return serve_on(ctx, sock, NULL);
 }
 
 static ts_error_t *
-listen_on(ts_httpd_t *httpd, const char *address, apr_pool_t *pool)
+listen_on(const char *name, int port, const char *address,
+          ts_net_serve_t serve_on, void *ctx, apr_pool_t *pool)
 {
   apr_sockaddr_t *sa;
   apr_socket_t *sock;
   apr_status_t s;
 
-  s = apr_sockaddr_info_get(&sa, address, APR_UNSPEC,
-                            (apr_port_t)httpd->port, 0, pool);
+  s = apr_sockaddr_info_get(&sa, address, APR_UNSPEC, (apr_port_t)port, 0,
+                            pool);
   if (s)
     return ts_error__createf(TS__WHERE, TS_ECONFIG, s, NULL,
                              N_("the %s cannot listen on '%s': the address "
-                                "does not resolve"), httpd->name, address);
+                                "does not resolve"), name, address);
   for (; sa; sa = sa->next) {   /* a host name: each of its addresses */
     char *ip;
     apr_sockaddr_ip_get(&ip, sa);
     s = bind_to(&sock, sa, pool);
     if (s)
-      return bind_error(s, httpd, ip);
-    TS_ERR(serve(httpd, sock, ip));
+      return bind_error(s, name, port, ip);
+    TS_ERR(serve_on(ctx, sock, ip));
   }
   return NULL;
 }
 
 ts_error_t *
-ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
-               const apr_array_header_t *addresses,
-               ts_http_handler_t handler, void *baton,
-               ts_httpd_budget_t *budget, ts_log_t *log, apr_pool_t *pool)
+ts_net_listen(const char *name, int port,
+              const apr_array_header_t *addresses, ts_net_serve_t serve_on,
+              void *ctx, apr_pool_t *pool)
+{
+  ts_error_t *err = NULL;
+
+  if (!addresses || addresses->nelts == 0)
+    return listen_any(name, port, serve_on, ctx, pool);
+  for (int i = 0; !err && i < addresses->nelts; i++)
+    err = listen_on(name, port, APR_ARRAY_IDX(addresses, i, const char *),
+                    serve_on, ctx, pool);
+  return err;
+}
+
+ts_httpd_t *
+ts_httpd_shell(const char *name, int port, ts_httpd_budget_t *budget,
+               ts_log_t *log, apr_pool_t *pool)
 {
   ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
-  ts_error_t *err = NULL;
 
   httpd->budget = budget ? budget
                          : ts_httpd_budget_create(OWN_CONNECTIONS,
                                                   OWN_PER_CLIENT, pool);
-  httpd->handler = handler;
-  httpd->baton = baton;
   httpd->log = log;
   httpd->name = apr_pstrdup(pool, name);
   httpd->port = port;
@@ -497,10 +505,21 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
   apr_thread_cond_create(&httpd->resumed, pool);
   apr_thread_mutex_create(&httpd->quiet_lock, APR_THREAD_MUTEX_DEFAULT,
                           pool);
-  if (!addresses || addresses->nelts == 0)
-    err = listen_any(httpd, pool);
-  for (int i = 0; !err && addresses && i < addresses->nelts; i++)
-    err = listen_on(httpd, APR_ARRAY_IDX(addresses, i, const char *), pool);
+  return httpd;
+}
+
+ts_error_t *
+ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
+               const apr_array_header_t *addresses,
+               ts_http_handler_t handler, void *baton,
+               ts_httpd_budget_t *budget, ts_log_t *log, apr_pool_t *pool)
+{
+  ts_httpd_t *httpd = ts_httpd_shell(name, port, budget, log, pool);
+  ts_error_t *err;
+
+  httpd->handler = handler;
+  httpd->baton = baton;
+  err = ts_net_listen(httpd->name, port, addresses, serve, httpd, pool);
   if (err) {
     ts_httpd_stop(httpd);
     return err;
@@ -509,21 +528,21 @@ ts_httpd_start(ts_httpd_t **httpd_p, const char *name, int port,
   return NULL;
 }
 
+/* ts_httpd_check_port's: the port is free there; let it go. */
+static ts_error_t *
+let_go(void *ctx, apr_socket_t *listener, const char *address)
+{
+  (void)ctx;
+  (void)address;
+  apr_socket_close(listener);
+  return NULL;
+}
+
 ts_error_t *
 ts_httpd_check_port(const char *name, int port,
                     const apr_array_header_t *addresses, apr_pool_t *pool)
 {
-  ts_httpd_t *httpd = apr_pcalloc(pool, sizeof(*httpd));
-  ts_error_t *err = NULL;
-
-  httpd->name = apr_pstrdup(pool, name);
-  httpd->port = port;
-  httpd->check_only = 1;
-  if (!addresses || addresses->nelts == 0)
-    return listen_any(httpd, pool);
-  for (int i = 0; !err && i < addresses->nelts; i++)
-    err = listen_on(httpd, APR_ARRAY_IDX(addresses, i, const char *), pool);
-  return err;
+  return ts_net_listen(name, port, addresses, let_go, NULL, pool);
 }
 
 void

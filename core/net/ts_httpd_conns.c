@@ -42,8 +42,8 @@ typedef struct client_t {
  * address libmicrohttpd accepted with: a descriptor wrapped in an APR
  * socket would be taken for IPv4, and every client of an IPv6 listener
  * would be 0.0.0.0. */
-static void
-address_text(char *buf, apr_size_t size, const struct sockaddr *addr)
+void
+ts_httpd_address_text(char *buf, apr_size_t size, const struct sockaddr *addr)
 {
   apr_sockaddr_t sa;
 
@@ -120,18 +120,19 @@ ts_httpd_budget_per_client(const ts_httpd_budget_t *b)
   return b->per_client;
 }
 
-enum MHD_Result
-ts_httpd_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+static client_t *count_in(ts_httpd_t *httpd, const char *ip);
+
+/* Whether a connection from IP fits HTTPD's budget; counts a refusal
+ * and warns of it. With TAKE, an admitted one is counted at once (under
+ * the same lock) and *CLIENT set. */
+static int
+admit(ts_httpd_t *httpd, const char *ip, int take, void **client)
 {
-  ts_httpd_t *httpd = cls;
   ts_httpd_budget_t *b = httpd->budget;
-  const client_t *c;
-  char ip[64];
+  client_t *c;
   long held;
   int full, over;
 
-  (void)addrlen;
-  address_text(ip, sizeof(ip), addr);
   apr_thread_mutex_lock(b->lock);
   c = apr_hash_get(b->clients, ip, APR_HASH_KEY_STRING);
   held = c ? c->count : 0;
@@ -139,6 +140,8 @@ ts_httpd_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
   over = !full && held >= b->per_client;
   httpd->refused_full += (apr_uint64_t)full;
   httpd->refused_client += (apr_uint64_t)over;
+  if (take && !full && !over)
+    *client = count_in(httpd, ip);
   apr_thread_mutex_unlock(b->lock);
   if (full)
     ts_httpd_warn(httpd, "the %s on port %d refuses new connections (one "
@@ -152,23 +155,33 @@ ts_httpd_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
                   "%s: it holds %ld, the most one client address may (a "
                   "share of the %ld the open-files limit leaves room for)",
                   httpd->name, httpd->port, ip, held, b->limit);
-  return full || over ? MHD_NO : MHD_YES;
+  return !full && !over;
 }
 
-/* The connection CONN started: count it, and keep its client's address
- * in *CONTEXT. */
-static void
-started(ts_httpd_t *httpd, struct MHD_Connection *conn, void **context)
+enum MHD_Result
+ts_httpd_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-  ts_httpd_budget_t *b = httpd->budget;
-  const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  client_t *c;
   char ip[64];
 
-  address_text(ip, sizeof(ip), ci ? ci->client_addr : NULL);
-  apr_thread_mutex_lock(b->lock);
-  c = apr_hash_get(b->clients, ip, APR_HASH_KEY_STRING);
+  (void)addrlen;
+  ts_httpd_address_text(ip, sizeof(ip), addr);
+  return admit(cls, ip, 0, NULL) ? MHD_YES : MHD_NO;
+}
+
+int
+ts_httpd_take(ts_httpd_t *httpd, const char *ip, void **client)
+{
+  return admit(httpd, ip, 1, client);
+}
+
+/* Count a connection from IP on HTTPD (under the budget's lock); its
+ * client's entry, or NULL when there was no memory for one. */
+static client_t *
+count_in(ts_httpd_t *httpd, const char *ip)
+{
+  ts_httpd_budget_t *b = httpd->budget;
+  client_t *c = apr_hash_get(b->clients, ip, APR_HASH_KEY_STRING);
+
   if (!c && (c = calloc(1, sizeof(*c))) != NULL) {
     apr_cpystrn(c->ip, ip, sizeof(c->ip));
     apr_hash_set(b->clients, c->ip, APR_HASH_KEY_STRING, c);
@@ -177,8 +190,22 @@ started(ts_httpd_t *httpd, struct MHD_Connection *conn, void **context)
     c->count++;
   b->open++;
   httpd->open++;
-  apr_thread_mutex_unlock(b->lock);
-  *context = c;
+  return c;
+}
+
+/* The connection CONN started: count it, and keep its client's address
+ * in *CONTEXT. */
+static void
+started(ts_httpd_t *httpd, struct MHD_Connection *conn, void **context)
+{
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  char ip[64];
+
+  ts_httpd_address_text(ip, sizeof(ip), ci ? ci->client_addr : NULL);
+  apr_thread_mutex_lock(httpd->budget->lock);
+  *context = count_in(httpd, ip);
+  apr_thread_mutex_unlock(httpd->budget->lock);
 }
 
 /* The connection whose client is C (or NULL) closed. */
@@ -195,6 +222,12 @@ closed(ts_httpd_t *httpd, client_t *c)
     free(c);
   }
   apr_thread_mutex_unlock(b->lock);
+}
+
+void
+ts_httpd_give(ts_httpd_t *httpd, void *client)
+{
+  closed(httpd, client);
 }
 
 void

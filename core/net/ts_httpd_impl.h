@@ -7,7 +7,9 @@
  *                     address, the warnings they cause, rate-limited
  *   ts_httpd_stats.c  what /metrics says of requests and connections
  *
- * libmicrohttpd calls the functions declared here from its threads.
+ * libmicrohttpd calls the functions declared here from its threads; the
+ * event-loop listener (ts_uvhttp.c) uses them too, for the same figures,
+ * budget and warnings.
  */
 #ifndef TS_HTTPD_IMPL_H
 #define TS_HTTPD_IMPL_H
@@ -64,8 +66,6 @@ struct ts_httpd_t {
   ts_log_t *log;
   const char *name;
   int port;
-  int check_only;                     /* ts_httpd_check_port: bind and let
-                                         go, serve nothing */
 
   /* under BUDGET's lock */
   long open;                          /* connections held on this port */
@@ -84,6 +84,32 @@ struct ts_httpd_t {
   apr_pool_t *pool;
 };
 
+/* ---- ts_httpd.c ---------------------------------------------------------- */
+
+/* A listener's counters, budget and warnings without libmicrohttpd (the
+ * event-loop listener keeps its figures in one, ts_uvhttp.c). */
+ts_httpd_t *ts_httpd_shell(const char *name, int port,
+                           ts_httpd_budget_t *budget, ts_log_t *log,
+                           apr_pool_t *pool);
+
+/* Serve on LISTENER (bound and listening), bound to ADDRESS (NULL: every
+ * address); on error close LISTENER. */
+typedef ts_error_t *(*ts_net_serve_t)(void *ctx, apr_socket_t *listener,
+                                      const char *address);
+
+/* Bind PORT on each of ADDRESSES (NULL or empty: every address) and hand
+ * each listening socket to SERVE_ON; a port that cannot be bound is an
+ * error naming port, address and why. */
+ts_error_t *ts_net_listen(const char *name, int port,
+                          const apr_array_header_t *addresses,
+                          ts_net_serve_t serve_on, void *ctx,
+                          apr_pool_t *pool);
+
+/* LEN bytes of TEXT with %XX decoded (a bad escape stays as it is), and
+ * '+' as a space when PLUS (query arguments; not paths). */
+const char *ts_httpd_unescape(const char *text, apr_size_t len, int plus,
+                              apr_pool_t *pool);
+
 /* ---- ts_httpd_conns.c --------------------------------------------------- */
 
 /* libmicrohttpd's accept policy (cls: the ts_httpd_t): refuse a
@@ -100,6 +126,19 @@ void ts_httpd_connection(void *cls, struct MHD_Connection *conn,
 /* The address of CONN's client ("192.0.2.7", "2001:db8::1"), valid while
  * the connection lasts. */
 const char *ts_httpd_client(struct MHD_Connection *conn);
+
+/* ADDR as text into BUF ("192.0.2.7"; an IPv4 client of "::" without
+ * "::ffff:"), or "unknown". */
+void ts_httpd_address_text(char *buf, apr_size_t size,
+                           const struct sockaddr *addr);
+
+/* The event-loop listener's admission: a connection from IP within
+ * HTTPD's budget, counted (1, *CLIENT set for ts_httpd_give), or refused
+ * and counted as refused, with the warning (0). */
+int ts_httpd_take(ts_httpd_t *httpd, const char *ip, void **client);
+
+/* The connection CLIENT (from ts_httpd_take) closed. */
+void ts_httpd_give(ts_httpd_t *httpd, void *client);
 
 /* Log a warning, those of one FMT at most once in a while, saying how
  * many like it were left out meanwhile. */

@@ -117,7 +117,8 @@ void ts_uvhttp_stop(ts_uvhttp_t *uvhttp);
 
 /* The client's stream. Reading is stopped when the connection is taken;
  * the role calls uv_read_start/uv_write on it as it likes. Its handle's
- * data pointer is the listener's: keep yours with ts_uvconn_set_data. */
+ * data pointer is the ts_uvconn_t (so a callback finds the connection);
+ * leave it so, and keep the role's with ts_uvconn_set_data. */
 uv_stream_t *ts_uvconn_stream(ts_uvconn_t *conn);
 
 /* Bytes the client sent after the head that were already read (the

@@ -14,6 +14,7 @@ typedef struct site_t {
   ts_server_site_t s;
   ts_server_t *server;
   ts_httpd_t *httpd;            /* set once it listens */
+  ts_uvhttp_t *uvhttp;          /* or this, on the event loop */
   ts_routes_t *tables;          /* the role's, then /health and /metrics */
   int ntables;
 } site_t;
@@ -44,6 +45,8 @@ metrics(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   (void)args;
   if (site->httpd)
     ts_httpd_metrics(prom, site->httpd, "tessera", pool);
+  if (site->uvhttp)
+    ts_uvhttp_metrics(prom, site->uvhttp, "tessera", pool);
   if (site->s.metrics)
     site->s.metrics(prom, site->s.metrics_baton, pool);
   reply->content_type = TS_PROM_CONTENT_TYPE;
@@ -68,9 +71,9 @@ answer(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   ts_routes_dispatch(reply, site->tables, site->ntables, req, pool);
 }
 
-ts_error_t *
-ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
-                 const ts_server_site_t *s, apr_pool_t *pool)
+/* SITE as served: the role's tables, then /health and /metrics. */
+static site_t *
+make_site(ts_server_t *server, const ts_server_site_t *s, apr_pool_t *pool)
 {
   site_t *site = apr_pcalloc(pool, sizeof(*site));
 
@@ -84,10 +87,34 @@ ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
     memcpy(site->tables, s->routes, s->nroutes * sizeof(ts_routes_t));
   site->tables[s->nroutes].routes = common_routes;
   site->tables[s->nroutes].baton = site;
+  return site;
+}
+
+ts_error_t *
+ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
+                 const ts_server_site_t *s, apr_pool_t *pool)
+{
+  site_t *site = make_site(server, s, pool);
+
   TS_ERR(ts_httpd_start(&site->httpd, site->s.name, s->port,
                         server->info.config->listen, answer, site,
                         server->budget, s->log ? s->log : server->info.log,
                         pool));
   *httpd = site->httpd;
+  return NULL;
+}
+
+ts_error_t *
+ts_server_listen_loop(ts_uvhttp_t **uvhttp, ts_server_t *server,
+                      const ts_server_site_t *s,
+                      const ts_uvhttp_hooks_t *hooks, apr_pool_t *pool)
+{
+  site_t *site = make_site(server, s, pool);
+
+  TS_ERR(ts_uvhttp_start(&site->uvhttp, site->s.name, s->port,
+                         server->info.config->listen, answer, site, hooks,
+                         server->budget, s->log ? s->log : server->info.log,
+                         pool));
+  *uvhttp = site->uvhttp;
   return NULL;
 }

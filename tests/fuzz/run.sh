@@ -25,7 +25,8 @@ seconds=${1:-}
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] \
   || { echo "usage: tests/fuzz/run.sh SECONDS [HARNESS...]" >&2; exit 64; }
 shift
-all=(settings envfile config license api records models model_api agent_api)
+all=(settings envfile config license api records models model_api agent_api
+     http_head)
 harnesses=("${@:-${all[@]}}")
 
 bash installer/deps-debian.sh clang >&2
