@@ -102,6 +102,7 @@ typedef struct ts_proxy_t {
   const char *names_error;        /* why the last refresh failed, or NULL
                                      (malloc'ed) */
   int refreshing, refresh_again;
+  long sync_gen;                  /* refreshes started so far */
   ts_proxy_tunnel_t *tunnels;     /* every tunnel, established or not */
   ts_proxy_tunnel_t *waiting;     /* those waiting for a fresh snapshot */
   apr_hash_t *by_stream;          /* uv_stream_t * of a client ->
@@ -129,16 +130,14 @@ void ts_proxy_names_start(ts_proxy_t *p);
 void ts_proxy_names_poke(ts_proxy_t *p);
 
 /* Loop thread: refresh now unless a refresh is under way (then once
- * more after it). */
-void ts_proxy_names_refresh(ts_proxy_t *p);
+ * more after it). Returns the generation of the refresh that will see
+ * the license server as of now. */
+long ts_proxy_names_refresh(ts_proxy_t *p);
 
 /* Where NAME leads (PORT: the CONNECT's, which picks among this
  * machine's servers of one name when it is one of theirs). */
 void ts_proxy_names_resolve(ts_proxy_verdict_t *v, ts_proxy_t *p,
                             const char *name, int port);
-
-/* How old the snapshot is (a large value when there is none). */
-apr_interval_time_t ts_proxy_names_age(const ts_proxy_t *p);
 
 /* Loop thread, at the stop: forget the snapshot. */
 void ts_proxy_names_free(ts_proxy_t *p);
@@ -154,9 +153,10 @@ int ts_proxy_claim(void *baton, ts_uvconn_t *conn,
 void ts_proxy_claim_unreachable(ts_proxy_tunnel_t *t, int port,
                                 const char *why);
 
-/* Loop thread: a snapshot arrived (or the refresh failed): answer every
- * request that waited for it. */
-void ts_proxy_claim_retry(ts_proxy_t *p);
+/* Loop thread: refresh GEN ended (a snapshot arrived, or it failed):
+ * answer every request that waited for a refresh started after it came,
+ * that is for one up to GEN. */
+void ts_proxy_claim_retry(ts_proxy_t *p, long gen);
 
 /* ---- ts_proxy_tunnel.c -------------------------------------------------- */
 
@@ -195,6 +195,7 @@ struct ts_proxy_tunnel_t {
   apr_uint64_t last;              /* uv_now() of the last byte */
   ts_proxy_tunnel_t *prev, *next; /* P->tunnels */
   ts_proxy_tunnel_t *wnext;       /* P->waiting */
+  long wait_gen;                  /* the refresh it waits for */
 };
 
 /* At the start: P is this process's proxy. */

@@ -2,8 +2,9 @@
  * (ts_proxy.h): `CONNECT name:port` and an absolute-form request
  * `GET http://name/... HTTP/1.1`. The name is resolved in the snapshot of
  * the model servers (ts_proxy_names.c); a name the snapshot does not
- * serve here waits for a fresh one first (a version that just started),
- * so no client is refused on news a second old. Then:
+ * serve here waits for a refresh that started after the request came (a
+ * version that just started, a link just registered), so no client is
+ * refused on old news. Then:
  *
  *   a model server of this machine      the tunnel (ts_proxy_tunnel.c)
  *   one up on another machine           421 naming that machine's proxy
@@ -32,10 +33,6 @@ const char *const ts_proxy_refusal_labels[TS_PROXY_REFUSED_REASONS] = {
   "bad-request", "unknown", "not-running", "elsewhere", "limit",
   "unreachable", "no-registry"
 };
-
-/* A snapshot older than this is refreshed before a name it does not
- * serve here is refused. */
-#define FRESH apr_time_from_msec(1000)
 
 /* Answer T's client STATUS with J ({"error": ...}, its reference taken)
  * and close; count and log it (WHY: English, for the log). */
@@ -97,17 +94,18 @@ misdirected(ts_proxy_tunnel_t *t)
 }
 
 /* The brokering lookup, on the thread pool: where the license server
- * sends a client for T->name. */
+ * sends a client for the model of T->name (the brokering knows models
+ * and links, not repositories). */
 static void
-broker_work(uv_work_t *req)
+broker_work(ts_proxy_tunnel_t *t)
 {
-  ts_proxy_tunnel_t *t = req->data;
   ts_proxy_t *p = t->p;
   const char *body = NULL;
   int status = 0;
   ts_error_t *err = ts_http_get(&status, &body, p->info->host,
                                 p->info->main_port, apr_psprintf(
-                                  t->work_pool, "/v1/models/%s", t->name),
+                                  t->work_pool, "/v1/models/%s",
+                                  t->verdict.model),
                                 apr_time_from_sec(3), t->work_pool);
   json_t *j = err || status != 200 ? NULL : json_loads(body, 0, NULL);
   json_t *c = json_object_get(j, "connect");
@@ -115,7 +113,8 @@ broker_work(uv_work_t *req)
   const char *via = json_string_value(json_object_get(c, "via"));
 
   ts_error_clear(err);
-  if (host && via) {
+  /* the model's first server is on the machine the snapshot named */
+  if (host && via && !strcmp(host, t->verdict.host)) {
     t->via_host = apr_pstrdup(t->work_pool, host);
     t->via_port = (int)json_integer_value(json_object_get(c, "port"));
     t->via_proxy = strcmp(via, "proxy") == 0;
@@ -123,28 +122,100 @@ broker_work(uv_work_t *req)
   json_decref(j);
 }
 
-static void
-broker_done(uv_work_t *req, int status)
+static const char *
+text(json_t *o, const char *key, apr_pool_t *pool)
 {
-  ts_proxy_tunnel_t *t = req->data;
+  const char *s = json_string_value(json_object_get(o, key));
+  return s ? apr_pstrdup(pool, s) : NULL;
+}
 
-  if (status == 0 && t->conn && !t->closing && !t->p->stopping)
-    misdirected(t);
-  ts_proxy_tunnel_unref(t);
+/* On the thread pool: what the agent of this machine says of a version
+ * named T->name (a model or a version): every version of the project,
+ * those never started too, which the license server does not hear of. */
+static void
+agent_work(ts_proxy_tunnel_t *t)
+{
+  ts_proxy_t *p = t->p;
+  const char *body = NULL;
+  int status = 0;
+  ts_error_t *err = ts_http_get(&status, &body, p->local,
+                                p->info->agent_port, "/v1/versions",
+                                apr_time_from_sec(2), t->work_pool);
+  json_t *j = err || status != 200 ? NULL : json_loads(body, 0, NULL), *v;
+  size_t i;
+
+  ts_error_clear(err);
+  json_array_foreach(json_object_get(j, "versions"), i, v) {
+    const char *model = text(v, "model", t->work_pool);
+    const char *version = text(v, "version", t->work_pool);
+    const char *state = text(v, "state", t->work_pool);
+    if (!model || !version || !state || json_is_true(json_object_get(
+          v, "read_only")) || (strcmp(model, t->name)
+                               && strcmp(version, t->name)))
+      continue;
+    t->verdict.where = TS_PROXY_DOWN;
+    t->verdict.model = model;
+    t->verdict.version = version;
+    t->verdict.state = strcmp(state, "running") ? state : "starting";
+    t->verdict.host = text(v, "host", t->work_pool);
+    if (!t->verdict.host)
+      t->verdict.host = p->machine;
+    if (strcmp(state, "stopped"))
+      break;                   /* one that is on its way wins */
+  }
+  json_decref(j);
 }
 
 static void
-broker(ts_proxy_tunnel_t *t)
+lookup_work(uv_work_t *req)
+{
+  ts_proxy_tunnel_t *t = req->data;
+
+  if (t->verdict.where == TS_PROXY_ELSEWHERE)
+    broker_work(t);
+  else
+    agent_work(t);
+}
+
+static void not_running(ts_proxy_tunnel_t *t);
+static void unknown(ts_proxy_tunnel_t *t);
+
+static void
+lookup_done(uv_work_t *req, int status)
+{
+  ts_proxy_tunnel_t *t = req->data;
+
+  if (status == 0 && t->conn && !t->closing && !t->p->stopping) {
+    if (t->verdict.where == TS_PROXY_ELSEWHERE)
+      misdirected(t);
+    else if (t->verdict.where == TS_PROXY_DOWN)
+      not_running(t);
+    else
+      unknown(t);
+  }
+  ts_proxy_tunnel_unref(t);
+}
+
+/* Ask, on the thread pool, the license server's brokering (ELSEWHERE)
+ * or this machine's agent (NOWHERE) before answering T. */
+static void
+lookup(ts_proxy_tunnel_t *t)
 {
   /* the verdict's strings are the snapshot's, which may go meanwhile */
   apr_pool_create(&t->work_pool, NULL);
-  t->verdict.host = apr_pstrdup(t->work_pool, t->verdict.host);
+  t->verdict.host = t->verdict.host ? apr_pstrdup(t->work_pool,
+                                                  t->verdict.host) : NULL;
+  t->verdict.model = t->verdict.model ? apr_pstrdup(t->work_pool,
+                                                    t->verdict.model) : NULL;
   t->name = apr_pstrdup(t->work_pool, t->name);
   t->work.data = t;
   t->refs++;
-  if (uv_queue_work(t->p->loop, &t->work, broker_work, broker_done) != 0) {
+  if (uv_queue_work(t->p->loop, &t->work, lookup_work, lookup_done) != 0) {
     t->refs--;
-    misdirected(t);
+    if (t->verdict.where == TS_PROXY_ELSEWHERE)
+      misdirected(t);
+    else
+      unknown(t);
   }
 }
 
@@ -201,11 +272,13 @@ decide(ts_proxy_tunnel_t *t, int waited)
     ts_proxy_tunnel_open(t, t->verdict.target);
     return;
   }
-  if (!waited && ts_proxy_names_age(p) > FRESH) {
+  if (!waited) {
+    /* the snapshot may be older than the news: wait for a refresh that
+     * starts after the request came (they coalesce: one at a time) */
     t->refs++;
     t->wnext = p->waiting;
     p->waiting = t;
-    ts_proxy_names_refresh(p);
+    t->wait_gen = ts_proxy_names_refresh(p);
     return;
   }
   if (!p->names)
@@ -215,33 +288,46 @@ decide(ts_proxy_tunnel_t *t, int waited)
               "asks again every %d s; see the proxy's log"), p->info->host,
       p->info->main_port, p->info->config->heartbeat_seconds)),
       p->names_error ? p->names_error : "no snapshot yet");
-  else if (t->verdict.where == TS_PROXY_ELSEWHERE)
-    broker(t);
   else if (t->verdict.where == TS_PROXY_DOWN)
     not_running(t);
   else
-    refuse(t, 404, TS_PROXY_REFUSED_UNKNOWN, error_json(apr_psprintf(pool,
-      _("no model server of this machine (%s) offers a model, link or "
-        "repository named '%s', and the license server %s port %d knows of "
-        "none elsewhere: check the name (GET /v1/model-servers on the "
-        "license server lists what runs), or start its version with "
-        "`tessera-admin models start`"), p->machine, t->name,
-      p->info->host, p->info->main_port)), "no such name");
+    lookup(t);                 /* ELSEWHERE: where; NOWHERE: the agent */
+}
+
+/* 404: nothing of T->name, here or elsewhere. */
+static void
+unknown(ts_proxy_tunnel_t *t)
+{
+  ts_proxy_t *p = t->p;
+  apr_pool_t *pool = ts_uvconn_pool(t->conn);
+
+  refuse(t, 404, TS_PROXY_REFUSED_UNKNOWN, error_json(apr_psprintf(pool,
+    _("no model server of this machine (%s) offers a model, link or "
+      "repository named '%s', and the license server %s port %d knows of "
+      "none elsewhere: check the name (GET /v1/model-servers on the "
+      "license server lists what runs), or start its version with "
+      "`tessera-admin models start`"), p->machine, t->name, p->info->host,
+    p->info->main_port)), "no such name");
 }
 
 void
-ts_proxy_claim_retry(ts_proxy_t *p)
+ts_proxy_claim_retry(ts_proxy_t *p, long gen)
 {
-  ts_proxy_tunnel_t *t = p->waiting, *next;
+  ts_proxy_tunnel_t *t = p->waiting, *next, **keep = &p->waiting;
 
-  p->waiting = NULL;
   for (; t; t = next) {
     next = t->wnext;
+    if (t->wait_gen > gen && !p->stopping && t->conn && !t->closing) {
+      *keep = t;               /* waits for a later refresh */
+      keep = &t->wnext;
+      continue;
+    }
     t->wnext = NULL;
     if (t->conn && !t->closing && !p->stopping)
       decide(t, 1);
     ts_proxy_tunnel_unref(t);
   }
+  *keep = NULL;
 }
 
 /* The listener closed T's client connection (T's client reference). */

@@ -25,7 +25,8 @@ struct ts_proxy_names_t {
   apr_time_t taken;
   apr_hash_t *here;         /* name -> apr_array_header_t of
                                ts_proxy_target_t */
-  apr_hash_t *elsewhere;    /* name -> const char *: the machine */
+  apr_hash_t *elsewhere;    /* name -> ts_proxy_verdict_t (ELSEWHERE: the
+                               machine and the model there) */
   apr_hash_t *down;         /* name -> ts_proxy_verdict_t (DOWN) */
   long nlocal;
 };
@@ -35,6 +36,7 @@ typedef struct sync_t {
   uv_work_t req;
   ts_proxy_t *p;
   int do_register;
+  long gen;                 /* P->sync_gen when it started */
   ts_proxy_names_t *names;  /* the result, or NULL */
   char *error;              /* why not (malloc'ed) */
   int reg_status;           /* the registration's HTTP status; 0: none */
@@ -59,6 +61,23 @@ add_here(ts_proxy_names_t *n, const char *name, const char *id,
   t->model = model;
   t->repository = repository;
   t->port = port;
+}
+
+/* Under NAME, a model server that is up on HOST, another machine,
+ * serving MODEL (the first one stays). */
+static void
+add_elsewhere(ts_proxy_names_t *n, const char *name, const char *host,
+              const char *model)
+{
+  ts_proxy_verdict_t *v;
+
+  if (apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING))
+    return;
+  v = apr_pcalloc(n->pool, sizeof(*v));
+  v->where = TS_PROXY_ELSEWHERE;
+  v->host = host;
+  v->model = model;
+  apr_hash_set(n->elsewhere, name, APR_HASH_KEY_STRING, v);
 }
 
 /* Under NAME, a version that does not serve; one of this machine (LOCAL)
@@ -112,8 +131,8 @@ add_server(ts_proxy_names_t *n, json_t *ms, const char *machine)
       const char *name = apr_pstrdup(n->pool, json_string_value(v));
       if (up && here)
         add_here(n, name, id, name, repo, port);
-      else if (up && !apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING))
-        apr_hash_set(n->elsewhere, name, APR_HASH_KEY_STRING, host);
+      else if (up)
+        add_elsewhere(n, name, host, name);
       else if (here)
         add_down(n, name, host, name, repo, "gone", 1);
     }
@@ -123,13 +142,14 @@ add_server(ts_proxy_names_t *n, json_t *ms, const char *machine)
       if (up && here)
         add_here(n, name, id, apr_pstrdup(n->pool, json_string_value(v)),
                  repo, port);
-      else if (up && !apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING))
-        apr_hash_set(n->elsewhere, name, APR_HASH_KEY_STRING, host);
+      else if (up)
+        add_elsewhere(n, name, host, apr_pstrdup(n->pool,
+                                                 json_string_value(v)));
     }
   if (up && here)
     add_here(n, repo, id, model, repo, port);
-  else if (up && !apr_hash_get(n->elsewhere, repo, APR_HASH_KEY_STRING))
-    apr_hash_set(n->elsewhere, repo, APR_HASH_KEY_STRING, host);
+  else if (up)
+    add_elsewhere(n, repo, host, model);
   else if (here)
     add_down(n, repo, host, model, repo, "gone", 1);
   n->nlocal += up && here;
@@ -178,10 +198,11 @@ names_from(json_t *status, const char *machine)
   n->here = apr_hash_make(pool);
   n->elsewhere = apr_hash_make(pool);
   n->down = apr_hash_make(pool);
-  json_array_foreach(json_object_get(status, "model_servers"), i, v)
-    add_server(n, v, machine);
+  /* the agents first: their state of a version says more than "gone" */
   json_array_foreach(json_object_get(status, "agents"), i, v)
     add_agent(n, v, machine);
+  json_array_foreach(json_object_get(status, "model_servers"), i, v)
+    add_server(n, v, machine);
   return n;
 }
 
@@ -299,7 +320,7 @@ sync_done(uv_work_t *req, int status)
       p->names_error = s->error;
       s->error = NULL;
     }
-    ts_proxy_claim_retry(p);
+    ts_proxy_claim_retry(p, s->gen);
     if (p->refresh_again) {
       p->refresh_again = 0;
       ts_proxy_names_refresh(p);
@@ -310,34 +331,37 @@ sync_done(uv_work_t *req, int status)
   free(s);
 }
 
-static void
+static long
 sync_start(ts_proxy_t *p, int do_register)
 {
   sync_t *s;
 
   if (p->stopping)
-    return;
+    return p->sync_gen;
   if (p->refreshing) {
     p->refresh_again = 1;
-    return;
+    return p->sync_gen + 1;
   }
   s = calloc(1, sizeof(*s));
   if (!s)
-    return;
+    return p->sync_gen;
   s->p = p;
   s->do_register = do_register;
+  s->gen = p->sync_gen + 1;
   s->req.data = s;
   if (uv_queue_work(p->loop, &s->req, sync_work, sync_done) != 0) {
     free(s);
-    return;
+    return p->sync_gen;
   }
+  p->sync_gen = s->gen;
   p->refreshing = 1;
+  return s->gen;
 }
 
-void
+long
 ts_proxy_names_refresh(ts_proxy_t *p)
 {
-  sync_start(p, 0);
+  return sync_start(p, 0);
 }
 
 static void
@@ -409,9 +433,9 @@ ts_proxy_names_resolve(ts_proxy_verdict_t *v, ts_proxy_t *p,
         v->target = &APR_ARRAY_IDX(a, i, ts_proxy_target_t);
     return;
   }
-  v->host = apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING);
-  if (v->host) {
-    v->where = TS_PROXY_ELSEWHERE;
+  down = apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING);
+  if (down) {
+    *v = *down;
     return;
   }
   down = apr_hash_get(n->down, name, APR_HASH_KEY_STRING);
@@ -419,13 +443,6 @@ ts_proxy_names_resolve(ts_proxy_verdict_t *v, ts_proxy_t *p,
     *v = *down;
     v->target = NULL;
   }
-}
-
-apr_interval_time_t
-ts_proxy_names_age(const ts_proxy_t *p)
-{
-  return p->names ? apr_time_now() - p->names->taken
-                  : apr_time_from_sec(86400);
 }
 
 void

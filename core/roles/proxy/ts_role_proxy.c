@@ -181,7 +181,7 @@ stopping(void *baton, ts_uvhttp_t *uvhttp)
 
   (void)uvhttp;
   p->stopping = 1;
-  ts_proxy_claim_retry(p);
+  ts_proxy_claim_retry(p, p->sync_gen);
   ts_proxy_names_free(p);
 }
 
