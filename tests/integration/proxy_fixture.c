@@ -150,7 +150,10 @@ pf_connect(const char *source, const char *target, int *fd, char *body,
   struct timeval tv = { 10, 0 };
 
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  cr_assert_eq(write(s, req, strlen(req)), (ssize_t)strlen(req));
+  if (send(s, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+    close(s);
+    return -1;
+  }
   status = read_answer(s, body, size);
   if (fd && status == 200)
     *fd = s;
@@ -174,7 +177,7 @@ echo(int fd)
 
   while ((n = read(fd, buf, sizeof(buf))) > 0)
     for (ssize_t off = 0; off < n;) {
-      ssize_t w = write(fd, buf + off, (size_t)(n - off));
+      ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
       if (w <= 0)
         return;
       off += w;
@@ -191,7 +194,7 @@ source(pf_server_t *s, int fd)
   memset(buf, 'x', sizeof(buf));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   while (s->sent < s->bytes) {
-    ssize_t w = write(fd, buf, sizeof(buf));
+    ssize_t w = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       s->blocked = 1;
       return;

@@ -44,7 +44,9 @@ int pf_connect(const char *source, const char *target, int *fd, char *body,
  * thread of its own: an echo (what it reads it writes back; the end of
  * the client's stream ends its own once everything is written back), or
  * a source that writes BYTES and then closes, its socket's writes timing
- * out after a second (then it stops: *BLOCKED set). Its port. */
+ * out after a second (then it stops: *BLOCKED set). Its port. S must
+ * outlive the test's function (static): its threads serve until the
+ * process ends, the license server's probes too. */
 typedef struct pf_server_t {
   int port;
   int fd;

@@ -97,7 +97,8 @@ client_step(client_t *c, short revents, int i)
 
   if (c->phase == 0 && (revents & (POLLOUT | POLLERR | POLLHUP))) {
     const char *req = "CONNECT echo:80 HTTP/1.1\r\nHost: echo\r\n\r\n";
-    cr_assert_eq(write(c->fd, req, strlen(req)), (ssize_t)strlen(req),
+    cr_assert_eq(send(c->fd, req, strlen(req), MSG_NOSIGNAL),
+                 (ssize_t)strlen(req),
                  "tunnel %d: %s", i, strerror(errno));
     c->phase = 1;
     return 0;
@@ -117,7 +118,7 @@ client_step(client_t *c, short revents, int i)
   if (c->phase != 2)
     return 0;
   if ((revents & POLLOUT) && c->sent < PAYLOAD) {
-    n = write(c->fd, c->out + c->sent, PAYLOAD - c->sent);
+    n = send(c->fd, c->out + c->sent, PAYLOAD - c->sent, MSG_NOSIGNAL);
     if (n > 0 && (c->sent += (size_t)n) == PAYLOAD)
       shutdown(c->fd, SHUT_WR);          /* the half-close */
   }
@@ -145,7 +146,7 @@ Test(proxy_load, a_thousand_tunnels_carry_data_both_ways_intact)
 {
   static client_t c[TUNNELS];
   static struct pollfd pfd[TUNNELS];
-  pf_server_t echo;
+  static pf_server_t echo;          /* its threads outlive the test */
   int done = 0;
   apr_time_t until;
   char metrics[65536];
@@ -186,7 +187,7 @@ Test(proxy_load, a_thousand_tunnels_carry_data_both_ways_intact)
 
 Test(proxy_load, a_client_that_stops_reading_holds_the_proxys_memory_bounded)
 {
-  pf_server_t src;
+  static pf_server_t src;           /* its threads outlive the test */
   long before, after;
   int fd = -1;
   char buf[65536];
@@ -219,7 +220,7 @@ Test(proxy_load, a_client_that_stops_reading_holds_the_proxys_memory_bounded)
 
 Test(proxy_load, tunnels_beyond_the_descriptor_budget_are_refused_with_503)
 {
-  pf_server_t echo;
+  static pf_server_t echo;          /* its threads outlive the test */
   int fds[40], n = 0, status = 0;
   char body[4096], metrics[65536];
 
@@ -253,7 +254,7 @@ Test(proxy_load, tunnels_beyond_the_descriptor_budget_are_refused_with_503)
 
 Test(proxy_load, the_proxy_connects_to_nothing_but_its_machines_model_servers)
 {
-  pf_server_t echo, unknown;
+  static pf_server_t echo, unknown;   /* their threads outlive it */
   char body[4096], metrics[65536];
 
   pf_server_start(&echo, 0, 0);
@@ -291,7 +292,7 @@ Test(proxy_load, the_proxy_connects_to_nothing_but_its_machines_model_servers)
 
 Test(proxy_load, a_tunnel_through_which_nothing_passes_is_closed)
 {
-  pf_server_t echo;
+  static pf_server_t echo;          /* its threads outlive the test */
   int fd = -1;
   char buf[16], metrics[65536];
   struct pollfd pfd;
@@ -308,7 +309,7 @@ Test(proxy_load, a_tunnel_through_which_nothing_passes_is_closed)
   pf_start_proxy(NULL, 0);
   cr_assert_eq(pf_connect(NULL, "echo:80", &fd, NULL, 0), 200);
   /* bytes keep it open; silence closes it */
-  cr_assert_eq(write(fd, "ping", 4), 4);
+  cr_assert_eq(send(fd, "ping", 4, MSG_NOSIGNAL), 4);
   cr_assert_eq(read(fd, buf, 4), 4);
   pfd.fd = fd;
   pfd.events = POLLIN;
