@@ -272,6 +272,35 @@ print_agents(json_t *status, json_t *versions, apr_pool_t *pool)
   }
 }
 
+/* The proxies and notification services of STATUS, a line per machine
+ * with the port of each ("-": none reports). */
+static void
+print_services(json_t *status, apr_pool_t *pool)
+{
+  json_t *services = json_object_get(status, "services"), *s;
+  json_t *hosts = json_object();
+  const char *host;
+  size_t i;
+
+  json_array_foreach(services, i, s) {
+    host = json_string_value(json_object_get(s, "host"));
+    if (!json_object_get(hosts, host))
+      json_object_set_new(hosts, host, json_object());
+    json_object_set(json_object_get(hosts, host),
+                    json_string_value(json_object_get(s, "kind")),
+                    json_object_get(s, "port"));
+  }
+  printf(_("proxies and notification services: %lu\n"),
+         (unsigned long)json_array_size(services));
+  if (json_object_size(hosts))
+    printf("  %-28s %8s %8s\n", _("MACHINE"), _("PROXY"), _("NOTIFY"));
+  json_object_foreach(hosts, host, s)
+    printf("  %-28s %8s %8s\n", host,
+           number_or_dash(json_object_get(s, "proxy"), pool),
+           number_or_dash(json_object_get(s, "notify"), pool));
+  json_decref(hosts);
+}
+
 ts_error_t *
 admin_cmd_status(admin_ctx_t *ctx)
 {
@@ -338,6 +367,7 @@ admin_cmd_status(admin_ctx_t *ctx)
   print_products(status, ctx->pool);
   print_servers(status, sessions);
   print_agents(status, versions, ctx->pool);
+  print_services(status, ctx->pool);
   json_decref(versions);
   if (json_is_false(json_object_get(status, "admin_password_set")))
     fputs(_("note: the administrator's password is not set; set it with "

@@ -53,9 +53,10 @@ declare -A orig=(
   [mosquitto]='mosquitto_*.orig.tar.gz'
   [curl]='curl_*.orig.tar.gz'
   [gettext]='gettext_*.orig.tar.xz'
+  [libuv1]='libuv1_*.orig.tar.gz'
 )
 packages=(apr pcre2 jansson libxml2 nanomsg nanopb boxfort criterion libmicrohttpd
-          libsodium sqlite3 mosquitto curl gettext)
+          libsodium sqlite3 mosquitto curl gettext libuv1)
 mkdir -p "$src"
 chmod 755 "$cache" "$src"
 for p in "${packages[@]}"; do
@@ -247,20 +248,42 @@ build_mosquitto() {
     "-lmosquitto_static -lws2_32"
 }
 
-# --- libcurl (the HTTP client): HTTP only, no TLS, no compression, the
-# synchronous resolver (so no pthreads), static. ------------------------------
+# --- libcurl (the HTTP client, and the notification service's mail):
+# HTTP and SMTP, STARTTLS through Windows' own TLS (Schannel), no
+# compression, the synchronous resolver (so no pthreads), static. -------------
 build_curl() {
   local d; d=$(unpack curl)
   python3 "$here/installer/windows-deps-patches.py" curl "$d"
   cmake_build "$d" -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF \
-    -DBUILD_TESTING=OFF -DHTTP_ONLY=ON -DCURL_ENABLE_SSL=OFF \
+    -DBUILD_TESTING=OFF -DHTTP_ONLY=OFF -DCURL_ENABLE_SSL=ON \
+    -DCURL_USE_SCHANNEL=ON -DCURL_USE_OPENSSL=OFF \
+    -DCURL_DISABLE_FTP=ON -DCURL_DISABLE_FILE=ON -DCURL_DISABLE_TELNET=ON \
+    -DCURL_DISABLE_DICT=ON -DCURL_DISABLE_TFTP=ON -DCURL_DISABLE_RTSP=ON \
+    -DCURL_DISABLE_POP3=ON -DCURL_DISABLE_IMAP=ON -DCURL_DISABLE_GOPHER=ON \
+    -DCURL_DISABLE_MQTT=ON -DCURL_DISABLE_SMB=ON -DCURL_DISABLE_LDAP=ON \
+    -DCURL_DISABLE_LDAPS=ON \
     -DCURL_USE_LIBPSL=OFF -DCURL_USE_LIBSSH2=OFF -DUSE_LIBIDN2=OFF \
     -DCURL_ZLIB=OFF -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DENABLE_IPV6=ON \
-    -DCURL_DISABLE_LDAP=ON -DENABLE_THREADED_RESOLVER=OFF
+    -DENABLE_THREADED_RESOLVER=OFF
   # Static use needs CURL_STATICLIB (no dllimport); the generated .pc
   # lists the toolchain's runtime libraries.
   pcfile libcurl "$(version curl)" "-DCURL_STATICLIB" \
-    "-lcurl -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -lwinmm"
+    "-lcurl -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -lwinmm -lsecur32"
+}
+
+# --- libuv (the proxy's and the notification service's event loop, IOCP
+# on Windows), static. --------------------------------------------------------
+build_libuv() {
+  local d; d=$(unpack libuv1)
+  cmake_build "$d" -DLIBUV_BUILD_SHARED=OFF -DLIBUV_BUILD_TESTS=OFF \
+    -DLIBUV_BUILD_BENCH=OFF
+  # the static library's name differs by version: libuv_a.a or libuv.a
+  local lib=uv_a
+  [ -f "$prefix/lib/libuv_a.a" ] || lib=uv
+  [ -f "$prefix/lib/lib$lib.a" ] || die "libuv was not installed into $prefix/lib"
+  rm -f "$prefix/lib/pkgconfig/libuv.pc" "$prefix/lib/pkgconfig/libuv-static.pc"
+  pcfile libuv "$(version libuv1)" "" \
+    "-l$lib -lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -luuid"
 }
 
 # --- libintl (INOLANG's message catalogs): gettext-runtime's intl alone,
@@ -365,6 +388,7 @@ build_libsodium
 build_sqlite3
 build_mosquitto
 build_curl
+build_libuv
 build_gettext
 build_nanomsg
 build_criterion

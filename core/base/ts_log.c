@@ -20,6 +20,8 @@ struct ts_log_t {
   apr_thread_mutex_t *lock;
   int to_stderr;
   int journal;
+  const char *pattern;        /* daily files: the name with "%D", or NULL */
+  apr_int64_t day;            /* daily files: the day of FILE */
   apr_pool_t *pool;
 };
 
@@ -75,12 +77,21 @@ ts_log_open(ts_log_t **log_p, const char *path, int to_stderr, int journal,
   return NULL;
 }
 
+static ts_error_t *open_day(ts_log_t *log, apr_time_t now);
+
 ts_error_t *
 ts_log_reopen(ts_log_t *log)
 {
   apr_file_t *file;
   apr_pool_t *file_pool, *old;
 
+  if (log->pattern) {
+    ts_error_t *err;
+    apr_thread_mutex_lock(log->lock);
+    err = open_day(log, apr_time_now());
+    apr_thread_mutex_unlock(log->lock);
+    return err;
+  }
   TS_ERR(open_file(&file, &file_pool, log->path, log->pool));
   apr_thread_mutex_lock(log->lock);
   old = log->file_pool;
@@ -89,6 +100,68 @@ ts_log_reopen(ts_log_t *log)
   apr_thread_mutex_unlock(log->lock);
   apr_pool_destroy(old);
   return NULL;
+}
+
+static apr_int64_t
+day_of(apr_time_t now)
+{
+  return (apr_int64_t)(apr_time_sec(now) / 86400);
+}
+
+const char *
+ts_log_daily_path(const char *pattern, apr_time_t now, apr_pool_t *pool)
+{
+  const char *at = strstr(pattern, "%D");
+  char day[16];
+  apr_time_exp_t t;
+
+  if (!at)
+    return pattern;
+  apr_time_exp_gmt(&t, now);
+  apr_snprintf(day, sizeof(day), "%04d-%02d-%02d", t.tm_year + 1900,
+               t.tm_mon + 1, t.tm_mday);
+  return apr_psprintf(pool, "%.*s%s%s", (int)(at - pattern), pattern, day,
+                      at + 2);
+}
+
+/* Daily files (LOG's lock held): open the file of NOW's day in a pool of
+ * its own (from the global pool, which any thread may use) and close
+ * the old one. */
+static ts_error_t *
+open_day(ts_log_t *log, apr_time_t now)
+{
+  apr_pool_t *scratch, *file_pool;
+  apr_file_t *file;
+  ts_error_t *err;
+  const char *path;
+
+  apr_pool_create(&scratch, NULL);
+  path = ts_log_daily_path(log->pattern, now, scratch);
+  err = open_file(&file, &file_pool, path, NULL);
+  if (!err) {
+    apr_pool_destroy(log->file_pool);
+    log->file = file;
+    log->file_pool = file_pool;
+    log->path = apr_pstrdup(file_pool, path);
+  }
+  log->day = day_of(now);    /* a failure is tried again the next day */
+  apr_pool_destroy(scratch);
+  return err;
+}
+
+ts_error_t *
+ts_log_daily(ts_log_t *log, const char *pattern)
+{
+  ts_error_t *err;
+
+  if (!strstr(pattern, "%D"))
+    return ts_error_createf(TS_EINTERNAL, "the daily log file name %s has "
+                            "no %%D for the day", pattern);
+  apr_thread_mutex_lock(log->lock);
+  log->pattern = apr_pstrdup(log->pool, pattern);
+  err = open_day(log, apr_time_now());
+  apr_thread_mutex_unlock(log->lock);
+  return err;
 }
 
 static const char *
@@ -202,14 +275,17 @@ static void
 vlog(ts_log_t *log, ts_log_level_t level, const char *fmt, va_list ap)
 {
   char msg[2048], stamp[32], line[2200];
+  apr_time_t now = apr_time_now();
   apr_size_t n;
   int len;
 
   apr_vsnprintf(msg, sizeof(msg), fmt, ap);
-  ts_log_stamp(stamp, apr_time_now());
+  ts_log_stamp(stamp, now);
   len = apr_snprintf(line, sizeof(line), "%s %s %s\n", stamp,
                      level_name(level), msg);
   apr_thread_mutex_lock(log->lock);
+  if (log->pattern && day_of(now) != log->day)
+    ts_error_clear(open_day(log, now));   /* kept the old file: on */
   n = (apr_size_t)len;
   apr_file_write_full(log->file, line, n, NULL);
   if (log->to_stderr) {

@@ -44,7 +44,21 @@ void ts_log(ts_log_t *log, ts_log_level_t level, const char *fmt, ...)
 void ts_log_error(ts_log_t *log, ts_log_level_t level, const ts_error_t *err,
                   const char *context);
 
+/* The file written now (after ts_log_daily(): today's, valid until the
+ * next day's opens). */
 const char *ts_log_path(const ts_log_t *log);
+
+/* Daily files: from now on LOG writes each line to the file of the day
+ * (UTC) it is written on, PATTERN with "%D" replaced by the day
+ * ("logs/notify.%D.log": logs/notify.2026-11-30.log). The first line of
+ * a day opens its file (when that fails, the old file is kept and the
+ * next line tries again); ts_log_reopen() reopens the day's file. An
+ * error when PATTERN has no "%D" or the day's file cannot be opened. */
+ts_error_t *ts_log_daily(ts_log_t *log, const char *pattern);
+
+/* PATTERN's file of the day of NOW (as ts_log_daily names it), in POOL. */
+const char *ts_log_daily_path(const char *pattern, apr_time_t now,
+                              apr_pool_t *pool);
 
 /* Write LINE as it is (a newline added) to the file only: for logs of
  * records, such as the JSON-lines audit log, that share the reopening.

@@ -37,6 +37,9 @@ defaults(apr_pool_t *pool)
   c->close_idle_seconds = 0;
   c->heartbeat_seconds = 10;
   c->fixed_ports = apr_array_make(pool, 2, sizeof(ts_fixed_port_t));
+  c->events_buffer = 10000;
+  c->events_heartbeat_seconds = 15;
+  c->events_max_queued_kib = 1024;
   c->proxy_idle_seconds = 300;
   return c;
 }
@@ -165,6 +168,14 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
       err = license_server(c, n, pool);
     else if (ts_xml_is(n, "machine"))
       c->machine = ts_xml_attr(n, "name", pool);
+    else if (ts_xml_is(n, "events")) {
+      c->events_buffer = int_attr(n, "buffer", c->events_buffer, pool);
+      c->events_heartbeat_seconds = int_attr(n, "heartbeat-seconds",
+                                             c->events_heartbeat_seconds,
+                                             pool);
+      c->events_max_queued_kib = int_attr(n, "max-queued-kib",
+                                          c->events_max_queued_kib, pool);
+    }
     else if (ts_xml_is(n, "model-servers")) {
       c->model_max = int_attr(n, "max", c->model_max, pool);
       c->session_idle_seconds = int_attr(n, "session-idle-seconds",

@@ -65,6 +65,11 @@ typedef struct ts_config_t {
   apr_array_header_t *fixed_ports;  /* of ts_fixed_port_t: repositories
                                        whose model server takes a port of
                                        its own */
+  int events_buffer;            /* <events buffer>: the notification
+                                   service keeps as many events */
+  int events_heartbeat_seconds; /* <events heartbeat-seconds> */
+  int events_max_queued_kib;    /* <events max-queued-kib>: per
+                                   subscriber */
   int proxy_idle_seconds;       /* <proxy idle-seconds>: a tunnel silent
                                    both ways that long is closed */
 } ts_config_t;

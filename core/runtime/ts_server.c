@@ -232,6 +232,7 @@ ts_server_create(ts_server_t **server_p, const ts_role_t *role,
   info->inolic = ts_settings_get(settings, "INOLIC")->value;
   info->inodir = ts_settings_get(settings, "INODIR")->value;
   info->inoprj = ts_settings_get(settings, "INOPRJ")->value;
+  info->inonotify = ts_settings_get(settings, "INONOTIFY")->value;
   info->operand = operand;
   /* a role that places its files elsewhere does not write in INOLIC */
   if (!role->place)

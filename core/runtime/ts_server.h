@@ -103,6 +103,8 @@ struct ts_server_info_t {
   const char *inodir;           /* INODIR: parameter files, the server
                                    credential */
   const char *inoprj;           /* INOPRJ: the project directory */
+  const char *inonotify;        /* INONOTIFY: the notification service's
+                                   files, or NULL (under INOPRJ) */
   const char *operand;          /* the role's operand, or NULL */
   int agent_port;               /* INOAGENTPORT, or p+3 */
   const char *logdir;           /* INOLIC/logs/<role>.<port> */

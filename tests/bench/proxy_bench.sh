@@ -43,8 +43,12 @@ trap cleanup EXIT
 # two descriptors per tunnel in the proxy, and the targets' and clients'
 ulimit -Hn 200000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge $((2 * tunnels + 1000)) ] \
-  || { echo "proxy_bench: ulimit -n $(ulimit -n) is too low for $tunnels tunnels (run as root, or raise the hard limit)" >&2; exit 69; }
+# the proxy keeps 128 descriptors for itself (ts_role_proxy.c)
+fit=$(( ($(ulimit -n) - 128 - 64) / 2 ))
+if [ "$fit" -lt "$tunnels" ]; then
+  echo "note: the open-files limit here is $(ulimit -n) (hard; raising it needs CAP_SYS_RESOURCE): $fit tunnels fit in one proxy, not $tunnels; measuring $fit"
+  tunnels=$fit
+fi
 
 port=$(python3 "$here/tests/free_ports.py" 6)
 targets=$(python3 "$here/tests/free_ports.py" 6)
@@ -136,13 +140,15 @@ until grep -q ready "$work/idle.out"; do
 open=$(awk '/ready/ { print $2 }' "$work/idle.out")
 with=$(rss "$ppid")
 hbefore=$(rss "$hpid")
-"$bench" idle "$hecho" - "$tunnels" >"$work/hidle.out" &
+"$bench" idle "$hecho" - "$open" >"$work/hidle.out" &
 hipid=$!
 pids+=($hipid)
 until grep -q ready "$work/hidle.out"; do
   kill -0 "$hipid" || { echo "haproxy idle failed" >&2; exit 1; }; sleep 0.2; done
 hwith=$(rss "$hpid")
-lines+=("proxy: $open idle tunnels: RSS $with MB (before them $before MB; goal < 64 MB; haproxy $hwith MB with $tunnels connections, $hbefore MB before)")
+per=$(awk -v a="$with" -v b="$before" -v n="$open" 'BEGIN { printf "%.1f", n ? (a - b) * 1024 / n : 0 }')
+at10k=$(awk -v a="$with" -v b="$before" -v n="$open" 'BEGIN { printf "%.0f", n ? b + (a - b) * 10000 / n : 0 }')
+lines+=("proxy: $open idle tunnels: RSS $with MB (before them $before MB, $per KiB a tunnel, about $at10k MB at 10,000; goal < 64 MB; haproxy $hwith MB with $open connections, $hbefore MB before)")
 echo "${lines[-1]}"
 open_now=$(curl -s "127.0.0.1:$pport/metrics" | awk '/^tessera_proxy_tunnels_open / { print $2 }')
 echo "(/metrics: tessera_proxy_tunnels_open $open_now)"

@@ -320,7 +320,7 @@ Test(check, usage_errors_exit_64)
 {
   const char *const args[][4] = { { TESSERAD, "frobnicate", NULL },
                                   { TESSERAD, "license", "--nope", NULL },
-                                  { TESSERAD, "notify", NULL },
+                                  { TESSERAD, "notify", "surplus", NULL },
                                   { TESSERAD, "license", "--project",
                                     "26" } };
 

@@ -242,6 +242,35 @@ Test(license_auth, servers_prove_themselves_with_the_credential)
                         server_header(), body, sizeof(body)), 404, "%s",
                body);
 
+  /* notification services: the same, on /v1/notifiers; /v1/status lists
+   * a machine's proxy and notification service apart */
+  cr_assert_eq(run_http(port, "POST", "/v1/notifiers", "{\"host\":"
+                        "\"127.0.0.1\",\"port\":40004}", NULL, body,
+                        sizeof(body)), 401, "%s", body);
+  cr_assert_eq(run_http(port, "POST", "/v1/notifiers", "{\"host\":"
+                        "\"127.0.0.1\",\"port\":40004}", server_header(),
+                        body, sizeof(body)), 201, "%s", body);
+  cr_assert_eq(run_http(port, "POST", "/v1/proxies", proxy, server_header(),
+                        body, sizeof(body)), 201, "%s", body);
+  cr_assert_eq(run_http(port, "GET", "/v1/status", NULL, NULL, body,
+                        sizeof(body)), 200);
+  cr_assert(strstr(body, "{\"kind\":\"notify\",\"host\":\"127.0.0.1\","
+                   "\"port\":40004}"), "%s", body);
+  cr_assert(strstr(body, "{\"kind\":\"proxy\",\"host\":\"127.0.0.1\","
+                   "\"port\":40005}"), "%s", body);
+  cr_assert_eq(run_http(port, "DELETE", "/v1/notifiers/127.0.0.1", NULL,
+                        server_header(), body, sizeof(body)), 200, "%s",
+               body);
+  cr_assert(via_proxy(), "the proxy stays when the notification service "
+            "stops");
+  cr_assert_eq(run_http(port, "DELETE", "/v1/notifiers/127.0.0.1", NULL,
+                        server_header(), body, sizeof(body)), 404, "%s",
+               body);
+  cr_assert(strstr(body, "notification service"), "%s", body);
+  cr_assert_eq(run_http(port, "DELETE", "/v1/proxies/127.0.0.1", NULL,
+                        server_header(), body, sizeof(body)), 200, "%s",
+               body);
+
   /* project license servers: the credential, and ##.# only */
   cr_assert_eq(run_http(port, "POST", "/v1/projects", "{\"version\":"
                         "\"26.1\",\"host\":\"h\",\"port\":30000}", NULL,

@@ -51,6 +51,8 @@ status(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   json_object_set_new(j, "model_servers",
                       ts_registry_servers_json(lc->registry));
   json_object_set_new(j, "proxies", json_integer(proxies));
+  json_object_set_new(j, "services",
+                      ts_services_json(ts_registry_services(lc->registry)));
   json_object_set_new(j, "projects", ts_licensing_projects_json(lc));
   json_object_set_new(j, "agents", ts_licensing_agents_json(lc));
   json_object_set_new(j, "admin_password_set",

@@ -38,19 +38,10 @@ typedef struct entry_t {
   apr_pool_t *pool;
 } entry_t;
 
-/* A host's proxy. Kept for reuse when it expires (the table holds at
- * most one per host that ever reported). */
-typedef struct proxy_t {
-  char host[256];
-  int port;                       /* 0: stopped */
-  apr_time_t last_seen;
-} proxy_t;
-
 struct ts_registry_t {
-  apr_thread_mutex_t *lock;       /* guards SERVERS, PROXIES, POOL,
-                                     STOPPING */
+  apr_thread_mutex_t *lock;       /* guards SERVERS, POOL, STOPPING */
   apr_hash_t *servers;            /* id -> entry_t */
-  apr_hash_t *proxies;            /* host -> proxy_t */
+  ts_services_t *services;        /* proxies, notification services */
   apr_pool_t *pool;
   apr_thread_t *prober;
   ts_http_probes_t *probes;       /* the prober thread's */
@@ -68,10 +59,10 @@ ts_registry_create(ts_registry_t **registry,
 
   apr_pool_create(&r->pool, pool);
   r->servers = apr_hash_make(r->pool);
-  r->proxies = apr_hash_make(r->pool);
   r->o = *o;
   r->probe = apr_time_from_sec(o->probe);
   r->gone_after = apr_time_from_sec(o->gone_after);
+  r->services = ts_services_create(o->log, r->gone_after, pool);
   r->owner_pool = pool;
   apr_thread_mutex_create(&r->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   *registry = r;
@@ -194,17 +185,7 @@ settle(ts_registry_t *r, apr_array_header_t *gone,
       apr_pool_destroy(e->pool);
     }
   }
-  for (apr_hash_index_t *hi = apr_hash_first(pool, r->proxies); hi;
-       hi = apr_hash_next(hi)) {
-    proxy_t *p = apr_hash_this_val(hi);
-    if (p->port && now - p->last_seen > r->gone_after) {
-      APR_ARRAY_PUSH(retired, const char *) = apr_psprintf(pool, "the proxy "
-        "of host %s (port %d) did not report for %" APR_TIME_T_FMT " s: "
-        "clients now connect to that host's model servers directly",
-        p->host, p->port, apr_time_sec(r->gone_after));
-      p->port = 0;
-    }
-  }
+  ts_services_retire(r->services, retired, pool);
 }
 
 /* One round: start the probes, judge every server, tell who is gone. */
@@ -436,54 +417,10 @@ ts_registry_mark_gone(ts_registry_t *r, const char *id, long pid,
   return 1;
 }
 
-void
-ts_registry_set_proxy(ts_registry_t *r, const char *host, int port)
+ts_services_t *
+ts_registry_services(ts_registry_t *r)
 {
-  proxy_t *p;
-  int fresh;
-
-  apr_thread_mutex_lock(r->lock);
-  p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
-  if (!p) {
-    p = apr_pcalloc(r->pool, sizeof(*p));
-    apr_cpystrn(p->host, host, sizeof(p->host));
-    apr_hash_set(r->proxies, p->host, APR_HASH_KEY_STRING, p);
-  }
-  fresh = p->port != port;
-  p->port = port;
-  p->last_seen = apr_time_now();
-  apr_thread_mutex_unlock(r->lock);
-  if (fresh)
-    ts_log(r->o.log, TS_LOG_INFO, "proxy of host %s on port %d registered",
-           host, port);
-}
-
-int
-ts_registry_remove_proxy(ts_registry_t *r, const char *host)
-{
-  proxy_t *p;
-  int port;
-
-  apr_thread_mutex_lock(r->lock);
-  p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
-  port = p ? p->port : 0;
-  if (p)
-    p->port = 0;
-  apr_thread_mutex_unlock(r->lock);
-  if (port)
-    ts_log(r->o.log, TS_LOG_INFO, "proxy of host %s on port %d stopped "
-           "(unregistered)", host, port);
-  return port != 0;
-}
-
-/* Under the lock: the port of HOST's proxy if it reports, else 0. */
-static int
-proxy_port(ts_registry_t *r, const char *host)
-{
-  proxy_t *p = apr_hash_get(r->proxies, host, APR_HASH_KEY_STRING);
-
-  return p && p->port && apr_time_now() - p->last_seen <= r->gone_after
-         ? p->port : 0;
+  return r->services;
 }
 
 void
@@ -527,7 +464,7 @@ match(void *baton, const ts_model_server_t *ms, const char *name,
     return 0;
   f->ms = copy_of(ms, f->pool);
   f->model = apr_pstrdup(f->pool, model);
-  f->proxy = proxy_port(f->registry, ms->host);   /* under the lock */
+  f->proxy = ts_services_port(f->registry->services, "proxy", ms->host);
   return 1;
 }
 
@@ -571,11 +508,8 @@ ts_registry_counts(ts_registry_t *r, int *up, int *gone, int *proxies)
     else
       (*gone)++;
   }
-  *proxies = 0;
-  for (apr_hash_index_t *hi = apr_hash_first(NULL, r->proxies); hi;
-       hi = apr_hash_next(hi))
-    *proxies += proxy_port(r, ((proxy_t *)apr_hash_this_val(hi))->host) != 0;
   apr_thread_mutex_unlock(r->lock);
+  *proxies = ts_services_count(r->services, "proxy");
 }
 
 static json_t *

@@ -30,6 +30,9 @@
  *   DELETE /v1/model-servers/{id}           a clean stop
  *   POST   /v1/proxies                      {"host","port"}: a host's proxy
  *   DELETE /v1/proxies/{host}               the proxy stops
+ *   POST   /v1/notifiers                    {"host","port"}: a host's
+ *                                           notification service
+ *   DELETE /v1/notifiers/{host}             it stops
  *   GET    /v1/models/{name}                where a client connects for it
  * The hub, on p+2 (ts_hub.c):
  *   GET    /v1/resolve/{name}               the physical model
@@ -127,12 +130,40 @@ int ts_registry_remove(ts_registry_t *registry, const char *id,
 int ts_registry_mark_gone(ts_registry_t *registry, const char *id, long pid,
                           const char *reason, apr_pool_t *scratch_pool);
 
-/* HOST's proxy listens on PORT, as of now. */
-void ts_registry_set_proxy(ts_registry_t *registry, const char *host,
-                           int port);
+/* The services of a machine beside its model servers
+ * (ts_registry_services.c): KIND "proxy" (p+5) or "notify" (the
+ * notification service, p+4), by host. */
+typedef struct ts_services_t ts_services_t;
 
-/* HOST's proxy stopped; 0 when none was registered. */
-int ts_registry_remove_proxy(ts_registry_t *registry, const char *host);
+/* The registry's (lives as long as it). */
+ts_services_t *ts_registry_services(ts_registry_t *registry);
+
+ts_services_t *ts_services_create(ts_log_t *log,
+                                  apr_interval_time_t gone_after,
+                                  apr_pool_t *pool);
+
+/* HOST's KIND listens on PORT, as of now. */
+void ts_services_set(ts_services_t *services, const char *kind,
+                     const char *host, int port);
+
+/* HOST's KIND stopped; 0 when none was registered. */
+int ts_services_remove(ts_services_t *services, const char *kind,
+                       const char *host);
+
+/* The port of HOST's KIND if it reports, else 0. */
+int ts_services_port(ts_services_t *services, const char *kind,
+                     const char *host);
+
+/* Retire those silent for longer than the registry's gone_after: what to
+ * log of each into RETIRED (const char *, in POOL). */
+void ts_services_retire(ts_services_t *services,
+                        apr_array_header_t *retired, apr_pool_t *pool);
+
+/* How many of KIND report. */
+int ts_services_count(ts_services_t *services, const char *kind);
+
+/* Those that report: [{"kind", "host", "port"}]. */
+json_t *ts_services_json(ts_services_t *services);
 
 /* Whether REQ carries the server credential. If not, the reply says so
  * in the language of people (401, naming the request's method and

@@ -217,19 +217,21 @@ unregister(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
                                              "unregistered", 1), pool);
 }
 
+/* A machine's service of KIND reports where it listens. */
 static void
-add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
-          const char *const *args, apr_pool_t *pool)
+add_service(ts_http_reply_t *reply, ts_registry_t *r,
+            const ts_http_request_t *req, const char *kind,
+            apr_pool_t *pool)
 {
-  apr_interval_time_t gone_after = ts_registry_gone_after(baton);
+  apr_interval_time_t gone_after = ts_registry_gone_after(r);
   json_t *j;
   json_error_t jerr;
   const char *host;
   json_int_t port;
 
-  (void)args;
-  if (!ts_registry_authentic(reply, baton, req, "registering a proxy",
-                             pool))
+  if (!ts_registry_authentic(reply, r, req, strcmp(kind, "proxy")
+                             ? "registering a notification service"
+                             : "registering a proxy", pool))
     return;
   ts_http_request_json(&j, reply, req, pool);
   if (!j)
@@ -242,9 +244,9 @@ add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
     json_decref(j);
     return;
   }
-  ts_registry_set_proxy(baton, host, (int)port);
-  /* a proxy reports again within REPORT_SECONDS, or is no longer
-   * offered once EXPIRES_AFTER_SECONDS have passed */
+  ts_services_set(ts_registry_services(r), kind, host, (int)port);
+  /* it reports again within REPORT_SECONDS, or is no longer offered
+   * once EXPIRES_AFTER_SECONDS have passed */
   ts_http_reply_json(reply, 201, json_pack("{s:s, s:i, s:I, s:I}", "host",
                      host, "port", (int)port, "report_seconds",
                      (json_int_t)(apr_time_sec(gone_after) >= 6
@@ -254,28 +256,69 @@ add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
   json_decref(j);   /* HOST is J's */
 }
 
+/* A machine's service of KIND stops. */
+static void
+remove_service(ts_http_reply_t *reply, ts_registry_t *r,
+               const ts_http_request_t *req, const char *kind,
+               const char *host, apr_pool_t *pool)
+{
+  int proxy = !strcmp(kind, "proxy");
+
+  if (!ts_registry_authentic(reply, r, req, apr_psprintf(pool,
+                             "unregistering the %s of host %s", proxy
+                             ? "proxy" : "notification service",
+                             shown(host)), pool))
+    return;
+  if (ts_registry_valid_host(host)
+      && ts_services_remove(ts_registry_services(r), kind, host))
+    ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "host", host,
+                                             "unregistered", 1), pool);
+  else if (!ts_registry_valid_host(host))
+    ts_http_reply_error(reply, 404, proxy
+                        ? _("no proxy of that host is registered: the "
+                            "host in the path is not a valid name or "
+                            "address")
+                        : _("no notification service of that host is "
+                            "registered: the host in the path is not a "
+                            "valid name or address"), pool);
+  else
+    ts_http_reply_error(reply, 404, apr_psprintf(pool, proxy
+                        ? _("no proxy of host '%s' is registered")
+                        : _("no notification service of host '%s' is "
+                            "registered"), host), pool);
+}
+
+static void
+add_proxy(ts_http_reply_t *reply, void *baton, const ts_http_request_t *req,
+          const char *const *args, apr_pool_t *pool)
+{
+  (void)args;
+  add_service(reply, baton, req, "proxy", pool);
+}
+
 static void
 remove_proxy(ts_http_reply_t *reply, void *baton,
              const ts_http_request_t *req, const char *const *args,
              apr_pool_t *pool)
 {
-  const char *host = args[0];
+  remove_service(reply, baton, req, "proxy", args[0], pool);
+}
 
-  if (!ts_registry_authentic(reply, baton, req, apr_psprintf(pool,
-                             "unregistering the proxy of host %s",
-                             shown(host)), pool))
-    return;
-  if (!ts_registry_valid_host(host) || !ts_registry_remove_proxy(baton,
-                                                                 host))
-    ts_http_reply_error(reply, 404, ts_registry_valid_host(host)
-                        ? apr_psprintf(pool, _("no proxy of host '%s' is "
-                                               "registered"), host)
-                        : _("no proxy of that host is registered: the "
-                            "host in the path is not a valid name or "
-                            "address"), pool);
-  else
-    ts_http_reply_json(reply, 200, json_pack("{s:s, s:b}", "host", host,
-                                             "unregistered", 1), pool);
+static void
+add_notifier(ts_http_reply_t *reply, void *baton,
+             const ts_http_request_t *req, const char *const *args,
+             apr_pool_t *pool)
+{
+  (void)args;
+  add_service(reply, baton, req, "notify", pool);
+}
+
+static void
+remove_notifier(ts_http_reply_t *reply, void *baton,
+                const ts_http_request_t *req, const char *const *args,
+                apr_pool_t *pool)
+{
+  remove_service(reply, baton, req, "notify", args[0], pool);
 }
 
 void
@@ -326,6 +369,8 @@ const ts_route_t ts_registry_routes[] = {
   { "DELETE", "/v1/model-servers/{id}", unregister },
   { "POST", "/v1/proxies", add_proxy },
   { "DELETE", "/v1/proxies/{host}", remove_proxy },
+  { "POST", "/v1/notifiers", add_notifier },
+  { "DELETE", "/v1/notifiers/{host}", remove_notifier },
   { "GET", "/v1/models/{name}", locate },
   { NULL, NULL, NULL }
 };
