@@ -26,8 +26,8 @@
  *                                       not "-"), sends one byte to the
  *                                       echo, reads it back and closes
  *   proxy_bench idle PORT NAME COUNT    COUNT tunnels opened (CONNECT) and
- *                                       held; prints "ready N" and waits
- *                                       until killed
+ *                                       held, from 127.0.0.2..9; prints
+ *                                       "ready N" and waits until killed
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,13 +59,24 @@ now(void)
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* A connection to 127.0.0.1:PORT from 127.0.0.FROM (0: any address). */
 static int
-dial(int port)
+dial_from(int port, int from)
 {
   struct sockaddr_in a = { .sin_family = AF_INET,
                            .sin_port = htons((uint16_t)port) };
+  struct sockaddr_in src = { .sin_family = AF_INET };
   int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  char ip[32];
 
+  if (fd >= 0 && from) {
+    snprintf(ip, sizeof(ip), "127.0.0.%d", from);
+    inet_pton(AF_INET, ip, &src.sin_addr);
+    if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
     if (fd >= 0)
@@ -74,6 +85,12 @@ dial(int port)
   }
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;
+}
+
+static int
+dial(int port)
+{
+  return dial_from(port, 0);
 }
 
 /* CONNECT NAME:80 on FD and read the answer's head; 0 on 200. */
@@ -300,7 +317,9 @@ idle(int port, const char *name, int count)
   int opened = 0;
 
   for (int i = 0; i < count; i++) {
-    int fd = dial(port);
+    /* from 8 addresses: one client address may hold a quarter of the
+     * proxy's connections */
+    int fd = dial_from(port, 2 + i % 8);
     if (fd < 0 || tunnel(fd, name) != 0) {
       fprintf(stderr, "idle: tunnel %d failed: %s\n", i, strerror(errno));
       break;

@@ -102,6 +102,8 @@ typedef struct ts_proxy_t {
   const char *names_error;        /* why the last refresh failed, or NULL
                                      (malloc'ed) */
   int refreshing, refresh_again;
+  int register_again;             /* the next refresh registers too */
+  uint64_t beat;                  /* the registration's interval (ms) */
   long sync_gen;                  /* refreshes started so far */
   ts_proxy_tunnel_t *tunnels;     /* every tunnel, established or not */
   ts_proxy_tunnel_t *waiting;     /* those waiting for a fresh snapshot */

@@ -40,6 +40,8 @@ typedef struct sync_t {
   ts_proxy_names_t *names;  /* the result, or NULL */
   char *error;              /* why not (malloc'ed) */
   int reg_status;           /* the registration's HTTP status; 0: none */
+  long report;              /* the seconds the license server asks a
+                               proxy to report within; 0: not said */
   char *reg_error;          /* why it failed (malloc'ed), or NULL */
 } sync_t;
 
@@ -227,6 +229,12 @@ register_proxy(sync_t *s, apr_pool_t *pool)
   else if (s->reg_status / 100 != 2)
     s->reg_error = strdup(apr_psprintf(pool, "HTTP %d: %s", s->reg_status,
                                        ts_log_quote(answer, 300, pool)));
+  else {
+    json_t *j = json_loads(answer, 0, NULL);
+    s->report = (long)json_integer_value(json_object_get(j,
+                                                         "report_seconds"));
+    json_decref(j);
+  }
 }
 
 static void
@@ -260,6 +268,8 @@ sync_work(uv_work_t *req)
 
 /* ---- on the loop thread -------------------------------------------------- */
 
+static long sync_start(ts_proxy_t *p, int do_register);
+
 /* Say in the log when the registration changes. */
 static void
 registered(ts_proxy_t *p, sync_t *s)
@@ -279,6 +289,12 @@ registered(ts_proxy_t *p, sync_t *s)
              p->info->config->heartbeat_seconds);
   }
   p->registered = ok;
+  /* the license server forgets a proxy that does not report within its
+   * gone-after time: report as often as it asks when that is sooner */
+  if (ok && s->report > 0 && (uint64_t)s->report * 1000 < p->beat) {
+    p->beat = (uint64_t)s->report * 1000;
+    uv_timer_set_repeat(&p->sync_timer, p->beat);
+  }
 }
 
 static void
@@ -322,8 +338,9 @@ sync_done(uv_work_t *req, int status)
     }
     ts_proxy_claim_retry(p, s->gen);
     if (p->refresh_again) {
-      p->refresh_again = 0;
-      ts_proxy_names_refresh(p);
+      int reg = p->register_again;
+      p->refresh_again = p->register_again = 0;
+      sync_start(p, reg);
     }
   }
   free(s->error);
@@ -370,7 +387,7 @@ on_sync_timer(uv_timer_t *timer)
   ts_proxy_t *p = timer->data;
 
   if (p->refreshing)
-    p->refresh_again = 1;   /* the registration waits a beat */
+    p->refresh_again = p->register_again = 1;   /* right after it */
   else
     sync_start(p, 1);
 }
@@ -401,14 +418,13 @@ ts_proxy_names_poke(ts_proxy_t *p)
 void
 ts_proxy_names_start(ts_proxy_t *p)
 {
-  uint64_t beat = (uint64_t)p->info->config->heartbeat_seconds * 1000;
-
   uv_timer_init(p->loop, &p->sync_timer);
   uv_timer_init(p->loop, &p->sweep_timer);
   p->sync_timer.data = p;
   p->sweep_timer.data = p;
   p->timers = 1;
-  uv_timer_start(&p->sync_timer, on_sync_timer, 0, beat);
+  p->beat = (uint64_t)p->info->config->heartbeat_seconds * 1000;
+  uv_timer_start(&p->sync_timer, on_sync_timer, 0, p->beat);
   uv_timer_start(&p->sweep_timer, on_sweep_timer, 1000, 1000);
 }
 
