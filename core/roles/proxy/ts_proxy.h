@@ -86,6 +86,8 @@ typedef struct ts_proxy_t {
                                      are reached: the first listen
                                      address of tessera.xml (as an IP
                                      address), or loopback */
+  apr_pool_t *scratch;            /* the claim's (loop thread), cleared
+                                     after each */
   ts_bus_t *bus;
   apr_uint32_t bus_poked;         /* a bus message asked for a refresh
                                      that was not posted yet */
@@ -183,6 +185,7 @@ struct ts_proxy_tunnel_t {
                                      side, [1] the upstream's */
   int shut_done;                  /* shutdowns completed */
   const char *name;               /* as asked (a valid name) */
+  char *name_buf;                 /* NAME's copy (malloc'ed) */
   int asked_port;
   char *head;                     /* absolute-form: the request to send
                                      (malloc'ed) */

@@ -265,7 +265,6 @@ static void
 decide(ts_proxy_tunnel_t *t, int waited)
 {
   ts_proxy_t *p = t->p;
-  apr_pool_t *pool = ts_uvconn_pool(t->conn);
 
   ts_proxy_names_resolve(&t->verdict, p, t->name, t->asked_port);
   if (t->verdict.where == TS_PROXY_HERE) {
@@ -283,7 +282,7 @@ decide(ts_proxy_tunnel_t *t, int waited)
   }
   if (!p->names)
     refuse(t, 503, TS_PROXY_REFUSED_NO_REGISTRY, error_json(apr_psprintf(
-      pool, _("the proxy cannot learn the model servers from the license "
+      ts_uvconn_pool(t->conn), _("the proxy cannot learn the model servers from the license "
               "server %s port %d (INOHOST) now: is it running? The proxy "
               "asks again every %d s; see the proxy's log"), p->info->host,
       p->info->main_port, p->info->config->heartbeat_seconds)),
@@ -444,7 +443,8 @@ int
 ts_proxy_claim(void *baton, ts_uvconn_t *conn, const ts_http_head_t *head)
 {
   ts_proxy_t *p = baton;
-  apr_pool_t *pool = ts_uvconn_pool(conn);
+  apr_pool_t *pool = p->scratch;      /* cleared below: a tunnel holds no
+                                         pool of its connection */
   int connect = strcmp(head->method, "CONNECT") == 0;
   int absolute = !connect && head->target[0] != '/'
                  && strchr(head->target, ':') != NULL;
@@ -458,10 +458,15 @@ ts_proxy_claim(void *baton, ts_uvconn_t *conn, const ts_http_head_t *head)
     return 1;
   }
   t->absolute = absolute;
-  if (!target(t, head, pool))
+  if (!target(t, head, pool)) {
+    apr_pool_clear(pool);
     return 1;
-  if (ts_uvhttp_open(ts_uvconn_listener(conn)) + p->upstreams + 1
-      > p->room) {
+  }
+  t->name = t->name_buf = strdup(t->name);
+  if (!t->name_buf)
+    ts_uvconn_close(conn);
+  else if (ts_uvhttp_open(ts_uvconn_listener(conn)) + p->upstreams + 1
+           > p->room)
     refuse(t, 503, TS_PROXY_REFUSED_LIMIT, error_json(apr_psprintf(pool,
       _("the proxy holds as many connections as its open-files limit "
         "allows (%ld descriptors for connections; a tunnel takes two): try "
@@ -470,8 +475,8 @@ ts_proxy_claim(void *baton, ts_uvconn_t *conn, const ts_http_head_t *head)
       apr_psprintf(pool, "%ld connections and %ld tunnels to model servers "
                    "open", ts_uvhttp_open(ts_uvconn_listener(conn)),
                    p->upstreams));
-    return 1;
-  }
-  decide(t, 0);
+  else
+    decide(t, 0);
+  apr_pool_clear(pool);
   return 1;
 }

@@ -83,6 +83,7 @@ ts_proxy_tunnel_unref(ts_proxy_tunnel_t *t)
   if (t->work_pool)
     apr_pool_destroy(t->work_pool);
   free(t->head);
+  free(t->name_buf);
   free(t);
 }
 

@@ -236,6 +236,7 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
   p->idle = apr_time_from_sec(info->config->proxy_idle_seconds);
   p->registered = -1;
   p->by_stream = apr_hash_make(pool);
+  apr_pool_create(&p->scratch, pool);
   TS_ERR(load_credential(&p->cred, info, pool));
   TS_ERR(local_address(p, pool));
   budget(p);
