@@ -67,6 +67,9 @@ typedef struct ts_proxy_verdict_t {
   const char *model, *version;    /* DOWN */
   const char *state;              /* DOWN: stopped, crashed, starting,
                                      stopping, gone */
+  int port;                       /* ELSEWHERE: its model server's port */
+  int proxy;                      /* ELSEWHERE: the port of that machine's
+                                     proxy, 0: it has none */
 } ts_proxy_verdict_t;
 
 typedef struct ts_proxy_names_t ts_proxy_names_t;
@@ -173,7 +176,7 @@ struct ts_proxy_tunnel_t {
   uv_connect_t connecting;
   uv_shutdown_t shut[2];          /* [0] the client's write end, [1] the
                                      upstream's */
-  uv_work_t work;                 /* a brokering lookup (421) */
+  uv_work_t work;                 /* an agent lookup (503 or 404) */
   int refs;                       /* the client, the upstream handle, the
                                      work: freed at 0 */
   int up_init;                    /* UPSTREAM was made */
@@ -194,9 +197,7 @@ struct ts_proxy_tunnel_t {
   char id[300];                   /* the model server's "<host>:<port>" */
   int port;                       /* and its port */
   ts_proxy_verdict_t verdict;     /* copied strings: malloc'ed in WORK_POOL */
-  apr_pool_t *work_pool;          /* the brokering lookup's */
-  const char *via_host;           /* the lookup's answer: where to go */
-  int via_port, via_proxy;
+  apr_pool_t *work_pool;          /* the agent lookup's */
   apr_uint64_t last;              /* uv_now() of the last byte */
   ts_proxy_tunnel_t *prev, *next; /* P->tunnels */
   ts_proxy_tunnel_t *wnext;       /* P->waiting */

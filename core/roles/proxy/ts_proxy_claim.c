@@ -8,9 +8,10 @@
  *
  *   a model server of this machine      the tunnel (ts_proxy_tunnel.c)
  *   one up on another machine           421 naming that machine's proxy
- *                                       (the license server's brokering,
- *                                       GET /v1/models/{name}, says which)
- *   a version that does not run         503 with its state
+ *                                       (as the license server lists it)
+ *   a version that does not run         503 with its state (the agents'
+ *                                       reports; a version never started
+ *                                       this machine's agent knows)
  *   nothing of that name                404
  *
  * Only model servers of this machine are ever connected to, on the port
@@ -62,64 +63,30 @@ error_json(const char *message)
   return json_pack("{s:s}", "error", message);
 }
 
-/* 421, once the brokering said where NAME is served. */
+/* 421: NAME is served on another machine, T->verdict says which. */
 static void
 misdirected(ts_proxy_tunnel_t *t)
 {
   ts_proxy_t *p = t->p;
   apr_pool_t *pool = ts_uvconn_pool(t->conn);
-  const char *host = t->via_host ? t->via_host : t->verdict.host;
+  const ts_proxy_verdict_t *v = &t->verdict;
   json_t *j;
 
-  if (t->via_host && t->via_proxy)
+  if (v->proxy)
     j = json_pack("{s:s, s:s, s:s}", "error", apr_psprintf(pool,
       _("'%s' is served on the machine %s, not on this one (%s): connect "
         "through that machine's proxy, %s port %d (curl -p -x %s:%d ...)"),
-      t->name, host, p->machine, host, t->via_port, host, t->via_port),
-      "host", host, "proxy", apr_psprintf(pool, "%s:%d", host, t->via_port));
-  else if (t->via_host)
+      t->name, v->host, p->machine, v->host, v->proxy, v->host, v->proxy),
+      "host", v->host, "proxy", apr_psprintf(pool, "%s:%d", v->host,
+                                             v->proxy));
+  else
     j = json_pack("{s:s, s:s}", "error", apr_psprintf(pool,
       _("'%s' is served on the machine %s, not on this one (%s), and that "
         "machine has no proxy: connect to its model server at %s port %d, "
-        "or start `tesserad proxy` there"), t->name, host, p->machine, host,
-      t->via_port), "host", host);
-  else
-    j = json_pack("{s:s, s:s}", "error", apr_psprintf(pool,
-      _("'%s' is served on the machine %s, not on this one (%s): connect "
-        "through that machine's proxy (GET /v1/models/%s on the license "
-        "server says where)"), t->name, host, p->machine, t->name),
-      "host", host);
+        "or start `tesserad proxy` there"), t->name, v->host, p->machine,
+      v->host, v->port), "host", v->host);
   refuse(t, 421, TS_PROXY_REFUSED_ELSEWHERE, j, apr_psprintf(pool,
-         "served on %s", host));
-}
-
-/* The brokering lookup, on the thread pool: where the license server
- * sends a client for the model of T->name (the brokering knows models
- * and links, not repositories). */
-static void
-broker_work(ts_proxy_tunnel_t *t)
-{
-  ts_proxy_t *p = t->p;
-  const char *body = NULL;
-  int status = 0;
-  ts_error_t *err = ts_http_get(&status, &body, p->info->host,
-                                p->info->main_port, apr_psprintf(
-                                  t->work_pool, "/v1/models/%s",
-                                  t->verdict.model),
-                                apr_time_from_sec(3), t->work_pool);
-  json_t *j = err || status != 200 ? NULL : json_loads(body, 0, NULL);
-  json_t *c = json_object_get(j, "connect");
-  const char *host = json_string_value(json_object_get(c, "host"));
-  const char *via = json_string_value(json_object_get(c, "via"));
-
-  ts_error_clear(err);
-  /* the model's first server is on the machine the snapshot named */
-  if (host && via && !strcmp(host, t->verdict.host)) {
-    t->via_host = apr_pstrdup(t->work_pool, host);
-    t->via_port = (int)json_integer_value(json_object_get(c, "port"));
-    t->via_proxy = strcmp(via, "proxy") == 0;
-  }
-  json_decref(j);
+         "served on %s", v->host));
 }
 
 static const char *
@@ -169,12 +136,7 @@ agent_work(ts_proxy_tunnel_t *t)
 static void
 lookup_work(uv_work_t *req)
 {
-  ts_proxy_tunnel_t *t = req->data;
-
-  if (t->verdict.where == TS_PROXY_ELSEWHERE)
-    broker_work(t);
-  else
-    agent_work(t);
+  agent_work(req->data);
 }
 
 static void not_running(ts_proxy_tunnel_t *t);
@@ -186,9 +148,7 @@ lookup_done(uv_work_t *req, int status)
   ts_proxy_tunnel_t *t = req->data;
 
   if (status == 0 && t->conn && !t->closing && !t->p->stopping) {
-    if (t->verdict.where == TS_PROXY_ELSEWHERE)
-      misdirected(t);
-    else if (t->verdict.where == TS_PROXY_DOWN)
+    if (t->verdict.where == TS_PROXY_DOWN)
       not_running(t);
     else
       unknown(t);
@@ -196,26 +156,17 @@ lookup_done(uv_work_t *req, int status)
   ts_proxy_tunnel_unref(t);
 }
 
-/* Ask, on the thread pool, the license server's brokering (ELSEWHERE)
- * or this machine's agent (NOWHERE) before answering T. */
+/* Ask, on the thread pool, this machine's agent of a name nothing
+ * serves before answering T (503 or 404). */
 static void
 lookup(ts_proxy_tunnel_t *t)
 {
-  /* the verdict's strings are the snapshot's, which may go meanwhile */
   apr_pool_create(&t->work_pool, NULL);
-  t->verdict.host = t->verdict.host ? apr_pstrdup(t->work_pool,
-                                                  t->verdict.host) : NULL;
-  t->verdict.model = t->verdict.model ? apr_pstrdup(t->work_pool,
-                                                    t->verdict.model) : NULL;
-  t->name = apr_pstrdup(t->work_pool, t->name);
   t->work.data = t;
   t->refs++;
   if (uv_queue_work(t->p->loop, &t->work, lookup_work, lookup_done) != 0) {
     t->refs--;
-    if (t->verdict.where == TS_PROXY_ELSEWHERE)
-      misdirected(t);
-    else
-      unknown(t);
+    unknown(t);
   }
 }
 
@@ -287,10 +238,12 @@ decide(ts_proxy_tunnel_t *t, int waited)
               "asks again every %d s; see the proxy's log"), p->info->host,
       p->info->main_port, p->info->config->heartbeat_seconds)),
       p->names_error ? p->names_error : "no snapshot yet");
+  else if (t->verdict.where == TS_PROXY_ELSEWHERE)
+    misdirected(t);
   else if (t->verdict.where == TS_PROXY_DOWN)
     not_running(t);
   else
-    lookup(t);                 /* ELSEWHERE: where; NOWHERE: the agent */
+    lookup(t);                 /* what this machine's agent knows */
 }
 
 /* 404: nothing of T->name, here or elsewhere. */

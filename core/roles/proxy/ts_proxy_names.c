@@ -3,7 +3,8 @@
  *
  * A snapshot is built on libuv's thread pool from the license server's
  * GET /v1/status: its model servers (each with its models, links and
- * repository; up or gone) and its agents' versions with their state.
+ * repository; up or gone), its agents' versions with their state, and
+ * the machines' proxies (its "services").
  * The same job registers the proxy (POST /v1/proxies) every heartbeat.
  * It runs every heartbeat-seconds of tessera.xml, when the bus says a
  * model server or a version changed (model-servers/#, versions/#), and
@@ -26,10 +27,17 @@ struct ts_proxy_names_t {
   apr_hash_t *here;         /* name -> apr_array_header_t of
                                ts_proxy_target_t */
   apr_hash_t *elsewhere;    /* name -> ts_proxy_verdict_t (ELSEWHERE: the
-                               machine and the model there) */
-  apr_hash_t *down;         /* name -> ts_proxy_verdict_t (DOWN) */
+                               machine, the model and port there) */
+  apr_hash_t *proxies;      /* machine -> int *: its proxy's port */
+  apr_hash_t *down;         /* name -> down_t */
   long nlocal;
 };
+
+/* A version that does not serve, and whether it is this machine's. */
+typedef struct down_t {
+  ts_proxy_verdict_t v;     /* DOWN */
+  int local;
+} down_t;
 
 /* One refresh (and maybe registration) on the thread pool. */
 typedef struct sync_t {
@@ -69,7 +77,7 @@ add_here(ts_proxy_names_t *n, const char *name, const char *id,
  * serving MODEL (the first one stays). */
 static void
 add_elsewhere(ts_proxy_names_t *n, const char *name, const char *host,
-              const char *model)
+              const char *model, int port)
 {
   ts_proxy_verdict_t *v;
 
@@ -79,6 +87,7 @@ add_elsewhere(ts_proxy_names_t *n, const char *name, const char *host,
   v->where = TS_PROXY_ELSEWHERE;
   v->host = host;
   v->model = model;
+  v->port = port;
   apr_hash_set(n->elsewhere, name, APR_HASH_KEY_STRING, v);
 }
 
@@ -89,18 +98,18 @@ add_down(ts_proxy_names_t *n, const char *name, const char *host,
          const char *model, const char *version, const char *state,
          int local)
 {
-  ts_proxy_verdict_t *v = apr_hash_get(n->down, name, APR_HASH_KEY_STRING);
+  down_t *d = apr_hash_get(n->down, name, APR_HASH_KEY_STRING);
 
-  if (v && (!local || v->target))   /* TARGET marks a local one here */
+  if (d && (!local || d->local))
     return;
-  v = apr_pcalloc(n->pool, sizeof(*v));
-  v->where = TS_PROXY_DOWN;
-  v->host = host;
-  v->model = model;
-  v->version = version;
-  v->state = state;
-  v->target = local ? (const ts_proxy_target_t *)v : NULL;
-  apr_hash_set(n->down, name, APR_HASH_KEY_STRING, v);
+  d = apr_pcalloc(n->pool, sizeof(*d));
+  d->v.where = TS_PROXY_DOWN;
+  d->v.host = host;
+  d->v.model = model;
+  d->v.version = version;
+  d->v.state = state;
+  d->local = local;
+  apr_hash_set(n->down, name, APR_HASH_KEY_STRING, d);
 }
 
 static const char *
@@ -134,7 +143,7 @@ add_server(ts_proxy_names_t *n, json_t *ms, const char *machine)
       if (up && here)
         add_here(n, name, id, name, repo, port);
       else if (up)
-        add_elsewhere(n, name, host, name);
+        add_elsewhere(n, name, host, name, port);
       else if (here)
         add_down(n, name, host, name, repo, "gone", 1);
     }
@@ -146,12 +155,12 @@ add_server(ts_proxy_names_t *n, json_t *ms, const char *machine)
                  repo, port);
       else if (up)
         add_elsewhere(n, name, host, apr_pstrdup(n->pool,
-                                                 json_string_value(v)));
+                                                 json_string_value(v)), port);
     }
   if (up && here)
     add_here(n, repo, id, model, repo, port);
   else if (up)
-    add_elsewhere(n, repo, host, model);
+    add_elsewhere(n, repo, host, model, port);
   else if (here)
     add_down(n, repo, host, model, repo, "gone", 1);
   n->nlocal += up && here;
@@ -185,6 +194,23 @@ add_agent(ts_proxy_names_t *n, json_t *agent, const char *machine)
   }
 }
 
+/* The proxies the license server knows ("services" of its status). */
+static void
+add_proxies(ts_proxy_names_t *n, json_t *services)
+{
+  json_t *v;
+  size_t i;
+
+  json_array_foreach(services, i, v) {
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    const char *host = str(v, "host", n->pool);
+    int *port = apr_palloc(n->pool, sizeof(*port));
+    *port = (int)json_integer_value(json_object_get(v, "port"));
+    if (kind && host && !strcmp(kind, "proxy") && *port > 0)
+      apr_hash_set(n->proxies, host, APR_HASH_KEY_STRING, port);
+  }
+}
+
 static ts_proxy_names_t *
 names_from(json_t *status, const char *machine)
 {
@@ -200,6 +226,8 @@ names_from(json_t *status, const char *machine)
   n->here = apr_hash_make(pool);
   n->elsewhere = apr_hash_make(pool);
   n->down = apr_hash_make(pool);
+  n->proxies = apr_hash_make(pool);
+  add_proxies(n, json_object_get(status, "services"));
   /* the agents first: their state of a version says more than "gone" */
   json_array_foreach(json_object_get(status, "agents"), i, v)
     add_agent(n, v, machine);
@@ -434,7 +462,8 @@ ts_proxy_names_resolve(ts_proxy_verdict_t *v, ts_proxy_t *p,
 {
   ts_proxy_names_t *n = p->names;
   apr_array_header_t *a;
-  const ts_proxy_verdict_t *down;
+  const ts_proxy_verdict_t *there;
+  const down_t *down;
 
   memset(v, 0, sizeof(*v));
   v->where = TS_PROXY_NOWHERE;
@@ -449,16 +478,17 @@ ts_proxy_names_resolve(ts_proxy_verdict_t *v, ts_proxy_t *p,
         v->target = &APR_ARRAY_IDX(a, i, ts_proxy_target_t);
     return;
   }
-  down = apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING);
-  if (down) {
-    *v = *down;
+  there = apr_hash_get(n->elsewhere, name, APR_HASH_KEY_STRING);
+  if (there) {
+    const int *proxy = apr_hash_get(n->proxies, there->host,
+                                    APR_HASH_KEY_STRING);
+    *v = *there;
+    v->proxy = proxy ? *proxy : 0;
     return;
   }
   down = apr_hash_get(n->down, name, APR_HASH_KEY_STRING);
-  if (down) {
-    *v = *down;
-    v->target = NULL;
-  }
+  if (down)
+    *v = down->v;
 }
 
 void
