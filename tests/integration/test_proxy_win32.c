@@ -131,8 +131,9 @@ setup(void)
   run_write_file(apr_pstrcat(tp, lic, "\\tessera.xml", NULL),
     "<tessera xmlns=\"urn:tessera:config:1\">\n"
     "  <listen address=\"127.0.0.1\"/>\n"
-    "  <license-server><bus start=\"external\"/>\n"
+    "  <license-server>\n"
     "    <model-servers probe-seconds=\"3600\" gone-after-seconds=\"86400\"/>\n"
+    "    <bus start=\"external\"/>\n"
     "  </license-server>\n"
     "  <machine name=\"localhost\"/>\n"
     "  <model-servers heartbeat-seconds=\"1\"/>\n"
