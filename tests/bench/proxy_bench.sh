@@ -6,8 +6,9 @@
 # license server as model servers of this machine, as a model server
 # registers). Loopback only.
 #
-# HAProxy runs with one thread (nbthread 1): the proxy serves every
-# tunnel on one event-loop thread, so both get one core for forwarding.
+# HAProxy runs with one thread (nbthread 1; HAPROXY_THREADS=N for more):
+# the proxy serves every tunnel on one event-loop thread, so both get one
+# core for forwarding.
 # The proxy's tunnels start with `CONNECT <name>:80` and its 200; HAProxy's
 # connections go straight to their target (mode tcp needs no handshake),
 # so the connection rate carries one round trip more through the proxy.
@@ -90,7 +91,7 @@ pids+=($ppid); wait_health "$pport" "$ppid" "$work/proxy.err"
 cat >"$work/haproxy.cfg" <<EOF
 global
   maxconn $((tunnels + 40))
-  nbthread 1
+  nbthread ${HAPROXY_THREADS:-1}
 defaults
   mode tcp
   timeout connect 5s
@@ -114,7 +115,7 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$hecho") 2>/dev/null; do
 
 rss() { awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
-echo "tesserad proxy (build $(basename "$build")) vs $(haproxy -v | head -1 | cut -d' ' -f1-3), $secs s per run, $(nproc) cores"
+echo "tesserad proxy (build $(basename "$build")) vs $(haproxy -v | head -1 | cut -d' ' -f1-3) (nbthread ${HAPROXY_THREADS:-1}), $secs s per run, $(nproc) cores"
 echo "load at the start:$(uptime | sed 's/.*load average: */ /')"
 
 lines=()
