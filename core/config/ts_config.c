@@ -46,6 +46,7 @@ defaults(apr_pool_t *pool)
   c->events_buffer = 10000;
   c->events_heartbeat_seconds = 15;
   c->events_max_queued_kib = 1024;
+  c->proxy_idle_seconds = 300;
   return c;
 }
 
@@ -247,6 +248,9 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
           f->line = (int)xmlGetLineNo(r);
         }
     }
+    else if (ts_xml_is(n, "proxy"))
+      c->proxy_idle_seconds = int_attr(n, "idle-seconds",
+                                       c->proxy_idle_seconds, pool);
   }
   apr_pool_destroy(scratch);
   /* whatever the parser's code, an invalid tessera.xml is the

@@ -88,6 +88,8 @@ typedef struct ts_config_t {
   int events_heartbeat_seconds; /* <events heartbeat-seconds> */
   int events_max_queued_kib;    /* <events max-queued-kib>: per
                                    subscriber */
+  int proxy_idle_seconds;       /* <proxy idle-seconds>: a tunnel silent
+                                   both ways that long is closed */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */
