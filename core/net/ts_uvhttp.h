@@ -68,7 +68,8 @@ typedef struct ts_uvhttp_hooks_t {
   /* A request head arrived on CONN. Return 1 to take the connection (the
    * listener stops reading it and answers nothing more on it; it closes
    * only at ts_uvconn_close or at the stop), 0 to have the request
-   * answered by the handler. NULL: every request goes to the handler. */
+   * answered by the handler. HEAD lives during the call only: copy what
+   * the role keeps. NULL: every request goes to the handler. */
   int (*claim)(void *baton, ts_uvconn_t *conn, const ts_http_head_t *head);
   /* On the loop thread, once, before the first connection is accepted:
    * make the role's own handles (timers, ...). May be NULL. */
