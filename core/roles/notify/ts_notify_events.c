@@ -465,8 +465,9 @@ join(sub_t *sub, group_t *g)
   apr_thread_mutex_unlock(sub->ev->stats_lock);
 }
 
-/* Where a subscriber resuming after LAST starts; it is told first when
- * the ring no longer has what followed LAST. */
+/* Where a subscriber resuming after LAST starts (0: the first event of
+ * this run); it is told first when the ring no longer has what followed
+ * LAST. */
 static void
 resume(sub_t *sub, apr_uint64_t last)
 {
@@ -474,6 +475,8 @@ resume(sub_t *sub, apr_uint64_t last)
   apr_uint64_t oldest = ts_ring_oldest(ev->ring);
   apr_uint64_t next = ts_ring_next(ev->ring);
 
+  if (last == 0)              /* everything of this run still kept */
+    last = ev->first - 1;
   if (last + 1 >= oldest && last < next) {
     sub->cursor = last + 1;
   }

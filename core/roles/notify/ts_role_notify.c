@@ -131,7 +131,7 @@ static const char *
 bus_state(notify_t *n, const char *state, const char *reason,
           apr_pool_t *pool)
 {
-  json_t *j = json_pack("{s:s, s:s, s:i, s:s?}", "state", state, "host",
+  json_t *j = json_pack("{s:s, s:s, s:i, s:s*}", "state", state, "host",
                         n->host, "port", n->port, "reason", reason);
   char *text = json_dumps(j, JSON_COMPACT);
   const char *copy = apr_pstrdup(pool, text);
