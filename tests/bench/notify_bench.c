@@ -296,8 +296,10 @@ main(int argc, char **argv)
   got = calloc((size_t)rounds + 1, sizeof(*got));
   lat = calloc((size_t)nsubs * (size_t)rounds, sizeof(*lat));
   epfd = epoll_create1(0);
-  open_subs(port);
+  /* first: libmosquitto's loop uses select(), which takes descriptors
+   * below FD_SETSIZE only */
   pub = publisher(atoi(argv[5]), argv[6], pool);
+  open_subs(port);
   for (int r = 0; r <= rounds; r++) {
     char payload[64];
     int len = snprintf(payload, sizeof(payload), "{\"t\":%.3f,\"s\":%d}",
