@@ -107,7 +107,7 @@ id_of(const sse_t *s, const char *want)
   return apr_pstrdup(tp, text);
 }
 
-/* ---- a version's start and stop, an element's change ------------------- */
+/* ---- a version's start and stop, an element's change -------------------- */
 
 static run_result_t
 models(const char *const *args)
@@ -209,7 +209,7 @@ Test(notify, a_subscriber_sees_a_version_start_its_element_changes_and_its_stop)
   sse_close(&s);
 }
 
-/* ---- resuming ------------------------------------------------------------ */
+/* ---- resuming ----------------------------------------------------------- */
 
 Test(notify, after_a_disconnect_last_event_id_brings_the_missed_events)
 {
@@ -280,7 +280,7 @@ Test(notify, a_gap_larger_than_the_buffer_is_announced_before_what_remains)
   sse_close(&s);
 }
 
-/* ---- filters ------------------------------------------------------------- */
+/* ---- filters ------------------------------------------------------------ */
 
 Test(notify, filters_with_plus_and_hash_select_the_topics)
 {
@@ -350,7 +350,7 @@ Test(notify, idle_streams_get_a_keepalive_comment)
   sse_close(&s);
 }
 
-/* ---- a subscriber that does not read ------------------------------------- */
+/* ---- a subscriber that does not read ------------------------------------ */
 
 /* VmRSS of PID in KiB. */
 static long
@@ -379,7 +379,7 @@ metric(const char *name)
   return at ? atol(at + strlen(name) + 2) : -1;
 }
 
-Test(notify, a_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded)
+Test(notify, a_reader_that_stops_is_dropped_and_memory_stays_bounded)
 {
   sse_t slow, fast;
   char *payload = malloc(8193);
@@ -421,7 +421,7 @@ Test(notify, a_subscriber_that_stops_reading_is_dropped_and_memory_stays_bounded
   free(payload);
 }
 
-/* ---- the service itself ---------------------------------------------------- */
+/* ---- the service itself ------------------------------------------------- */
 
 Test(notify, it_registers_with_the_license_server_and_leaves_at_its_stop)
 {

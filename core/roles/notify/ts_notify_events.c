@@ -89,7 +89,7 @@ ts_events_offer(ts_events_t *ev, const char *topic, const char *payload)
   return id;
 }
 
-/* ---- heartbeats ----------------------------------------------------------- */
+/* ---- heartbeats --------------------------------------------------------- */
 
 static void
 started(void *baton, ts_uvhttp_t *uvhttp)
@@ -100,7 +100,8 @@ started(void *baton, ts_uvhttp_t *uvhttp)
   uv_timer_init(ts_uvhttp_loop(uvhttp), &ev->timer);
   ev->timer.data = ev;
   ev->timer_open = 1;
-  uv_timer_start(&ev->timer, ts_notify_beat, every ? every : 1, every ? every : 1);
+  every = every ? every : 1;
+  uv_timer_start(&ev->timer, ts_notify_beat, every, every);
 }
 
 static void
@@ -127,7 +128,7 @@ ts_events_hooks(ts_uvhttp_hooks_t *hooks, ts_events_t *ev)
   hooks->baton = ev;
 }
 
-/* ---- the rest ------------------------------------------------------------- */
+/* ---- the rest ----------------------------------------------------------- */
 
 ts_error_t *
 ts_events_create(ts_events_t **ev_p, const ts_events_options_t *options,

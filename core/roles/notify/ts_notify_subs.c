@@ -37,7 +37,7 @@ static const char stream_head[] =
   "\r\n"
   "retry: 2000\n\n";
 
-/* ---- subscribers ------------------------------------------------------- */
+/* ---- subscribers -------------------------------------------------------- */
 
 static void pump(sub_t *sub);
 
@@ -234,7 +234,7 @@ ts_notify_fan_out(ts_events_t *ev, ts_event_t *e)
   }
 }
 
-/* ---- heartbeats ----------------------------------------------------------- */
+/* ---- heartbeats --------------------------------------------------------- */
 
 void
 ts_notify_beat(uv_timer_t *timer)
@@ -257,7 +257,7 @@ ts_notify_beat(uv_timer_t *timer)
   }
 }
 
-/* ---- a new subscriber ----------------------------------------------------- */
+/* ---- a new subscriber --------------------------------------------------- */
 
 /* The group of Q's filters, made when there is none. */
 static group_t *

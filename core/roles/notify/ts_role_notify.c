@@ -124,7 +124,8 @@ heard(void *baton, ts_bus_t *bus, const char *topic, const char *payload,
   (void)bus;
   (void)retained;   /* the state at connect is an event like any other */
   ts_events_offer(n->events, topic, payload);
-  /* mail: ts_mail_offer(n->mail, topic, payload, strlen(payload), id); */
+  /* mail: the id ts_events_offer() returned goes with the message:
+   * ts_mail_offer(n->mail, topic, payload, strlen(payload), id); */
 }
 
 static const char *
@@ -160,7 +161,7 @@ bus_open(notify_t *n, apr_pool_t *pool)
   return NULL;
 }
 
-/* ---- the license server ------------------------------------------------ */
+/* ---- the license server ------------------------------------------------- */
 
 /* One registration; *LISTED says whether the last one was taken, so the
  * log says only when that changes. */
