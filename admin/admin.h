@@ -33,6 +33,7 @@ ts_error_t *admin_cmd_status(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_sessions(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_models(admin_ctx_t *ctx);
 ts_error_t *admin_cmd_credential(admin_ctx_t *ctx);
+ts_error_t *admin_cmd_notify(admin_ctx_t *ctx);
 
 /* `license import FILE [--project V] [--password-stdin]`
  * (cmd_license_import.c). */

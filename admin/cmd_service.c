@@ -24,6 +24,10 @@ static const struct {
            "p+1" },
   { "agent", "Tessera agent: starts and stops the model versions of the "
              "project directory INOPRJ on this machine" },
+  { "notify", "Tessera notification service: status and change notices "
+              "as Server-Sent Events and by mail, on p+4" },
+  { "proxy", "Tessera proxy: one port (p+5) for every model server of "
+             "this machine" },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -63,7 +67,8 @@ static const char usage[] =
   "/etc/tessera/environment), on Windows a service running as\n"
   "LocalService with restart on failure. Roles: license (the license\n"
   "server with its hub), bus (its MQTT broker on p+1: under a service\n"
-  "manager the bus is a service of its own).\n"
+  "manager the bus is a service of its own), agent (p+3), notify (the\n"
+  "notification service, p+4), proxy (p+5).\n"
   "\n"
   "  --program PATH  the tesserad to register (default: the one installed\n"
   "                  beside tessera-admin)\n"
@@ -151,6 +156,13 @@ install(tsp_service_spec_t *spec, tsp_settings_t *store,
     writable[0] = prj;
     writable[1] = ts_path_join(prj, "ivm", pool);
     writable[2] = ts_path_join(prj, "ivm/logs", pool);
+  }
+  else if (strcmp(spec->role, "notify") == 0) {
+    /* its logs and its mail queue: INONOTIFY, else INOPRJ/inonotify */
+    const ts_setting_value_t *v = ts_settings_get(settings, "INONOTIFY");
+    writable[0] = v->value && *v->value ? v->value
+                  : ts_path_join(ts_settings_get(settings, "INOPRJ")->value,
+                                 "inonotify", pool);
   }
   else
     writable[0] = ts_settings_get(settings, "INOLIC")->value;

@@ -31,6 +31,8 @@ static const char usage[] = N_(
   "  models  managed models and their versions: define, create, back up,\n"
   "          start, stop, delete, list (through an agent)\n"
   "  credential create the server credential servers prove themselves with\n"
+  "  notify  mail about changes: subscribe users to models and elements,\n"
+  "          unsubscribe, list (through the notification service)\n"
   "\n"
   "`tessera-admin <command> --help` describes each command.\n");
 
@@ -48,6 +50,7 @@ static const struct {
   { "sessions", admin_cmd_sessions },
   { "models", admin_cmd_models },
   { "credential", admin_cmd_credential },
+  { "notify", admin_cmd_notify },
 };
 
 static ts_error_t *

@@ -3,7 +3,9 @@
 # embedded defaults: show the effective settings and the port plan, then
 # run the license server with its bus and hub in the foreground on loopback
 # with an agent over a demo project directory and one running model
-# version (Ctrl-C stops them).
+# version, the notification service and the proxy; show an element read
+# through the proxy and the version's start on an SSE stream (Ctrl-C
+# stops them).
 # Its license directory defaults to build/demo/license here (and the
 # server credential to build/demo/params), so nothing is written outside
 # the work tree unless INOLIC says otherwise (or, as root, the bus
@@ -84,11 +86,23 @@ echo
 echo "== tesserad agent           (port $agent_port, project directory $INOPRJ)"
 build/linux/server/tesserad agent & pids+=($!)
 wait_for "$agent_port" "the agent" "$INOPRJ/ivm/logs"
+echo
+echo "== tesserad notify          (the notification service on $((port + 4)): the bus as Server-Sent Events)"
+build/linux/server/tesserad notify & pids+=($!)
+wait_for "$((port + 4))" "the notification service" "$INOPRJ/inonotify"
+echo
+echo "== tesserad proxy           (the proxy on $((port + 5)): one port for every model server here)"
+build/linux/server/tesserad proxy & pids+=($!)
+wait_for "$((port + 5))" "the proxy" "$INOLIC/logs/proxy.$((port + 5))/proxy.log"
 models() { "$admin" models --password-stdin --as demo "$@" < "$pwfile"; }
 echo
 echo "== the demo model           (bridge: product demo, one version with a few elements)"
 models define bridge --product demo --check 'v[0-9]+' --proposal 'v$(YYYY)$(MM)$(DD)'
 [ -d "$INOPRJ/ivr/bridge/v1" ] || models create bridge v1
+# a subscriber of the notification service sees the version start
+events=$demo/events.txt
+curl -sN "http://localhost:$((port + 4))/v1/events?topic=versions/%23" > "$events" & sse=$!
+for _ in $(seq 50); do [ -s "$events" ] && break; sleep 0.1; done   # the stream is open
 models start bridge/v1 || true
 mport=$("$admin" models list --json | python3 -c '
 import json, sys
@@ -105,10 +119,20 @@ if [ "$(curl -fs -H "Authorization: Bearer $token" "http://localhost:$mport/v1/e
     curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $token" -d "$e" "http://localhost:$mport/v1/elements" >/dev/null
   done
 fi
+echo
+echo "== one element read through the proxy   (curl -p -x localhost:$((port + 5)) http://bridge/v1/elements/1)"
+curl -fs -p -x "localhost:$((port + 5))" -H "Authorization: Bearer $token" http://bridge/v1/elements/1
+echo
 curl -fs -X DELETE -H "Authorization: Bearer $token" "http://localhost:$mport/v1/sessions/$sid" >/dev/null
+echo
+echo "== the SSE stream saw the start          (curl -N http://localhost:$((port + 4))/v1/events?topic=versions/%23)"
+for _ in $(seq 50); do grep -q '"state":"running"' "$events" && break; sleep 0.1; done
+kill "$sse" 2>/dev/null; wait "$sse" 2>/dev/null || true
+grep -v '^:' "$events" | grep . || true
+echo
 "$admin" models list
 echo
-echo "== running: the license server on $port, the agent on $agent_port, bridge/v1's model server on $mport; Ctrl-C stops them"
+echo "== running: the license server on $port, the agent on $agent_port, the notification service on $((port + 4)), the proxy on $((port + 5)), bridge/v1's model server on $mport; Ctrl-C stops them"
 echo "   in another shell, first:  . $demo/environment     (then tessera-admin status, doctor, models list see this demo)"
 echo "   the administrator's password of this demo is in $pwfile"
 echo "   open a session on bridge/v1 (takes a seat of demo):"
@@ -116,6 +140,10 @@ echo "     curl -s -H 'Content-Type: application/json' -d '{\"user\":\"${USER:-$
 echo "   the answer has the session's \"id\" and its \"token\"; then read the elements and one of them:"
 echo "     curl -s -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/elements"
 echo "     curl -s -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/elements/1"
+echo "   the same through the proxy (one port for every model server of this machine):"
+echo "     curl -s -p -x localhost:$((port + 5)) -H 'Authorization: Bearer <token>' http://bridge/v1/elements/1"
+echo "   watch versions start and stop, and elements change (Server-Sent Events; Ctrl-C ends it):"
+echo "     curl -N 'http://localhost:$((port + 4))/v1/events?topic=versions/%23&topic=models/%23'"
 echo "   end the session (frees the seat):  curl -s -X DELETE -H 'Authorization: Bearer <token>' http://localhost:$mport/v1/sessions/<id>"
 echo "   a license seat directly:   curl -s -H 'Content-Type: application/json' \\"
 echo "     -d '{\"product\":\"demo\",\"user\":\"${USER:-$(id -un)}\",\"host\":\"$(hostname)\",\"pid\":$$,\"application\":\"curl\"}' \\"

@@ -15,7 +15,7 @@ bash "$here/installer/deps-debian.sh" debootstrap systemd-container >&2
 # (keep in step with cmake/dependencies.cmake; the ASan build
 # needs libasan and libubsan too), plus curl for checks.
 include=systemd,systemd-sysv,dbus,libapr1,libpcre2-8-0,libmicrohttpd12
-include=$include,libjansson4,libxml2,libsodium23,libsqlite3-0,libmosquitto1,libcurl4,mosquitto,libasan8,libubsan1,curl
+include=$include,libjansson4,libxml2,libsodium23,libsqlite3-0,libmosquitto1,libcurl4,libuv1,mosquitto,libasan8,libubsan1,curl
 
 key=$(cat "$0" | sha256sum | cut -c1-12)
 root=$cache/rootfs-$key

@@ -20,6 +20,7 @@
 #include "ts_role_license.h"
 #include "ts_role_model.h"
 #include "ts_role_notify.h"
+#include "ts_role_proxy.h"
 #include "ts_server.h"
 #include "ts_settings.h"
 #include "ts_version.h"
@@ -30,8 +31,9 @@
  * on p+4, the proxy on p+5, model servers from p+6). */
 static const ts_role_t *const roles[] = { &ts_role_license, &ts_role_bus,
                                           &ts_role_agent, &ts_role_model,
-                                          &ts_role_notify, NULL };
-static const char *const later_roles[] = { "proxy", NULL };
+                                          &ts_role_notify, &ts_role_proxy,
+                                          NULL };
+static const char *const later_roles[] = { NULL };
 
 static const char usage_head[] =
   "usage: tesserad <role> [--project ##.#] [--daemon | --console | --service]\n"

@@ -37,9 +37,16 @@ defaults(apr_pool_t *pool)
   c->close_idle_seconds = 0;
   c->heartbeat_seconds = 10;
   c->fixed_ports = apr_array_make(pool, 2, sizeof(ts_fixed_port_t));
+  c->notify.smtp_port = 587;
+  c->notify.starttls = 1;
+  c->notify.timeout_seconds = 60;
+  c->notify.digest_hour = 6;
+  c->notify.retry_seconds = 30;
+  c->notify.retry_max_seconds = 3600;
   c->events_buffer = 10000;
   c->events_heartbeat_seconds = 15;
   c->events_max_queued_kib = 1024;
+  c->proxy_idle_seconds = 300;
   return c;
 }
 
@@ -136,6 +143,54 @@ license_server(ts_config_t *c, xmlNodePtr ls, apr_pool_t *pool)
   return NULL;
 }
 
+/* FILE, relative to the directory of PATH unless it is absolute. */
+static const char *
+beside(const char *path, const char *file, apr_pool_t *pool)
+{
+  char *dir = apr_pstrdup(pool, path), *merged;
+  char *end = strrchr(dir, '/');
+  char *back = strrchr(dir, '\\');
+
+  if (back && (!end || back > end))
+    end = back;
+  if (end)
+    *end = '\0';
+  if (apr_filepath_merge(&merged, end ? dir : ".", file, 0, pool)
+      != APR_SUCCESS)
+    return file;
+  return merged;
+}
+
+/* <notify> and its <smtp>; a relative password-file is relative to the
+ * directory of the file read. */
+static void
+notify(ts_notify_config_t *nc, xmlNodePtr n, const char *path,
+       apr_pool_t *pool)
+{
+  nc->line = (int)xmlGetLineNo(n);
+  nc->digest_hour = int_attr(n, "digest-hour", nc->digest_hour, pool);
+  nc->retry_seconds = int_attr(n, "retry-seconds", nc->retry_seconds, pool);
+  nc->retry_max_seconds = int_attr(n, "retry-max-seconds",
+                                   nc->retry_max_seconds, pool);
+  for (xmlNodePtr s = n->children; s; s = s->next) {
+    const char *starttls, *file;
+    if (!ts_xml_is(s, "smtp"))
+      continue;
+    nc->line = (int)xmlGetLineNo(s);
+    nc->smtp_host = ts_xml_attr(s, "host", pool);
+    nc->smtp_port = int_attr(s, "port", nc->smtp_port, pool);
+    nc->from = ts_xml_attr(s, "from", pool);
+    starttls = ts_xml_attr(s, "starttls", pool);
+    nc->starttls = !starttls || strcmp(starttls, "none") != 0;
+    nc->user = ts_xml_attr(s, "user", pool);
+    nc->timeout_seconds = int_attr(s, "timeout-seconds",
+                                   nc->timeout_seconds, pool);
+    file = ts_xml_attr(s, "password-file", pool);
+    if (file && *file)
+      nc->password_file = beside(path, file, pool);
+  }
+}
+
 ts_error_t *
 ts_config_parse(ts_config_t **config, const char *path, const char *text,
                 apr_size_t len, apr_pool_t *pool)
@@ -167,6 +222,8 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
       err = license_server(c, n, pool);
     else if (ts_xml_is(n, "machine"))
       c->machine = ts_xml_attr(n, "name", pool);
+    else if (ts_xml_is(n, "notify"))
+      notify(&c->notify, n, path, pool);
     else if (ts_xml_is(n, "events")) {
       c->events_buffer = int_attr(n, "buffer", c->events_buffer, pool);
       c->events_heartbeat_seconds = int_attr(n, "heartbeat-seconds",
@@ -191,6 +248,9 @@ ts_config_parse(ts_config_t **config, const char *path, const char *text,
           f->line = (int)xmlGetLineNo(r);
         }
     }
+    else if (ts_xml_is(n, "proxy"))
+      c->proxy_idle_seconds = int_attr(n, "idle-seconds",
+                                       c->proxy_idle_seconds, pool);
   }
   apr_pool_destroy(scratch);
   /* whatever the parser's code, an invalid tessera.xml is the
@@ -225,6 +285,25 @@ ts_config_load(ts_config_t **config, const char *path, apr_pool_t *pool)
   return err;
 }
 
+/* <notify> beyond the schema. */
+static ts_error_t *
+check_notify(const ts_config_t *c)
+{
+  const ts_notify_config_t *n = &c->notify;
+
+  if (n->smtp_host && (!n->user || !*n->user) != !n->password_file)
+    return ts_error_createf(TS_ECONFIG, "%s line %d, element smtp: SMTP "
+      "AUTH needs both user and password-file (a file holding the "
+      "password, readable by the notification service's account only); "
+      "give both, or neither to send without AUTH", c->path, n->line);
+  if (n->retry_max_seconds < n->retry_seconds)
+    return ts_error_createf(TS_ECONFIG, "%s line %d, element notify: "
+      "retry-max-seconds (%d) is shorter than retry-seconds (%d); make it "
+      "at least %d", c->path, n->line, n->retry_max_seconds,
+      n->retry_seconds, n->retry_seconds);
+  return NULL;
+}
+
 ts_error_t *
 ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
 {
@@ -234,6 +313,7 @@ ts_config_check(const ts_config_t *c, int port, apr_pool_t *pool)
       "not available in Tessera %s yet; remove <twin> to run this license "
       "server on its own (`tessera-admin doctor` checks the twin's hosts "
       "already)", c->path, c->twin->line, TS_VERSION);
+  TS_ERR(check_notify(c));
   for (int i = 0; i < c->fixed_ports->nelts; i++) {
     const ts_fixed_port_t *f = &APR_ARRAY_IDX(c->fixed_ports, i,
                                               ts_fixed_port_t);

@@ -43,6 +43,23 @@ typedef struct ts_fixed_port_t {
   int line;
 } ts_fixed_port_t;
 
+/* <notify>: the notification service's mail part (tesserad notify). */
+typedef struct ts_notify_config_t {
+  const char *smtp_host;        /* <smtp host>; NULL: no <smtp>, so no
+                                   mail goes out (the queue is kept) */
+  int smtp_port;
+  const char *from;             /* the sender's address */
+  int starttls;                 /* 1: required; 0: none (in clear) */
+  const char *user;             /* SMTP AUTH, or NULL */
+  const char *password_file;    /* absolute (made so from the file's
+                                   directory), or NULL */
+  int timeout_seconds;          /* one delivery attempt at most */
+  int digest_hour;              /* 0..23, local time */
+  int retry_seconds;            /* the first wait after a failed attempt */
+  int retry_max_seconds;        /* the longest wait */
+  int line;                     /* of <smtp> (or <notify>), for messages */
+} ts_notify_config_t;
+
 typedef struct ts_config_t {
   const char *path;             /* the file read; NULL: defaults */
   apr_array_header_t *listen;   /* of const char *; empty: every address */
@@ -65,11 +82,14 @@ typedef struct ts_config_t {
   apr_array_header_t *fixed_ports;  /* of ts_fixed_port_t: repositories
                                        whose model server takes a port of
                                        its own */
+  ts_notify_config_t notify;
   int events_buffer;            /* <events buffer>: the notification
                                    service keeps as many events */
   int events_heartbeat_seconds; /* <events heartbeat-seconds> */
   int events_max_queued_kib;    /* <events max-queued-kib>: per
                                    subscriber */
+  int proxy_idle_seconds;       /* <proxy idle-seconds>: a tunnel silent
+                                   both ways that long is closed */
 } ts_config_t;
 
 /* The configuration file of INOLIC: INOLIC/tessera.xml. */
@@ -91,8 +111,9 @@ ts_error_t *ts_config_parse(ts_config_t **config, const char *path,
 /* What the servers need beyond the schema, for the main license
  * server's port P (from INOHOST): each project license server's
  * p'..p'+2 clear of p..p+5 and of each other; no <twin> (twin mode is not
- * available in this version). Errors (TS_ECONFIG) name the file, line and
- * element. */
+ * available in this version); <notify><smtp> with user and password-file
+ * both or neither, and retry-max-seconds not below retry-seconds. Errors
+ * (TS_ECONFIG) name the file, line and element. */
 ts_error_t *ts_config_check(const ts_config_t *config, int port,
                             apr_pool_t *pool);
 

@@ -8,6 +8,8 @@
 
 #include "ts_bus.h"
 #include "ts_config.h"
+#include "ts_file.h"
+#include "tsp.h"
 #include "ts_ports.h"
 
 /* One end of the twin setup as this machine sees it. */
@@ -114,6 +116,39 @@ check_twin(ts_doctor_t *doc, const ts_config_t *cfg)
                   peer.e->address, peer.e->port);
 }
 
+/* The notification service's SMTP password file: readable (by this
+ * account, which may not be the service's) and owner-only. */
+static void
+check_smtp(ts_doctor_t *doc, const ts_config_t *cfg)
+{
+  const char *file = cfg->notify.password_file, *text;
+  apr_size_t len;
+  ts_error_t *err;
+
+  if (!cfg->notify.smtp_host || !file)
+    return;
+  err = ts_file_read_all(&text, &len, file, doc->pool);
+  if (err) {
+    ts_doctor_add_error(doc, TS_SEV_WARNING, "mail", file,
+                        N_("write the SMTP password on the file's first "
+                           "line, owned by the notification service's "
+                           "account and readable by it only (if this "
+                           "account may not read it, run the doctor as "
+                           "that one)"), err);
+    ts_error_clear(err);
+  }
+  else if (tsp_file_others_may_access(file, doc->pool))
+    ts_doctor_add(doc, TS_SEV_ERROR, "mail", file,
+                  N_("chmod 600 the file, then change the password at the "
+                     "SMTP server"), "the SMTP password file may be read or "
+                  "changed by other accounts: the notification service "
+                  "refuses to start with it");
+  else
+    ts_doctor_add(doc, TS_SEV_INFO, "mail", file, NULL, "the SMTP password "
+                  "file is readable and owner-only (%s port %d)",
+                  cfg->notify.smtp_host, cfg->notify.smtp_port);
+}
+
 void
 ts_doctor_check_config(ts_doctor_t *doc)
 {
@@ -157,6 +192,7 @@ ts_doctor_check_config(ts_doctor_t *doc)
                     N_("move it in tessera.xml: <project version=... "
                        "port=...>"), "%s", warning);
   }
+  check_smtp(doc, cfg);
   if (cfg->bus_start == TS_BUS_EXTERNAL)
     return;
   err = ts_bus_find_program(&program, cfg->bus_program, p + 1, doc->pool);

@@ -1,7 +1,16 @@
 /* ts_uvhttp_conn.c: one connection of the event-loop listener
  * (ts_uvhttp.h): its requests read, each answered by the handler on
  * libuv's thread pool, the connection kept for the next (HTTP/1.1) or
- * closed; or taken by the role after its head. */
+ * closed; or taken by the role after its head.
+ *
+ * Memory: a listener holds many long connections (the proxy's tunnels,
+ * the event streams), so an idle one holds little: reads land in the
+ * loop thread's scratch buffer and only the bytes received are kept
+ * (C->buf grows to what a request needs); the request's pool exists
+ * while a request is read and answered (not between requests, nor once
+ * the role took the connection), and the connection's own pool only
+ * once the role asks for it (ts_uvconn_pool). Each APR pool is at least
+ * one 8 KiB block, most of a page of it touched. */
 #include "ts_uvhttp_impl.h"
 
 #include <stdlib.h>
@@ -18,6 +27,25 @@
 #define READ_STEP 4096
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+
+/* The request's pool, made when a request needs it. */
+static apr_pool_t *
+req_pool(ts_uvconn_t *c)
+{
+  if (!c->req_pool)
+    apr_pool_create(&c->req_pool, NULL);
+  return c->req_pool;
+}
+
+/* The request is done: its pool goes (its blocks back to APR's
+ * allocator, for the next request of any connection). */
+static void
+req_done(ts_uvconn_t *c)
+{
+  if (c->req_pool)
+    apr_pool_destroy(c->req_pool);
+  c->req_pool = NULL;
+}
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void process(ts_uvconn_t *c);
 
@@ -34,7 +62,10 @@ release(ts_uvconn_t *c)
   if (c->counted)
     ts_httpd_give(c->uv->stats, c->budget_client);
   free(c->buf);
-  apr_pool_destroy(c->pool);
+  if (c->req_pool)
+    apr_pool_destroy(c->req_pool);
+  if (c->pool)
+    apr_pool_destroy(c->pool);
   free(c);
 }
 
@@ -161,7 +192,7 @@ on_written(uv_write_t *req, int status)
     apr_size_t used = c->head.length + c->body_len;
     memmove(c->buf, c->buf + used, c->len - used);
     c->len -= used;
-    apr_pool_clear(c->req_pool);
+    req_done(c);
     c->state = CONN_HEAD;
     wait_for(c, IDLE_MS);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -183,7 +214,7 @@ on_written(uv_write_t *req, int status)
 static void
 send_reply(ts_uvconn_t *c, const ts_http_reply_t *reply, int head_only)
 {
-  c->out = answer_text(reply, head_only, c->keep_alive, c->req_pool);
+  c->out = answer_text(reply, head_only, c->keep_alive, req_pool(c));
   c->state = CONN_WRITING;
   c->write.data = c;
   c->refs++;
@@ -202,7 +233,7 @@ refuse(ts_uvconn_t *c, int status, const char *why)
   ts_http_reply_t reply = { status, "application/json", "", "other", NULL,
                             NULL, 0 };
 
-  ts_http_reply_error(&reply, status, why, c->req_pool);
+  ts_http_reply_error(&reply, status, why, req_pool(c));
   c->keep_alive = 0;
   ts_httpd_record(c->uv->stats, reply.route, status, 0);
   send_reply(c, &reply, 0);
@@ -328,6 +359,7 @@ headed(ts_uvconn_t *c)
       if (!c->closing && c->state == CONN_HEAD) {
         c->state = CONN_TAKEN;
         uv_timer_stop(&c->idle);
+        req_done(c);          /* the head was the claim's to read */
       }
       return;
     }
@@ -347,7 +379,7 @@ process(ts_uvconn_t *c)
 
   if (c->state == CONN_HEAD && c->len) {
     switch (ts_http_head_parse(&c->head, &status, &why, c->buf, c->len,
-                               c->req_pool)) {
+                               req_pool(c))) {
     case TS_HEAD_MORE:
       return;
     case TS_HEAD_BAD:
@@ -368,26 +400,38 @@ process(ts_uvconn_t *c)
   uv_queue_work(&c->uv->loop, &c->work, work, after_work);
 }
 
-/* Room for the next read: the connection's own buffer, grown as needed
- * (a request's head and body, at most TS_HTTP_MAX_HEAD + TS_HTTP_MAX_BODY;
- * a lingering connection reads into its start, dropping what it reads). */
+/* Room for the next read: the loop thread's scratch buffer; on_read
+ * keeps what came. */
+static __thread char scratch[64 * 1024];
+
 static void
 on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-  ts_uvconn_t *c = handle->data;
-
+  (void)handle;
   (void)suggested;
-  if (c->cap - c->len < READ_STEP) {
-    apr_size_t cap = c->cap ? c->cap * 2 : READ_STEP * 2;
-    char *grown = realloc(c->buf, cap);
-    if (!grown) {
-      *buf = uv_buf_init(NULL, 0);
-      return;
-    }
+  *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+/* Keep N bytes read into the connection's buffer, grown to what it
+ * holds (a request's head and body, at most TS_HTTP_MAX_HEAD +
+ * TS_HTTP_MAX_BODY and a read more); 0 when memory is out. */
+static int
+keep(ts_uvconn_t *c, const char *bytes, apr_size_t n)
+{
+  if (c->cap - c->len < n) {
+    apr_size_t cap = (c->len + n + 255) & ~(apr_size_t)255;
+    char *grown;
+    if (cap < c->cap * 2 && c->cap * 2 <= 2 * READ_STEP)
+      cap = c->cap * 2;       /* a head arriving in pieces */
+    grown = realloc(c->buf, cap);
+    if (!grown)
+      return 0;
     c->buf = grown;
     c->cap = cap;
   }
-  *buf = uv_buf_init(c->buf + c->len, (unsigned int)(c->cap - c->len));
+  memcpy(c->buf + c->len, bytes, n);
+  c->len += n;
+  return 1;
 }
 
 static void
@@ -395,15 +439,17 @@ on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
   ts_uvconn_t *c = stream->data;
 
-  (void)buf;
   if (n < 0) {                /* the client closed, or the connection
-                                 broke (also UV_ENOBUFS) */
+                                 broke */
     ts_uvconn_close(c);
     return;
   }
-  if (c->state == CONN_LINGER)
-    return;                   /* dropped: LEN stays 0 */
-  c->len += (apr_size_t)n;
+  if (c->state == CONN_LINGER || n == 0)
+    return;                   /* dropped */
+  if (!keep(c, buf->base, (apr_size_t)n)) {
+    ts_uvconn_close(c);
+    return;
+  }
   wait_for(c, IDLE_MS);
   if (c->len > TS_HTTP_MAX_HEAD + TS_HTTP_MAX_BODY + READ_STEP
       && c->state != CONN_BODY) {
@@ -429,8 +475,6 @@ ts_uvconn_accept(ts_uvhttp_t *uv, uv_stream_t *server)
   c->tcp.data = c->idle.data = c;
   c->uv = uv;
   c->refs = 2;
-  apr_pool_create(&c->pool, NULL);
-  apr_pool_create(&c->req_pool, c->pool);
   if ((c->next = uv->conns) != NULL)
     c->next->prev = c;
   uv->conns = c;
@@ -489,6 +533,8 @@ ts_uvconn_data(const ts_uvconn_t *c)
 apr_pool_t *
 ts_uvconn_pool(ts_uvconn_t *c)
 {
+  if (!c->pool)
+    apr_pool_create(&c->pool, NULL);
   return c->pool;
 }
 

@@ -26,7 +26,7 @@ seconds=${1:-}
   || { echo "usage: tests/fuzz/run.sh SECONDS [HARNESS...]" >&2; exit 64; }
 shift
 all=(settings envfile config license api records models model_api agent_api
-     http_head events)
+     http_head events notify_mail proxy_target)
 harnesses=("${@:-${all[@]}}")
 
 bash installer/deps-debian.sh clang >&2

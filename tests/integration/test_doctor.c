@@ -376,6 +376,40 @@ Test(doctor, configuration_and_bus_broker)
   run_free(&r);
 }
 
+/* The notification service's SMTP password file (tessera.xml <notify>
+ * <smtp password-file>): missing, open to others, owner-only. */
+Test(doctor, the_smtp_password_file)
+{
+  char path[400], pw[400];
+  run_result_t r;
+
+  init_project();
+  snprintf(path, sizeof(path), "%s/lic", root);
+  mkdir(path, 0755);
+  snprintf(path, sizeof(path), "%s/lic/tessera.xml", root);
+  snprintf(pw, sizeof(pw), "%s/lic/smtp.pw", root);
+  run_write_file(path, "<tessera xmlns=\"urn:tessera:config:1\">\n<notify>"
+                 "<smtp host=\"mail.example.com\" from=\"t@example.com\" "
+                 "user=\"tessera\" password-file=\"smtp.pw\"/></notify>"
+                 "</tessera>\n");
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "mail", "warning", "cannot open"), 1, "%s",
+               r.out);
+  run_free(&r);
+  run_write_file(pw, "secret\n");
+  chmod(pw, 0644);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_neq(r.status, 0);
+  cr_assert_eq(findings(r.out, "mail", "error", "may be read or changed by "
+                        "other accounts"), 1, "%s", r.out);
+  run_free(&r);
+  chmod(pw, 0600);
+  r = doctor((const char *[]){ "--json", NULL });
+  cr_assert_eq(findings(r.out, "mail", "info", "readable and owner-only "
+                        "(mail.example.com port 587)"), 1, "%s", r.out);
+  run_free(&r);
+}
+
 static void
 write_twin(const char *peer, const char *b1, const char *b2, const char *b3)
 {

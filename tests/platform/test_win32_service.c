@@ -106,6 +106,8 @@ teardown(void)
   drop_service(service_name);
   drop_service(L"tessera-license");
   drop_service(L"tessera-agent");
+  drop_service(L"tessera-notify");
+  drop_service(L"tessera-proxy");
   CloseServiceHandle(scm);
   for (const wchar_t *const *n = (const wchar_t *const[]){ L"INOHOST",
        L"INOLIC", L"INODIR", L"INOPRJ", NULL }; *n; n++)
@@ -158,6 +160,27 @@ connects(int p)
   ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
   closesocket(s);
   return ok;
+}
+
+/* What GET /health on P answers, head and body ("" when nothing). */
+static const char *
+health_of(int p)
+{
+  static char buf[4096];
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(p) };
+  SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
+  const char *req = "GET /health HTTP/1.0\r\n\r\n";
+  int n, got = 0;
+
+  buf[0] = '\0';
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0
+      && send(s, req, (int)strlen(req), 0) == (int)strlen(req))
+    while ((n = recv(s, buf + got, (int)sizeof(buf) - 1 - got, 0)) > 0)
+      got += n;
+  buf[got] = '\0';
+  closesocket(s);
+  return buf;
 }
 
 static int
@@ -356,4 +379,43 @@ Test(win32_service, the_agent_runs_as_a_service)
   r = admin((const char *[]){ "service", "uninstall", "agent", NULL });
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_free(&r);
+}
+
+/* The notification service (p+4) and the proxy (p+5) as services:
+ * installed, answering /health on their ports, stopped, uninstalled. */
+Test(win32_service, the_notification_service_and_the_proxy_run_as_services)
+{
+  static const char *const roles[] = { "notify", "proxy" };
+  char prj[MAX_PATH], installed[64];
+  run_result_t r;
+
+  snprintf(prj, sizeof(prj), "%s\\prj", lic);
+  CreateDirectoryA(prj, NULL);
+  set_setting(L"INOPRJ", prj);
+  for (int i = 0; i < 2; i++) {
+    int p = port + 4 + i;
+    const char *health = "";
+    r = admin((const char *[]){ "service", "install", roles[i], "--program",
+                                TESSERAD, NULL });
+    cr_assert_eq(r.status, 0, "install %s: %d %s %s", roles[i], r.status,
+                 r.out, r.err);
+    snprintf(installed, sizeof(installed), "tessera-%s installed and "
+             "started", roles[i]);
+    cr_assert(strstr(r.out, installed), "%s", r.out);
+    run_free(&r);
+    for (int k = 0; k < 100 && !strstr(health, "\"status\":\"ok\""); k++) {
+      health = health_of(p);
+      if (!strstr(health, "\"status\":\"ok\""))
+        Sleep(100);
+    }
+    cr_assert(strstr(health, "HTTP/1.1 200") && strstr(health,
+              "\"status\":\"ok\""), "the %s service does not answer "
+              "/health on %d: %s", roles[i], p, health);
+    r = admin((const char *[]){ "service", "stop", roles[i], NULL });
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+    r = admin((const char *[]){ "service", "uninstall", roles[i], NULL });
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    run_free(&r);
+  }
 }

@@ -11,6 +11,8 @@
 #   - the bus runs as a service of its own (tessera-bus) and the license
 #     server's retained state reaches it (read with mosquitto_sub),
 #   - an agent runs as a service (tessera-agent) and reports to it,
+#   - the notification service and the proxy run as services
+#     (tessera-notify, tessera-proxy) and are listed as the machine's,
 #   - `systemctl stop` stops it cleanly, and uninstall removes the unit.
 # Needs root. Usage: test_systemd.sh BUILD_DIR
 set -euo pipefail
@@ -148,6 +150,34 @@ check "the agent unit runs as the dedicated user" \
   test "$(in_ct systemctl show -p User --value tessera-agent)" = tessera
 check "systemctl stop agent" in_ct systemctl stop tessera-agent
 check "service uninstall agent" in_ct "$admin" service uninstall agent
+
+# The notification service (p+4) and the proxy (p+5) of a machine: each a
+# unit of its own, running as the dedicated user, registered with the
+# license server as that machine's services.
+for role in notify proxy; do
+  rport=$((port + 4)); [ "$role" = proxy ] && rport=$((port + 5))
+  check "service install $role" \
+    in_ct "$admin" service install "$role" --program "$tesserad"
+  check "$role unit is active" \
+    test "$(in_ct systemctl is-active "tessera-$role")" = active
+  for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$rport/health" >/dev/null && break
+    sleep 0.1
+  done
+  check "the $role answers on port $rport" \
+    sh -c "curl -sf http://127.0.0.1:$rport/health | grep -q '\"status\":\"ok\"'"
+  for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$port/v1/status" \
+      | grep -q "\"kind\":\"$role\",\"host\":\"[^\"]*\",\"port\":$rport" && break
+    sleep 0.2
+  done
+  check "the license server lists the $role of the machine" \
+    sh -c "curl -sf http://127.0.0.1:$port/v1/status | grep -q '\"kind\":\"$role\",\"host\":\"[^\"]*\",\"port\":$rport'"
+  check "the $role unit runs as the dedicated user" \
+    test "$(in_ct systemctl show -p User --value "tessera-$role")" = tessera
+  check "systemctl stop $role" in_ct systemctl stop "tessera-$role"
+  check "service uninstall $role" in_ct "$admin" service uninstall "$role"
+done
 
 check "systemctl stop" in_ct systemctl stop tessera-license
 check "unit is inactive after stop" \

@@ -117,3 +117,72 @@ Test(config, a_repositorys_fixed_port_reaches_the_configuration)
   cr_assert_eq(ts_error_exit_status(err), 78);
   ts_error_clear(err);
 }
+
+Test(config, notify_reaches_the_configuration)
+{
+  ts_config_t *c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                         "<notify digest-hour=\"7\" retry-seconds=\"1\" "
+                         "retry-max-seconds=\"4\">\n"
+                         "<smtp host=\"mail.example.com\" port=\"2525\" "
+                         "from=\"tessera@example.com\" starttls=\"none\" "
+                         "user=\"tessera\" password-file=\"smtp.pw\"/>\n"
+                         "</notify>\n</tessera>\n");
+  ts_config_t *none = parse("<tessera xmlns=\"urn:tessera:config:1\"/>");
+
+  cr_assert_str_eq(c->notify.smtp_host, "mail.example.com");
+  cr_assert_eq(c->notify.smtp_port, 2525);
+  cr_assert_str_eq(c->notify.from, "tessera@example.com");
+  cr_assert_eq(c->notify.starttls, 0);
+  cr_assert_str_eq(c->notify.user, "tessera");
+  /* relative to the directory of tessera.xml */
+  cr_assert_str_eq(c->notify.password_file,
+                   "/var/lib/tessera/license/smtp.pw");
+  cr_assert_eq(c->notify.digest_hour, 7);
+  cr_assert_eq(c->notify.retry_seconds, 1);
+  cr_assert_eq(c->notify.retry_max_seconds, 4);
+  cr_assert_eq(c->notify.line, 3);
+  cr_assert_null(ts_config_check(c, 17000, pool));
+  /* the defaults: no SMTP server (no mail goes out), STARTTLS required */
+  cr_assert_null(none->notify.smtp_host);
+  cr_assert_eq(none->notify.starttls, 1);
+  cr_assert_eq(none->notify.smtp_port, 587);
+  cr_assert_eq(none->notify.retry_seconds, 30);
+  cr_assert_eq(none->notify.retry_max_seconds, 3600);
+  cr_assert_eq(none->notify.digest_hour, 6);
+}
+
+Test(config, notify_refuses_what_cannot_work)
+{
+  ts_config_t *c;
+  ts_error_t *err;
+
+  cr_assert(strstr(refusal("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                           "<notify><smtp host=\"h\" from=\"not an address\""
+                           "/></notify></tessera>"), "from"));
+  cr_assert(strstr(refusal("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                           "<notify><smtp host=\"h\" from=\"a@b\" "
+                           "starttls=\"maybe\"/></notify></tessera>"),
+                   "starttls"));
+  cr_assert(strstr(refusal("<tessera xmlns=\"urn:tessera:config:1\">\n"
+                           "<notify digest-hour=\"24\"/></tessera>"),
+                   "digest-hour"));
+  /* a user without a password file: ts_config_check */
+  c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n<notify>\n"
+            "<smtp host=\"h\" from=\"a@b\" user=\"u\"/></notify></tessera>");
+  err = ts_config_check(c, 17000, pool);
+  cr_assert_not_null(err);
+  cr_assert(strstr(ts_error_text(err, pool), "line 3, element smtp: SMTP "
+                   "AUTH needs both user and password-file"), "%s",
+            ts_error_text(err, pool));
+  cr_assert_eq(ts_error_exit_status(err), 78);
+  ts_error_clear(err);
+  c = parse("<tessera xmlns=\"urn:tessera:config:1\">\n"
+            "<notify retry-seconds=\"60\" retry-max-seconds=\"30\"/>"
+            "</tessera>");
+  err = ts_config_check(c, 17000, pool);
+  cr_assert_not_null(err);
+  cr_assert(strstr(ts_error_text(err, pool), "retry-max-seconds (30) is "
+                   "shorter than retry-seconds (60)"), "%s",
+            ts_error_text(err, pool));
+  ts_error_clear(err);
+}

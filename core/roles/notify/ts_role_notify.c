@@ -16,12 +16,16 @@
  * server that does not answer, or does not know the endpoint, is logged
  * and tried again, never fatal.
  *
- * Up: the events part, the port (the stream serves from here on), the
- * bus, the registration. Down in the reverse order.
+ * The mail part (ts_notify_mail.h: subscriptions, the durable outbox,
+ * SMTP) keeps its database in the state directory; it is offered each
+ * bus message after the events part, and its routes (/v1/subscriptions)
+ * and figures are on the same site.
  *
- * The mail part (ts_notify_mail.h) plugs in at the marked places: opened
- * after the bus, offered each message from the bus callback, its routes
- * and metrics on the site, closed at the stop.
+ * Up: the events part, the mail part (before the port, whose site has its
+ * routes, and before the bus, whose retained state at connect it must
+ * hear), the port (the stream serves from here on), the bus, the
+ * registration. Down: the registration, the bus (no more offers), the
+ * port (no more route handlers), the mail part, the events part.
  */
 #include "ts_role_notify.h"
 
@@ -36,6 +40,7 @@
 #include "ts_credential.h"
 #include "ts_file.h"
 #include "ts_notify_events.h"
+#include "ts_notify_mail.h"
 #include "ts_server.h"
 
 #define LOG_PATTERN "notify.%D.log"
@@ -48,6 +53,7 @@ typedef struct notify_t {
   ts_log_t *log;
   ts_credential_t *cred;
   ts_events_t *events;
+  ts_mail_t *mail;
   ts_uvhttp_t *uvhttp;
   ts_bus_t *bus;
   apr_thread_t *registrar;
@@ -93,13 +99,14 @@ place(ts_server_info_t *info, const char **logfile, const char **pidfile,
   return NULL;
 }
 
-/* ts_role_t.check: the server credential, the port. */
+/* ts_role_t.check: the server credential, the mail part's SMTP server
+ * and password file, the port. */
 static ts_error_t *
 check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
 {
   const ts_server_info_t *info = ts_server_info(server);
   const ts_config_t *c = info->config;
-  const char *credential;
+  const char *credential, *mail, *warning;
 
   TS_ERR_W(ts_credential_check(&credential, info->inodir, pool),
            "the notification service proves itself to the license server "
@@ -109,6 +116,10 @@ check(ts_server_plan_t *plan, ts_server_t *server, apr_pool_t *pool)
                      "heartbeat every %d s, subscribers dropped over %d KiB "
                      "waiting", c->events_buffer,
                      c->events_heartbeat_seconds, c->events_max_queued_kib);
+  TS_ERR(ts_mail_check(&mail, &warning, c, pool));
+  ts_server_plan_add(plan, "%s", mail);
+  if (warning)
+    APR_ARRAY_PUSH(plan->warnings, const char *) = warning;
   return ts_server_check_port(server, "notification service", info->port,
                               pool);
 }
@@ -120,12 +131,12 @@ heard(void *baton, ts_bus_t *bus, const char *topic, const char *payload,
       int retained)
 {
   notify_t *n = baton;
+  apr_uint64_t id;
 
   (void)bus;
   (void)retained;   /* the state at connect is an event like any other */
-  ts_events_offer(n->events, topic, payload);
-  /* mail: the id ts_events_offer() returned goes with the message:
-   * ts_mail_offer(n->mail, topic, payload, strlen(payload), id); */
+  id = ts_events_offer(n->events, topic, payload);
+  ts_mail_offer(n->mail, topic, payload, strlen(payload), id);
 }
 
 static const char *
@@ -250,21 +261,22 @@ site_metrics(ts_prom_t *prom, void *baton, apr_pool_t *pool)
   notify_t *n = baton;
 
   ts_events_metrics(prom, n->events, pool);
-  /* mail: ts_mail_metrics(prom, n->mail, pool); */
+  ts_mail_metrics(prom, n->mail, pool);
 }
 
 static ts_error_t *
 listen_loop(notify_t *n, ts_server_t *server, apr_pool_t *pool)
 {
   ts_server_site_t site = { 0 };
-  ts_routes_t routes[] = { { ts_events_routes, NULL } };
+  ts_routes_t routes[2] = { { ts_events_routes, NULL } };
   ts_uvhttp_hooks_t hooks;
 
   site.name = "notification service";
   site.label = "notify";
   site.port = n->port;
+  routes[1] = *ts_mail_routes(n->mail);
   site.routes = routes;
-  site.nroutes = 1;       /* mail: ts_mail_routes(n->mail) beside */
+  site.nroutes = 2;
   site.metrics = site_metrics;
   site.metrics_baton = n;
   ts_events_hooks(&hooks, n->events);
@@ -295,10 +307,10 @@ start(void **state, ts_server_t *server, apr_pool_t *pool)
   o.heartbeat = apr_time_from_sec(info->config->events_heartbeat_seconds);
   o.max_queued = (apr_size_t)info->config->events_max_queued_kib * 1024;
   TS_ERR(ts_events_create(&n->events, &o, n->log, pool));
+  TS_ERR(ts_mail_open(&n->mail, n->dir, info->config, n->log, pool));
+  ts_mail_set_license_server(n->mail, info->host, info->main_port, n->cred);
   TS_ERR(listen_loop(n, server, pool));
   TS_ERR(bus_open(n, pool));
-  /* mail: TS_ERR(ts_mail_open(&n->mail, n->dir, info->config, n->log,
-   *                           pool)); */
   s = apr_thread_mutex_create(&n->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   if (!s)
     s = apr_thread_cond_create(&n->wake, pool);
@@ -335,10 +347,11 @@ stop(void *state, ts_server_t *server)
   if (n->bus)
     ts_bus_close(n->bus, bus_state(n, "stopped", NULL, n->pool));
   n->bus = NULL;
-  /* mail: ts_mail_close(n->mail); */
   if (n->uvhttp)
     ts_uvhttp_stop(n->uvhttp);
   n->uvhttp = NULL;
+  ts_mail_close(n->mail);
+  n->mail = NULL;
   ts_events_destroy(n->events);
   n->events = NULL;
 }
@@ -346,7 +359,8 @@ stop(void *state, ts_server_t *server)
 const ts_role_t ts_role_notify = {
   .name = "notify",
   .summary = "the notification service on p+4: the bus as Server-Sent\n"
-             "Events (GET /v1/events)",
+             "Events (GET /v1/events), and mail about the changes users\n"
+             "subscribed to (/v1/subscriptions, tessera-admin notify)",
   .port_offset = 4,
   .start = start,
   .stop = stop,
