@@ -9,10 +9,12 @@
  * loop with ts_uvhttp_post(); the ring, the subscribers and every write
  * live on the loop thread. ts_events_metrics() may run on any thread.
  *
- * The parts: ts_notify_events.c (the ring's owner, subscribers, fan-out,
- * replay, heartbeats), ts_notify_frame.c (the ring and an event's SSE
- * frame), ts_notify_query.c (what a client sends: topic filters and
- * Last-Event-ID; it has a fuzzing harness, tests/fuzz/fuzz_events.c).
+ * The parts: ts_notify_events.c (the bus's side, the ring's owner, the
+ * figures), ts_notify_subs.c (subscribers, fan-out, replay, heartbeats;
+ * the two share ts_notify_impl.h), ts_notify_frame.c (the ring and an
+ * event's SSE frame), ts_notify_query.c (what a client sends: topic
+ * filters and Last-Event-ID; it has a fuzzing harness,
+ * tests/fuzz/fuzz_events.c).
  * The last two use no event loop, so the tests and the harness link them
  * alone.
  */
@@ -38,7 +40,8 @@ typedef struct ts_events_query_t {
                                    the client sees topics (without
                                    "tessera/v1/"); "#" when none given */
   int resume;                   /* a Last-Event-ID was given */
-  apr_uint64_t last_id;         /* its value */
+  apr_uint64_t last_id;         /* its value (0: from the first event of
+                                   the service's run) */
 } ts_events_query_t;
 
 /* Read QUERY (what followed '?' in the request's target, not decoded, or

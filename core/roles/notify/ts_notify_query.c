@@ -143,35 +143,30 @@ ts_events_filter_match(const char *filter, const char *topic)
   }
 }
 
-/* The decimal event id TEXT, or an error naming WHERE it came from. */
-static ts_error_t *
-parse_id(apr_uint64_t *id, const char *text, const char *where,
-         apr_pool_t *pool)
+/* The decimal event id TEXT (spaces around it allowed); whether it is
+ * one. */
+static int
+parse_id(apr_uint64_t *id, const char *text)
 {
   apr_uint64_t v = 0;
   const char *p = text;
 
   while (*p == ' ')
     p++;
-  if (!*p)
-    goto bad;
+  if (!apr_isdigit(*p))
+    return 0;
   for (; apr_isdigit(*p); p++) {
     unsigned d = (unsigned)(*p - '0');
     if (v > (APR_UINT64_MAX - d) / 10)
-      goto bad;
+      return 0;
     v = v * 10 + d;
   }
   while (*p == ' ')
     p++;
   if (*p)
-    goto bad;
+    return 0;
   *id = v;
-  return NULL;
-bad:
-  return ts_error_createf(TS_EINVAL, "the %s '%s' is not an event id: "
-                          "give the decimal id of the last event received "
-                          "(the id: line of the stream)", where,
-                          ts_log_quote(text, 64, pool));
+  return 1;
 }
 
 /* One parameter NAME=VALUE (VALUE decoded) into Q. */
@@ -188,7 +183,11 @@ parameter(ts_events_query_t *q, const char *name, const char *value,
     APR_ARRAY_PUSH(q->filters, const char *) = value;
   }
   else if (strcmp(name, "last-event-id") == 0) {
-    TS_ERR(parse_id(&q->last_id, value, "last-event-id= value", pool));
+    if (!parse_id(&q->last_id, value))
+      return ts_error_createf(TS_EINVAL, "the last-event-id= value '%s' is "
+                              "not an event id: give the decimal id of the "
+                              "last event received (the id: line of the "
+                              "stream)", ts_log_quote(value, 64, pool));
     q->resume = 1;
   }
   return NULL;
@@ -220,8 +219,12 @@ ts_events_query_parse(ts_events_query_t *q, const char *query,
     p = end ? end + 1 : NULL;
   }
   if (last_event_id) {
-    TS_ERR(parse_id(&q->last_id, last_event_id, "Last-Event-ID header",
-                    pool));
+    if (!parse_id(&q->last_id, last_event_id))
+      return ts_error_createf(TS_EINVAL, "the Last-Event-ID header '%s' is "
+                              "not an event id: give the decimal id of the "
+                              "last event received (the id: line of the "
+                              "stream)", ts_log_quote(last_event_id, 64,
+                                                      pool));
     q->resume = 1;
   }
   if (q->filters->nelts == 0)

@@ -143,7 +143,7 @@ static const char *
 bus_state(notify_t *n, const char *state, const char *reason,
           apr_pool_t *pool)
 {
-  json_t *j = json_pack("{s:s, s:s, s:i, s:s?}", "state", state, "host",
+  json_t *j = json_pack("{s:s, s:s, s:i, s:s*}", "state", state, "host",
                         n->host, "port", n->port, "reason", reason);
   char *text = json_dumps(j, JSON_COMPACT);
   const char *copy = apr_pstrdup(pool, text);
@@ -172,7 +172,7 @@ bus_open(notify_t *n, apr_pool_t *pool)
   return NULL;
 }
 
-/* ---- the license server ------------------------------------------------ */
+/* ---- the license server ------------------------------------------------- */
 
 /* One registration; *LISTED says whether the last one was taken, so the
  * log says only when that changes. */
