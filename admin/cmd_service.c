@@ -150,8 +150,9 @@ install(tsp_service_spec_t *spec, tsp_settings_t *store,
   /* the agent writes in the project directory: its log and state under
    * ivm/logs, its record under ivm (the service account gets these;
    * repositories made by another account the doctor checks, with the
-   * fix); the others in INOLIC */
-  if (strcmp(spec->role, "agent") == 0) {
+   * fix), and so does the proxy (its log under ivm/logs); the others in
+   * INOLIC */
+  if (strcmp(spec->role, "agent") == 0 || strcmp(spec->role, "proxy") == 0) {
     const char *prj = ts_settings_get(settings, "INOPRJ")->value;
     writable[0] = prj;
     writable[1] = ts_path_join(prj, "ivm", pool);

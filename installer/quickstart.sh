@@ -93,7 +93,7 @@ wait_for "$((port + 4))" "the notification service" "$INOPRJ/inonotify"
 echo
 echo "== tesserad proxy           (the proxy on $((port + 5)): one port for every model server here)"
 build/linux/server/tesserad proxy & pids+=($!)
-wait_for "$((port + 5))" "the proxy" "$INOLIC/logs/proxy.$((port + 5))/proxy.log"
+wait_for "$((port + 5))" "the proxy" "$INOPRJ/ivm/logs/proxy.*/proxy.log"
 models() { "$admin" models --password-stdin --as demo "$@" < "$pwfile"; }
 echo
 echo "== the demo model           (bridge: product demo, one version with a few elements)"
@@ -151,5 +151,6 @@ echo "     http://localhost:$port/v1/sessions"
 echo "   seats in use:              curl -s http://localhost:$port/v1/status   (or: $admin status)"
 echo "   watch the bus:             mosquitto_sub -p $((port + 1)) -t 'tessera/v1/#' -v"
 echo "   metrics:                   curl -s http://localhost:$port/metrics"
-echo "   logs:                      $INOLIC/logs/license.$port/license.log, $INOPRJ/ivm/logs/agent.*/agent.log, $INOPRJ/ivr/bridge/v1/srv.log"
+echo "   logs:                      $INOLIC/logs/license.$port/license.log, $INOPRJ/ivm/logs/agent.*/agent.log, $INOPRJ/ivr/bridge/v1/srv.log,"
+echo "                              $INOPRJ/ivm/logs/proxy.*/proxy.log, $INOPRJ/inonotify/*/logs/notify.*.log"
 wait "${pids[0]}"
