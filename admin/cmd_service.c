@@ -152,7 +152,8 @@ install(tsp_service_spec_t *spec, tsp_settings_t *store,
    * repositories made by another account the doctor checks, with the
    * fix), and so does the proxy (its log under ivm/logs); the others in
    * INOLIC */
-  if (strcmp(spec->role, "agent") == 0 || strcmp(spec->role, "proxy") == 0) {
+  if (strcmp(spec->role, "agent") == 0
+      || strcmp(spec->role, "proxy") == 0) {
     const char *prj = ts_settings_get(settings, "INOPRJ")->value;
     writable[0] = prj;
     writable[1] = ts_path_join(prj, "ivm", pool);
