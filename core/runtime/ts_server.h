@@ -11,6 +11,7 @@
 #define TS_SERVER_H
 
 #include "ts_bus.h"
+#include "ts_credential.h"
 #include "ts_config.h"
 #include "ts_error.h"
 #include "ts_httpd.h"
@@ -161,6 +162,30 @@ ts_error_t *ts_server_listen(ts_httpd_t **httpd, ts_server_t *server,
 ts_error_t *ts_server_listen_loop(ts_uvhttp_t **uvhttp, ts_server_t *server,
                                   const ts_server_site_t *site,
                                   const ts_uvhttp_hooks_t *hooks,
+                                  apr_pool_t *pool);
+
+/* Who may change what a role holds besides the license server's own
+ * (ts_server_admin.c): the license server checks the administrator's
+ * password of a request for it. */
+typedef struct ts_server_admin_t {
+  const char *host;             /* the license server (NULL: unknown yet,
+                                   answered 503) */
+  int port;
+  const ts_credential_t *cred;  /* the server credential (NULL: as HOST) */
+  const char *realm;            /* the 401's challenge: "Basic realm=..." */
+  const char *needed;           /* the 401's sentence when REQ has no
+                                   password: what needs it and how to give
+                                   it, in the language people read */
+} ts_server_admin_t;
+
+/* Who acts on REQ: "a Tessera server" when it shows the server
+ * credential, else the name the license server's POST /v1/admin/check
+ * returns for its password; NULL with REPLY filled (401 with ADMIN's
+ * realm, 403 none set yet, 429 guessing throttled, 503 the license server
+ * does not answer). Blocks for that call (up to 10 s). */
+const char *ts_server_admin_check(ts_http_reply_t *reply,
+                                  const ts_http_request_t *req,
+                                  const ts_server_admin_t *admin,
                                   apr_pool_t *pool);
 
 /* For a role's check: NULL when ts_server_listen() could listen on PORT

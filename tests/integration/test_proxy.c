@@ -173,8 +173,11 @@ registered(const char *repo)
             "%s never registered: %s", repo, body);
   j = json_loads(body, 0, NULL);
   json_array_foreach(json_object_get(j, "model_servers"), i, ms)
-    if (!strcmp(json_string_value(json_object_get(ms, "repository")), repo))
-      return json_incref(ms);
+    if (!strcmp(json_string_value(json_object_get(ms, "repository")), repo)) {
+      json_incref(ms);
+      json_decref(j);
+      return ms;
+    }
   cr_assert_fail("%s", body);
   return NULL;
 }

@@ -109,15 +109,18 @@ static void *APR_THREAD_FUNC
 reporter(apr_thread_t *thread, void *data)
 {
   ts_agent_t *a = data;
-  apr_pool_t *pool;
+  apr_pool_t *pool, *life;
   const char *uuid = "?";
   int listed = -1;
   apr_interval_time_t every = apr_time_from_sec(
     a->info->config->heartbeat_seconds);
   ts_error_t *err;
 
+  /* this thread's own pools: the agent's pool is the main thread's (the
+   * identity read into it raced with the start, and crashed in APR) */
+  apr_pool_create(&life, NULL);
   apr_pool_create(&pool, NULL);
-  err = ts_project_identity(&uuid, a->inoprj, a->pool);
+  err = ts_project_identity(&uuid, a->inoprj, life);
   ts_error_clear(err);
   apr_thread_mutex_lock(a->lock);
   while (!a->stopping) {
@@ -130,6 +133,7 @@ reporter(apr_thread_t *thread, void *data)
   }
   apr_thread_mutex_unlock(a->lock);
   apr_pool_destroy(pool);
+  apr_pool_destroy(life);
   (void)thread;
   return NULL;
 }

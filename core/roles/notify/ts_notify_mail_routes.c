@@ -26,79 +26,27 @@
 #include <apr_strings.h>
 
 #include "ts_i18n.h"
+#include "ts_server.h"
 
-#define CHECK_TIMEOUT apr_time_from_sec(10)
 #define REALM "Basic realm=\"Tessera notification service\""
 
-/* The license server's verdict on REQ's password: who acts, or NULL with
+/* Who acts on REQ (the license server checks the password), or NULL with
  * REPLY filled. */
 static const char *
 authorize(ts_http_reply_t *reply, ts_mail_t *m, const ts_http_request_t *req,
           apr_pool_t *pool)
 {
-  json_t *j, *answer;
-  char *body;
-  const char *text = "", *who, *host;
-  int status = 0, port;
-  const ts_credential_t *cred;
-  ts_error_t *err;
+  ts_server_admin_t admin = { NULL, 0, NULL, REALM, NULL };
 
   apr_thread_mutex_lock(m->lock);
-  host = m->ls_host;
-  port = m->ls_port;
-  cred = m->cred;
+  admin.host = m->ls_host;
+  admin.port = m->ls_port;
+  admin.cred = m->cred;
   apr_thread_mutex_unlock(m->lock);
-  if (req->authorization && cred
-      && ts_credential_check_http(cred, req->authorization))
-    return "a Tessera server";
-  if (!req->authorization) {
-    ts_http_reply_error(reply, 401, apr_psprintf(pool, _("%s %s: the mail "
-      "subscriptions need the license server administrator's password "
-      "(HTTP Basic: user name = who acts; tessera-admin asks for it)"),
-      req->method, req->url), pool);
-    reply->www_authenticate = REALM;
-    return NULL;
-  }
-  if (!host || !cred) {
-    ts_http_reply_error(reply, 503, _("the notification service does not "
-                        "know its license server yet, which checks the "
-                        "administrator's password; try again shortly"),
-                        pool);
-    reply->retry_after = 5;
-    return NULL;
-  }
-  j = json_pack("{s:s, s:s}", "authorization", req->authorization, "client",
-                req->client ? req->client : "");
-  body = json_dumps(j, JSON_COMPACT);
-  json_decref(j);
-  err = ts_http_call(&status, &text, host, port, "POST", "/v1/admin/check",
-                     body, ts_credential_header(cred, pool), CHECK_TIMEOUT,
-                     pool);
-  free(body);
-  if (err) {
-    ts_http_reply_error(reply, 503, apr_psprintf(pool, _("cannot check the "
-      "administrator's password: the license server on %s port %d "
-      "(INOHOST) does not answer: %s"), host, port,
-      ts_error_message(err, pool)), pool);
-    ts_error_clear(err);
-    return NULL;
-  }
-  answer = json_loads(text, 0, NULL);
-  who = json_string_value(json_object_get(answer, "who"));
-  who = who ? apr_pstrdup(pool, who) : NULL;
-  if (status != 200 || !who) {
-    /* the license server's words, in the language it answers in */
-    reply->status = status == 200 ? 502 : status;
-    reply->body = apr_pstrdup(pool, text);
-    if (status == 401)
-      reply->www_authenticate = REALM;
-    if (status == 429)
-      reply->retry_after = (int)json_integer_value(json_object_get(
-                                                   answer, "retry_after"));
-    who = NULL;
-  }
-  json_decref(answer);
-  return who;
+  admin.needed = apr_psprintf(pool, _("%s %s: the mail subscriptions need "
+    "the license server administrator's password (HTTP Basic: user name = "
+    "who acts; tessera-admin asks for it)"), req->method, req->url);
+  return ts_server_admin_check(reply, req, &admin, pool);
 }
 
 /* SUB as JSON. */
