@@ -200,9 +200,8 @@ ts_mail_open(ts_mail_t **mail, const char *dir, const ts_config_t *config,
   apr_thread_mutex_create(&m->lock, APR_THREAD_MUTEX_DEFAULT, pool);
   apr_thread_cond_create(&m->wake, pool);
   apr_pool_create(&m->offer_pool, pool);
-  if (!m->smtp.smtp_host)
-    ts_log(log, TS_LOG_WARNING, "no mail goes out: tessera.xml has no "
-           "<notify><smtp>; the changes subscribed to are kept in %s and "
+  if (!m->smtp.smtp_host)   /* the start's check warned already */
+    ts_log(log, TS_LOG_INFO, "the changes subscribed to are kept in %s and "
            "mailed once an SMTP server is configured", m->path);
   else
     ts_log(log, TS_LOG_INFO, "mail goes out through %s port %d (STARTTLS "
