@@ -18,18 +18,11 @@
 #include <sqlite3.h>
 
 #include "bus_client.h"
+#include "agent_fixture.h"
 #include "license_fixture.h"
 #include "ts_httpd.h"
 
 #define PASSWORD "agent-test-pass"
-
-typedef struct agent_t {
-  const char *name;           /* its machine name */
-  const char *inolic;
-  int port;
-  pid_t pid;
-  const char *env[12];
-} agent_t;
 
 static agent_t agents[2];
 
@@ -41,35 +34,6 @@ static const char config[] =
   "  </license-server>\n"
   "  <model-servers heartbeat-seconds=\"1\"/>\n"
   "</tessera>\n";
-
-/* The environment of agent A (or of tessera-admin asking it). */
-static const char *const *
-agent_env(agent_t *a)
-{
-  const char *const *base = env();
-  int n = 0;
-
-  for (; base[n]; n++)
-    a->env[n] = strncmp(base[n], "INOLIC=", 7) == 0
-                ? apr_pstrcat(tp, "INOLIC=", a->inolic, NULL) : base[n];
-  a->env[n++] = apr_pstrcat(tp, "INOPRJ=", in_root("prj"), NULL);
-  a->env[n++] = apr_psprintf(tp, "INOAGENTPORT=%d", a->port);
-  a->env[n] = NULL;
-  return a->env;
-}
-
-static void
-start_agent(agent_t *a)
-{
-  const char *argv[] = { TESSERAD, "agent", NULL };
-  char *err = NULL;
-
-  cr_assert_eq(lf_start(&a->pid, argv, agent_env(a),
-                        in_root(apr_psprintf(tp, "%s.err", a->name)),
-                        a->port, 500, &err), 0,
-               "the agent %s did not serve: %s", a->name, err);
-  free(err);
-}
 
 static void
 setup(void)
@@ -112,35 +76,11 @@ teardown(void)
 
 TestSuite(agent, .init = setup, .fini = teardown, .timeout = 120);
 
-/* tessera-admin ARGS against agent A, the password on stdin for changes. */
-static run_result_t
-models(agent_t *a, const char *const *args)
-{
-  const char *argv[20] = { "/bin/sh", "-c" };
-  const char *cmd = apr_psprintf(tp, "exec %s models --agent 127.0.0.1:%d "
-                                 "--password-stdin --as tester",
-                                 TESSERA_ADMIN, a->port);
-
-  for (int i = 0; args[i]; i++)
-    cmd = apr_psprintf(tp, "%s '%s'", cmd, args[i]);
-  argv[2] = apr_pstrcat(tp, cmd, " < ", in_root("pw"), NULL);
-  return run(argv, agent_env(a), NULL);
-}
-
-static void
-models_ok(agent_t *a, const char *const *args)
-{
-  run_result_t r = models(a, args);
-
-  cr_assert_eq(r.status, 0, "models %s: %s%s", args[0], r.out, r.err);
-  run_free(&r);
-}
-
 /* The JSON listing of agent A. */
 static json_t *
 listing(agent_t *a)
 {
-  run_result_t r = models(a, (const char *[]){ "list", "--json", NULL });
+  run_result_t r = af_models(a, (const char *[]){ "list", "--json", NULL });
   json_t *j;
 
   cr_assert_eq(r.status, 0, "list: %s", r.err);
@@ -179,7 +119,7 @@ static void
 project_init(void)
 {
   const char *argv[] = { TESSERA_ADMIN, "project", "init", NULL };
-  run_result_t r = run(argv, agent_env(&agents[0]), NULL);
+  run_result_t r = run(argv, af_env(&agents[0]), NULL);
 
   cr_assert_eq(r.status, 0, "project init: %s", r.err);
   run_free(&r);
@@ -191,8 +131,8 @@ static void
 define_bridge(void)
 {
   project_init();
-  start_agent(&agents[0]);
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_start(&agents[0]);
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--check", "v[0-9]+",
                                           "--proposal", "v$(YYYY)", NULL });
 }
@@ -203,7 +143,7 @@ Test(agent, the_agent_writes_its_record_and_removes_it_at_a_clean_stop)
   struct stat st;
 
   project_init();
-  start_agent(&agents[0]);
+  af_start(&agents[0]);
   record = in_root(apr_psprintf(tp, "prj/ivm/agents/localhost.%d.json",
                                 agents[0].port));
   cr_assert_eq(stat(record, &st), 0, "no record %s", record);
@@ -226,7 +166,7 @@ Test(agent, an_agent_of_another_license_server_refuses_to_start)
                  "{\"version\": 1, \"kind\": \"agent\", \"host\": \"ws9\", "
                  "\"port\": 17003, \"os\": \"linux\", \"account\": \"x\", "
                  "\"inohost\": \"other.17000\"}\n");
-  status = lf_start(&agents[0].pid, argv, agent_env(&agents[0]),
+  status = lf_start(&agents[0].pid, argv, af_env(&agents[0]),
                     in_root("refused.err"), agents[0].port, 500, &err);
   cr_assert_eq(status, 78, "exit %d: %s", status, err);
   cr_assert(strstr(err, "is used by the agent on ws9 port 17003, which "
@@ -241,7 +181,7 @@ Test(agent, names_follow_the_models_rule_and_a_bad_one_is_refused)
   json_t *list;
 
   define_bridge();
-  r = models(&agents[0], (const char *[]){ "create", "bridge", "draft",
+  r = af_models(&agents[0], (const char *[]){ "create", "bridge", "draft",
                                            NULL });
   cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
   cr_assert(strstr(r.err, "the name 'draft' does not follow the naming rule "
@@ -250,7 +190,7 @@ Test(agent, names_follow_the_models_rule_and_a_bad_one_is_refused)
                    "'v20"), "%s", r.err);
   run_free(&r);
   /* no name: the proposal */
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", NULL });
   list = listing(&agents[0]);
   cr_assert_eq(json_array_size(json_object_get(list, "versions")), 1);
   cr_assert(strncmp(json_string_value(json_object_get(json_array_get(
@@ -271,7 +211,7 @@ Test(agent, changes_need_the_administrators_password)
                    "input with --stdin"), "%s", r.err);
   run_free(&r);
   run_write_file(in_root("pw"), "wrong-password\n");
-  r = models(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  r = af_models(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   cr_assert_eq(r.status, 77, "%s%s", r.out, r.err);
   cr_assert(strstr(r.err, "HTTP 401"), "%s", r.err);
   run_free(&r);
@@ -283,11 +223,11 @@ Test(agent, two_agents_list_the_same_versions_and_one_runs_each_once)
   json_t *list, *v;
 
   define_bridge();
-  start_agent(&agents[1]);
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[1], (const char *[]){ "create", "bridge", "v2", "--from",
+  af_start(&agents[1]);
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[1], (const char *[]){ "create", "bridge", "v2", "--from",
                                           "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   /* the second agent shows where the first runs it */
   list = listing(&agents[1]);
   v = find(list, "bridge", "v1");
@@ -301,19 +241,19 @@ Test(agent, two_agents_list_the_same_versions_and_one_runs_each_once)
   cr_assert_str_eq(state_of(list, "bridge", "v2"), "stopped");
   json_decref(list);
   /* and refuses to start it a second time, naming where it runs */
-  r = models(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  r = af_models(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
   cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
   cr_assert(strstr(r.err, apr_psprintf(tp, "bridge/v1 runs already on "
                                        "localhost (agent port %d",
                                        agents[0].port)), "%s", r.err);
   run_free(&r);
   /* a stop through the second agent is passed on to the first */
-  models_ok(&agents[1], (const char *[]){ "stop", "bridge/v1", NULL });
+  af_models_ok(&agents[1], (const char *[]){ "stop", "bridge/v1", NULL });
   list = listing(&agents[0]);
   cr_assert_str_eq(state_of(list, "bridge", "v1"), "stopped");
   json_decref(list);
   /* now the second may run it */
-  models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
   list = listing(&agents[0]);
   v = find(list, "bridge", "v1");
   cr_assert_str_eq(json_string_value(json_object_get(v, "host")),
@@ -326,12 +266,12 @@ Test(agent, a_version_whose_agent_was_killed_can_be_started_again)
   json_t *list;
 
   define_bridge();
-  start_agent(&agents[1]);
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_start(&agents[1]);
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   lf_kill(&agents[0].pid, SIGKILL);
   /* its model server ended with it; the lock it left is stale */
-  models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
   list = listing(&agents[1]);
   cr_assert_str_eq(json_string_value(json_object_get(find(list, "bridge",
                    "v1"), "host")), "127.0.0.1");
@@ -344,15 +284,15 @@ Test(agent, a_deleted_version_must_be_stopped_first)
   json_t *list;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
-  r = models(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  r = af_models(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
   cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
   cr_assert(strstr(r.err, "bridge/v1 is running on localhost: stop it "
                    "first"), "%s", r.err);
   run_free(&r);
-  models_ok(&agents[0], (const char *[]){ "stop", "bridge/v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "stop", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "delete", "bridge/v1", NULL });
   list = listing(&agents[0]);
   cr_assert_eq(json_array_size(json_object_get(list, "versions")), 0);
   json_decref(list);
@@ -385,7 +325,7 @@ Test(agent, odd_run_locks_and_answers_neither_crash_nor_hide_a_version)
   json_t *list, *v;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   run_write_file(lock, "{\"version\": 1, \"model\": \"bridge\", "
                        "\"name\": \"v1\"}\n");
   list = listing(&agents[0]);
@@ -467,8 +407,8 @@ Test(agent, a_crashed_model_server_shows_as_crashed_on_the_bus_and_can_start)
   const char *record;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   record = record_of(&agents[0], "v1");
   cr_assert_eq(access(record, F_OK), 0, "no record %s", record);
   cr_assert_eq(kill((pid_t)model_pid(&agents[0], "v1"), SIGKILL), 0);
@@ -483,7 +423,7 @@ Test(agent, a_crashed_model_server_shows_as_crashed_on_the_bus_and_can_start)
             "the bus does not say bridge/v1 crashed: %s",
             bus_read("versions/bridge/v1"));
   /* its run lock went with it: it starts again */
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   json_decref(await_state(&agents[0], "v1", "running"));
 }
 
@@ -510,12 +450,12 @@ Test(agent, a_version_over_its_disk_quota_is_refused_with_the_figures)
   run_result_t r;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--quota-disk", "1",
                                           NULL });
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   grow("v1", 3);
-  r = models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  r = af_models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   cr_assert_eq(r.status, 65, "%s%s", r.out, r.err);
   cr_assert(strstr(r.err, "bridge/v1 takes 4 MB on disk, over the disk "
                    "quota of 1 MB of the model bridge"), "%s", r.err);
@@ -529,13 +469,13 @@ Test(agent, an_interrupted_successor_copy_leaves_no_half_version)
   int seen = 0;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
   grow("v1", 400);
   argv[2] = apr_psprintf(tp, "%s models --agent 127.0.0.1:%d "
                          "--password-stdin create bridge v2 --from v1 < %s "
                          "> /dev/null 2>&1 &", TESSERA_ADMIN, agents[0].port,
                          in_root("pw"));
-  run_free((run_result_t[]){ run(argv, agent_env(&agents[0]), NULL) });
+  run_free((run_result_t[]){ run(argv, af_env(&agents[0]), NULL) });
   /* the copy is under way once its "." directory holds data */
   for (int i = 0; i < 1000 && !seen; i++) {
     seen = system(apr_psprintf(tp, "find %s -path '*/.new.v2.*' -name "
@@ -548,7 +488,7 @@ Test(agent, an_interrupted_successor_copy_leaves_no_half_version)
   lf_kill(&agents[0].pid, SIGKILL);
   /* no v2, before and after the agent is back; the work is swept */
   cr_assert_neq(access(in_root("prj/ivr/bridge/v2"), F_OK), 0);
-  start_agent(&agents[0]);
+  af_start(&agents[0]);
   list = listing(&agents[0]);
   cr_assert_eq(json_array_size(json_object_get(list, "versions")), 1);
   json_decref(list);
@@ -591,24 +531,24 @@ Test(agent, the_control_queue_lives_with_the_agent_and_the_doctor_sweeps_it)
   run_result_t r;
 
   project_init();
-  start_agent(&agents[0]);
+  af_start(&agents[0]);
   id = queue_of(&agents[0]);
   cr_assert(queue_exists(id), "queue %ld is not in /proc/sysvipc/msg", id);
   lf_kill(&agents[0].pid, SIGTERM);
   cr_assert_not(queue_exists(id), "queue %ld outlived a clean stop", id);
   /* killed: the queue stays, the doctor calls it stale and removes it */
-  start_agent(&agents[0]);
+  af_start(&agents[0]);
   id = queue_of(&agents[0]);
   lf_kill(&agents[0].pid, SIGKILL);
   cr_assert(queue_exists(id));
-  r = run(argv, agent_env(&agents[0]), NULL);
+  r = run(argv, af_env(&agents[0]), NULL);
   cr_assert(strstr(r.out, apr_psprintf(tp, "queue id %ld", id)), "%s",
             r.out);
   run_free(&r);
   r = run((const char *[]){ TESSERA_ADMIN, "doctor", "--fix", "--yes",
                             "--account", getuid() == 0 ? "nobody"
                             : getenv("USER"), NULL },
-          agent_env(&agents[0]), NULL);
+          af_env(&agents[0]), NULL);
   run_free(&r);
   cr_assert_not(queue_exists(id), "doctor --fix left the stale queue %ld",
                 id);
@@ -621,11 +561,11 @@ Test(agent, the_memory_quota_is_the_model_servers_limit)
 
   define_bridge();
   /* 4 MB of address space: tesserad cannot even load its libraries */
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--quota-ram", "4",
                                           NULL });
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  r = models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  r = af_models(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   cr_assert_neq(r.status, 0, "a model server ran in 4 MB: %s", r.out);
   run_free(&r);
   v = await_state(&agents[0], "v1", "crashed");
@@ -633,10 +573,10 @@ Test(agent, the_memory_quota_is_the_model_servers_limit)
 #ifndef __SANITIZE_ADDRESS__
   /* with room it runs (AddressSanitizer's shadow memory alone takes more
    * address space than any quota: not in that build) */
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--quota-ram", "2048",
                                           NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   json_decref(await_state(&agents[0], "v1", "running"));
 #endif
 }
@@ -655,10 +595,10 @@ Test(agent, tessera_xml_fixes_a_repositorys_port)
                               "port=\"%d\"/></model-servers>"
                               "</tessera>\n", fixed));
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v2", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v2", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v2", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v2", NULL });
   v = await_state(&agents[0], "v1", "running");
   cr_assert_eq(json_integer_value(json_object_get(v, "port")), fixed);
   json_decref(v);
@@ -674,10 +614,10 @@ Test(agent, a_model_that_asks_for_it_is_started_again_after_a_crash)
   json_t *v;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--restart", NULL });
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   first = model_pid(&agents[0], "v1");
   cr_assert_eq(kill((pid_t)first, SIGKILL), 0);
   /* the supervisor's first pause is 1 s; then a new model server runs */
@@ -702,8 +642,8 @@ Test(agent, records_of_model_servers_that_died_with_their_agent_are_swept)
   const char *record;
 
   define_bridge();
-  models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "create", "bridge", "v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   record = record_of(&agents[0], "v1");
   pid = model_pid(&agents[0], "v1");
   /* both at once: nobody cleans up */
@@ -712,7 +652,7 @@ Test(agent, records_of_model_servers_that_died_with_their_agent_are_swept)
   for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
     usleep(20000);
   cr_assert_eq(access(record, F_OK), 0, "the record went without a sweep");
-  start_agent(&agents[0]);
+  af_start(&agents[0]);
   cr_assert_neq(access(record, F_OK), 0, "%s was not swept", record);
   list = listing(&agents[0]);
   cr_assert_str_eq(state_of(list, "bridge", "v1"), "crashed");

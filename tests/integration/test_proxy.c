@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "agent_fixture.h"
 #include "proxy_fixture.h"
 #include "run.h"
 
@@ -31,42 +32,7 @@ static const char license_config[] =
   "  <model-servers heartbeat-seconds=\"1\"/>\n"
   "</tessera>\n";
 
-typedef struct agent_t {
-  const char *inolic;
-  int port;
-  pid_t pid;
-  const char *env[12];
-} agent_t;
-
 static agent_t agents[2];
-
-/* The environment of agent A (and of tessera-admin asking it). */
-static const char *const *
-agent_env(agent_t *a)
-{
-  const char *const *base = env();
-  int n = 0;
-
-  for (; base[n]; n++)
-    a->env[n] = strncmp(base[n], "INOLIC=", 7) == 0
-                ? apr_pstrcat(tp, "INOLIC=", a->inolic, NULL) : base[n];
-  a->env[n++] = apr_pstrcat(tp, "INOPRJ=", in_root("prj"), NULL);
-  a->env[n++] = apr_psprintf(tp, "INOAGENTPORT=%d", a->port);
-  a->env[n] = NULL;
-  return a->env;
-}
-
-static void
-start_agent(agent_t *a)
-{
-  const char *argv[] = { TESSERAD, "agent", NULL };
-  char *err = NULL;
-
-  cr_assert_eq(lf_start(&a->pid, argv, agent_env(a),
-                        apr_pstrcat(tp, a->inolic, ".err", NULL), a->port,
-                        500, &err), 0, "the agent did not serve: %s", err);
-  free(err);
-}
 
 static void
 setup(void)
@@ -105,40 +71,21 @@ teardown(void)
 
 TestSuite(proxy, .init = setup, .fini = teardown, .timeout = 120);
 
-/* tessera-admin models ARGS against agent A; the test fails unless it
- * exits 0. */
-static void
-models_ok(agent_t *a, const char *const *args)
-{
-  const char *argv[4] = { "/bin/sh", "-c" };
-  const char *cmd = apr_psprintf(tp, "exec %s models --agent 127.0.0.1:%d "
-                                 "--password-stdin --as tester",
-                                 TESSERA_ADMIN, a->port);
-  run_result_t r;
-
-  for (int i = 0; args[i]; i++)
-    cmd = apr_psprintf(tp, "%s '%s'", cmd, args[i]);
-  argv[2] = apr_pstrcat(tp, cmd, " < ", in_root("pw"), NULL);
-  r = run(argv, agent_env(a), NULL);
-  cr_assert_eq(r.status, 0, "models %s: %s%s", args[0], r.out, r.err);
-  run_free(&r);
-}
-
 /* The project, the first agent, the model bridge with versions NAMES. */
 static void
 define_bridge(const char *const *names)
 {
   const char *argv[] = { TESSERA_ADMIN, "project", "init", NULL };
-  run_result_t r = run(argv, agent_env(&agents[0]), NULL);
+  run_result_t r = run(argv, af_env(&agents[0]), NULL);
 
   cr_assert_eq(r.status, 0, "project init: %s", r.err);
   run_free(&r);
-  start_agent(&agents[0]);
-  models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
+  af_start(&agents[0]);
+  af_models_ok(&agents[0], (const char *[]){ "define", "bridge", "--product",
                                           "demo", "--check", "v[0-9]+",
                                           NULL });
   for (int i = 0; names[i]; i++)
-    models_ok(&agents[0], (const char *[]){ "create", "bridge", names[i],
+    af_models_ok(&agents[0], (const char *[]){ "create", "bridge", names[i],
                                             NULL });
 }
 
@@ -191,8 +138,8 @@ Test(proxy, curl_reaches_the_model_server_by_model_version_and_link)
   int status;
 
   define_bridge((const char *[]){ "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
-  pf_start_proxy(agent_env(&agents[0]), 0);
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  pf_start_proxy(af_env(&agents[0]), 0);
   /* by the model's name, tunnelled (CONNECT) */
   out = curl(&status, apr_psprintf(tp, "-p %s http://bridge/v1/repository",
                                    x));
@@ -237,12 +184,12 @@ Test(proxy, the_brokering_says_via_proxy_while_the_proxy_runs)
   char body[8192];
 
   define_bridge((const char *[]){ "v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v1", NULL });
   json_decref(registered("v1"));   /* it is there */
   cr_assert_eq(run_http(port, "GET", "/v1/models/bridge", NULL, NULL, body,
                         sizeof(body)), 200, "%s", body);
   cr_assert(strstr(body, "\"via\":\"direct\""), "%s", body);
-  pf_start_proxy(agent_env(&agents[0]), 0);
+  pf_start_proxy(af_env(&agents[0]), 0);
   cr_assert(lf_api_wait("/v1/models/bridge", apr_psprintf(tp, "\"connect\":"
                         "{\"via\":\"proxy\",\"host\":\"localhost\",\"port\":"
                         "%d}", proxy_port), 10, body, sizeof(body)), "%s",
@@ -261,11 +208,11 @@ Test(proxy, unknown_stopped_crashed_and_elsewhere_names_get_their_reasons)
   int status;
 
   define_bridge((const char *[]){ "v1", "v2", "v3", NULL });
-  start_agent(&agents[1]);
+  af_start(&agents[1]);
   /* v1 runs on the other machine, v2 nowhere, v3 here until killed */
-  models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
-  models_ok(&agents[0], (const char *[]){ "start", "bridge/v3", NULL });
-  pf_start_proxy(agent_env(&agents[0]), 0);
+  af_models_ok(&agents[1], (const char *[]){ "start", "bridge/v1", NULL });
+  af_models_ok(&agents[0], (const char *[]){ "start", "bridge/v3", NULL });
+  pf_start_proxy(af_env(&agents[0]), 0);
   status = pf_connect(NULL, "v3:80", NULL, body, sizeof(body));
   cr_assert_eq(status, 200, "%s", body);
 
